@@ -1,0 +1,1 @@
+"""Chat: one command layer (commands.py) and thin platform adapters (slack/, discord/)."""

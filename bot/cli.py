@@ -1,0 +1,179 @@
+"""The `arxiv-bot` command line; the only place that calls asyncio.run."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+
+from bot.errors import ArxivBotError
+from bot.logs import setup_logging
+from bot.settings import Settings, load_settings
+from bot.sources import JsonlSource
+from bot.sources.categories import suggestions, validate_categories
+
+app = typer.Typer(
+    help="Daily arXiv digests scored by Claude, for Slack and Discord channels.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root() -> None:
+    """Run `arxiv-bot COMMAND --help` for the options of each command."""
+
+T = TypeVar("T")
+
+SettingsOpt = Annotated[
+    Path | None, typer.Option("--settings", "-s", help="settings.yaml (default: ./settings.yaml)")
+]
+
+
+def _run(make: Callable[[Settings], Awaitable[T]], settings_path: Path | None) -> T:
+    """Load settings, run the coroutine, turn our errors into one line and exit code 2."""
+    try:
+        settings = load_settings(settings_path)
+        setup_logging(json_logs=settings.log_json)
+        return asyncio.run(make(settings))
+    except ArxivBotError as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2025-06-10.") from None
+    if day > dt.date.today():
+        raise typer.BadParameter(f"{value} is in the future; arXiv has not announced it yet.")
+    return day
+
+
+def parse_categories(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    try:
+        return validate_categories(value.replace(",", " ").split())
+    except ValueError as e:
+        bad = str(e)
+        raise typer.BadParameter(f"unknown arXiv category {bad}. Valid: {suggestions(bad)}.") from None
+
+
+@app.command()
+def digest(
+    date: Annotated[str | None, typer.Option("--date", "-d", help="announcement day, YYYY-MM-DD")] = None,
+    categories: Annotated[str | None, typer.Option("--categories", "-c", help="e.g. 'cs.CL cs.LG'")] = None,
+    papers: Annotated[Path | None, typer.Option("--papers", help="score this listing JSONL instead of fetching")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json")] = "markdown",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default digest-DAY.md)")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="use the bundled real arXiv data")] = False,
+    channel: Annotated[str, typer.Option("--channel", help="use this channel's stored settings")] = "cli:default",
+    settings: SettingsOpt = None,
+) -> None:
+    """Build one digest and print it (the daily job, for one channel, without posting)."""
+    if fmt not in ("markdown", "json"):
+        raise typer.BadParameter("--format must be markdown or json")
+    day = parse_day(date)
+    cats = parse_categories(categories)
+    if papers is not None and not papers.is_file():
+        raise typer.BadParameter(f"{papers} does not exist")
+
+    async def go(s: Settings) -> None:
+        from bot.app import open_app
+        from bot.render.markdown import render_markdown
+
+        source = JsonlSource(papers, day) if papers else None
+        async with await open_app(s, offline=offline, source=source) as a:
+            config = await a.channel(channel)
+            if cats:
+                config = config.model_copy(update={"categories": cats})
+            with err.status("Fetching and scoring papers…"):
+                result = await a.digest(config, day=day)
+            err.print(
+                "[dim]Using: " + ("; ".join(a.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
+                highlight=False,
+                soft_wrap=True,
+            )
+            if fmt == "json":
+                text = json.dumps(_json_digest(result), indent=2)
+            else:
+                text = render_markdown(result, price=s.llm.price())
+            target = out or Path(f"digest-{result.day or 'none'}.{'json' if fmt == 'json' else 'md'}")
+            target.write_text(text, encoding="utf-8")
+            if sys.stdout.isatty() and fmt == "markdown":
+                Console().print(Markdown(text))
+            else:
+                sys.stdout.write(text + "\n")
+            err.print(
+                f"{result.fetched} fetched → {result.scanned} scanned → {result.relevant} relevant; "
+                f"written to {target}",
+                highlight=False,
+            )
+
+    _run(go, settings)
+
+
+@app.command()
+def command(
+    text: Annotated[str, typer.Argument(help="what follows /arxiv, e.g. 'topics' or 'threshold 7'")],
+    channel: Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")] = "cli:default",
+    user: Annotated[str, typer.Option("--user", help="who is asking (for the audit log)")] = "cli",
+    offline: Annotated[bool, typer.Option("--offline", help="use the bundled real arXiv data")] = False,
+    settings: SettingsOpt = None,
+) -> None:
+    """Run one /arxiv command against a channel's stored settings, as Slack or Discord would."""
+
+    async def go(s: Settings) -> None:
+        from bot.app import open_app
+        from bot.chat.commands import CommandHandler, Invocation
+        from bot.render.markdown import render_markdown
+
+        async with await open_app(s, offline=offline) as a:
+            handler = CommandHandler(a)
+            reply = await handler.handle(Invocation(channel_id=channel, user_id=user, text=text))
+            text_out = reply.plain()
+            if reply.digest is not None:
+                text_out += "\n\n" + render_markdown(reply.digest, price=s.llm.price())
+            if sys.stdout.isatty():
+                Console().print(Markdown(text_out))
+            else:
+                sys.stdout.write(text_out + "\n")
+            if reply.error:
+                raise typer.Exit(2)
+
+    _run(go, settings)
+
+
+def _json_digest(d: Any) -> dict[str, Any]:
+    return {
+        "day": d.day.isoformat() if d.day else None,
+        "channel": d.channel,
+        "fetched": d.fetched,
+        "scanned": d.scanned,
+        "relevant": d.relevant,
+        "usage": d.usage.model_dump(),
+        "notes": d.notes,
+        "selected": [s.paper.id for s in d.papers],
+        "papers": [
+            {**s.paper.model_dump(mode="json"), **s.score.model_dump(), "followed_authors": s.followed_authors}
+            for s in d.ranked
+        ],
+        "unscored": [p.id for p in d.unscored],
+    }
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()

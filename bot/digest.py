@@ -1,0 +1,107 @@
+"""fetch → score → select for one channel and one announcement day. No rendering, no delivery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from bot.models import ChannelConfig, Criteria, Digest, Listing, ScoredPaper
+from bot.scoring import prompts
+from bot.scoring.local import followed_authors
+from bot.scoring.service import ScoringService
+from bot.sources import Source
+from bot.store import Store
+
+__all__ = ["DigestBuilder", "select"]
+
+log = logging.getLogger(__name__)
+
+
+class DigestBuilder:
+    def __init__(self, *, source: Source, store: Store, scoring: ScoringService) -> None:
+        self.source = source
+        self.store = store
+        self.scoring = scoring
+
+    async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
+        """The day's listing, fetched once per (day, category set) and then read from the store."""
+        if day is not None:
+            stored = await self.store.get_listing(day, categories)
+            if stored is not None:
+                return Listing(day=day, categories=categories, papers=stored, source="store")
+        listing = await self.source.listing(day, categories)
+        if listing.day is not None:
+            await self.store.put_listing(listing.day, categories, listing.papers)
+        return listing
+
+    async def build(
+        self,
+        channel: ChannelConfig,
+        *,
+        day: dt.date | None = None,
+        listing: Listing | None = None,
+        skip_posted: bool = True,
+        criteria: Criteria | None = None,
+    ) -> Digest:
+        listing = listing or await self.listing(day, channel.categories)
+        papers = [
+            p
+            for p in listing.papers
+            if channel.include_replacements or not p.announce_type.is_replacement
+        ]
+        criteria = criteria or channel.criteria()
+        spent = (await self.store.usage(channel.id, listing.day or dt.date.today())).cost_usd
+        scored = await self.scoring.score(
+            papers,
+            criteria,
+            day=listing.day,
+            channel_id=channel.id,
+            budget_usd=max(0.0, channel.budget_usd - spent),
+        )
+        ranked = sorted(
+            (
+                ScoredPaper(
+                    paper=p,
+                    score=scored.scores[p.id],
+                    followed_authors=followed_authors(p, criteria.authors),
+                )
+                for p in scored.scanned
+                if p.id in scored.scores
+            ),
+            key=lambda s: (-s.score.relevance, -s.score.novelty, s.paper.id),
+        )
+        posted = await self.store.posted_ids(channel.id) if skip_posted else set()
+        notes = list(scored.notes)
+        if listing.day is None or not listing.papers:
+            notes.append("No announcement from arXiv for this day (weekend or holiday).")
+        using_local = self.scoring.scorer.name == "local"
+        return Digest(
+            channel=channel.id,
+            day=listing.day,
+            fetched=len(listing.papers),
+            scanned=len(scored.scanned),
+            papers=select(ranked, channel, posted),
+            ranked=ranked,
+            unscored=scored.unscored,
+            usage=scored.usage,
+            notes=notes,
+            prompt=prompts.criteria_text(criteria) if using_local else prompts.system_prompt(criteria),
+            criteria=criteria,
+        )
+
+
+def select(ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]) -> list[ScoredPaper]:
+    """Above both thresholds or by a followed author, not posted here before, best first, capped."""
+    chosen = [
+        s
+        for s in ranked
+        if s.paper.id not in posted
+        and (
+            s.followed_authors
+            or (
+                s.score.relevance >= channel.relevance_threshold
+                and s.score.novelty >= channel.novelty_threshold
+            )
+        )
+    ]
+    return chosen[: channel.max_papers]

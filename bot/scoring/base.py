@@ -1,0 +1,35 @@
+"""The seam between the pipeline and whatever scores papers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.models import Criteria, Paper, Score, Usage
+
+__all__ = ["Scorer", "ScoringResult"]
+
+
+@dataclass
+class ScoringResult:
+    scores: dict[str, Score] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    unscored: list[str] = field(default_factory=list)
+    fallback: set[str] = field(default_factory=set)
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def fell_back(self, why: str, count: int) -> None:
+        """Count papers per fallback reason, so the digest says it once, with a total."""
+        self.reasons[why] = self.reasons.get(why, 0) + count
+
+    @property
+    def notes(self) -> list[str]:
+        return [f"{why}: {n} papers ranked by the local ranker instead." for why, n in self.reasons.items()]
+
+
+class Scorer(Protocol):
+    name: str
+
+    async def score(
+        self, papers: list[Paper], criteria: Criteria, *, budget_usd: float | None = None
+    ) -> ScoringResult: ...

@@ -1,0 +1,123 @@
+"""Cheap before dear: pre-filter locally, reuse cached scores, ask the scorer for the rest once.
+
+Scores are cached per (scorer, criteria hash) and shared by every channel and replica with the same
+criteria; a short lease per (scorer, criteria, day) makes concurrent channels wait for one scoring
+run instead of paying twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from bot.models import Criteria, Paper, Score, Usage
+from bot.scoring.base import Scorer, ScoringResult
+from bot.scoring.local import LocalRanker, followed_authors
+from bot.store import Store
+
+__all__ = ["ScoringService", "Scored"]
+
+log = logging.getLogger(__name__)
+
+_SCORING_LEASE_MS = 15 * 60 * 1000
+# Phrases with which an abstract addresses the reviewer rather than the reader.
+_INJECTION = re.compile(
+    r"ignore (all |the )?(previous|prior|above) instructions|disregard (the|your) (rules|instructions)"
+    r"|(give|rate|score) this paper (a )?(10|ten)|you are (now )?(an?|the) (ai|assistant|reviewer)",
+    re.I,
+)
+_INJECTION_MARGIN = 1
+
+
+@dataclass
+class Scored:
+    """The scores of one listing for one channel, with the counts the digest shows."""
+
+    scanned: list[Paper] = field(default_factory=list)
+    scores: dict[str, Score] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    notes: list[str] = field(default_factory=list)
+    unscored: list[Paper] = field(default_factory=list)
+
+
+class ScoringService:
+    def __init__(self, store: Store, scorer: Scorer, *, prefilter_min: int = 0) -> None:
+        self.store = store
+        self.scorer = scorer
+        self.local = LocalRanker()
+        self.prefilter_min = prefilter_min
+
+    async def score(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        day: dt.date | None,
+        channel_id: str,
+        budget_usd: float | None = None,
+    ) -> Scored:
+        out = Scored()
+        local = {s.paper_id: s for s in self.local.rank(papers, criteria)}
+        for paper in papers:
+            keep = local[paper.id].relevance >= self.prefilter_min and not local[
+                paper.id
+            ].comment.startswith("Dropped")
+            if keep or followed_authors(paper, criteria.authors):
+                out.scanned.append(paper)
+        if self.scorer.name == self.local.name:
+            out.scores = {p.id: local[p.id] for p in out.scanned}
+            return out
+        chash = criteria.digest()
+        ids = [p.id for p in out.scanned]
+        cached = await self.store.get_scores(self.scorer.name, chash, ids)
+        missing = [p for p in out.scanned if p.id not in cached]
+        if missing:
+            result = await self._score_once(missing, criteria, chash, day, budget_usd)
+            cached.update(result.scores)
+            out.usage = result.usage
+            out.notes = result.notes
+            out.unscored = [p for p in missing if p.id in set(result.unscored)]
+            if result.usage.calls:
+                await self.store.record_usage(channel_id, day or dt.date.today(), result.usage)
+        out.scores = {pid: _guard(paper, cached[pid], local[pid]) for paper in out.scanned if (pid := paper.id) in cached}
+        return out
+
+    async def _score_once(
+        self, papers: list[Paper], criteria: Criteria, chash: str, day: dt.date | None, budget: float | None
+    ) -> ScoringResult:
+        lease = f"scoring:{self.scorer.name}:{chash}:{day}"
+        token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
+        while token is None:
+            # Another channel or replica is scoring these criteria: wait, then take its scores.
+            await asyncio.sleep(0.2)
+            token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
+        try:
+            cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
+            todo = [p for p in papers if p.id not in cached]
+            result = await self.scorer.score(todo, criteria, budget_usd=budget) if todo else ScoringResult()
+            fresh = [s for pid, s in result.scores.items() if pid not in result.fallback]
+            await self.store.put_scores(self.scorer.name, chash, fresh)
+            result.scores.update(cached)
+            return result
+        finally:
+            await self.store.release(lease, token)
+
+
+def _guard(paper: Paper, score: Score, local: Score) -> Score:
+    """An abstract that talks to the reviewer cannot buy a score its content does not earn."""
+    if not _INJECTION.search(paper.text):
+        return score
+    cap = min(10, local.relevance + _INJECTION_MARGIN)
+    if score.relevance <= cap:
+        return score
+    return score.model_copy(
+        update={
+            "relevance": cap,
+            "novelty": min(score.novelty, local.novelty),
+            "comment": f"Score capped: the abstract contains instructions to reviewers. "
+            f"(Model said: {score.comment[:120]})",
+        }
+    )

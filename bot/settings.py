@@ -1,0 +1,180 @@
+"""Settings: settings.yaml, overridden by ARXIV_BOT_* and the usual service variables.
+
+Loaded once by the CLI and passed down; a bad file fails fast with one sentence naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.errors import SettingsError
+from bot.models import Topic
+
+__all__ = ["ArxivSettings", "LLMSettings", "Price", "Settings", "load_settings"]
+
+
+class ArxivSettings(BaseModel):
+    rss_url: str = "https://rss.arxiv.org/rss"
+    api_url: str = "https://export.arxiv.org/api/query"
+    html_url: str = "https://arxiv.org/html"
+    abs_url: str = "https://arxiv.org/abs"
+    delay_seconds: float = Field(default=3.0, ge=0, description="arXiv asks for one request in 3 s")
+    retries: int = Field(default=3, ge=0)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class Price(BaseModel):
+    """Dollars per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+
+# Anthropic list prices (USD per million tokens), November 2026.
+DEFAULT_PRICES = {
+    "claude-haiku-4-5": Price(input=1.0, output=5.0, cache_write=1.25, cache_read=0.10),
+    "claude-sonnet-4-5": Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.30),
+    "claude-opus-4-1": Price(input=15.0, output=75.0, cache_write=18.75, cache_read=1.50),
+}
+
+
+class LLMSettings(BaseModel):
+    model: str = "claude-haiku-4-5"
+    base_url: str | None = None
+    batch_size: int = Field(default=40, ge=1, le=200)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
+    batch_poll_seconds: float = Field(default=30.0, ge=0)
+    triage: bool = Field(default=True, description="a title-only first pass before abstracts")
+    max_abstract_chars: int = Field(default=900, ge=100)
+    prefilter_min_relevance: int = Field(
+        default=2, ge=0, le=10, description="papers the local ranker scores below this skip Claude"
+    )
+    prices: dict[str, Price] = DEFAULT_PRICES
+
+    def price(self) -> Price:
+        return self.prices.get(self.model, DEFAULT_PRICES["claude-haiku-4-5"])
+
+
+class ChannelDefaults(BaseModel):
+    """What a new channel starts with, before anyone runs /arxiv."""
+
+    categories: list[str] = ["cs.CL", "cs.CV"]
+    topics: list[Topic] = [
+        Topic(
+            name="Language models",
+            description="Pretraining, architecture, scaling, interpretability and evaluation of "
+            "large language models. Not: applications that only use an LLM as a tool.",
+        ),
+        Topic(
+            name="Vision-language",
+            description="Multimodal models that connect images or video with text: "
+            "vision-language pretraining, visual question answering, grounding.",
+        ),
+    ]
+    keywords: list[str] = ["transformer", "diffusion", "reasoning"]
+    relevance_threshold: int = Field(default=6, ge=1, le=10)
+    max_papers: int = Field(default=15, ge=1, le=200)
+    schedule_time: str = "09:00"
+    timezone: str = "UTC"
+    budget_usd: float = Field(default=1.0, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ARXIV_BOT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "ARXIV_BOT_REDIS_URL", "redis_url")
+    )
+    key_prefix: str = "arxivbot:v1"
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "ANTHROPIC_API_KEY", "ARXIV_BOT_ANTHROPIC_API_KEY", "anthropic_api_key"
+        ),
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "slack_bot_token")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "slack_app_token")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    slack_api_url: str | None = None
+    slack_admins: list[str] = Field(default=[], description="user ids; empty = channel members")
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
+    )
+    discord_admin_role: str | None = None
+    discord_guild_id: int | None = Field(default=None, description="sync commands to one guild")
+    include_replacements: bool = False
+    health_port: int = 8080
+    log_json: bool = False
+    catch_up_days: int = Field(default=3, ge=0, le=30)
+    arxiv: ArxivSettings = ArxivSettings()
+    llm: LLMSettings = LLMSettings()
+    defaults: ChannelDefaults = ChannelDefaults()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over the file (passed as init kwargs): the twelve-factor order.
+        return env_settings, init_settings
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SettingsError(f"Cannot read settings file {path}: {e.strerror}.") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SettingsError(f"{path} is not valid YAML{where}.") from e
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path} must hold a mapping of keys, not {type(data).__name__}.")
+    return data
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    problems = []
+    for item in error.errors()[:3]:
+        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            problems.append(f"unknown key '{key}'")
+        else:
+            problems.append(f"'{key}': {item['msg']} (got {item.get('input')!r:.60})")
+    return f"{source}: " + "; ".join(problems) + "."
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read settings from `path` (or $ARXIV_BOT_SETTINGS, or ./settings.yaml if present)."""
+    chosen = path or os.environ.get("ARXIV_BOT_SETTINGS")
+    if chosen is None and Path("settings.yaml").is_file():
+        chosen = "settings.yaml"
+    data = _read_yaml(Path(chosen)) if chosen else {}
+    try:
+        return Settings(**data)
+    except ValidationError as e:
+        raise SettingsError(_describe(e, str(chosen or "environment"))) from e

@@ -1,0 +1,84 @@
+"""The arXiv export API through the `arxiv` package: lookups by id, search, past days."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import arxiv
+import requests
+
+from bot.errors import ArxivUnavailable
+from bot.models import Listing, Paper, split_arxiv_id
+from bot.sources.announce import classify
+
+__all__ = ["ArxivApi"]
+
+_ERRORS = (arxiv.ArxivError, requests.RequestException)
+
+
+class ArxivApi:
+    def __init__(self, *, url: str, delay: float, retries: int, timeout: float) -> None:
+        self.client = arxiv.Client(page_size=200, delay_seconds=delay, num_retries=retries)
+        self.client.query_url_format = url.rstrip("?") + "?{}"
+        self.timeout = timeout
+        # The client is synchronous and keeps a shared last-request time: one call at a time.
+        self._lock = asyncio.Lock()
+
+    async def _run(self, search: arxiv.Search) -> list[arxiv.Result]:
+        async with self._lock:
+            try:
+                return await asyncio.wait_for(
+                    asyncio.to_thread(lambda: list(self.client.results(search))), self.timeout
+                )
+            except TimeoutError as e:
+                raise ArxivUnavailable("The arXiv API timed out.") from e
+            except _ERRORS as e:
+                raise ArxivUnavailable(f"The arXiv API failed: {e}.") from e
+
+    async def lookup(self, ids: list[str]) -> list[Paper]:
+        results = await self._run(arxiv.Search(id_list=ids, max_results=len(ids)))
+        return [to_paper(r) for r in results]
+
+    async def search(self, query: str, *, max_results: int = 20) -> list[Paper]:
+        search = arxiv.Search(
+            query=query, max_results=max_results, sort_by=arxiv.SortCriterion.SubmittedDate
+        )
+        return [to_paper(r) for r in await self._run(search)]
+
+    async def day(self, day: dt.date, categories: list[str]) -> Listing:
+        """Backfill a past day: papers submitted in the 24 h before that day's 14:00 ET cutoff.
+
+        The API knows submission times, not announcements, so this approximates the listing; the
+        RSS feed is used for the current day.
+        """
+        end = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0))
+        start = end - dt.timedelta(days=3 if day.weekday() == 0 else 1)
+        cats = " OR ".join(f"cat:{c}" for c in categories)
+        query = f"({cats}) AND submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
+        results = await self._run(arxiv.Search(query=query, max_results=2000))
+        wanted = set(categories)
+        papers = {}
+        for r in results:
+            paper = to_paper(r, day=day, requested=wanted)
+            papers.setdefault(paper.id, paper)
+        return Listing(day=day, categories=categories, papers=list(papers.values()), source="arxiv api")
+
+
+def to_paper(
+    result: arxiv.Result, *, day: dt.date | None = None, requested: set[str] | None = None
+) -> Paper:
+    pid, version = split_arxiv_id(result.get_short_id())
+    primary = result.primary_category or (result.categories[0] if result.categories else "")
+    return Paper(
+        id=pid,
+        version=version or 1,
+        title=" ".join(result.title.split()),
+        authors=[a.name for a in result.authors],
+        abstract=" ".join(result.summary.split()),
+        categories=[primary, *[c for c in result.categories if c != primary]],
+        primary_category=primary,
+        announce_type=classify(pid, primary, requested or {primary}, day),
+        comment=result.comment or None,
+        announced=day or result.published.date(),
+    )

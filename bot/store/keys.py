@@ -1,0 +1,96 @@
+"""Every Redis key the bot writes, with its TTL and why. Bump SCHEMA when a value's shape changes.
+
+All keys start with the configured prefix (default 'arxivbot:v1'), so one Redis can host several
+deployments and a schema change never reads old values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["DAY", "Keys", "SCHEMA"]
+
+SCHEMA = 1
+DAY = 24 * 3600
+
+# Papers and listings: a month covers re-asks ("score 2506.01234") and catch-up; arXiv is the source.
+PAPER_TTL = 30 * DAY
+LISTING_TTL = 30 * DAY
+# Scores depend only on (paper, criteria, scorer): keep them as long as the papers.
+SCORE_TTL = 30 * DAY
+# Delivery records prove exactly-once; they must outlive any catch-up window.
+DELIVERY_TTL = 60 * DAY
+# The cost ledger answers "what did this month cost": keep a bit over a year.
+LEDGER_TTL = 400 * DAY
+# Explain notes are expensive to make and never change for a given paper version.
+NOTE_TTL = 90 * DAY
+# Posted-message index maps a reaction back to its paper.
+MESSAGE_TTL = 90 * DAY
+AUDIT_MAX = 200
+
+
+class Keys:
+    """Key builders; the one place that knows the layout."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix.rstrip(":")
+
+    def _k(self, *parts: object) -> str:
+        return ":".join([self.prefix, *map(str, parts)])
+
+    def paper(self, paper_id: str) -> str:
+        return self._k("paper", paper_id)
+
+    def listing(self, day: dt.date, categories: list[str]) -> str:
+        return self._k("listing", day.isoformat(), "+".join(sorted(categories)))
+
+    def day_papers(self, day: dt.date) -> str:
+        """Set of every paper id announced on `day` in any category we fetched."""
+        return self._k("day-papers", day.isoformat())
+
+    def days(self) -> str:
+        """Sorted set of announcement days seen (score = ordinal), for catch-up and search."""
+        return self._k("days")
+
+    def scores(self, scorer: str, criteria_hash: str) -> str:
+        """Hash paper_id -> Score JSON, shared by every channel and replica with these criteria."""
+        return self._k("scores", scorer, criteria_hash)
+
+    def channel(self, channel_id: str) -> str:
+        return self._k("channel", channel_id)
+
+    def channels(self) -> str:
+        return self._k("channels")
+
+    def posted(self, channel_id: str) -> str:
+        """Set of versionless paper ids already posted in the channel."""
+        return self._k("posted", channel_id)
+
+    def posted_today(self, day: dt.date) -> str:
+        """Hash paper_id -> first channel that posted it on that day (for 'also in #x')."""
+        return self._k("posted-day", day.isoformat())
+
+    def delivery(self, channel_id: str, day: dt.date) -> str:
+        return self._k("delivery", channel_id, day.isoformat())
+
+    def lock(self, name: str) -> str:
+        return self._k("lock", name)
+
+    def ledger(self, channel_id: str, day: dt.date) -> str:
+        return self._k("ledger", channel_id, day.isoformat())
+
+    def audit(self, channel_id: str) -> str:
+        return self._k("audit", channel_id)
+
+    def reactions(self, channel_id: str) -> str:
+        """Hash 'paper_id|user' -> +1/-1."""
+        return self._k("reactions", channel_id)
+
+    def message(self, platform: str, message_id: str) -> str:
+        return self._k("message", platform, message_id)
+
+    def note(self, paper_id: str, version: int, model: str) -> str:
+        return self._k("note", f"{paper_id}v{version}", model)
+
+    def ops_notice(self, channel_id: str, day: dt.date) -> str:
+        return self._k("ops-notice", channel_id, day.isoformat())

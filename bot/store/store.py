@@ -1,0 +1,281 @@
+"""Redis access for every piece of state; callers never build keys or touch redis directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.errors import StoreUnavailable
+from bot.models import ChannelConfig, Paper, Score, Usage
+from bot.store import keys as K
+
+__all__ = ["Store", "connect"]
+
+log = logging.getLogger(__name__)
+
+# Compare-and-delete / compare-and-extend: only the lease owner may release or renew it.
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class Store:
+    def __init__(self, client: redis.Redis, *, prefix: str = "arxivbot:v1", embedded: bool = False):
+        self.r = client
+        self.keys = K.Keys(prefix)
+        self.embedded = embedded
+
+    async def close(self) -> None:
+        await self.r.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.r.ping())
+        except REDIS_ERRORS:
+            return False
+
+    # papers and listings -------------------------------------------------------------------
+    async def put_papers(self, papers: Iterable[Paper]) -> None:
+        pipe = self.r.pipeline(transaction=False)
+        for p in papers:
+            pipe.set(self.keys.paper(p.id), p.model_dump_json(), ex=K.PAPER_TTL)
+        await pipe.execute()
+
+    async def get_paper(self, paper_id: str) -> Paper | None:
+        raw = await self.r.get(self.keys.paper(paper_id))
+        return Paper.model_validate_json(raw) if raw else None
+
+    async def get_papers(self, ids: list[str]) -> list[Paper]:
+        if not ids:
+            return []
+        raws = await self.r.mget([self.keys.paper(i) for i in ids])
+        return [Paper.model_validate_json(r) for r in raws if r]
+
+    async def put_listing(self, day: dt.date, categories: list[str], papers: list[Paper]) -> None:
+        await self.put_papers(papers)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(
+            self.keys.listing(day, categories),
+            json.dumps([p.id for p in papers]),
+            ex=K.LISTING_TTL,
+        )
+        pipe.zadd(self.keys.days(), {day.isoformat(): day.toordinal()})
+        if papers:
+            pipe.sadd(self.keys.day_papers(day), *[p.id for p in papers])
+            pipe.expire(self.keys.day_papers(day), K.LISTING_TTL)
+        await pipe.execute()
+
+    async def get_listing(self, day: dt.date, categories: list[str]) -> list[Paper] | None:
+        raw = await self.r.get(self.keys.listing(day, categories))
+        if raw is None:
+            return None
+        ids = json.loads(raw)
+        papers = await self.get_papers(ids)
+        return papers if len(papers) == len(ids) else None
+
+    async def known_days(self) -> list[dt.date]:
+        days = await self.r.zrange(self.keys.days(), 0, -1)
+        return [dt.date.fromisoformat(d.decode() if isinstance(d, bytes) else d) for d in days]
+
+    async def recent_papers(self, *, days: int = 7) -> list[Paper]:
+        """Every stored paper of the latest `days` announcement days (for search)."""
+        latest = [_s(d) for d in await self.r.zrevrange(self.keys.days(), 0, days - 1)]
+        if not latest:
+            return []
+        ids = await self.r.sunion([self.keys.day_papers(dt.date.fromisoformat(d)) for d in latest])
+        return await self.get_papers(sorted(_s(i) for i in ids))
+
+    # scores -----------------------------------------------------------------------------------
+    async def get_scores(self, scorer: str, criteria_hash: str, ids: list[str]) -> dict[str, Score]:
+        if not ids:
+            return {}
+        raws = await self.r.hmget(self.keys.scores(scorer, criteria_hash), ids)
+        return {i: Score.model_validate_json(r) for i, r in zip(ids, raws, strict=True) if r}
+
+    async def put_scores(self, scorer: str, criteria_hash: str, scores: Iterable[Score]) -> None:
+        mapping = {s.paper_id: s.model_dump_json() for s in scores}
+        if not mapping:
+            return
+        key = self.keys.scores(scorer, criteria_hash)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, K.SCORE_TTL)
+        await pipe.execute()
+
+    # channels ---------------------------------------------------------------------------------
+    async def get_channel(self, channel_id: str) -> ChannelConfig | None:
+        raw = await self.r.get(self.keys.channel(channel_id))
+        return ChannelConfig.model_validate_json(raw) if raw else None
+
+    async def save_channel(self, config: ChannelConfig) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(self.keys.channel(config.id), config.model_dump_json())
+        pipe.sadd(self.keys.channels(), config.id)
+        await pipe.execute()
+
+    async def channel_ids(self) -> list[str]:
+        return sorted(_s(m) for m in await self.r.smembers(self.keys.channels()))
+
+    async def audit(self, channel_id: str, *, user: str, change: str, old: Any, new: Any) -> None:
+        entry = json.dumps(
+            {"at": time.time(), "user": user, "change": change, "old": old, "new": new},
+            default=str,
+        )
+        pipe = self.r.pipeline(transaction=True)
+        pipe.lpush(self.keys.audit(channel_id), entry)
+        pipe.ltrim(self.keys.audit(channel_id), 0, K.AUDIT_MAX - 1)
+        await pipe.execute()
+
+    async def audit_log(self, channel_id: str, *, limit: int = 5) -> list[dict[str, Any]]:
+        return [json.loads(e) for e in await self.r.lrange(self.keys.audit(channel_id), 0, limit - 1)]
+
+    # posted papers and deliveries ----------------------------------------------------------
+    async def posted_ids(self, channel_id: str) -> set[str]:
+        return {_s(m) for m in await self.r.smembers(self.keys.posted(channel_id))}
+
+    async def mark_posted(self, channel_id: str, day: dt.date, ids: list[str]) -> None:
+        if not ids:
+            return
+        pipe = self.r.pipeline(transaction=True)
+        pipe.sadd(self.keys.posted(channel_id), *ids)
+        for i in ids:
+            pipe.hsetnx(self.keys.posted_today(day), i, channel_id)
+        pipe.expire(self.keys.posted_today(day), 2 * K.DAY)
+        await pipe.execute()
+
+    async def first_posted_in(self, day: dt.date, ids: list[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        raws = await self.r.hmget(self.keys.posted_today(day), ids)
+        return {i: _s(r) for i, r in zip(ids, raws, strict=True) if r}
+
+    async def get_delivery(self, channel_id: str, day: dt.date) -> dict[str, str]:
+        raw = await self.r.hgetall(self.keys.delivery(channel_id, day))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+    async def set_delivery(self, channel_id: str, day: dt.date, **fields: str) -> None:
+        key = self.keys.delivery(channel_id, day)
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(key, mapping={**fields, "updated": str(time.time())})
+        pipe.expire(key, K.DELIVERY_TTL)
+        await pipe.execute()
+
+    # leases -------------------------------------------------------------------------------------
+    async def acquire(self, name: str, *, ttl_ms: int) -> str | None:
+        """A lease: a token if we got it, None if someone else holds it."""
+        token = uuid.uuid4().hex
+        ok = await self.r.set(self.keys.lock(name), token, nx=True, px=ttl_ms)
+        return token if ok else None
+
+    async def renew(self, name: str, token: str, *, ttl_ms: int) -> bool:
+        return bool(await self.r.eval(_RENEW, 1, self.keys.lock(name), token, ttl_ms))
+
+    async def release(self, name: str, token: str) -> bool:
+        return bool(await self.r.eval(_RELEASE, 1, self.keys.lock(name), token))
+
+    # cost ledger ------------------------------------------------------------------------------
+    async def record_usage(self, channel_id: str, day: dt.date, usage: Usage) -> None:
+        key = self.keys.ledger(channel_id, day)
+        pipe = self.r.pipeline(transaction=True)
+        for field in (
+            "calls",
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ):
+            pipe.hincrby(key, field, getattr(usage, field))
+        pipe.hincrbyfloat(key, "cost_usd", usage.cost_usd)
+        pipe.expire(key, K.LEDGER_TTL)
+        await pipe.execute()
+
+    async def usage(self, channel_id: str, day: dt.date) -> Usage:
+        raw = {_s(k): _s(v) for k, v in (await self.r.hgetall(self.keys.ledger(channel_id, day))).items()}
+        return Usage(
+            model="ledger",
+            cost_usd=float(raw.pop("cost_usd", 0)),
+            **{k: int(v) for k, v in raw.items()},
+        )
+
+    # reactions, messages, notes -------------------------------------------------------------
+    async def remember_message(self, platform: str, message_id: str, channel_id: str, paper_id: str) -> None:
+        await self.r.set(
+            self.keys.message(platform, message_id),
+            json.dumps({"channel": channel_id, "paper": paper_id}),
+            ex=K.MESSAGE_TTL,
+        )
+
+    async def message_paper(self, platform: str, message_id: str) -> tuple[str, str] | None:
+        raw = await self.r.get(self.keys.message(platform, message_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return data["channel"], data["paper"]
+
+    async def set_reaction(self, channel_id: str, paper_id: str, user: str, value: int) -> None:
+        field = f"{paper_id}|{user}"
+        if value:
+            await self.r.hset(self.keys.reactions(channel_id), field, value)
+        else:
+            await self.r.hdel(self.keys.reactions(channel_id), field)
+
+    async def reactions(self, channel_id: str) -> dict[str, int]:
+        """Net vote per paper."""
+        totals: dict[str, int] = {}
+        for field, value in (await self.r.hgetall(self.keys.reactions(channel_id))).items():
+            paper = _s(field).split("|", 1)[0]
+            totals[paper] = totals.get(paper, 0) + int(value)
+        return totals
+
+    async def clear_reactions(self, channel_id: str) -> None:
+        await self.r.delete(self.keys.reactions(channel_id))
+
+    async def get_note(self, paper_id: str, version: int, model: str) -> str | None:
+        raw = await self.r.get(self.keys.note(paper_id, version, model))
+        return _s(raw) if raw else None
+
+    async def put_note(self, paper_id: str, version: int, model: str, note_json: str) -> None:
+        await self.r.set(self.keys.note(paper_id, version, model), note_json, ex=K.NOTE_TTL)
+
+    async def once(self, key: str, *, ttl: int = K.DAY) -> bool:
+        """True the first time `key` is claimed: used so an ops message is sent once, not a flood."""
+        return bool(await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl))
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def connect(url: str | None, *, prefix: str) -> Store:
+    """A Store on `url`, or an in-process fakeredis when no URL is configured."""
+    if not url:
+        import fakeredis
+
+        return Store(fakeredis.FakeAsyncRedis(), prefix=prefix, embedded=True)
+    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    try:
+        await client.ping()
+    except REDIS_ERRORS as e:
+        await client.aclose()
+        raise StoreUnavailable(f"Cannot reach Redis at {_redact(url)}.") from e
+    return Store(client, prefix=prefix)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in redis://user:pass@host."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

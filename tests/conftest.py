@@ -1,0 +1,163 @@
+"""Shared fixtures: a real redis-server of our own, the local fake servers, app factories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from bot.app import App, open_app
+from bot.settings import Settings
+from bot.sources.bundled import bundled_days, load_rows
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.arxiv_server import FakeArxiv
+
+DAY = dt.date(2025, 6, 10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server process of our own on a free port (never the one that may run on 6379)."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if not binary:
+            pytest.exit("redis-server is not installed; run the tests with ./run test", 2)
+        self.dir = tempfile.mkdtemp(prefix="arxivbot-redis-")
+        self.port = _free_port()
+        self.binary = binary
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.025)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(5)
+            self.proc = None
+
+    def flush(self) -> None:
+        redis.Redis(port=self.port).flushall()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+    shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def listings() -> dict[dt.date, list[dict]]:
+    return {day: load_rows(day) for day in bundled_days()}
+
+
+@pytest.fixture
+async def fake_arxiv(listings: dict[dt.date, list[dict]]) -> AsyncIterator[FakeArxiv]:
+    from tests.fakes.latexml_pages import SAMPLE_HTML
+
+    async with FakeArxiv(listings, today=DAY, html_pages=SAMPLE_HTML) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_claude() -> AsyncIterator[FakeAnthropic]:
+    async with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.fixture
+def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
+    """Settings pointed at our redis-server and fake arXiv; `claude=` adds the fake LLM."""
+
+    def make(*, claude: FakeAnthropic | None = None, **overrides) -> Settings:
+        data: dict = {
+            "redis_url": redis_url,
+            "key_prefix": "test",
+            "arxiv": {
+                "rss_url": f"{fake_arxiv.base_url}/rss",
+                "api_url": f"{fake_arxiv.base_url}/api/query",
+                "html_url": f"{fake_arxiv.base_url}/html",
+                "abs_url": f"{fake_arxiv.base_url}/abs",
+                "delay_seconds": 0,
+                "retries": 2,
+                "timeout_seconds": 2,
+            },
+            "llm": {"base_url": claude.base_url if claude else None, "max_retries": 1,
+                    "batch_poll_seconds": 0},
+        }
+        if claude:
+            data["anthropic_api_key"] = "sk-ant-test"
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return Settings(**data)
+
+    return make
+
+
+@pytest.fixture
+async def make_app(make_settings) -> AsyncIterator:
+    """Factory for App instances (closed at the end of the test)."""
+    apps: list[App] = []
+
+    async def make(**kwargs) -> App:
+        offline = kwargs.pop("offline", False)
+        app = await open_app(make_settings(**kwargs), offline=offline)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        await app.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's real keys or services."""
+    for name in list(os.environ):
+        if name.startswith(("ARXIV_BOT_", "ANTHROPIC_", "SLACK_", "DISCORD_")) or name == "REDIS_URL":
+            monkeypatch.delenv(name)

@@ -1,0 +1,548 @@
+"""A local, deterministic fake of the Anthropic Messages API (aiohttp.web).
+
+Use it with the real SDK::
+
+    async with FakeAnthropic() as fake:
+        client = AsyncAnthropic(api_key="test", base_url=fake.base_url, max_retries=2)
+        msg = await client.messages.create(...)
+
+Endpoints
+---------
+* ``POST /v1/messages`` -- non-streaming only (``stream: true`` -> 400).
+* ``POST /v1/messages/count_tokens`` -> ``{"input_tokens": N}``.
+* ``POST /v1/messages/batches`` -> batch object, ``processing_status="in_progress"``.
+* ``GET  /v1/messages/batches/{id}`` -> the first retrieve "processes" the batch and
+  reports ``processing_status="ended"`` with ``results_url`` pointing at this server
+  (set ``batch_in_progress_polls = k`` to make the first k retrieves say "in_progress").
+* ``GET  /v1/messages/batches/{id}/results`` -> JSONL, one line per request, in order:
+  ``{"custom_id", "result": {"type": "succeeded", "message": {...}}}`` (or
+  ``{"type": "errored", "error": {...}}`` when e.g. no ``responder`` is set).
+
+Scoring tool (``record_scores``)
+--------------------------------
+Papers are read from the LAST user message's text as
+``<paper id="2506.01234">\\n...\\n</paper>`` blocks.  The answer is one ``tool_use`` block
+named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
+one entry per paper, in order.  ``judge(paper_text, system_text)`` scores one paper;
+``paper_text`` is the WHOLE block, including the ``<paper id="...">`` tag, so a judge can
+see the id.  The default judge is deterministic:
+
+* relevance: number of shared lowercase word stems (words of >= 4 letters, crude suffix
+  stripping, common English/prompt boilerplate words ignored) between the paper and the
+  system prompt, mapped as ``1 + round(9 * (1 - exp(-overlap / 4)))`` -> 1..10
+  (0 shared -> 1, 1 -> 3, 2 -> 5, 4 -> 7, 8 -> 9, >=12 -> 10);
+* novelty: ``1 + sha256(paper id) % 10``;
+* comment: a short sentence naming the longest shared stem.
+
+Any other tool: ``responder(request_body)`` returns the tool input (if unset: 500 with
+``x-should-retry: false``, so the SDK does not retry a misconfiguration).  A request
+without tools gets a plain text answer.
+
+Token accounting (tokenizer proxy)
+----------------------------------
+``count_tokens(text) = ceil(len(text) / 4)``.  A request is cut into segments, in the
+order the real API caches them: each tool (``json.dumps(tool, sort_keys=True)`` with
+``cache_control`` removed), each system block's text (a string system is one segment),
+then each message content block's text (``tool_use`` -> JSON of its input,
+``tool_result`` -> its text).  Input tokens = sum of the segments' proxies.
+
+Prompt caching: the cacheable prefix is every segment up to and including the LAST one
+carrying ``cache_control``.  If the prefix's tokens >= ``min_cache_tokens``: the first time
+a prefix (sha256 of its text) is seen -> ``cache_creation_input_tokens`` = prefix tokens,
+afterwards -> ``cache_read_input_tokens`` = prefix tokens; ``input_tokens`` = the rest.
+Below the threshold (or without a marker) nothing is cached.  Batch requests share the
+same cache.  ``output_tokens`` = proxy over ``json.dumps(tool_input)`` (or the text).
+
+Faults (``fail_next``), consumed one per ``POST /v1/messages``, in order
+--------------------------------------------------------------------------
+* int 429 / 500 / 529 (any int >= 400) -> error JSON ``{"type": "error", "error": {"type",
+  "message"}, "request_id"}`` with headers ``retry-after-ms`` (see ``retry_after_ms``) and
+  ``x-should-retry: true``.
+* float -> sleep that many seconds, then answer normally.
+* ``"invalid_json"``  -> tool input ``{"scores": "oops"}``.
+* ``"text_only"``     -> a single text block, ``stop_reason="end_turn"``.
+* ``"missing"``       -> only the first ``n // 2`` papers are scored.
+* ``"invented"``      -> an extra entry for id ``9999.99999``.
+* ``"out_of_range"``  -> first paper gets relevance 14, novelty 0.
+* ``"duplicate"``     -> first paper appears twice with different scores.
+* ``"injected"``      -> papers whose text contains "ignore previous instructions"
+  (any case) get 10/10 and comment "As instructed, 10/10"; the tool input also gets a
+  top-level ``"note": "system override"``.
+The paper-specific faults only alter ``record_scores`` answers; ``text_only`` and
+``invalid_json`` apply to any tool.
+
+Note on retries: the SDK only honours ``retry-after-ms`` when it is > 0 (``0`` falls back
+to its exponential backoff of ~0.5 s, 1 s, ...), so the fake sends ``retry-after-ms: 1``
+by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import math
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from aiohttp import web
+
+SCORING_TOOL = "record_scores"
+# The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
+TRIAGE_TOOL = "triage_titles"
+_TITLE_LINE_RE = re.compile(r"^(\d+) (.+)$", re.M)
+INJECTION_PHRASE = "ignore previous instructions"
+INVENTED_ID = "9999.99999"
+
+_PAPER_RE = re.compile(r'<paper id="([^"]+)">(.*?)</paper>', re.DOTALL)
+_WORD_RE = re.compile(r"[a-z]{4,}")
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "ly", "al", "s")
+_STOP = frozenset(
+    """about above after again also among analysis another approach based because been before
+    being below between both could does doing during each either from further given have having
+    here into itself just more most much must next only other over paper papers propose proposed
+    rate rating relevance relevant novelty novel score scores scoring same should show shows some
+    such than that their them then there these they this those through under until very were what
+    when where which while whom will with within without would your yours abstract title comment
+    comments channel topic topics record tool tools reader readers interest interested please
+    each give using used user work works following below above result results method methods
+    make made many like well""".split()
+)
+
+_FAULT_STRINGS = frozenset(
+    {"invalid_json", "text_only", "missing", "invented", "out_of_range", "duplicate", "injected"}
+)
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+Judge = Callable[[str, str], "tuple[int, int, str]"]
+
+
+def _stem(word: str) -> str:
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 4:
+            word = word[: -len(suf)]
+            break
+    return word
+
+
+def stems(text: str) -> set[str]:
+    """Lowercase word stems (words of >= 4 letters), boilerplate words removed."""
+    return {_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOP} - _STOP
+
+
+def default_judge(paper_text: str, system_text: str) -> tuple[int, int, str]:
+    overlap = stems(paper_text) & stems(system_text)
+    relevance = 1 + round(9 * (1 - math.exp(-len(overlap) / 4)))
+    m = re.search(r'<paper id="([^"]+)">', paper_text)
+    key = m.group(1) if m else paper_text
+    novelty = 1 + int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10
+    if overlap:
+        term = sorted(overlap, key=lambda s: (-len(s), s))[0]
+        comment = f"Relevant to the channel through '{term}'."
+    else:
+        comment = "No clear overlap with the channel's topics."
+    return relevance, novelty, comment
+
+
+def _block_text(block: Any) -> str:
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, dict):
+        return ""
+    kind = block.get("type")
+    if kind == "text":
+        return str(block.get("text", ""))
+    if kind == "tool_use":
+        return json.dumps(block.get("input", {}), sort_keys=True)
+    if kind == "tool_result":
+        content = block.get("content", "")
+        if isinstance(content, list):
+            return "".join(_block_text(b) for b in content)
+        return str(content)
+    return ""
+
+
+def _system_blocks(body: dict) -> list[dict]:
+    system = body.get("system")
+    if system is None:
+        return []
+    if isinstance(system, str):
+        return [{"type": "text", "text": system}]
+    return [b for b in system if isinstance(b, dict)]
+
+
+def system_text(body: dict) -> str:
+    return "\n".join(str(b.get("text", "")) for b in _system_blocks(body))
+
+
+def last_user_text(body: dict) -> str:
+    for msg in reversed(body.get("messages") or []):
+        if msg.get("role") == "user":
+            content = msg.get("content", "")
+            if isinstance(content, str):
+                return content
+            return "\n".join(_block_text(b) for b in content)
+    return ""
+
+
+class _Fault(Exception):
+    def __init__(self, status: int, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.retry = retry
+
+
+class FakeAnthropic:
+    def __init__(self, *, latency: float = 0.0, min_cache_tokens: int = 1024) -> None:
+        self.latency = latency
+        self.min_cache_tokens = min_cache_tokens
+        self.retry_after_ms: float = 1  # sent as `retry-after-ms` on error responses
+        self.requests: list[dict] = []
+        self.usage_log: list[dict] = []
+        self.judge: Judge | None = default_judge
+        self.responder: Callable[[dict], dict] | None = None
+        self.batch_requests_count = 0  # individual requests submitted through batches
+        self.batches: dict[str, dict] = {}
+        # retrieves that still report "in_progress" before a batch ends (0: the first ends it)
+        self.batch_in_progress_polls = 0
+        self.count_tokens_calls = 0
+        self.base_url = ""
+        self._faults: list[str | int | float] = []
+        self._seen_prefixes: set[str] = set()
+        self._counter = 0
+        self._runner: web.AppRunner | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> str:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/messages", self._h_messages)
+        app.router.add_post("/v1/messages/count_tokens", self._h_count_tokens)
+        app.router.add_post("/v1/messages/batches", self._h_batch_create)
+        app.router.add_get("/v1/messages/batches/{batch_id}", self._h_batch_retrieve)
+        app.router.add_get("/v1/messages/batches/{batch_id}/results", self._h_batch_results)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeAnthropic":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ public helpers
+    def fail_next(self, *faults: str | int | float) -> None:
+        for f in faults:
+            if isinstance(f, str) and f not in _FAULT_STRINGS:
+                raise ValueError(f"unknown fault {f!r}")
+            if isinstance(f, bool) or not isinstance(f, (str, int, float)):
+                raise ValueError(f"unknown fault {f!r}")
+        self._faults.extend(faults)
+
+    @property
+    def pending_faults(self) -> list[str | int | float]:
+        return list(self._faults)
+
+    @staticmethod
+    def count_tokens(text: str) -> int:
+        return math.ceil(len(text) / 4)
+
+    def input_tokens(self, body: dict) -> int:
+        return sum(self.count_tokens(t) for t, _ in self._segments(body))
+
+    # ------------------------------------------------------------------ internals
+    def _next_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}_fake{self._counter:020d}"
+
+    @staticmethod
+    def _segments(body: dict) -> list[tuple[str, bool]]:
+        """(text, carries_cache_control) in cache order: tools, system, messages."""
+        segs: list[tuple[str, bool]] = []
+        for tool in body.get("tools") or []:
+            clean = {k: v for k, v in tool.items() if k != "cache_control"}
+            segs.append((json.dumps(clean, sort_keys=True), bool(tool.get("cache_control"))))
+        for block in _system_blocks(body):
+            segs.append((str(block.get("text", "")), bool(block.get("cache_control"))))
+        for msg in body.get("messages") or []:
+            content = msg.get("content", "")
+            if isinstance(content, str):
+                segs.append((content, False))
+            else:
+                for b in content:
+                    marked = isinstance(b, dict) and bool(b.get("cache_control"))
+                    segs.append((_block_text(b), marked))
+        return segs
+
+    def _usage(self, body: dict, output_text: str) -> dict:
+        segs = self._segments(body)
+        total = sum(self.count_tokens(t) for t, _ in segs)
+        marks = [i for i, (_, m) in enumerate(segs) if m]
+        created = read = 0
+        if marks:
+            prefix = segs[: marks[-1] + 1]
+            prefix_tokens = sum(self.count_tokens(t) for t, _ in prefix)
+            if prefix_tokens >= self.min_cache_tokens:
+                key = hashlib.sha256("\x00".join(t for t, _ in prefix).encode()).hexdigest()
+                if key in self._seen_prefixes:
+                    read = prefix_tokens
+                else:
+                    self._seen_prefixes.add(key)
+                    created = prefix_tokens
+        return {
+            "input_tokens": total - created - read,
+            "output_tokens": self.count_tokens(output_text),
+            "cache_creation_input_tokens": created,
+            "cache_read_input_tokens": read,
+        }
+
+    @staticmethod
+    def _validate(body: Any) -> None:
+        if not isinstance(body, dict):
+            raise _Fault(400, "request body must be a JSON object")
+        for key in ("model", "max_tokens", "messages"):
+            if key not in body:
+                raise _Fault(400, f"{key}: Field required")
+        if body.get("stream"):
+            raise _Fault(400, "the fake does not support streaming")
+        names = [t.get("name") for t in body.get("tools") or []]
+        choice = body.get("tool_choice") or {}
+        if choice.get("type") == "tool" and choice.get("name") not in names:
+            raise _Fault(400, f"tool_choice names unknown tool {choice.get('name')!r}")
+
+    @staticmethod
+    def _requested_tool(body: dict) -> str | None:
+        tools = body.get("tools") or []
+        if not tools:
+            return None
+        choice = body.get("tool_choice") or {}
+        if choice.get("type") == "tool":
+            return choice.get("name")
+        names = [t.get("name") for t in tools]
+        return SCORING_TOOL if SCORING_TOOL in names else names[0]
+
+    def _score(self, body: dict, fault: str | None) -> dict:
+        judge = self.judge or default_judge
+        sys_text = system_text(body)
+        papers = [(m.group(1), m.group(0)) for m in _PAPER_RE.finditer(last_user_text(body))]
+        scores: list[dict] = []
+        injected = False
+        for pid, text in papers:
+            if fault == "injected" and INJECTION_PHRASE in text.lower():
+                scores.append({"id": pid, "relevance": 10, "novelty": 10,
+                               "comment": "As instructed, 10/10"})
+                injected = True
+                continue
+            rel, nov, comment = judge(text, sys_text)
+            scores.append({"id": pid, "relevance": int(rel), "novelty": int(nov),
+                           "comment": str(comment)})
+        if fault == "missing":
+            scores = scores[: len(scores) // 2]
+        elif fault == "invented":
+            scores.append({"id": INVENTED_ID, "relevance": 5, "novelty": 5,
+                           "comment": "A paper nobody asked about."})
+        elif fault == "out_of_range" and scores:
+            scores[0] = {**scores[0], "relevance": 14, "novelty": 0}
+        elif fault == "duplicate" and scores:
+            first = scores[0]
+            dup = {**first, "relevance": first["relevance"] % 10 + 1,
+                   "novelty": first["novelty"] % 10 + 1, "comment": "On second thought..."}
+            scores.insert(1, dup)
+        result: dict = {"scores": scores}
+        if fault == "injected":
+            result["note"] = "system override"
+        return result
+
+    def _triage(self, body: dict) -> dict:
+        """Keep the numbered titles the judge would score 4 or more."""
+        judge = self.judge or default_judge
+        sys_text = system_text(body)
+        listing = last_user_text(body).split("<titles>", 1)[-1]
+        keep = [int(m.group(1)) for m in _TITLE_LINE_RE.finditer(listing)
+                if judge(m.group(2), sys_text)[0] >= 4]
+        return {"keep": keep}
+
+    def _make_message(self, body: dict, fault: str | None = None) -> dict:
+        """Build a message for a validated request; raises _Fault on responder problems."""
+        tool = self._requested_tool(body)
+        if fault == "text_only" or tool is None:
+            text = ("I'm sorry, but I can't provide scores in the requested format."
+                    if fault == "text_only" else "This is a fake response.")
+            content = [{"type": "text", "text": text}]
+            stop, out = "end_turn", text
+        else:
+            if fault == "invalid_json":
+                tool_input: dict = {"scores": "oops"}
+            elif tool == SCORING_TOOL:
+                tool_input = self._score(body, fault)
+            elif tool == TRIAGE_TOOL and self.responder is None:
+                tool_input = self._triage(body)
+            elif self.responder is None:
+                raise _Fault(500, f"fake has no responder for tool {tool!r}", retry=False)
+            else:
+                tool_input = self.responder(body)
+            content = [{"type": "tool_use", "id": self._next_id("toolu"), "name": tool,
+                        "input": tool_input}]
+            stop, out = "tool_use", json.dumps(tool_input)
+        usage = self._usage(body, out)
+        self.usage_log.append(dict(usage))
+        return {
+            "id": self._next_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+
+    def _error(self, status: int, message: str, *, retry: bool = True) -> web.Response:
+        err_type = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        request_id = self._next_id("req")
+        payload = {"type": "error", "error": {"type": err_type, "message": message},
+                   "request_id": request_id}
+        headers = {"request-id": request_id}
+        if retry and (status == 429 or status >= 500):
+            headers["retry-after-ms"] = str(self.retry_after_ms)
+            headers["x-should-retry"] = "true"
+        elif status >= 500:
+            headers["x-should-retry"] = "false"  # deterministic misconfiguration: fail fast
+        return web.json_response(payload, status=status, headers=headers)
+
+    @staticmethod
+    async def _json(request: web.Request) -> Any:
+        try:
+            return await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise _Fault(400, "request body is not valid JSON") from None
+
+    # ------------------------------------------------------------------ handlers
+    async def _h_messages(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._json(request)
+        except _Fault as f:
+            return self._error(f.status, f.message)
+        self.requests.append(body)
+        fault = self._faults.pop(0) if self._faults else None
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if isinstance(fault, int):
+            names = {429: "Rate limited (fake)", 529: "Overloaded", 500: "Internal server error"}
+            return self._error(fault, names.get(fault, f"Fake error {fault}"))
+        if isinstance(fault, float):
+            await asyncio.sleep(fault)
+            fault = None
+        try:
+            self._validate(body)
+            return web.json_response(self._make_message(body, fault))
+        except _Fault as f:
+            return self._error(f.status, f.message, retry=f.retry)
+
+    async def _h_count_tokens(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._json(request)
+            if not isinstance(body, dict) or "messages" not in body or "model" not in body:
+                raise _Fault(400, "model and messages are required")
+        except _Fault as f:
+            return self._error(f.status, f.message)
+        self.count_tokens_calls += 1
+        return web.json_response({"input_tokens": self.input_tokens(body)})
+
+    def _batch_view(self, batch: dict) -> dict:
+        return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+    async def _h_batch_create(self, request: web.Request) -> web.Response:
+        try:
+            body = await self._json(request)
+            reqs = body.get("requests") if isinstance(body, dict) else None
+            if not isinstance(reqs, list) or not reqs:
+                raise _Fault(400, "requests: must be a non-empty list")
+            ids = [r.get("custom_id") for r in reqs]
+            if len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
+                raise _Fault(400, "custom_id values must be unique non-empty strings")
+            for r in reqs:
+                self._validate(r.get("params"))
+        except _Fault as f:
+            return self._error(f.status, f.message)
+        now = datetime.now(timezone.utc)
+        batch_id = self._next_id("msgbatch")
+        batch = {
+            "id": batch_id,
+            "type": "message_batch",
+            "processing_status": "in_progress",
+            "request_counts": {"processing": len(reqs), "succeeded": 0, "errored": 0,
+                               "canceled": 0, "expired": 0},
+            "results_url": None,
+            "created_at": now.isoformat().replace("+00:00", "Z"),
+            "expires_at": (now + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
+            "ended_at": None,
+            "cancel_initiated_at": None,
+            "archived_at": None,
+            "_requests": copy.deepcopy(reqs),
+            "_results": None,
+            "_polls_left": self.batch_in_progress_polls,
+        }
+        self.batches[batch_id] = batch
+        self.batch_requests_count += len(reqs)
+        self.requests.extend(r["params"] for r in reqs)
+        return web.json_response(self._batch_view(batch))
+
+    def _process_batch(self, batch: dict) -> None:
+        lines = []
+        counts = batch["request_counts"]
+        for r in batch["_requests"]:
+            try:
+                result = {"type": "succeeded", "message": self._make_message(r["params"])}
+                counts["succeeded"] += 1
+            except _Fault as f:
+                result = {"type": "errored", "error": {
+                    "type": "error", "error": {"type": "api_error", "message": f.message}}}
+                counts["errored"] += 1
+            counts["processing"] -= 1
+            lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}))
+        batch["_results"] = "\n".join(lines) + "\n"
+        batch["processing_status"] = "ended"
+        batch["ended_at"] = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        batch["results_url"] = f"{self.base_url}/v1/messages/batches/{batch['id']}/results"
+
+    async def _h_batch_retrieve(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return self._error(404, "batch not found")
+        if batch["processing_status"] == "in_progress":
+            if batch["_polls_left"] > 0:
+                batch["_polls_left"] -= 1
+            else:
+                self._process_batch(batch)
+        return web.json_response(self._batch_view(batch))
+
+    async def _h_batch_results(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return self._error(404, "batch not found")
+        if batch["_results"] is None:
+            return self._error(400, "batch is still processing")
+        return web.Response(text=batch["_results"], content_type="application/binary")

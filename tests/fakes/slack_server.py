@@ -1,0 +1,396 @@
+"""A local fake of the Slack Web API (aiohttp.web), for the real slack_sdk / slack-bolt clients.
+
+Usage::
+
+    async with FakeSlack() as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        await client.chat_postMessage(channel="C1", text="hi", blocks=[...])
+        assert fake.posts("C1")[0]["text"] == "hi"
+
+Everything is recorded in-process; nothing leaves 127.0.0.1.
+Block Kit limits enforced (as Slack's API answers them, ``invalid_blocks``):
+50 blocks per message, section text 3,000 chars, section fields 10 x 2,000 chars,
+header plain_text 150 chars, context elements 10 (text 3,000), actions elements 25,
+block_id 255 chars; message ``text`` over 40,000 chars -> ``msg_too_long``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from typing import Any, Self
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+__all__ = ["FakeSlack", "validate_blocks"]
+
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+SECTION_TEXT = 3000
+SECTION_FIELDS = 10
+SECTION_FIELD_TEXT = 2000
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+TEXT_OBJECT = 3000
+BLOCK_ID = 255
+
+TEAM_ID = "T1"
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+MEMBERS = ["U1", "U2", "UADMIN"]
+ADMINS = {"UADMIN"}
+
+
+def _too_long(limit: int, pointer: str) -> str:
+    return f"[ERROR] must be less than {limit + 1} characters [json-pointer:{pointer}]"
+
+
+def _too_many(limit: int, pointer: str) -> str:
+    return f"[ERROR] no more than {limit} items allowed [json-pointer:{pointer}]"
+
+
+def validate_blocks(blocks: Any) -> list[str]:
+    """Return Slack-style error messages for ``blocks`` (empty list when valid)."""
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        return ["[ERROR] expected an array of block objects [json-pointer:/blocks]"]
+    errors: list[str] = []
+    if len(blocks) > MAX_BLOCKS:
+        errors.append(_too_many(MAX_BLOCKS, "/blocks"))
+    for i, block in enumerate(blocks):
+        p = f"/blocks/{i}"
+        kind = block.get("type")
+        if not isinstance(kind, str):
+            errors.append(f"[ERROR] missing required field: type [json-pointer:{p}]")
+            continue
+        bid = block.get("block_id")
+        if isinstance(bid, str) and len(bid) > BLOCK_ID:
+            errors.append(_too_long(BLOCK_ID, f"{p}/block_id"))
+        text = block.get("text")
+        text_str = text.get("text", "") if isinstance(text, dict) else None
+        if kind == "section":
+            fields = block.get("fields")
+            if text is None and not fields:
+                errors.append(f"[ERROR] must provide either text or fields [json-pointer:{p}]")
+            if text_str is not None and len(text_str) > SECTION_TEXT:
+                errors.append(_too_long(SECTION_TEXT, f"{p}/text/text"))
+            if isinstance(fields, list):
+                if len(fields) > SECTION_FIELDS:
+                    errors.append(_too_many(SECTION_FIELDS, f"{p}/fields"))
+                for j, f in enumerate(fields):
+                    if isinstance(f, dict) and len(f.get("text", "")) > SECTION_FIELD_TEXT:
+                        errors.append(_too_long(SECTION_FIELD_TEXT, f"{p}/fields/{j}/text"))
+        elif kind == "header":
+            if not isinstance(text, dict) or text.get("type") != "plain_text":
+                errors.append(f"[ERROR] must be a plain_text object [json-pointer:{p}/text]")
+            elif len(text_str or "") > HEADER_TEXT:
+                errors.append(_too_long(HEADER_TEXT, f"{p}/text/text"))
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if len(elements) > CONTEXT_ELEMENTS:
+                errors.append(_too_many(CONTEXT_ELEMENTS, f"{p}/elements"))
+            for j, el in enumerate(elements):
+                if isinstance(el, dict) and len(el.get("text", "") or "") > TEXT_OBJECT:
+                    errors.append(_too_long(TEXT_OBJECT, f"{p}/elements/{j}/text"))
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if len(elements) > ACTIONS_ELEMENTS:
+                errors.append(_too_many(ACTIONS_ELEMENTS, f"{p}/elements"))
+    return errors
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeSlack:
+    def __init__(self, *, latency: float = 0.0, rate_limit_per_channel: float | None = None):
+        self.latency = latency
+        self.rate_limit_per_channel = rate_limit_per_channel
+        self.calls: list[tuple[str, dict]] = []
+        self.responses: list[tuple[str, dict]] = []
+        self.errors: list[tuple[str, dict]] = []  # (method or "response:<key>", error body)
+        self.accepted: list[tuple[str, dict]] = []  # calls answered ok: true
+        self.rate_limited = 0
+        self.base_url = ""
+        self._ts = 0
+        self._windows: dict[str, tuple[float, int]] = {}  # channel -> (window start, count)
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    async def start(self) -> str:
+        app = web.Application(client_max_size=8 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self.base_url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- helpers for tests -------------------------------------------------
+    def response_url(self, key: str = "r1") -> str:
+        return f"{self.base_url}/response/{key}"
+
+    def posts(self, channel: str | None = None) -> list[dict]:
+        """Args of accepted chat.postMessage calls (rejected ones stay in calls/errors)."""
+        return [
+            args
+            for method, args in self.accepted
+            if method == "chat.postMessage" and (channel is None or args.get("channel") == channel)
+        ]
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.responses.clear()
+        self.errors.clear()
+        self.accepted.clear()
+        self.rate_limited = 0
+        self._windows.clear()
+
+    # -- internals ---------------------------------------------------------
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"1700000000.{self._ts * 100:06d}"
+
+    def _rate_limited(self, channel: str) -> float | None:
+        """Fixed-window limiter: returns seconds to wait when over the limit, else None."""
+        rate = self.rate_limit_per_channel
+        if not rate:
+            return None
+        limit = max(1, round(rate))
+        window = limit / rate
+        now = time.monotonic()
+        start, count = self._windows.get(channel, (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        if count >= limit:
+            return window - (now - start)
+        self._windows[channel] = (start, count + 1)
+        return None
+
+    @staticmethod
+    async def _parse(request: web.Request) -> dict:
+        args: dict[str, Any] = dict(request.query)
+        ctype = request.content_type
+        if request.can_read_body:
+            if ctype == "application/json":
+                body = await request.json()
+                if isinstance(body, dict):
+                    args.update(body)
+            elif ctype == "multipart/form-data":
+                form = await request.post()
+                for k, v in form.items():
+                    args[k] = v if isinstance(v, str) else getattr(v, "filename", "file")
+            else:
+                raw = await request.text()
+                args.update(parse_qsl(raw, keep_blank_values=True))
+        for key in ("blocks", "attachments", "metadata", "unfurl_links", "unfurl_media"):
+            if key in args:
+                args[key] = _maybe_json(args[key])
+        return args
+
+    def _check_message(self, args: dict, *, require_text: bool = True) -> dict | None:
+        text = args.get("text")
+        blocks = args.get("blocks")
+        if require_text and not text and not blocks and not args.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        if isinstance(text, str) and len(text) > MAX_TEXT:
+            return {"ok": False, "error": "msg_too_long"}
+        if blocks is not None:
+            if isinstance(blocks, str):
+                return {"ok": False, "error": "invalid_blocks_format"}
+            errors = validate_blocks(blocks)
+            if errors:
+                return {
+                    "ok": False,
+                    "error": "invalid_blocks",
+                    "errors": [e.removeprefix("[ERROR] ") for e in errors],
+                    "response_metadata": {"messages": errors},
+                }
+        return None
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        args = await self._parse(request)
+        token = args.pop("token", None)
+        auth = request.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            token = auth[len("Bearer ") :]
+        self.calls.append((method, args))
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if not token or not str(token).startswith("xoxb-"):
+            return self._fail(method, {"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._fail(method, {"ok": False, "error": "unknown_method"})
+        n_errors = len(self.errors)
+        response = handler(args)
+        if len(self.errors) == n_errors:
+            self.accepted.append((method, args))
+        return response
+
+    def _fail(self, method: str, body: dict, status: int = 200, **kw: Any) -> web.Response:
+        self.errors.append((method, body))
+        return web.json_response(body, status=status, **kw)
+
+    @staticmethod
+    def _ok(**body: Any) -> web.Response:
+        return web.json_response({"ok": True, **body})
+
+    def _message(self, args: dict, ts: str) -> dict:
+        msg = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "team": TEAM_ID,
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks", []),
+            "ts": ts,
+        }
+        if args.get("thread_ts"):
+            msg["thread_ts"] = args["thread_ts"]
+        return msg
+
+    # -- methods -----------------------------------------------------------
+    def _m_auth_test(self, args: dict) -> web.Response:
+        return self._ok(
+            url="https://fake-team.slack.com/",
+            team="Fake Team",
+            user="arxivbot",
+            team_id=TEAM_ID,
+            user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            is_enterprise_install=False,
+        )
+
+    def _m_chat_postMessage(self, args: dict) -> web.Response:
+        channel = args.get("channel")
+        if not channel:
+            return self._fail("chat.postMessage", {"ok": False, "error": "channel_not_found"})
+        bad = self._check_message(args)
+        if bad:
+            return self._fail("chat.postMessage", bad)
+        wait = self._rate_limited(channel)
+        if wait is not None:
+            self.rate_limited += 1
+            return self._fail(
+                "chat.postMessage",
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+        ts = self._next_ts()
+        return self._ok(channel=channel, ts=ts, message=self._message(args, ts))
+
+    def _m_chat_postEphemeral(self, args: dict) -> web.Response:
+        if not args.get("channel"):
+            return self._fail("chat.postEphemeral", {"ok": False, "error": "channel_not_found"})
+        if not args.get("user"):
+            return self._fail("chat.postEphemeral", {"ok": False, "error": "user_not_in_channel"})
+        bad = self._check_message(args)
+        if bad:
+            return self._fail("chat.postEphemeral", bad)
+        return self._ok(message_ts=self._next_ts())
+
+    def _m_chat_update(self, args: dict) -> web.Response:
+        if not args.get("channel") or not args.get("ts"):
+            return self._fail("chat.update", {"ok": False, "error": "message_not_found"})
+        bad = self._check_message(args)
+        if bad:
+            return self._fail("chat.update", bad)
+        return self._ok(
+            channel=args["channel"],
+            ts=args["ts"],
+            text=args.get("text", ""),
+            message=self._message(args, args["ts"]),
+        )
+
+    def _m_chat_getPermalink(self, args: dict) -> web.Response:
+        channel, ts = args.get("channel", ""), str(args.get("message_ts", ""))
+        return self._ok(
+            channel=channel,
+            permalink=f"https://fake-team.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        )
+
+    def _m_reactions_add(self, args: dict) -> web.Response:
+        return self._ok()
+
+    def _m_conversations_info(self, args: dict) -> web.Response:
+        cid = args.get("channel") or "C1"
+        return self._ok(
+            channel={
+                "id": cid,
+                "name": "general",
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": False,
+                "is_member": True,
+            }
+        )
+
+    def _m_conversations_members(self, args: dict) -> web.Response:
+        return self._ok(members=list(MEMBERS), response_metadata={"next_cursor": ""})
+
+    def _m_users_info(self, args: dict) -> web.Response:
+        uid = args.get("user")
+        if not uid:
+            return self._fail("users.info", {"ok": False, "error": "user_not_found"})
+        return self._ok(
+            user={
+                "id": uid,
+                "team_id": TEAM_ID,
+                "name": uid.lower(),
+                "is_admin": uid in ADMINS,
+                "is_owner": False,
+                "is_bot": False,
+                "deleted": False,
+            }
+        )
+
+    def _m_usergroups_users_list(self, args: dict) -> web.Response:
+        return self._ok(users=sorted(ADMINS))
+
+    # -- response_url ------------------------------------------------------
+    async def _response_url(self, request: web.Request) -> web.Response:
+        key = request.match_info["key"]
+        try:
+            body = await request.json()
+        except ValueError:
+            body = {"_raw": await request.text()}
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        if isinstance(body, dict):
+            bad = self._check_message(body, require_text=not body.get("delete_original"))
+            if bad:
+                # Slack answers response_url/incoming-webhook errors as 400 + plain text.
+                self.errors.append((f"response:{key}", bad))
+                return web.Response(status=400, text=bad["error"])
+        self.responses.append((key, body))
+        return web.Response(text="ok")
