@@ -27,6 +27,7 @@ class ArxivSettings(BaseModel):
     delay_seconds: float = Field(default=3.0, ge=0, description="arXiv asks for one request in 3 s")
     retries: int = Field(default=3, ge=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
+    backoff_seconds: float = Field(default=2.0, ge=0, description="first retry wait, doubling")
 
 
 class Price(BaseModel):
@@ -113,13 +114,15 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
     )
-    slack_api_url: str | None = None
+    slack_api_url: str | None = Field(default=None, description="Web API base, for tests")
+    slack_port: int = Field(default=3000, description="HTTP mode port (no SLACK_APP_TOKEN)")
     slack_admins: list[str] = Field(default=[], description="user ids; empty = channel members")
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
     )
     discord_admin_role: str | None = None
     discord_guild_id: int | None = Field(default=None, description="sync commands to one guild")
+    discord_api_url: str | None = Field(default=None, description="REST base, for tests")
     include_replacements: bool = False
     health_port: int = 8080
     log_json: bool = False

@@ -17,6 +17,7 @@ class ScoringResult:
     unscored: list[str] = field(default_factory=list)
     fallback: set[str] = field(default_factory=set)
     reasons: dict[str, int] = field(default_factory=dict)
+    reserved: float = 0.0  # dollars of calls under way, counted against the budget
 
     def fell_back(self, why: str, count: int) -> None:
         """Count papers per fallback reason, so the digest says it once, with a total."""

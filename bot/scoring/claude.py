@@ -71,6 +71,13 @@ class ClaudeScorer:
         usage.cost_usd = dollars / 2 if batch else dollars
         return usage
 
+    def _estimate(self, params: dict[str, Any]) -> float:
+        """Worst-case dollars of a call before making it (4 characters a token, all output used),
+        so that concurrent batches cannot overrun the budget together."""
+        price = self.settings.price()
+        chars = len(params["system"][0]["text"]) + len(params["messages"][0]["content"])
+        return (chars / 4 * price.input + params["max_tokens"] * price.output) / 1e6
+
     def _request(self, criteria: Criteria, tool: dict, user: str, max_tokens: int) -> dict[str, Any]:
         return {
             "model": self.name,
@@ -156,15 +163,17 @@ class ClaudeScorer:
         budget_usd: float | None,
         rounds: int = 0,
     ) -> None:
-        if budget_usd is not None and result.usage.cost_usd >= budget_usd:
-            self._fallback(chunk, criteria, result, f"Daily budget of ${budget_usd:.2f} reached")
-            return
         params = self._request(
             criteria,
             prompts.SCORE_TOOL,
             prompts.scoring_message(chunk, self.settings.max_abstract_chars),
             64 + 80 * len(chunk),
         )
+        estimate = self._estimate(params)
+        if budget_usd is not None and result.usage.cost_usd + result.reserved + estimate > budget_usd:
+            self._fallback(chunk, criteria, result, f"Daily budget of ${budget_usd:.2f} reached")
+            return
+        result.reserved += estimate
         try:
             good = self._parse(await self._call(params, result, "record_scores"), chunk)
         except _BadResponse:
@@ -172,6 +181,8 @@ class ClaudeScorer:
         except _API_ERRORS as e:
             self._fallback(chunk, criteria, result, f"Claude unavailable ({_describe(e)})")
             return
+        finally:
+            result.reserved -= estimate
         result.scores.update(good)
         rest = [p for p in chunk if p.id not in good]
         if not rest:

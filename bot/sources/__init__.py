@@ -30,7 +30,10 @@ class ArxivSource:
     def __init__(self, settings: ArxivSettings) -> None:
         self.settings = settings
         self.fetcher = PoliteFetcher(
-            delay=settings.delay_seconds, retries=settings.retries, timeout=settings.timeout_seconds
+            delay=settings.delay_seconds,
+            retries=settings.retries,
+            timeout=settings.timeout_seconds,
+            base_backoff=settings.backoff_seconds,
         )
         self.api = ArxivApi(
             url=settings.api_url,

@@ -1,0 +1,88 @@
+"""The CLI as a user runs it: settings errors, bad dates and categories, the offline digest."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from bot.cli import app
+
+runner = CliRunner()
+
+
+def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_path):
+    out = tmp_path / "d.md"
+    result = runner.invoke(app, ["digest", "--offline", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "in-process store" in result.output and "local ranker" in result.output
+    text = out.read_text()
+    assert text.startswith("# Personalized Daily ArXiv Papers 2025-06-24")
+    assert "**ArXiv ID:**" in text
+
+
+def test_json_format_lists_every_scanned_paper_ranked(tmp_path):
+    out = tmp_path / "d.json"
+    result = runner.invoke(app, ["digest", "--offline", "--date", "2025-06-10", "--format", "json",
+                                 "--out", str(out), "--categories", "cs.CL"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["day"] == "2025-06-10" and data["scanned"] == len(data["papers"])
+    scores = [p["relevance"] for p in data["papers"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_papers_file_is_scored_instead_of_fetching(tmp_path):
+    listing = tmp_path / "2025-06-10.jsonl"
+    listing.write_text(json.dumps({
+        "id": "2506.00001", "authors": ["A. Person"], "title": "Sparse attention for language models",
+        "categories": ["cs.CL"], "comment": None,
+        "summary": "We propose a sparse attention transformer for large language models.",
+    }) + "\n")
+    result = runner.invoke(app, ["digest", "--papers", str(listing), "--out", str(tmp_path / "o.md")])
+    assert result.exit_code == 0, result.output
+    assert "Total arXiv papers: 1" in (tmp_path / "o.md").read_text()
+
+
+def test_bad_inputs_get_one_clear_line(tmp_path):
+    cases = {
+        ("digest", "--date", "2025-13-40"): "is not a date",
+        ("digest", "--date", "2999-01-01"): "in the future",
+        ("digest", "--categories", "cs.XX"): "unknown arXiv category cs.XX",
+        ("digest", "--format", "pdf"): "markdown or json",
+    }
+    for args, message in cases.items():
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_malformed_settings_name_the_key(tmp_path):
+    bad = tmp_path / "settings.yaml"
+    bad.write_text("llm:\n  batch_size: lots\n")
+    result = runner.invoke(app, ["digest", "--offline", "--settings", str(bad)])
+    assert result.exit_code == 2
+    assert "llm.batch_size" in result.output and "Traceback" not in result.output
+    bad.write_text("llm: [unclosed\n")
+    result = runner.invoke(app, ["digest", "--offline", "--settings", str(bad)])
+    assert result.exit_code == 2 and "not valid YAML at line" in result.output
+    result = runner.invoke(app, ["digest", "--offline", "--settings", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 2 and "Cannot read settings file" in result.output
+
+
+def test_environment_overrides_the_file_and_secrets_are_never_printed(tmp_path, monkeypatch):
+    from bot.settings import load_settings
+
+    f = tmp_path / "settings.yaml"
+    f.write_text("llm:\n  batch_size: 10\nanthropic_api_key: sk-ant-from-file\n")
+    monkeypatch.setenv("ARXIV_BOT_LLM__BATCH_SIZE", "25")
+    settings = load_settings(f)
+    assert settings.llm.batch_size == 25
+    assert "sk-ant-from-file" not in repr(settings) and "sk-ant-from-file" not in str(settings)
+
+
+def test_command_runs_through_the_command_layer():
+    result = runner.invoke(app, ["command", "--offline", "help"])
+    assert result.exit_code == 0 and "threshold" in result.output
+    result = runner.invoke(app, ["command", "--offline", "frobnicate"])
+    assert result.exit_code == 2 and "Unknown command" in result.output
