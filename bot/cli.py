@@ -157,6 +157,19 @@ def command(
     _run(go, settings)
 
 
+@app.command()
+def run(settings: SettingsOpt = None) -> None:
+    """Run the bot: Slack and/or Discord (whichever tokens are set), the daily schedule, and
+    /healthz, /readyz, /metrics. Stops cleanly on SIGTERM."""
+
+    async def go(s: Settings) -> None:
+        from bot.runtime import serve
+
+        await serve(s)
+
+    _run(go, settings)
+
+
 def _json_digest(d: Any) -> dict[str, Any]:
     return {
         "day": d.day.isoformat() if d.day else None,

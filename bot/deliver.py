@@ -1,19 +1,23 @@
-"""Posting a digest through a platform's Poster, and remembering what was posted.
+"""Posting a digest through a platform's Poster, resumable and remembered.
 
-A Poster only turns a Digest into messages on its platform; marking papers as posted and indexing
-messages for reactions happens here, the same for every platform.
+A Poster only turns a Digest into messages on its platform. Every message it posts is recorded in a
+Progress (Redis) under a stable key before the next one is sent, so a replica that takes over a
+delivery after a crash skips what was already posted: at most the one message in flight at the
+moment of the crash can be repeated, and platforms with idempotency keys (Discord's nonce) absorb
+even that. Marking papers posted and indexing messages for reactions happens here, for every
+platform alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.models import Digest
 from bot.store import Store
 
-__all__ = ["Posted", "Poster", "deliver", "native_id"]
+__all__ = ["Posted", "Poster", "Progress", "deliver", "native_id"]
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,34 @@ class Posted:
     paper_id: str | None = None
 
 
+@dataclass
+class Progress:
+    """Messages of one delivery already posted: key (e.g. 'header-0', 'paper-2506.01234') -> id."""
+
+    store: Store | None = None
+    channel_id: str = ""
+    day: dt.date | None = None
+    done: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, store: Store, channel_id: str, day: dt.date) -> Progress:
+        return cls(store, channel_id, day, await store.delivery_progress(channel_id, day))
+
+    async def record(self, key: str, message_id: str) -> None:
+        self.done[key] = message_id
+        if self.store is not None and self.day is not None:
+            await self.store.record_progress(self.channel_id, self.day, key, message_id)
+
+
 class Poster(Protocol):
     platform: str  # "slack" or "discord": the prefix of channel ids
 
-    async def post_digest(self, channel: str, digest: Digest, *, marker: str) -> list[Posted]:
-        """Post `digest` in the platform channel `channel`; `marker` identifies this delivery
-        (for platforms that accept an idempotency key or metadata)."""
+    async def post_digest(
+        self, channel: str, digest: Digest, *, marker: str, progress: Progress
+    ) -> list[Posted]:
+        """Post `digest` in the platform channel `channel`, skipping the keys in
+        `progress.done` and recording each message as it is accepted. `marker` identifies this
+        delivery (for platforms that accept an idempotency key or metadata)."""
         ...
 
     async def post_text(self, channel: str, text: str) -> None: ...
@@ -40,11 +66,18 @@ def native_id(channel_id: str) -> str:
     return channel_id.split(":", 1)[1]
 
 
-async def deliver(store: Store, poster: Poster, digest: Digest, *, marker: str) -> list[Posted]:
-    posted = await poster.post_digest(native_id(digest.channel), digest, marker=marker)
+async def deliver(
+    store: Store, poster: Poster, digest: Digest, *, marker: str, progress: Progress | None = None
+) -> list[Posted]:
+    progress = progress or Progress()
+    posted = await poster.post_digest(
+        native_id(digest.channel), digest, marker=marker, progress=progress
+    )
     day = digest.day or dt.date.today()
     await store.mark_posted(digest.channel, day, [s.paper.id for s in digest.papers])
     for message in posted:
         if message.paper_id:
-            await store.remember_message(poster.platform, message.message_id, digest.channel, message.paper_id)
+            await store.remember_message(
+                poster.platform, message.message_id, digest.channel, message.paper_id
+            )
     return posted

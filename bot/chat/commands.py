@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.app import App
 from bot.chat.replies import Reply
 from bot.errors import ArxivBotError, BadArxivId, CommandError, PaperNotFound
@@ -109,7 +110,7 @@ class CommandHandler:
         except ArxivBotError as e:
             return Reply.fail(str(e))
         finally:
-            log.info("command %s took %.1f ms", name, (time.perf_counter() - started) * 1000)
+            metrics.COMMAND_SECONDS.labels(command=name).observe(time.perf_counter() - started)
 
     # helpers -----------------------------------------------------------------------------------
     async def _config(self, inv: Invocation) -> ChannelConfig:

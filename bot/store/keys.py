@@ -73,6 +73,14 @@ class Keys:
     def delivery(self, channel_id: str, day: dt.date) -> str:
         return self._k("delivery", channel_id, day.isoformat())
 
+    def progress(self, channel_id: str, day: dt.date) -> str:
+        """Hash message key -> platform message id: what a delivery already posted."""
+        return self._k("progress", channel_id, day.isoformat())
+
+    def last_delivered(self, channel_id: str) -> str:
+        """The newest announcement day delivered to the channel (for catch-up)."""
+        return self._k("last-delivered", channel_id)
+
     def lock(self, name: str) -> str:
         return self._k("lock", name)
 

@@ -172,6 +172,23 @@ class Store:
         pipe.expire(key, K.DELIVERY_TTL)
         await pipe.execute()
 
+    async def delivery_progress(self, channel_id: str, day: dt.date) -> dict[str, str]:
+        raw = await self.r.hgetall(self.keys.progress(channel_id, day))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
+    async def record_progress(self, channel_id: str, day: dt.date, key: str, message_id: str) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        pipe.hset(self.keys.progress(channel_id, day), key, message_id)
+        pipe.expire(self.keys.progress(channel_id, day), K.DELIVERY_TTL)
+        await pipe.execute()
+
+    async def last_delivered(self, channel_id: str) -> dt.date | None:
+        raw = await self.r.get(self.keys.last_delivered(channel_id))
+        return dt.date.fromisoformat(_s(raw)) if raw else None
+
+    async def set_last_delivered(self, channel_id: str, day: dt.date) -> None:
+        await self.r.set(self.keys.last_delivered(channel_id), day.isoformat())
+
     # leases -------------------------------------------------------------------------------------
     async def acquire(self, name: str, *, ttl_ms: int) -> str | None:
         """A lease: a token if we got it, None if someone else holds it."""

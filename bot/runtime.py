@@ -1,0 +1,81 @@
+"""`arxiv-bot run`: one event loop for Slack, Discord, the schedule and the health endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+
+from bot.app import open_app
+from bot.chat.commands import CommandHandler
+from bot.deliver import Poster
+from bot.health import start_health
+from bot.schedule.jobs import DailyJobs
+from bot.schedule.scheduler import Scheduler
+from bot.settings import Settings
+
+__all__ = ["serve"]
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or `stop`), then stop taking jobs, drain, close everything."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = await open_app(settings)
+    handler = CommandHandler(app, explainer=_explainer(app))
+    runtimes = []
+    posters: dict[str, Poster] = {}
+    checks = {"redis": app.store.ping}
+    try:
+        if settings.slack_bot_token:
+            from bot.chat.slack.app import start_slack
+
+            slack = await start_slack(app, handler)
+            runtimes.append(slack)
+            posters["slack"] = slack.poster
+            checks["slack"] = _as_check(slack.connected)
+        if settings.discord_token:
+            from bot.chat.discord.client import start_discord
+
+            discord = await start_discord(app, handler)
+            runtimes.append(discord)
+            posters["discord"] = discord.poster
+            checks["discord"] = _as_check(discord.connected)
+        if not posters:
+            log.warning("no SLACK_BOT_TOKEN or DISCORD_TOKEN: nothing to post to")
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        jobs = DailyJobs(app, posters, owner=owner, lease_ms=int(settings.job_lease_seconds * 1000))
+        scheduler = Scheduler(jobs, reconcile_seconds=settings.reconcile_seconds,
+                              sweep_seconds=settings.sweep_seconds)
+        health = await start_health(settings.health_port, checks)
+        await scheduler.start()
+        log.warning("arxiv-bot running as %s (%s)", owner, ", ".join(posters) or "no chat")
+        await stop.wait()
+        log.warning("stopping: draining running jobs for up to %.0f s", settings.drain_seconds)
+        await scheduler.close(drain_seconds=settings.drain_seconds)
+        await health.cleanup()
+    finally:
+        for runtime in reversed(runtimes):
+            await runtime.close()
+        await app.close()
+
+
+def _as_check(connected):
+    async def check() -> bool:
+        return bool(connected())
+
+    return check
+
+
+def _explainer(app):
+    try:
+        from bot.explain import Explainer
+    except ImportError:
+        return None
+    return Explainer.from_app(app)

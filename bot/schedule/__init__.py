@@ -1,0 +1,1 @@
+"""Daily jobs (plain async functions given their dependencies) and their APScheduler wiring."""

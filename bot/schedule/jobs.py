@@ -1,0 +1,196 @@
+"""The daily job for one channel, safe to run on every replica at once.
+
+Exactly once per (channel, announcement day): a lease in Redis (SET NX PX, renewed while working,
+released by token) lets one replica work; `last-delivered` is checked before and after taking it;
+a delivery record (posting → posted) and per-message progress let a replica resume a delivery whose
+owner died mid-post without posting twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import metrics
+from bot.app import App
+from bot.deliver import Poster, Progress, deliver, native_id
+from bot.errors import ArxivBotError
+from bot.models import ChannelConfig, Digest, Listing
+from bot.schedule.calendar import announcement_days, latest_announcement
+from bot.store import REDIS_ERRORS
+
+__all__ = ["DailyJobs", "Outcome", "scheduled_today"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel_id: str
+    day: dt.date | None
+    status: str  # posted, empty, already, leased, unsubscribed, no-platform, failed
+    papers: int = 0
+    detail: str = ""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def scheduled_today(config: ChannelConfig, now: dt.datetime) -> dt.datetime:
+    """The channel's digest time today, in its own time zone."""
+    from zoneinfo import ZoneInfo
+
+    local = now.astimezone(ZoneInfo(config.timezone))
+    hour, minute = map(int, config.schedule_time.split(":"))
+    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+
+
+class DailyJobs:
+    def __init__(
+        self,
+        app: App,
+        posters: dict[str, Poster],
+        *,
+        owner: str,
+        lease_ms: int = 120_000,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.app = app
+        self.posters = posters
+        self.owner = owner
+        self.lease_ms = lease_ms
+        self.clock = clock
+        self._warned: set[str] = set()  # ops messages sent while Redis could not dedupe them
+
+    async def run_due(self, *, now: dt.datetime | None = None) -> list[Outcome]:
+        """Every subscribed channel whose time has come and whose latest digest is not delivered:
+        the catch-up on start-up and the periodic sweep that retries failures."""
+        now = now or self.clock()
+        day = latest_announcement(now)
+        due = []
+        for channel_id in await self.app.store.channel_ids():
+            config = await self.app.store.get_channel(channel_id)
+            if not config or not config.subscribed or config.platform not in self.posters:
+                continue
+            last = await self.app.store.last_delivered(channel_id)
+            if (last is None or last < day) and scheduled_today(config, now) <= now:
+                due.append(channel_id)
+        return list(await asyncio.gather(*(self.run_channel(c, now=now) for c in due)))
+
+    async def run_channel(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
+        now = now or self.clock()
+        day = latest_announcement(now)
+        store = self.app.store
+        try:
+            config = await store.get_channel(channel_id)
+        except REDIS_ERRORS as e:
+            return await self._failed(channel_id, day, None, f"Redis unreachable ({type(e).__name__})")
+        if config is None or not config.subscribed:
+            return Outcome(channel_id, day, "unsubscribed")
+        poster = self.posters.get(config.platform)
+        if poster is None:
+            return Outcome(channel_id, day, "no-platform")
+        if await self._delivered(channel_id, day):
+            return Outcome(channel_id, day, "already")
+        lease = f"digest:{channel_id}:{day}"
+        token = await store.acquire(lease, ttl_ms=self.lease_ms)
+        if token is None:
+            return Outcome(channel_id, day, "leased")
+        renew = asyncio.create_task(self._keep(lease, token), name=f"lease:{lease}")
+        started = time.perf_counter()
+        try:
+            if await self._delivered(channel_id, day):
+                return Outcome(channel_id, day, "already")
+            digest = await self._build(config, day)
+            if digest.fetched == 0:
+                if config.notify_empty:
+                    await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
+                await self._finish(channel_id, day, "empty", [])
+                return Outcome(channel_id, day, "empty")
+            previous = await store.get_delivery(channel_id, day)
+            ids = [s.paper.id for s in digest.papers]
+            await store.set_delivery(
+                channel_id, day, state="posting", owner=self.owner, papers=json.dumps(ids),
+                resumed_from=previous.get("owner", "") if previous.get("state") == "posting" else "",
+            )
+            progress = await Progress.load(store, channel_id, day)
+            await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
+            await self._finish(channel_id, day, "posted", ids)
+            metrics.DIGESTS.labels(status="posted").inc()
+            return Outcome(channel_id, day, "posted", papers=len(ids))
+        except (ArxivBotError, *REDIS_ERRORS) as e:
+            return await self._failed(channel_id, day, poster, str(e) or type(e).__name__)
+        finally:
+            metrics.JOB_SECONDS.observe(time.perf_counter() - started)
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+            with contextlib.suppress(*REDIS_ERRORS):
+                await store.release(lease, token)
+
+    async def _delivered(self, channel_id: str, day: dt.date) -> bool:
+        last = await self.app.store.last_delivered(channel_id)
+        return last is not None and last >= day
+
+    async def _finish(self, channel_id: str, day: dt.date, state: str, ids: list[str]) -> None:
+        await self.app.store.set_delivery(channel_id, day, state=state, owner=self.owner,
+                                          papers=json.dumps(ids))
+        await self.app.store.set_last_delivered(channel_id, day)
+
+    async def _keep(self, lease: str, token: str) -> None:
+        """Renew the lease at a third of its life; losing it means another replica may start."""
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                if not await self.app.store.renew(lease, token, ttl_ms=self.lease_ms):
+                    log.warning("lost lease %s", lease)
+                    return
+            except REDIS_ERRORS:
+                log.warning("could not renew lease %s: Redis unreachable", lease)
+
+    async def _build(self, config: ChannelConfig, day: dt.date) -> Digest:
+        """The day's digest; after downtime, one catch-up digest over the missed days (capped)."""
+        last = await self.app.store.last_delivered(config.id)
+        cap = self.app.settings.catch_up_days
+        days = announcement_days(last, day)[-max(cap, 1):] if last else [day]
+        listings = [await self.app.listing(d, config.categories) for d in days]
+        merged: dict[str, object] = {}
+        for listing in listings:
+            for paper in listing.papers:
+                merged.setdefault(paper.id, paper)
+        metrics.PAPERS_FETCHED.inc(len(merged))
+        listing = Listing(day=day, categories=config.categories, papers=list(merged.values()))
+        digest = await self.app.builder.build(config, listing=listing)
+        if len(days) > 1:
+            digest.notes.append(
+                "Catch-up digest: includes the missed announcements of "
+                + ", ".join(d.isoformat() for d in days) + "."
+            )
+        metrics.record_usage(digest.usage)
+        return digest
+
+    async def _failed(self, channel_id: str, day: dt.date, poster: Poster | None, why: str) -> Outcome:
+        """Say it once in the channel (deduped in Redis, or in memory when Redis is the problem)."""
+        metrics.DIGESTS.labels(status="failed").inc()
+        log.error("digest for %s on %s failed: %s", channel_id, day, why)
+        key = f"{channel_id}:{day}:failed"
+        try:
+            await self.app.store.set_delivery(channel_id, day, state="failed", error=why[:300])
+            first = await self.app.store.once(key)
+        except REDIS_ERRORS:
+            first = key not in self._warned
+        self._warned.add(key)
+        if first and poster is not None:
+            with contextlib.suppress(Exception):
+                await poster.post_text(
+                    native_id(channel_id),
+                    f"Today's arXiv digest could not be built: {why} It will be retried automatically.",
+                )
+        return Outcome(channel_id, day, "failed", detail=why)
