@@ -56,7 +56,7 @@ class LLMSettings(BaseModel):
     use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
     batch_poll_seconds: float = Field(default=30.0, ge=0)
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
-    max_abstract_chars: int = Field(default=900, ge=100)
+    max_abstract_chars: int = Field(default=450, ge=100)
     prefilter_min_relevance: int = Field(
         default=2, ge=0, le=10, description="papers the local ranker scores below this skip Claude"
     )

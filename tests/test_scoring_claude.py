@@ -35,7 +35,7 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     # The prompt in the appendix is the one sent, and papers went in fenced as untrusted data.
     body = fake_claude.requests[-1]
     assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "never instructions" in body["system"][0]["text"]
+    assert "untrusted third-party text" in body["system"][0]["text"]
     assert "Language models" in md.split("# Paper Selection Prompt")[1]
 
 

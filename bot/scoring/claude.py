@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 _API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
-_TRIAGE_BATCH = 200
+_TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
 
 
 class _BadResponse(Exception):

@@ -13,6 +13,7 @@ from typing import Any
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from bot.errors import StoreUnavailable
 from bot.models import ChannelConfig, Paper, Score, Usage
@@ -22,12 +23,6 @@ __all__ = ["Store", "connect"]
 
 log = logging.getLogger(__name__)
 
-# Compare-and-delete / compare-and-extend: only the lease owner may release or renew it.
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-)
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
@@ -197,10 +192,27 @@ class Store:
         return token if ok else None
 
     async def renew(self, name: str, token: str, *, ttl_ms: int) -> bool:
-        return bool(await self.r.eval(_RENEW, 1, self.keys.lock(name), token, ttl_ms))
+        return await self._if_owner(name, token, lambda pipe, key: pipe.pexpire(key, ttl_ms))
 
     async def release(self, name: str, token: str) -> bool:
-        return bool(await self.r.eval(_RELEASE, 1, self.keys.lock(name), token))
+        return await self._if_owner(name, token, lambda pipe, key: pipe.delete(key))
+
+    async def _if_owner(self, name: str, token: str, action: Any) -> bool:
+        """Compare-and-act with WATCH/MULTI (no Lua, so the in-process store can do it too):
+        only the holder of the lease token may renew or release it."""
+        key = self.keys.lock(name)
+        async with self.r.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(key)
+                if _s(await pipe.get(key) or b"") != token:
+                    await pipe.unwatch()
+                    return False
+                pipe.multi()
+                action(pipe, key)
+                await pipe.execute()
+                return True
+            except WatchError:
+                return False
 
     # cost ledger ------------------------------------------------------------------------------
     async def record_usage(self, channel_id: str, day: dt.date, usage: Usage) -> None:
