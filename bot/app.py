@@ -32,6 +32,7 @@ class App:
     scorer: Scorer
     builder: DigestBuilder
     fallbacks: list[str] = field(default_factory=list)
+    bundled_fallback: bool = False  # the CLI demo may fall back to bundled data; the bot may not
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def close(self) -> None:
@@ -66,7 +67,7 @@ class App:
         try:
             return await self.builder.listing(day, categories)
         except ArxivUnavailable as e:
-            if isinstance(self.source, BundledSource):
+            if not self.bundled_fallback or isinstance(self.source, BundledSource):
                 raise
             log.warning("arXiv unreachable (%s); using the bundled snapshot", e)
             self.fallbacks.append("arXiv unreachable → bundled real arXiv data")

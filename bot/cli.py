@@ -97,6 +97,7 @@ def digest(
 
         source = JsonlSource(papers, day) if papers else None
         async with await open_app(s, offline=offline, source=source) as a:
+            a.bundled_fallback = True
             config = await a.channel(channel)
             if cats:
                 config = config.model_copy(update={"categories": cats})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 
@@ -16,23 +17,44 @@ __all__ = ["DigestBuilder", "select"]
 
 log = logging.getLogger(__name__)
 
+# Longer than a slow arXiv fetch with its retries; a crashed fetcher's lease expires by itself.
+_FETCH_LEASE_MS = 5 * 60 * 1000
+
 
 class DigestBuilder:
     def __init__(self, *, source: Source, store: Store, scoring: ScoringService) -> None:
         self.source = source
         self.store = store
         self.scoring = scoring
+        self._fetching: dict[str, asyncio.Lock] = {}
 
     async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
-        """The day's listing, fetched once per (day, category set) and then read from the store."""
-        if day is not None:
-            stored = await self.store.get_listing(day, categories)
-            if stored is not None:
-                return Listing(day=day, categories=categories, papers=stored, source="store")
-        listing = await self.source.listing(day, categories)
-        if listing.day is not None:
-            await self.store.put_listing(listing.day, categories, listing.papers)
-        return listing
+        """The day's listing, fetched once per (day, category set) and then read from the store.
+
+        Single flight: concurrent channels in this process wait on one lock, and replicas on one
+        Redis lease, so a hundred channels make one request to arXiv.
+        """
+        key = f"fetch:{day or 'latest'}:{'+'.join(sorted(categories))}"
+        async with self._fetching.setdefault(key, asyncio.Lock()):
+            if day is not None:
+                stored = await self.store.get_listing(day, categories)
+                if stored is not None:
+                    return Listing(day=day, categories=categories, papers=stored, source="store")
+            token = await self.store.acquire(key, ttl_ms=_FETCH_LEASE_MS)
+            while token is None and day is not None:
+                await asyncio.sleep(0.2)
+                stored = await self.store.get_listing(day, categories)
+                if stored is not None:
+                    return Listing(day=day, categories=categories, papers=stored, source="store")
+                token = await self.store.acquire(key, ttl_ms=_FETCH_LEASE_MS)
+            try:
+                listing = await self.source.listing(day, categories)
+                if listing.day is not None:
+                    await self.store.put_listing(listing.day, categories, listing.papers)
+                return listing
+            finally:
+                if token:
+                    await self.store.release(key, token)
 
     async def build(
         self,

@@ -14,7 +14,7 @@ from collections import Counter
 
 from bot.models import Criteria, Paper, Score
 from bot.scoring.base import ScoringResult
-from bot.scoring.text import terms
+from bot.scoring.text import paper_terms, terms
 
 __all__ = ["LocalRanker", "followed_authors"]
 
@@ -28,6 +28,8 @@ _NEGATIVE = re.compile(r"\b(?:not|irrelevant|exclude[sd]?)\s*:", re.I)
 
 def followed_authors(paper: Paper, followed: list[str]) -> list[str]:
     """Followed names found among the paper's authors (case- and accent-insensitive surname+initial)."""
+    if not followed:
+        return []
     wanted = {_author_key(a): a for a in followed}
     return [wanted[k] for k in (_author_key(a) for a in paper.authors) if k in wanted]
 
@@ -35,6 +37,16 @@ def followed_authors(paper: Paper, followed: list[str]) -> list[str]:
 def _author_key(name: str) -> str:
     parts = re.sub(r"[^\w\s]", " ", name.lower()).split()
     return f"{parts[0][0]} {parts[-1]}" if parts else ""
+
+
+@functools.lru_cache(maxsize=50_000)
+def _lower(title: str, abstract: str) -> str:
+    return f"{title}\n{abstract}".lower()
+
+
+@functools.lru_cache(maxsize=50_000)
+def _novelty(abstract: str) -> int:
+    return 5 + (2 if _NOVEL.search(abstract) else 0) - (2 if _ROUTINE.search(abstract) else 0)
 
 
 class _Query:
@@ -70,7 +82,7 @@ def _background() -> tuple[int, Counter[str], float]:
     from bot.sources.bundled import bundled_days, load_rows
 
     rows = load_rows(bundled_days()[0])
-    docs = [Counter(terms(r["title"]) * 2 + terms(r["summary"])) for r in rows]
+    docs = [paper_terms(r["title"], r["summary"]) for r in rows]
     df: Counter[str] = Counter(t for d in docs for t in d)
     return len(docs), df, sum(sum(d.values()) for d in docs) / len(docs)
 
@@ -79,7 +91,7 @@ class LocalRanker:
     name = "local"
 
     def rank(self, papers: list[Paper], criteria: Criteria) -> list[Score]:
-        docs = [Counter(terms(p.title) * 2 + terms(p.abstract)) for p in papers]
+        docs = [paper_terms(p.title, p.abstract) for p in papers]
         base_n, base_df, base_len = _background()
         n = len(docs) + base_n
         avg_len = (sum(sum(d.values()) for d in docs) + base_len * base_n) / n
@@ -94,7 +106,7 @@ class LocalRanker:
         ]
 
     def _score(self, paper, doc, avg_len, idf, queries, excluded, keywords, criteria) -> Score:
-        text = paper.text.lower()
+        text = _lower(paper.title, paper.abstract) if excluded or keywords else ""
         hit = next((k for k in excluded if k in text), None)
         if hit:
             return Score(
@@ -118,7 +130,7 @@ class LocalRanker:
         best += 2.0 * len(keyword_hits)
         relevance = 1 + round(9 * best / (best + 12.0)) if best > 0 else 1
         authors = followed_authors(paper, criteria.authors)
-        novelty = 5 + (2 if _NOVEL.search(paper.abstract) else 0) - (2 if _ROUTINE.search(paper.abstract) else 0)
+        novelty = _novelty(paper.abstract)
         if best_query is None:
             comment = "No overlap with this channel's topics or keywords."
         else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import Counter
 
-__all__ = ["STOPWORDS", "terms"]
+__all__ = ["STOPWORDS", "paper_terms", "terms"]
 
 STOPWORDS = frozenset(
     """a about above after again all also an and any are as at be been being both but by can
@@ -18,6 +20,7 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z][a-z0-9\-]+")
 
 
+@functools.lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "s", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
@@ -32,3 +35,10 @@ def terms(text: str) -> list[str]:
         parts = [word, *word.split("-")] if "-" in word else [word]
         out.extend(_stem(p) for p in parts if len(p) > 2 and p not in STOPWORDS)
     return out
+
+
+@functools.lru_cache(maxsize=50_000)
+def paper_terms(title: str, abstract: str) -> Counter[str]:
+    """Term counts of a paper, title counted twice; memoised because every channel ranks the same
+    day's papers. Callers must not mutate the result."""
+    return Counter(terms(title) * 2 + terms(abstract))
