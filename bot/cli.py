@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markdown import Markdown
 
-from bot.errors import ArxivBotError
+from bot.errors import ArxivBotError, BadArxivId
 from bot.logs import setup_logging
 from bot.settings import Settings, load_settings
 from bot.sources import JsonlSource
@@ -140,10 +140,11 @@ def command(
     async def go(s: Settings) -> None:
         from bot.app import open_app
         from bot.chat.commands import CommandHandler, Invocation
+        from bot.explain import Explainer
         from bot.render.markdown import render_markdown
 
         async with await open_app(s, offline=offline) as a:
-            handler = CommandHandler(a)
+            handler = CommandHandler(a, explainer=Explainer.from_app(a))
             reply = await handler.handle(Invocation(channel_id=channel, user_id=user, text=text))
             text_out = reply.plain()
             if reply.digest is not None:
@@ -154,6 +155,39 @@ def command(
                 sys.stdout.write(text_out + "\n")
             if reply.error:
                 raise typer.Exit(2)
+
+    _run(go, settings)
+
+
+@app.command()
+def explain(
+    arxiv_id: Annotated[str, typer.Argument(help="e.g. 2506.07056 or 2506.07056v1")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json")] = "markdown",
+    channel: Annotated[str, typer.Option("--channel", help="whose ledger and budget")] = "cli:default",
+    settings: SettingsOpt = None,
+) -> None:
+    """Notes on one paper: its key equations explained, method, experiments, what to verify."""
+    if fmt not in ("markdown", "json"):
+        raise typer.BadParameter("--format must be markdown or json")
+
+    async def go(s: Settings) -> None:
+        from bot.app import open_app
+        from bot.explain import Explainer
+        from bot.models import split_arxiv_id
+        from bot.render.notes import note_markdown
+
+        try:
+            pid, version = split_arxiv_id(arxiv_id)
+        except ValueError:
+            raise BadArxivId(arxiv_id) from None
+        async with await open_app(s) as a:
+            with err.status(f"Reading {arxiv_id}…"):
+                note = await Explainer.from_app(a).note(pid, version, channel_id=channel)
+            text = note.model_dump_json(indent=2) if fmt == "json" else note_markdown(note)
+            if sys.stdout.isatty() and fmt == "markdown":
+                Console().print(Markdown(text))
+            else:
+                sys.stdout.write(text + "\n")
 
     _run(go, settings)
 

@@ -11,6 +11,7 @@ import socket
 from bot.app import open_app
 from bot.chat.commands import CommandHandler
 from bot.deliver import Poster
+from bot.explain import Explainer
 from bot.health import start_health
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
@@ -28,7 +29,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = await open_app(settings)
-    handler = CommandHandler(app, explainer=_explainer(app))
+    handler = CommandHandler(app, explainer=Explainer.from_app(app))
     runtimes = []
     posters: dict[str, Poster] = {}
     checks = {"redis": app.store.ping}
@@ -71,11 +72,3 @@ def _as_check(connected):
         return bool(connected())
 
     return check
-
-
-def _explainer(app):
-    try:
-        from bot.explain import Explainer
-    except ImportError:
-        return None
-    return Explainer.from_app(app)

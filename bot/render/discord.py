@@ -112,10 +112,11 @@ def _day(digest: Digest) -> str:
 
 
 def _header_embed(digest: Digest) -> dict[str, Any]:
-    lines = [
+    totals = (
         f"**{digest.fetched}** fetched → **{digest.scanned}** scanned → "
         f"**{digest.relevant}** relevant"
-    ]
+    )
+    lines = [totals]
     lines += [f"> {clip(note, NOTE_CHARS)}" for note in digest.notes]
     if not digest.papers:
         lines.append("No new paper passed this channel's thresholds.")
@@ -134,8 +135,10 @@ def _header_embed(digest: Digest) -> dict[str, Any]:
         "fields": fields,
     }
     if digest.papers:
-        embed["footer"] = {"text": "One message per paper in the thread. React 👍 or 👎 on a "
-                                   "paper to teach this channel's ranking."}
+        embed["footer"] = {
+            "text": "One message per paper in the thread. React 👍 or 👎 on a "
+            "paper to teach this channel's ranking."
+        }
     return _fit(embed)
 
 
@@ -144,12 +147,15 @@ def _list_line(i: int, item: ScoredPaper) -> str:
     star = " ⭐" if item.followed_authors else ""
     title = _escaped(p.title, LIST_TITLE_CHARS)
     comment = _escaped(s.comment, LIST_COMMENT_CHARS)
-    return (f"**{i}.** [{title}]({p.abs_url}){star}\n"
-            f"relevance **{s.relevance}** · novelty **{s.novelty}** · {comment}")
+    return (
+        f"**{i}.** [{title}]({p.abs_url}){star}\n"
+        f"relevance **{s.relevance}** · novelty **{s.novelty}** · {comment}"
+    )
 
 
-def _pack_lines(lines: Iterable[str], *, first: list[dict[str, Any]],
-                title: str) -> list[list[dict[str, Any]]]:
+def _pack_lines(
+    lines: Iterable[str], *, first: list[dict[str, Any]], title: str
+) -> list[list[dict[str, Any]]]:
     """Lines into embed descriptions, embeds into messages; `first` starts the first message.
 
     `title` heads the first embed of lines only: Discord stacks a message's embeds, and later
@@ -162,7 +168,10 @@ def _pack_lines(lines: Iterable[str], *, first: list[dict[str, Any]],
         line = clip(raw, Limits.DESCRIPTION - len(title))
         if current is not None:
             add = 1 + len(line)
-            if len(current["description"]) + add <= Limits.DESCRIPTION and used + add <= Limits.TOTAL:
+            if (
+                len(current["description"]) + add <= Limits.DESCRIPTION
+                and used + add <= Limits.TOTAL
+            ):
                 current["description"] += "\n" + line
                 used += add
                 continue
@@ -187,16 +196,17 @@ def digest_messages(digest: Digest) -> tuple[list[dict[str, Any]], list[dict[str
     """
     n = digest.relevant
     if n:
-        content = (f"📰 **{n} new paper{'s' if n != 1 else ''}** for this channel from arXiv's "
-                   f"announcement of {_day(digest)}.")
+        content = (
+            f"📰 **{n} new paper{'s' if n != 1 else ''}** for this channel from arXiv's "
+            f"announcement of {_day(digest)}."
+        )
     else:
         content = f"No new paper for this channel in arXiv's announcement of {_day(digest)}."
     lines = [_list_line(i, item) for i, item in enumerate(digest.papers, 1)]
     groups = _pack_lines(lines, first=[_header_embed(digest)], title="Selected papers")
     headers: list[dict[str, Any]] = [{"embeds": g} for g in groups]
     headers[0]["content"] = clip(content, Limits.CONTENT)
-    entries = [{"embeds": [paper_embed(item, index=i)]}
-               for i, item in enumerate(digest.papers, 1)]
+    entries = [{"embeds": [paper_embed(item, index=i)]} for i, item in enumerate(digest.papers, 1)]
     return headers, entries
 
 

@@ -81,7 +81,10 @@ class Scheduler:
             try:
                 await self.jobs.run_due()
             except REDIS_ERRORS:
-                log.warning("sweep skipped: Redis unreachable")
+                log.warning("sweep skipped: Redis unreachable", exc_info=True)
+            except Exception:
+                # A background loop must not die silently: log with the traceback, sweep again later.
+                log.exception("sweep failed")
 
     def next_run(self, channel_id: str):
         job = self.aps.get_job(f"digest:{channel_id}") if self.aps else None

@@ -23,7 +23,8 @@ __all__ = ["Store", "connect"]
 
 log = logging.getLogger(__name__)
 
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+# redis-py wraps socket errors in these; anything else is not Redis being away.
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 
 
 class Store:

@@ -1,0 +1,260 @@
+"""The Discord bot (discord.py): the `/arxiv` tree, reactions as votes, the long-running runtime.
+
+A thin adapter: every command goes through `bot.chat.commands.CommandHandler`; digests are
+rendered by `bot.render.discord` and delivered by `bot.deliver.deliver` with `DiscordPoster`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+import discord.http
+from discord import app_commands
+
+from bot.app import App
+from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.discord.commands import ArxivGroup
+from bot.chat.discord.poster import DiscordPoster
+from bot.chat.feedback import record_reaction
+from bot.chat.replies import Reply
+from bot.deliver import deliver
+from bot.errors import ArxivBotError, SettingsError
+from bot.models import Digest
+from bot.render.discord import reply_embed
+from bot.store import REDIS_ERRORS
+
+__all__ = ["GENERIC_ERROR", "ArxivDiscordBot", "DiscordRuntime", "default_intents", "start_discord"]
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Something went wrong on our side; it has been logged."
+CLAIM_SECONDS = 15 * 60  # an interaction token lives 15 minutes; no redelivery after that
+
+
+def default_intents() -> discord.Intents:
+    """Only what the bot uses; none of them is privileged (no message content, no members)."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # the guild/channel/role cache: thread parents, the admin role's name
+    intents.guild_reactions = True  # 👍/👎 on posted papers are votes
+    return intents
+
+
+class _ReplicaTree(app_commands.CommandTree["ArxivDiscordBot"]):
+    """A command tree that handles each interaction on one replica only.
+
+    Every replica holds a gateway session with the same token, and Discord sends each session
+    every event: without a claim, two replicas would both run `/arxiv digest`.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        try:
+            return await self.client.app.store.once(
+                f"discord-interaction:{interaction.id}", ttl=CLAIM_SECONDS
+            )
+        except REDIS_ERRORS:
+            return True  # better answered twice than not at all; the command will say Redis is down
+
+
+class ArxivDiscordBot(discord.Client):
+    def __init__(
+        self, app: App, handler: CommandHandler, *, intents: discord.Intents | None = None
+    ) -> None:
+        super().__init__(
+            intents=intents or default_intents(), allowed_mentions=discord.AllowedMentions.none()
+        )
+        self.app = app
+        self.handler = handler
+        self.poster = DiscordPoster(self)
+        self.tree = _ReplicaTree(self)
+        self.tree.add_command(ArxivGroup(self))
+        self.tree.error(self._on_tree_error)
+
+    async def setup_hook(self) -> None:
+        guild_id = self.app.settings.discord_guild_id
+        if guild_id:
+            # Guild commands appear at once; global ones can take a while to reach every client.
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("discord gateway ready as %s in %d guilds", self.user, len(self.guilds))
+
+    # who and where ---------------------------------------------------------------------------
+    def channel_id(self, interaction: discord.Interaction) -> str:
+        """'discord:<channel id>'; a thread (e.g. a digest's) counts as its parent channel."""
+        channel = interaction.channel
+        cid = interaction.channel_id
+        if isinstance(channel, discord.Thread) and channel.parent_id:
+            cid = channel.parent_id
+        return f"discord:{cid}"
+
+    def can_edit(self, interaction: discord.Interaction) -> bool:
+        """Manage Channels in this channel, or the role named `discord_admin_role`."""
+        user = interaction.user
+        if not isinstance(user, discord.Member):
+            return True  # a DM with the bot: the user's own channel
+        if interaction.permissions.manage_channels:
+            return True
+        role = self.app.settings.discord_admin_role
+        # Role names come from the guild cache, filled by GUILD_CREATE (the guilds intent).
+        return bool(role) and any(r.name == role for r in user.roles)
+
+    # commands --------------------------------------------------------------------------------
+    async def run_command(
+        self, interaction: discord.Interaction, text: str, *, slow: bool = False
+    ) -> None:
+        """Run one command line for this interaction and answer it; never shows a traceback."""
+        name = text.partition(" ")[0]
+        try:
+            inv = Invocation(
+                channel_id=self.channel_id(interaction),
+                user_id=str(interaction.user.id),
+                text=text,
+                can_edit=self.can_edit(interaction),
+            )
+            if slow:
+                # Discord wants a first answer within 3 s; the follow-up may come 15 min later.
+                await interaction.response.defer(ephemeral=True, thinking=True)
+            reply = await self.handler.handle(inv)
+            if reply.digest is not None and not reply.error:
+                await self._post_digest(interaction, reply.digest)
+            else:
+                await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
+        except ArxivBotError as e:  # e.g. Discord refused the digest: the sentence says why
+            log.warning("/arxiv %s in channel %s: %s", name, interaction.channel_id, e)
+            await self._apologize(interaction, str(e))
+        except Exception:
+            log.exception("/arxiv %s failed in channel %s", name, interaction.channel_id)
+            await self._apologize(interaction)
+
+    async def _post_digest(self, interaction: discord.Interaction, digest: Digest) -> None:
+        day = digest.day.isoformat() if digest.day else "the latest announcement"
+        if not digest.papers:
+            notes = "".join(f"\n> {n}" for n in digest.notes)
+            text = f"No new paper for this channel in arXiv's announcement of {day}.{notes}"
+            await self._answer(interaction, Reply(text=text), ephemeral=True)
+            return
+        # One delivery per interaction: a retried request reuses its message nonces.
+        marker = f"{digest.channel}:{day}:interaction:{interaction.id}"
+        posted = await deliver(self.app.store, self.poster, digest, marker=marker)
+        n = sum(1 for p in posted if p.paper_id)
+        text = (
+            f"Posted {n} paper{'s' if n != 1 else ''} from arXiv's announcement of {day} "
+            f"in this channel, one per message in the thread under the digest."
+        )
+        await self._answer(interaction, Reply(text=text), ephemeral=True)
+
+    async def _answer(
+        self, interaction: discord.Interaction, reply: Reply, *, ephemeral: bool
+    ) -> None:
+        embed = discord.Embed.from_dict(reply_embed(reply))
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, ephemeral=ephemeral)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=ephemeral)
+
+    async def _apologize(self, interaction: discord.Interaction, text: str = GENERIC_ERROR) -> None:
+        try:
+            await self._answer(interaction, Reply(text=text, error=True), ephemeral=True)
+        except discord.HTTPException:
+            log.exception("could not tell the user about the failure either")
+
+    async def _on_tree_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        # Only what discord.py raises before our callback runs (run_command catches the rest).
+        command = interaction.command.qualified_name if interaction.command else "?"
+        log.error("app command %s failed: %s", command, error, exc_info=error)
+        await self._apologize(interaction)
+
+    # reactions -------------------------------------------------------------------------------
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._vote(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._vote(payload, added=False)
+
+    async def _vote(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        if self.user is not None and payload.user_id == self.user.id:
+            return  # the 👍/👎 the poster seeds on every paper
+        await record_reaction(
+            self.app.store,
+            platform="discord",
+            message_id=str(payload.message_id),
+            user=str(payload.user_id),
+            emoji=str(payload.emoji),
+            added=added,
+        )
+
+
+class DiscordRuntime:
+    """The bot of a long-running process: REST ready at once, the gateway in a named task."""
+
+    def __init__(self, bot: ArxivDiscordBot, task: asyncio.Task[None]) -> None:
+        self.bot = bot
+        self.task = task
+
+    @property
+    def poster(self) -> DiscordPoster:
+        return self.bot.poster
+
+    def connected(self) -> bool:
+        """True while the gateway session is up (commands and reactions arrive)."""
+        ws = self.bot.ws  # None before the first connection; closed while reconnecting
+        return (
+            self.bot.is_ready()
+            and not self.bot.is_closed()
+            and not self.task.done()
+            and ws is not None
+            and ws.open
+        )
+
+    async def close(self, *, timeout: float = 10.0) -> None:
+        await self.bot.close()
+        if not self.task.done():
+            # connect() may be asleep in its reconnect back-off; it would not notice the close.
+            self.task.cancel()
+        await asyncio.wait([self.task], timeout=timeout)
+
+
+def _gateway_ended(task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        return
+    if (error := task.exception()) is not None:
+        log.error("discord gateway stopped: %s", error, exc_info=error)
+
+
+async def start_discord(
+    app: App, handler: CommandHandler, *, intents: discord.Intents | None = None
+) -> DiscordRuntime:
+    """Log in (REST; syncs the command tree), then keep the gateway connected in a task."""
+    secret = app.settings.discord_token
+    token = secret.get_secret_value().strip() if secret else ""
+    if not token:
+        raise SettingsError("DISCORD_TOKEN is not set.", hint="See deploy/discord.md.")
+    if app.settings.discord_api_url:
+        # Every REST and interaction-webhook URL of discord.py is built from this constant.
+        discord.http.Route.BASE = app.settings.discord_api_url.rstrip("/")
+    bot = ArxivDiscordBot(app, handler, intents=intents)
+    try:
+        await bot.login(token)
+    except discord.LoginFailure as e:
+        await bot.close()
+        raise SettingsError(
+            "Discord rejected DISCORD_TOKEN.",
+            hint="Reset the token in the Developer Portal (deploy/discord.md).",
+        ) from e
+    except BaseException:
+        await bot.close()
+        raise
+    task = asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway")
+    task.add_done_callback(_gateway_ended)
+    return DiscordRuntime(bot, task)

@@ -1,0 +1,175 @@
+"""Posting digests in Discord channels over REST only (no gateway cache needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+
+from bot.deliver import Posted, Progress
+from bot.errors import ArxivBotError
+from bot.models import Digest
+from bot.render.discord import Limits, digest_messages
+from bot.render.text import clip
+
+__all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
+
+log = logging.getLogger(__name__)
+
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+
+
+def message_nonce(marker: str, key: str) -> str:
+    """The nonce of one message of one delivery: the same on a retry, distinct across messages.
+
+    discord.py sends `enforce_nonce: true` with every nonce, so Discord answers a repeated
+    create (same author, same nonce, within a few minutes) with the message it already made.
+    """
+    # 20 hex characters: Discord accepts nonces of up to 25.
+    return hashlib.blake2b(f"{marker}\x00{key}".encode(), digest_size=10).hexdigest()
+
+
+class DiscordPostError(ArxivBotError):
+    """Discord refused or failed a message of a digest; the delivery can be resumed later."""
+
+    def __init__(self, channel: str, error: discord.HTTPException) -> None:
+        hint = (
+            "Check that the bot may Send Messages, Embed Links and Send Messages in Threads here."
+            if error.status == 403
+            else ""
+        )
+        super().__init__(
+            f"Discord refused a message in <#{channel}> "
+            f"({error.status}: {error.text or 'no details'}).",
+            hint=hint,
+        )
+        self.status = error.status
+        self.code = error.code
+
+
+def _kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "content": payload.get("content"),
+        "embeds": [discord.Embed.from_dict(e) for e in payload.get("embeds", [])],
+        # Titles and abstracts are not ours: never let them ping anybody.
+        "allowed_mentions": discord.AllowedMentions.none(),
+    }
+
+
+class DiscordPoster:
+    """`bot.deliver.Poster` for Discord: header messages in the channel, papers in a thread.
+
+    Each paper gets its own message (reactions on it are votes for that paper), seeded with
+    `vote_emojis` so that voting is one click.
+    """
+
+    platform = "discord"
+
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        vote_emojis: Sequence[str] = ("👍", "👎"),
+        thread_archive_minutes: int = 1440,
+    ) -> None:
+        self.client = client
+        self.vote_emojis = tuple(vote_emojis)
+        self.thread_archive_minutes = thread_archive_minutes
+
+    async def post_digest(
+        self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
+    ) -> list[Posted]:
+        """Header message(s) in `channel`, a thread on the first, one message per paper in it.
+
+        Messages whose key ('header-0', 'paper-2506.01234') is in `progress.done` were posted by
+        an earlier attempt of this delivery and are skipped; each new one is recorded as soon as
+        Discord accepts it. The one in flight when an attempt died carries the same nonce on the
+        retry, so Discord returns it instead of posting it twice.
+        """
+        progress = progress or Progress()
+        headers, entries = digest_messages(digest)
+        target = self.client.get_partial_messageable(int(channel))
+        posted: list[Posted] = []
+        try:
+            for i, payload in enumerate(headers):
+                message_id = await self._once(progress, f"header-{i}", target, payload, marker)
+                posted.append(Posted(message_id=message_id))
+            if not entries:
+                return posted
+            day = digest.day.isoformat() if digest.day else "latest"
+            name = f"arXiv papers · {day}"
+            papers = await self._thread(int(channel), int(posted[0].message_id), name) or target
+            for item, payload in zip(digest.papers, entries, strict=True):
+                key = f"paper-{item.paper.id}"
+                message_id = await self._once(
+                    progress, key, papers, payload, marker, reactions=self.vote_emojis
+                )
+                posted.append(Posted(message_id=message_id, paper_id=item.paper.id))
+        except discord.HTTPException as e:
+            raise DiscordPostError(channel, e) from e
+        log.info(
+            "posted %d messages for %d papers in discord:%s", len(posted), len(entries), channel
+        )
+        return posted
+
+    async def _once(
+        self,
+        progress: Progress,
+        key: str,
+        target: discord.PartialMessageable,
+        payload: dict[str, Any],
+        marker: str,
+        *,
+        reactions: Sequence[str] = (),
+    ) -> str:
+        done = progress.done.get(key)
+        if done is not None:
+            return done
+        msg = await target.send(**_kwargs(payload), nonce=message_nonce(marker, key))
+        await progress.record(key, str(msg.id))
+        try:
+            for emoji in reactions:
+                await msg.add_reaction(emoji)
+        except discord.HTTPException as e:  # voting still works by picking the emoji by hand
+            log.warning("could not seed reactions on %s (%s %s)", msg.id, e.status, e.text)
+        return str(msg.id)
+
+    async def post_text(self, channel: str, text: str) -> None:
+        target = self.client.get_partial_messageable(int(channel))
+        try:
+            await target.send(
+                clip(text, Limits.CONTENT), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.HTTPException as e:
+            raise DiscordPostError(channel, e) from e
+
+    async def _thread(
+        self, channel_id: int, message_id: int, name: str
+    ) -> discord.PartialMessageable | None:
+        """A public thread on the header message; None where threads are impossible (a DM, no
+        Create Public Threads permission): the papers then go to the channel itself."""
+        try:
+            data = await self.client.http.start_thread_with_message(
+                channel_id,
+                message_id,
+                name=name[:100],
+                auto_archive_duration=self.thread_archive_minutes,  # type: ignore[arg-type]
+            )
+            thread_id = int(data["id"])
+        except discord.HTTPException as e:
+            if e.code != THREAD_EXISTS:
+                log.warning(
+                    "no thread in discord:%s (%s %s); papers go to the channel",
+                    channel_id,
+                    e.status,
+                    e.text,
+                )
+                return None
+            # A retried delivery: a thread started from a message has the message's id.
+            thread_id = message_id
+        return self.client.get_partial_messageable(
+            thread_id, type=discord.ChannelType.public_thread
+        )

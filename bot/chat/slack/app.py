@@ -1,0 +1,300 @@
+"""The Slack adapter on slack-bolt: `/arxiv` and reactions in, replies and digests out.
+
+Bolt (process_before_response=False, the default) runs a listener as a task of its own and
+answers Slack's HTTP request (or Socket Mode envelope) as soon as the listener calls ack(); the
+listener then goes on and replies through response_url. So the command is acked first, then run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import App
+from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.feedback import record_reaction
+from bot.chat.replies import Reply
+from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
+from bot.deliver import deliver
+from bot.errors import SettingsError
+from bot.models import Digest
+from bot.render.slack import reply_blocks
+
+__all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SORRY = "Something went wrong on our side; it has been logged."
+# Two `digest now` at once would both post the same papers: the second waits for the first's
+# lease, and papers posted meanwhile are dropped. Long enough for a 200-paper thread at 1 msg/s.
+DIGEST_LEASE_MS = 10 * 60 * 1000
+# Closing waits this long for commands that are still running (a digest being posted).
+DRAIN_SECONDS = 10.0
+CONNECT_SECONDS = 30.0
+_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
+# Slack sends command text with &, <, > escaped, and links as <url> or <url|label>.
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+def command_text(raw: str) -> str:
+    """The text a user typed after `/arxiv`, undoing Slack's escaping of &, <, > and links."""
+    text = _SLACK_LINK.sub(r"\1", raw)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+class _Listeners:
+    """What the Bolt listeners do; keeps each running listener task so close() can drain them."""
+
+    def __init__(self, app: App, handler: CommandHandler, poster: SlackPoster) -> None:
+        self.app = app
+        self.handler = handler
+        self.poster = poster
+        self.admins = set(app.settings.slack_admins)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def _track(self) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    def can_edit(self, user_id: str) -> bool:
+        # Only members of a channel can run a slash command in it.
+        return not self.admins or user_id in self.admins
+
+    async def command(
+        self, ack: Callable[[], Awaitable[Any]], command: dict[str, Any], respond: Respond
+    ) -> None:
+        self._track()
+        await ack()
+        channel, user = command["channel_id"], command["user_id"]
+        inv = Invocation(
+            channel_id=f"slack:{channel}",
+            user_id=user,
+            text=command_text(command.get("text", "")),
+            can_edit=self.can_edit(user),
+        )
+        try:
+            reply = await self.handler.handle(inv)
+            if reply.digest is not None:
+                reply = await self._post_digest(reply.digest, trigger=command.get("trigger_id", ""))
+            kind = "ephemeral" if reply.ephemeral else "in_channel"
+            await respond(**reply_blocks(reply), response_type=kind)
+        except Exception:
+            log.exception("/arxiv %r by %s in %s failed", inv.text, user, inv.channel_id)
+            try:
+                await respond(text=SORRY, response_type="ephemeral")
+            except Exception:
+                log.exception("could not tell %s that /arxiv failed", user)
+
+    async def _post_digest(self, digest: Digest, *, trigger: str) -> Reply:
+        """Post through deliver(); the Reply tells the caller alone what happened."""
+        store = self.app.store
+        lease = f"slack-digest-now:{digest.channel}"
+        token = await store.acquire(lease, ttl_ms=DIGEST_LEASE_MS)
+        if token is None:
+            return Reply(
+                text="A digest is being posted in this channel right now; try again in a minute.",
+                error=True,
+            )
+        try:
+            posted = await store.posted_ids(digest.channel)
+            papers = [s for s in digest.papers if s.paper.id not in posted]
+            day = digest.day.isoformat() if digest.day else "the latest announcement"
+            if not papers:
+                return Reply(
+                    text=f"No new paper from {day} passed this channel's thresholds; "
+                    "nothing posted."
+                )
+            digest = digest.model_copy(update={"papers": papers})
+            marker = f"{digest.channel}:{digest.day or dt.date.today()}:now:{trigger}"
+            try:
+                await deliver(store, self.poster, digest, marker=marker)
+            except SlackApiError as e:
+                if e.response.get("error") not in _CANNOT_POST:
+                    raise
+                return Reply(
+                    text="I cannot post in this channel. Invite me with `/invite @arxiv-bot`, "
+                    "then try again.",
+                    error=True,
+                )
+        finally:
+            await store.release(lease, token)
+        return Reply(
+            text=f"Posted {len(papers)} papers from {day} in this channel; "
+            "the full entries are in the thread."
+        )
+
+    async def reaction(self, event: dict[str, Any], *, added: bool) -> None:
+        self._track()
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return
+        try:
+            await record_reaction(
+                self.app.store,
+                platform="slack",
+                message_id=f"{item['channel']}:{item['ts']}",
+                user=event["user"],
+                emoji=event["reaction"],
+                added=added,
+            )
+        except Exception:
+            log.exception("could not record reaction %s on %s", event.get("reaction"), item)
+
+    async def drain(self, timeout: float) -> None:
+        running = [t for t in self.tasks if t is not asyncio.current_task()]
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=timeout)
+        for task in pending:
+            log.warning("cancelling a Slack listener still running after %.0f s", timeout)
+            task.cancel()
+
+
+def _client(app: App) -> AsyncWebClient:
+    s = app.settings
+    if s.slack_bot_token is None:
+        raise SettingsError(
+            "Slack needs SLACK_BOT_TOKEN (xoxb-…, OAuth & Permissions of the Slack app)."
+        )
+    kwargs: dict[str, Any] = {"token": s.slack_bot_token.get_secret_value()}
+    if s.slack_api_url:
+        kwargs["base_url"] = s.slack_api_url.rstrip("/") + "/"
+    return AsyncWebClient(**kwargs)
+
+
+def _build(
+    app: App, handler: CommandHandler, client: AsyncWebClient | None
+) -> tuple[AsyncApp, _Listeners]:
+    client = with_rate_limit_retry(client or _client(app))
+    secret = app.settings.slack_signing_secret
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=secret.get_secret_value() if secret else "",
+        name="arxiv-bot",
+    )
+    listeners = _Listeners(app, handler, SlackPoster(client))
+
+    @bolt.command("/arxiv")
+    async def on_arxiv(ack: Any, command: dict[str, Any], respond: Respond) -> None:
+        await listeners.command(ack, command, respond)
+
+    @bolt.event("reaction_added")
+    async def on_reaction_added(event: dict[str, Any]) -> None:
+        await listeners.reaction(event, added=True)
+
+    @bolt.event("reaction_removed")
+    async def on_reaction_removed(event: dict[str, Any]) -> None:
+        await listeners.reaction(event, added=False)
+
+    return bolt, listeners
+
+
+def build_slack_app(
+    app: App, handler: CommandHandler, *, client: AsyncWebClient | None = None
+) -> AsyncApp:
+    """The Bolt app; `client` defaults to one from SLACK_BOT_TOKEN (and slack_api_url, in tests)."""
+    return _build(app, handler, client)[0]
+
+
+class SlackRuntime:
+    """A running Slack connection: Socket Mode or an HTTP endpoint. Built by start_slack()."""
+
+    def __init__(
+        self,
+        bolt: AsyncApp,
+        listeners: _Listeners,
+        *,
+        socket: AsyncSocketModeHandler | None = None,
+        runner: web.AppRunner | None = None,
+    ) -> None:
+        self.bolt = bolt
+        self.poster: SlackPoster = listeners.poster
+        self._listeners = listeners
+        self._socket = socket
+        self._runner = runner
+        self.mode = "socket" if socket is not None else "http"
+
+    @property
+    def port(self) -> int | None:
+        """The HTTP port actually bound (settings.slack_port may be 0 in tests)."""
+        if self._runner is None or not self._runner.addresses:
+            return None
+        return int(self._runner.addresses[0][1])
+
+    def connected(self) -> bool:
+        if self._socket is not None:
+            client = self._socket.client
+            session = client.current_session
+            return not client.closed and session is not None and not session.closed
+        return self._runner is not None and bool(self._runner.sites)
+
+    async def close(self, *, drain_seconds: float = DRAIN_SECONDS) -> None:
+        """Stop taking requests, then give running commands `drain_seconds` to finish.
+
+        Listener tasks reply through response_url and the Web API client, not through the socket
+        or the server, so they can finish after both are closed."""
+        socket, runner = self._socket, self._runner
+        self._socket = self._runner = None
+        if socket is not None:
+            await socket.close_async()
+        if runner is not None:
+            await runner.cleanup()
+        await self._listeners.drain(drain_seconds)
+
+
+async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
+    """Connect: Socket Mode when SLACK_APP_TOKEN is set, else serve HTTP on slack_port."""
+    s = app.settings
+    if s.slack_app_token is None and s.slack_signing_secret is None:
+        raise SettingsError(
+            "Slack over HTTP needs SLACK_SIGNING_SECRET; or set SLACK_APP_TOKEN for Socket Mode."
+        )
+    bolt, listeners = _build(app, handler, None)
+    try:
+        await bolt.client.auth_test()
+    except SlackApiError as e:
+        raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({e.response.get('error')}).") from e
+    if s.slack_app_token is not None:
+        socket = AsyncSocketModeHandler(bolt, app_token=s.slack_app_token.get_secret_value())
+        try:
+            # The SDK's connect() retries forever on any error; ask for the URL ourselves so a
+            # rejected app token fails now, in one sentence.
+            try:
+                opened = await bolt.client.apps_connections_open(app_token=socket.app_token)
+            except SlackApiError as e:
+                raise SettingsError(
+                    f"Slack refused SLACK_APP_TOKEN ({e.response.get('error')}): it must be an "
+                    "app-level xapp-… token with the connections:write scope."
+                ) from e
+            socket.client.wss_uri = opened["url"]
+            await asyncio.wait_for(socket.connect_async(), CONNECT_SECONDS)
+        except BaseException:
+            await socket.close_async()
+            raise
+        log.info("Slack connected in Socket Mode")
+        return SlackRuntime(bolt, listeners, socket=socket)
+    runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH, port=s.slack_port), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host="0.0.0.0", port=s.slack_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    runtime = SlackRuntime(bolt, listeners, runner=runner)
+    log.info("Slack events served on port %s at %s", runtime.port, EVENTS_PATH)
+    return runtime

@@ -1,0 +1,89 @@
+"""SlackPoster: a digest as a header message in the channel and one thread reply per paper."""
+
+from __future__ import annotations
+
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deliver import Posted, Progress
+from bot.models import Digest
+from bot.render.slack import SlackMessage, digest_messages, to_mrkdwn
+
+__all__ = ["EVENT_TYPE", "SlackPoster", "with_rate_limit_retry"]
+
+# Slack message metadata type carrying the delivery marker on header messages.
+EVENT_TYPE = "arxiv_digest"
+# chat.postMessage allows about one message a second per channel; a 200-paper thread meets 429s.
+RATE_LIMIT_RETRIES = 5
+
+
+def with_rate_limit_retry(
+    client: AsyncWebClient, *, retries: int = RATE_LIMIT_RETRIES
+) -> AsyncWebClient:
+    """Let `client` wait out Slack's 429 (Retry-After) and try again; idempotent."""
+    if not any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=retries))
+    return client
+
+
+class SlackPoster:
+    """`bot.deliver.Poster` for Slack; message ids are 'CHANNEL:TS', as reaction events say."""
+
+    platform = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = with_rate_limit_retry(client)
+
+    async def post_digest(
+        self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
+    ) -> list[Posted]:
+        """Header message(s) in `channel`, then one thread reply per paper under the first header.
+
+        Messages whose key ('header-0', 'paper-2506.01234') is in `progress.done` were posted by
+        an earlier attempt of this delivery and are skipped; each new one is recorded as soon as
+        Slack accepts it. The header carries `marker` as message metadata.
+        """
+        progress = progress or Progress()
+        headers, entries = digest_messages(digest)
+        posted: list[Posted] = []
+        thread_ts: str | None = None
+        for part, message in enumerate(headers):
+            metadata = {
+                "event_type": EVENT_TYPE,
+                "event_payload": {"marker": marker, "part": part + 1, "parts": len(headers)},
+            }
+            message_id = await self._once(
+                progress, f"header-{part}", channel, message, metadata=metadata
+            )
+            thread_ts = thread_ts or message_id.split(":", 1)[1]
+            posted.append(Posted(message_id=message_id))
+        for item, message in zip(digest.papers, entries, strict=True):
+            key = f"paper-{item.paper.id}"
+            message_id = await self._once(progress, key, channel, message, thread_ts=thread_ts)
+            posted.append(Posted(message_id=message_id, paper_id=item.paper.id))
+        return posted
+
+    async def post_text(self, channel: str, text: str) -> None:
+        """`text` in the common reply markup (**bold**, [text](url), `code`)."""
+        await self.client.chat_postMessage(
+            channel=channel, text=to_mrkdwn(text), unfurl_links=False
+        )
+
+    async def _once(
+        self, progress: Progress, key: str, channel: str, message: SlackMessage, **extra: object
+    ) -> str:
+        done = progress.done.get(key)
+        if done is not None:
+            return done
+        # Unfurling every arXiv link would bury the digest under previews.
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+            **extra,
+        )
+        message_id = f"{response['channel']}:{response['ts']}"
+        await progress.record(key, message_id)
+        return message_id

@@ -1,0 +1,162 @@
+"""Real OS processes: `arxiv-bot run` replicas against one redis-server and the fake Slack API."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.schedule.calendar import latest_announcement
+from bot.store import connect
+from tests.conftest import DAY, _free_port
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.slack_server import FakeSlack
+
+BIN = str(Path(sys.executable).with_name("arxiv-bot"))
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"]
+
+
+def _today_rows(listings, day: dt.date) -> list[dict]:
+    """The recorded 2025-06-10 papers re-dated to `day`, with ids of that month (so they are new
+    submissions of that day, not replacements)."""
+    prefix = day.strftime("%y%m")
+    return [dict(r, id=f"{prefix}.{r['id'].split('.')[1]}") for r in listings[DAY]]
+
+
+@pytest.fixture
+async def world(redis_url, listings):
+    day = latest_announcement(dt.datetime.now(dt.UTC))
+    async with FakeArxiv({day: _today_rows(listings, day)}, today=day) as arxiv, FakeSlack(latency=0.02) as slack:
+        store = await connect(redis_url, prefix="test")
+        yield day, arxiv, slack, store
+        await store.close()
+
+
+@pytest.fixture
+def spawn():
+    """Start `arxiv-bot run` replicas; whatever happens, none outlives the test."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([BIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stderr.close()
+
+
+def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_BOT_", "SLACK_", "DISCORD_", "ANTHROPIC_"))}
+    env.update({
+        "REDIS_URL": redis_url,
+        "ARXIV_BOT_KEY_PREFIX": "test",
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "secret",
+        "ARXIV_BOT_SLACK_API_URL": slack.base_url + "/api/",
+        "ARXIV_BOT_SLACK_PORT": str(_free_port()),
+        "ARXIV_BOT_HEALTH_PORT": str(_free_port()),
+        "ARXIV_BOT_ARXIV__RSS_URL": arxiv.base_url + "/rss",
+        "ARXIV_BOT_ARXIV__API_URL": arxiv.base_url + "/api/query",
+        "ARXIV_BOT_ARXIV__DELAY_SECONDS": "0",
+        "ARXIV_BOT_JOB_LEASE_SECONDS": "3",
+        "ARXIV_BOT_SWEEP_SECONDS": "1",
+        "ARXIV_BOT_DRAIN_SECONDS": "5",
+        **extra,
+    })
+    return env
+
+
+async def _subscribe(store, n: int, **update) -> list[str]:
+    from bot.models import ChannelConfig
+    from bot.settings import ChannelDefaults
+
+    ids = []
+    for i in range(n):
+        fields = {"subscribed": True, "schedule_time": "00:00", "timezone": ZONES[i % len(ZONES)],
+                  "max_papers": 2, "topics": ChannelDefaults().topics, **update}
+        config = ChannelConfig(id=f"slack:C{i:03d}", **fields)
+        await store.save_channel(config)
+        ids.append(config.id)
+    return ids
+
+
+async def _wait(predicate, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.2)
+
+
+async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(world, redis_url, spawn):
+    day, arxiv, slack, store = world
+    channels = await _subscribe(store, 50)
+    envs = [_env(redis_url, arxiv, slack) for _ in range(3)]
+    procs = [spawn(env) for env in envs]
+    try:
+        async def all_delivered() -> bool:
+            return all([await store.last_delivered(c) == day for c in channels])
+
+        await _wait(all_delivered, 90)
+        async with aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{envs[0]['ARXIV_BOT_HEALTH_PORT']}"
+            async with http.get(base + "/healthz") as r:
+                assert r.status == 200
+            async with http.get(base + "/readyz") as r:
+                assert r.status == 200 and (await r.json())["redis"] is True
+            async with http.get(base + "/metrics") as r:
+                assert "arxivbot_job_seconds" in await r.text()
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(30) for p in procs]
+    assert codes == [0, 0, 0], [p.stderr.read().decode()[-2000:] for p in procs]
+    headers = Counter(p["channel"] for p in slack.posts() if "thread_ts" not in p)
+    assert len(headers) == 50 and set(headers.values()) == {1}
+    entries = Counter((p["channel"], p["text"]) for p in slack.posts() if "thread_ts" in p)
+    assert len(entries) == 100 and set(entries.values()) == {1}
+    assert not [k async for k in store.r.scan_iter(match="test:lock:digest:*")]  # leases released
+
+
+async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(world, redis_url, spawn):
+    day, arxiv, slack, store = world
+    slack.latency = 0.25
+    [channel] = await _subscribe(store, 1, max_papers=12)
+    first = spawn(_env(redis_url, arxiv, slack))
+
+    async def some_posted() -> bool:
+        return len(await store.delivery_progress(channel, day)) >= 3
+
+    await _wait(some_posted, 60)
+    first.kill()  # SIGKILL: no cleanup, the lease stays until it expires
+    first.wait(10)
+    assert (await store.get_delivery(channel, day))["state"] == "posting"
+    second = spawn(_env(redis_url, arxiv, slack))
+    try:
+        async def delivered() -> bool:
+            return await store.last_delivered(channel) == day
+
+        await _wait(delivered, 60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0, second.stderr.read().decode()[-3000:]
+    posts = slack.posts("C000")
+    assert sum(1 for p in posts if "thread_ts" not in p) == 1
+    entries = Counter(p["text"] for p in posts if "thread_ts" in p)
+    assert set(entries) and len(entries) == 12
+    # Only the one message in flight at the moment of the kill may have been sent twice.
+    assert sum(entries.values()) - len(entries) <= 1
+    assert (await store.get_delivery(channel, day))["state"] == "posted"

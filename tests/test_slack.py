@@ -1,0 +1,617 @@
+"""The Slack adapter end to end: signed requests into the real Bolt app, the real slack_sdk client
+against FakeSlack, real Redis. Nothing is mocked; background listeners are awaited by polling."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self, TypeVar
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import App
+from bot.chat.commands import CommandHandler
+from bot.chat.replies import Reply
+from bot.chat.slack import SlackPoster, build_slack_app, start_slack
+from bot.chat.slack.app import SORRY, command_text
+from bot.deliver import Progress, deliver
+from bot.errors import SettingsError
+from bot.models import Digest, Paper, Score, ScoredPaper, Usage
+from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
+from bot.sources import BundledSource
+from tests.fakes.slack_server import FakeSlack, validate_blocks
+
+SECRET = "test-signing-secret"
+CHANNEL = "slack:C1"
+T = TypeVar("T")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def slack_escape(text: str) -> str:
+    """What Slack does to command text before sending it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def signed_headers(
+    body: str, *, content_type: str, secret: str = SECRET, ts: int | None = None
+) -> dict[str, str]:
+    stamp = str(int(time.time()) if ts is None else ts)
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": SignatureVerifier(secret).generate_signature(
+            timestamp=stamp, body=body
+        ),
+    }
+
+
+def command_payload(
+    fake: FakeSlack, text: str, *, key: str, user: str = "U1", channel: str = "C1"
+) -> dict[str, str]:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T1",
+        "team_domain": "fake-team",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/arxiv",
+        "text": slack_escape(text),
+        "api_app_id": "A1",
+        "response_url": fake.response_url(key),
+        "trigger_id": f"trigger-{key}",
+    }
+
+
+def event_body(kind: str, *, ts: str, reaction: str = "+1", user: str = "U2") -> str:
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": f"Ev{time.monotonic_ns()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": kind,
+                "user": user,
+                "reaction": reaction,
+                "item_user": "UBOT",
+                "item": {"type": "message", "channel": "C1", "ts": ts},
+                "event_ts": f"{time.time():.6f}",
+            },
+        }
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[T] | T], what: str, *, seconds: float = 10) -> T:
+    """Poll `check` every 10 ms until it returns something truthy (the listener runs after ack)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def all_text(message: dict[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + message.get("text", "")
+
+
+@dataclass
+class Harness:
+    fake: FakeSlack
+    app: App
+    bolt: AsyncApp
+    client: AsyncWebClient
+    _n: int = 0
+
+    async def send(self, body: str, headers: dict[str, str]) -> Any:
+        return await self.bolt.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+
+    async def command(self, text: str, *, user: str = "U1") -> dict[str, Any]:
+        """Run `/arxiv text`: the ack comes back empty at once, the reply through response_url."""
+        self._n += 1
+        key = f"r{self._n}"
+        body = urlencode(command_payload(self.fake, text, key=key, user=user))
+        started = time.monotonic()
+        resp = await self.send(
+            body, signed_headers(body, content_type="application/x-www-form-urlencoded")
+        )
+        assert (resp.status, resp.body) == (200, ""), resp.body
+        assert time.monotonic() - started < 3, "ack must come back within Slack's 3 s"
+        found = await eventually(
+            lambda: [b for k, b in self.fake.responses if k == key], f"reply to {text!r}"
+        )
+        [reply] = found
+        assert validate_blocks(reply.get("blocks", [])) == [] and reply["text"]
+        return reply
+
+    async def event(self, kind: str, *, ts: str, reaction: str = "+1", user: str = "U2") -> None:
+        body = event_body(kind, ts=ts, reaction=reaction, user=user)
+        resp = await self.send(body, signed_headers(body, content_type="application/json"))
+        assert resp.status == 200
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def slack(make_app, fake: FakeSlack) -> Callable[..., Awaitable[Harness]]:
+    async def build(*, handler: Any = None, **settings: Any) -> Harness:
+        app = await make_app(offline=True, slack_signing_secret=SECRET, **settings)
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        bolt = build_slack_app(app, handler or CommandHandler(app), client=client)
+        return Harness(fake, app, bolt, client)
+
+    return build
+
+
+def paper(i: int, **overrides: Any) -> Paper:
+    data: dict[str, Any] = {
+        "id": f"2506.{10000 + i}",
+        "title": f"Paper {i}",
+        "authors": ["A. Author"],
+        "abstract": "An abstract.",
+        "categories": ["cs.CL"],
+        "primary_category": "cs.CL",
+    }
+    return Paper(**{**data, **overrides})
+
+
+def scored(
+    p: Paper, *, relevance: int = 8, comment: str = "Fits the topics.", followed: list[str] = ()
+) -> ScoredPaper:
+    score = Score(paper_id=p.id, relevance=relevance, novelty=5, comment=comment, scorer="local")
+    return ScoredPaper(paper=p, score=score, followed_authors=list(followed))
+
+
+async def bundled_digest(n: int) -> Digest:
+    """A digest of `n` real bundled papers plus one built to break limits and escaping."""
+    listing = await BundledSource().listing(dt.date(2025, 6, 10), ["cs.CL", "cs.CV"])
+    assert len(listing.papers) >= n
+    items = [
+        scored(
+            p,
+            relevance=10 - i % 5,
+            comment=f"Comment on {p.title}. " * 8,
+            followed=["Yann LeCun"] if i % 17 == 0 else [],
+        )
+        for i, p in enumerate(listing.papers[: n - 1])
+    ]
+    hostile = paper(
+        9999,
+        title="<!channel> Attention & <b>Everything</b> " + "very long title " * 30,
+        authors=[f"Author{i} & Co <x>" for i in range(3000)],
+        abstract="R&D <script> " * 1500,
+        comment="12 pages & <tables>",
+    )
+    items.append(scored(hostile, comment="<!here> & " * 800))
+    return Digest(
+        channel=CHANNEL,
+        day=listing.day,
+        fetched=len(listing.papers),
+        scanned=len(listing.papers),
+        papers=items,
+        usage=Usage(model="claude-haiku-4-5", calls=3, cost_usd=0.0123),
+        notes=["arXiv unreachable → bundled real arXiv data", "budget reached → local ranker"],
+    )
+
+
+# --- commands -----------------------------------------------------------------------------------
+async def test_help_is_acked_at_once_then_answered_ephemerally(slack):
+    h = await slack()
+    reply = await h.command("help")
+    assert reply["response_type"] == "ephemeral"
+    assert "*arxiv-bot commands*" in all_text(reply) and "`topic add Diffusion" in all_text(reply)
+    # Bolt asked auth.test once; the reply went through response_url, not the Web API.
+    assert h.fake.methods() == ["auth.test"]
+
+
+async def test_topic_add_is_stored_and_shown_in_settings(slack):
+    h = await slack()
+    reply = await h.command(
+        "topic add Sparse & <efficient> attention: sparse attention for long inputs"
+    )
+    assert "Sparse &amp; &lt;efficient&gt; attention" in reply["blocks"][0]["text"]["text"]
+    stored = await h.app.store.get_channel(CHANNEL)
+    assert stored is not None
+    assert stored.topics[-1].name == "Sparse & <efficient> attention"
+    settings = all_text(await h.command("settings"))
+    assert "Sparse &amp; &lt;efficient&gt; attention" in settings and "<efficient>" not in settings
+    assert "<@U1> topic" in settings  # the audit line keeps its mention
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "frobnicate now",
+        "threshold 11",
+        "schedule 25:00 Mars/Base",
+        "topic add NoDescription",
+        "score not-an-id",
+    ],
+)
+async def test_bad_input_gets_an_example_and_changes_nothing(slack, text):
+    h = await slack()
+    reply = await h.command(text)
+    body = reply["blocks"][0]["text"]["text"]
+    assert reply["response_type"] == "ephemeral" and body.startswith(":warning:")
+    assert "Example: `" in body or "2506.01234" in body
+    assert await h.app.store.get_channel(CHANNEL) is None
+    assert await h.app.store.audit_log(CHANNEL) == []
+    assert h.fake.posts() == []
+
+
+async def test_only_listed_admins_change_settings(slack):
+    h = await slack(slack_admins=["UADMIN"])
+    refused = await h.command("threshold 7", user="U1")
+    assert (
+        "Only this channel's admins" in refused["text"] and refused["response_type"] == "ephemeral"
+    )
+    assert await h.app.store.get_channel(CHANNEL) is None
+    assert "Thresholds" in all_text(await h.command("settings", user="U1"))  # reading is open
+    await h.command("threshold 7", user="UADMIN")
+    assert (await h.app.store.get_channel(CHANNEL)).relevance_threshold == 7
+
+
+@pytest.mark.parametrize("forge", ["signature", "stale"])
+async def test_unsigned_or_stale_requests_are_rejected(slack, forge):
+    h = await slack()
+    body = urlencode(command_payload(h.fake, "threshold 9", key="x"))
+    ctype = "application/x-www-form-urlencoded"
+    if forge == "signature":
+        headers = signed_headers(body, content_type=ctype, secret="not-the-secret")
+    else:  # correctly signed, but more than 5 minutes old: a replay
+        headers = signed_headers(body, content_type=ctype, ts=int(time.time()) - 301)
+    resp = await h.send(body, headers)
+    assert resp.status == 401
+    await asyncio.sleep(0.05)  # give a wrongly started listener the chance to show itself
+    assert h.fake.calls == [] and h.fake.responses == []
+    assert await h.app.store.get_channel(CHANNEL) is None
+
+
+async def test_ack_returns_before_the_command_finishes(slack):
+    """Bolt answers the request as soon as ack() runs; the command goes on in the background."""
+    release = asyncio.Event()
+
+    class Slow:
+        async def handle(self, inv):
+            await release.wait()
+            return Reply(text=f"done: {inv.text}", ephemeral=False)
+
+    h = await slack(handler=Slow())
+    body = urlencode(command_payload(h.fake, "search slow things", key="slow"))
+    resp = await h.send(
+        body, signed_headers(body, content_type="application/x-www-form-urlencoded")
+    )
+    assert resp.status == 200 and h.fake.responses == []  # acked while the command still waits
+    release.set()
+    [(key, reply)] = await eventually(lambda: h.fake.responses, "the late reply")
+    assert key == "slow" and reply["response_type"] == "in_channel"
+    assert reply["text"] == "done: search slow things"
+
+
+async def test_unexpected_errors_are_logged_not_shown(slack, caplog):
+    class Broken:
+        async def handle(self, inv):
+            raise RuntimeError("secret internals")
+
+    h = await slack(handler=Broken())
+    with caplog.at_level(logging.ERROR, logger="bot.chat.slack.app"):
+        reply = await h.command("help")
+    assert reply == {"text": SORRY, "response_type": "ephemeral"}
+    assert any(r.exc_info and "secret internals" in str(r.exc_info[1]) for r in caplog.records)
+
+
+# --- digests and reactions ----------------------------------------------------------------------
+def entry_ids(posts: list[dict]) -> list[str]:
+    return [
+        re.search(r"arXiv:(\d{4}\.\d{4,5})", all_text(p)).group(1)
+        for p in posts
+        if p.get("thread_ts")
+    ]
+
+
+async def test_digest_now_posts_header_and_thread_once(slack):
+    h = await slack()
+    reply = await h.command("digest now")
+    posts = h.fake.posts("C1")
+    header, entries = posts[0], posts[1:]
+    n = len(entries)
+    assert n > 0 and reply["response_type"] == "ephemeral"
+    assert f"Posted {n} papers" in reply["text"]
+    assert header["blocks"][0]["type"] == "header" and "thread_ts" not in header
+    assert header["metadata"]["event_type"] == "arxiv_digest"
+    assert header["metadata"]["event_payload"]["marker"].startswith("slack:C1:")
+    assert len({p["thread_ts"] for p in entries}) == 1
+    assert all(validate_blocks(p["blocks"]) == [] and p["text"] for p in posts)
+    first = entry_ids(posts)
+    assert await h.app.store.posted_ids(CHANNEL) == set(first)
+
+    h.fake.reset()
+    again = await h.command("digest now")
+    second = entry_ids(h.fake.posts("C1"))
+    assert not set(first) & set(second)
+    assert f"Posted {len(second)} papers" in again["text"] or "nothing posted" in again["text"]
+
+
+async def test_reactions_on_thread_entries_vote_and_undo(slack):
+    h = await slack()
+    digest = await bundled_digest(3)
+    posted = await deliver(h.app.store, SlackPoster(h.client), digest, marker="m1")
+    entry = next(p for p in posted if p.paper_id)
+    header = next(p for p in posted if p.paper_id is None)
+    channel, ts = entry.message_id.split(":")
+    assert channel == "C1"
+
+    await h.event("reaction_added", ts=ts, reaction="+1::skin-tone-2")
+    await eventually(lambda: h.app.store.reactions(CHANNEL), "the vote")
+    assert await h.app.store.reactions(CHANNEL) == {entry.paper_id: 1}
+
+    await h.event("reaction_added", ts=header.message_id.split(":")[1])  # no paper: ignored
+    await h.event("reaction_removed", ts=ts, reaction="+1::skin-tone-2")
+    await eventually(lambda: _empty(h.app.store.reactions(CHANNEL)), "the undo")
+
+
+async def test_resumed_delivery_posts_only_what_is_missing(slack):
+    """A replica resuming a crashed delivery skips what the progress record says was posted."""
+    h = await slack()
+    full = await bundled_digest(4)
+    crashed = full.model_copy(update={"papers": full.papers[:2]})  # got this far, then died
+    store, day = h.app.store, full.day
+    await deliver(
+        store,
+        SlackPoster(h.client),
+        crashed,
+        marker="m",
+        progress=await Progress.load(store, CHANNEL, day),
+    )
+    header_ts = h.fake.posts("C1")[0]
+    h.fake.reset()
+    posted = await deliver(
+        store,
+        SlackPoster(h.client),
+        full,
+        marker="m",
+        progress=await Progress.load(store, CHANNEL, day),
+    )
+    resumed = h.fake.posts("C1")
+    assert entry_ids(resumed) == [s.paper.id for s in full.papers[2:]]
+    done = await store.delivery_progress(CHANNEL, day)
+    assert set(done) == {"header-0", *(f"paper-{s.paper.id}" for s in full.papers)}
+    assert {p["thread_ts"] for p in resumed} == {done["header-0"].split(":")[1]}
+    assert len(posted) == 5 and "thread_ts" not in header_ts
+
+
+async def _empty(votes: Awaitable[dict]) -> bool:
+    return await votes == {}
+
+
+async def test_200_papers_render_within_limits_and_post(fake):
+    digest = await bundled_digest(200)
+    headers, entries = digest_messages(digest)
+    assert len(entries) == 200 and len(headers) >= 5
+    for message in [*headers, *entries]:
+        assert message["text"] and validate_blocks(message["blocks"]) == [], message["text"]
+        assert len(message["blocks"]) <= 45
+    dump = json.dumps([*headers, *entries])
+    assert "<!channel>" not in dump and "<!here>" not in dump and "<script>" not in dump
+    hostile = entries[-1]["blocks"][1]["text"]["text"]
+    assert hostile.endswith("…") and "&amp;" in hostile and not hostile.endswith("&amp…")
+
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+    posted = await SlackPoster(client).post_digest("C1", digest, marker="m200")
+    assert fake.errors == [] and len(fake.posts("C1")) == len(headers) + 200
+    assert [p.paper_id for p in posted if p.paper_id] == [s.paper.id for s in digest.papers]
+    assert len({p.message_id for p in posted}) == len(posted)
+    threads = {p.get("thread_ts") for p in fake.posts("C1")[len(headers) :]}
+    assert len(threads) == 1 and None not in threads
+
+
+async def test_rate_limited_posts_wait_and_retry():
+    async with FakeSlack(rate_limit_per_channel=4) as fake:  # 4 posts a second in a channel
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        digest = (await bundled_digest(5)).model_copy(update={"notes": []})
+        posted = await SlackPoster(client).post_digest("C1", digest, marker="m")
+        assert fake.rate_limited >= 1 and len(fake.posts("C1")) == 6 == len(posted)
+
+
+def test_empty_digest_is_one_header_message():
+    digest = Digest(channel=CHANNEL, day=dt.date(2025, 6, 10), fetched=279, scanned=279, papers=[])
+    [header], entries = digest_messages(digest)
+    assert entries == [] and "no new papers" in header["text"]
+    text = all_text(header)
+    assert "279 fetched → 279 scanned → 0 relevant" in text and "No new paper passed" in text
+
+
+def test_reply_markup_becomes_mrkdwn_with_escaping():
+    assert to_mrkdwn("**Topic**: a & b <c> `x<y **z**` <@U1> <!channel>") == (
+        "*Topic*: a &amp; b &lt;c&gt; `x&lt;y **z**` <@U1> &lt;!channel&gt;"
+    )
+    assert to_mrkdwn("• [[Re] A <b> title](https://arxiv.org/abs/2506.1?a=1&b=2) (2506.1)") == (
+        "• <https://arxiv.org/abs/2506.1?a=1&amp;b=2|[Re] A &lt;b&gt; title> (2506.1)"
+    )
+    fields = [(f"Field {i}", "value " * 50) for i in range(12)] + [("Last changes", "a\nb")]
+    message = reply_blocks(Reply(title="Settings", text="", fields=fields))
+    assert validate_blocks(message["blocks"]) == [] and message["text"].startswith("*Settings*")
+    assert "*Last changes:*\na\nb" in all_text(message).replace("\\n", "\n")
+    huge = reply_blocks(Reply(text="\n".join(f"• line {i} " + "x" * 200 for i in range(2000))))
+    assert validate_blocks(huge["blocks"]) == [] and len(huge["text"]) <= 3000
+
+
+def test_command_text_undoes_slack_escaping():
+    assert command_text(" topic add A &amp; B &lt;x&gt;: d ") == "topic add A & B <x>: d"
+    assert command_text("score <https://arxiv.org/abs/2506.06440|arxiv.org/abs/2506.06440>") == (
+        "score https://arxiv.org/abs/2506.06440"
+    )
+
+
+def test_manifest_declares_what_the_adapter_uses():
+    manifest = yaml.safe_load(Path("deploy/slack-manifest.yaml").read_text(encoding="utf-8"))
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/arxiv" and command["usage_hint"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "reactions:read",
+        "channels:read",
+        "groups:read",
+        "users:read",
+        "usergroups:read",
+    }
+    settings = manifest["settings"]
+    assert settings["event_subscriptions"]["bot_events"] == ["reaction_added", "reaction_removed"]
+    assert settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"]
+
+
+# --- the long-running process -------------------------------------------------------------------
+async def test_http_mode_serves_signed_requests(make_app, fake):
+    app = await make_app(
+        offline=True,
+        slack_signing_secret=SECRET,
+        slack_bot_token="xoxb-test",
+        slack_api_url=fake.base_url + "/api",
+        slack_port=0,
+    )
+    runtime = await start_slack(app, CommandHandler(app))
+    try:
+        assert runtime.mode == "http" and runtime.connected() and runtime.port
+        url = f"http://127.0.0.1:{runtime.port}/slack/events"
+        body = urlencode(command_payload(fake, "threshold 8", key="h1"))
+        ctype = "application/x-www-form-urlencoded"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                url, data=body, headers=signed_headers(body, content_type=ctype)
+            ) as r:
+                assert r.status == 200
+            bad = signed_headers(body, content_type=ctype, secret="nope")
+            async with http.post(url, data=body, headers=bad) as r:
+                assert r.status == 401
+        await eventually(lambda: fake.responses, "the reply")
+        assert (await app.store.get_channel(CHANNEL)).relevance_threshold == 8
+    finally:
+        await runtime.close()
+    assert not runtime.connected()
+
+
+class SocketModeServer:
+    """apps.connections.open and a Socket Mode websocket that sends the envelopes it is given."""
+
+    def __init__(self) -> None:
+        self.outbox: asyncio.Queue[dict] = asyncio.Queue()
+        self.acks: list[dict] = []
+        self.runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_post("/api/auth.test", self._auth_test)
+        app.router.add_post("/api/apps.connections.open", self._open)
+        app.router.add_get("/link", self._link)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self.runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+    async def _auth_test(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
+
+    async def _open(self, request: web.Request) -> web.Response:
+        if not request.headers.get("Authorization", "").startswith("Bearer xapp-"):
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        return web.json_response({"ok": True, "url": self.base_url.replace("http", "ws") + "/link"})
+
+    async def _link(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+
+        async def pump() -> None:
+            while True:
+                await ws.send_json(await self.outbox.get())
+
+        sender = asyncio.create_task(pump(), name="socket-mode-pump")
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self.acks.append(json.loads(msg.data))
+        finally:
+            sender.cancel()
+        return ws
+
+
+async def test_socket_mode_acks_envelopes_and_replies(make_app, fake):
+    async with SocketModeServer() as server:
+        app = await make_app(
+            offline=True,
+            slack_bot_token="xoxb-test",
+            slack_app_token="xapp-test",
+            slack_api_url=server.base_url + "/api/",
+        )
+        runtime = await start_slack(app, CommandHandler(app))
+        try:
+            assert runtime.mode == "socket" and runtime.connected()
+            payload = command_payload(fake, "keywords add state space", key="s1")
+            await server.outbox.put(
+                {
+                    "envelope_id": "e1",
+                    "type": "slash_commands",
+                    "payload": payload,
+                    "accepts_response_payload": True,
+                }
+            )
+            await eventually(lambda: server.acks, "the envelope ack")
+            assert server.acks[0]["envelope_id"] == "e1"
+            [(_key, reply)] = await eventually(lambda: fake.responses, "the reply")
+            assert "state space" in reply["text"]
+            assert "state space" in (await app.store.get_channel(CHANNEL)).keywords
+        finally:
+            await runtime.close()
+        assert not runtime.connected()
+
+
+async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app):
+    app = await make_app(offline=True, slack_bot_token="xoxb-test")  # HTTP mode, no secret
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        await start_slack(app, CommandHandler(app))
+    async with SocketModeServer() as server:
+        app = await make_app(
+            offline=True,
+            slack_bot_token="xoxb-test",
+            slack_app_token="xoxb-not-an-app-token",
+            slack_api_url=server.base_url + "/api/",
+        )
+        with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
+            await start_slack(app, CommandHandler(app))
