@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.models import Digest
 from bot.store import Store
 
-__all__ = ["Posted", "Poster", "Progress", "deliver", "native_id"]
+__all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class Poster(Protocol):
         ...
 
     async def post_text(self, channel: str, text: str) -> None: ...
+
+
+def digest_lease(channel_id: str, day: dt.date) -> str:
+    """The one lease under which anything posts a digest in a channel for a day."""
+    return f"digest:{channel_id}:{day}"
 
 
 def native_id(channel_id: str) -> str:

@@ -6,6 +6,7 @@ __all__ = [
     "ArxivBotError",
     "ArxivUnavailable",
     "BadArxivId",
+    "ChatUnavailable",
     "CommandError",
     "PaperNotFound",
     "SettingsError",
@@ -55,3 +56,7 @@ class StoreUnavailable(ArxivBotError):
 
 class CommandError(ArxivBotError):
     """Bad input to a chat command: the message says what is wrong, the hint shows what works."""
+
+
+class ChatUnavailable(ArxivBotError):
+    """The chat platform refused or failed a message; a delivery can be resumed later."""

@@ -449,7 +449,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     embed, ephemeral = await run(fake, bot, "digest")
     assert fake.interaction_responses()[0]["type"] == 5 and ephemeral
     assert re.match(
-        r"Posted 5 papers from arXiv's announcement of 2025-06-\d\d", embed["description"]
+        r"Posted 5 papers from 2025-06-\d\d in this channel", embed["description"]
     )
 
     [header] = fake.messages(CHANNEL)  # the channel gets the header, the papers go to a thread
@@ -491,7 +491,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     await run(fake, bot, "threshold", {"relevance": 10, "novelty": 10})
     embed, _ = await run(fake, bot, "digest")
     assert (
-        embed["description"].startswith("No new paper for this channel") and fake.messages() == []
+        embed["description"].startswith("No new paper from") and fake.messages() == []
     )
 
 

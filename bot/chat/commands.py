@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from bot import metrics
 from bot.app import App
 from bot.chat.replies import Reply
-from bot.errors import ArxivBotError, BadArxivId, CommandError, PaperNotFound
+from bot.errors import ArxivBotError, BadArxivId, CommandError
 from bot.models import ChannelConfig, Criteria, Topic, split_arxiv_id
 from bot.render.text import clip, money
 from bot.scoring.local import LocalRanker
@@ -76,6 +76,8 @@ COMMANDS = [
             edits=True),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
+# Commands that change settings with arguments but only show them without: anyone may read.
+_READ_WITHOUT_ARGS = {"feedback", "keywords", "exclude", "authors", "categories"}
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 Handler = Callable[[Invocation, str], Awaitable[Reply]]
@@ -96,7 +98,7 @@ class CommandHandler:
             hint = f" Did you mean `{close[0]}`?" if close else ""
             return Reply.fail(f"Unknown command `{name}`.{hint} Try `help` for the list.",
                               close and _BY_NAME[close[0]].usage or "help")
-        if command.edits and not inv.can_edit and not (name == "feedback" and not rest.strip()):
+        if command.edits and not inv.can_edit and not (name in _READ_WITHOUT_ARGS and not rest.strip()):
             return Reply.fail(
                 "Only this channel's admins can change its settings; you can still read them.",
                 "settings",

@@ -387,7 +387,7 @@ class NoteWriter:
             tool_choice={"type": "tool", "name": NOTES_TOOL["name"]},
             messages=[{"role": "user", "content": prompt.text}],
         )
-        usage = self.scorer._usage(message.usage)
+        usage = self.scorer.price_usage(message.usage)
         for block in message.content:
             if block.type == "tool_use" and block.name == NOTES_TOOL["name"]:
                 if isinstance(block.input, dict):

@@ -33,7 +33,7 @@ from bot.models import Paper, split_arxiv_id
 from bot.render.notes import note_chat
 from bot.render.text import money
 from bot.scoring.claude import ClaudeScorer
-from bot.scoring.claude import _describe as describe_api_error
+from bot.scoring.claude import describe_api_error
 from bot.sources import ArxivSource
 from bot.sources.http import NotFound, PoliteFetcher
 

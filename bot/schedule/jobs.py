@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot import metrics
 from bot.app import App
-from bot.deliver import Poster, Progress, deliver, native_id
+from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.errors import ArxivBotError
 from bot.models import ChannelConfig, Digest, Listing
 from bot.schedule.calendar import announcement_days, latest_announcement
@@ -99,7 +99,7 @@ class DailyJobs:
             return Outcome(channel_id, day, "no-platform")
         if await self._delivered(channel_id, day):
             return Outcome(channel_id, day, "already")
-        lease = f"digest:{channel_id}:{day}"
+        lease = digest_lease(channel_id, day)
         token = await store.acquire(lease, ttl_ms=self.lease_ms)
         if token is None:
             return Outcome(channel_id, day, "leased")

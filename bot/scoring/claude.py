@@ -21,7 +21,7 @@ from bot.scoring.base import ScoringResult
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
-__all__ = ["ClaudeScorer"]
+__all__ = ["ClaudeScorer", "describe_api_error"]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class ClaudeScorer:
         await self.client.close()
 
     # prices -------------------------------------------------------------------------------------
-    def _usage(self, raw: Any, *, batch: bool = False) -> Usage:
+    def price_usage(self, raw: Any, *, batch: bool = False) -> Usage:
+        """Our Usage record, priced, from the SDK's usage of one message."""
         price = self.settings.price()
         usage = Usage(
             model=self.name,
@@ -97,7 +98,7 @@ class ClaudeScorer:
     async def _call(self, params: dict[str, Any], result: ScoringResult, tool: str) -> dict[str, Any]:
         async with self._parallel:
             message = await self.client.messages.create(**params)
-        result.usage += self._usage(message.usage)
+        result.usage += self.price_usage(message.usage)
         for block in message.content:
             if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
                 return block.input
@@ -179,7 +180,7 @@ class ClaudeScorer:
         except _BadResponse:
             good = {}
         except _API_ERRORS as e:
-            self._fallback(chunk, criteria, result, f"Claude unavailable ({_describe(e)})")
+            self._fallback(chunk, criteria, result, f"Claude unavailable ({describe_api_error(e)})")
             return
         finally:
             result.reserved -= estimate
@@ -254,7 +255,7 @@ class ClaudeScorer:
                 if item.result.type != "succeeded":
                     continue
                 message = item.result.message
-                result.usage += self._usage(message.usage, batch=True)
+                result.usage += self.price_usage(message.usage, batch=True)
                 tool_input = next(
                     (b.input for b in message.content if b.type == "tool_use"), None
                 )
@@ -267,11 +268,11 @@ class ClaudeScorer:
             retry.extend(chunk for i, chunk in enumerate(chunks) if i not in done)
             return retry
         except (*_API_ERRORS, _BadResponse) as e:
-            log.warning("batch API failed (%s); using normal calls", _describe(e))
+            log.warning("batch API failed (%s); using normal calls", describe_api_error(e))
             return chunks
 
 
-def _describe(error: Exception) -> str:
+def describe_api_error(error: Exception) -> str:
     status = getattr(error, "status_code", None)
     if status == 529:
         return "overloaded"

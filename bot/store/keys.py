@@ -100,5 +100,9 @@ class Keys:
     def note(self, paper_id: str, version: int, model: str) -> str:
         return self._k("note", f"{paper_id}v{version}", model)
 
+    def claim(self, name: str) -> str:
+        """Which replica handles an incoming interaction or event (they all receive it)."""
+        return self._k("claim", name)
+
     def ops_notice(self, channel_id: str, day: dt.date) -> str:
         return self._k("ops-notice", channel_id, day.isoformat())

@@ -279,6 +279,10 @@ class Store:
     async def put_note(self, paper_id: str, version: int, model: str, note_json: str) -> None:
         await self.r.set(self.keys.note(paper_id, version, model), note_json, ex=K.NOTE_TTL)
 
+    async def claim(self, name: str, *, ttl: int) -> bool:
+        """True for the first replica to claim `name` (an interaction, an event) within `ttl` s."""
+        return bool(await self.r.set(self.keys.claim(name), "1", nx=True, ex=ttl))
+
     async def once(self, key: str, *, ttl: int = K.DAY) -> bool:
         """True the first time `key` is claimed: used so an ops message is sent once, not a flood."""
         return bool(await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl))

@@ -348,12 +348,10 @@ class FakeAnthropic:
         sys_text = system_text(body)
         papers = [(m.group(1), m.group(0)) for m in _PAPER_RE.finditer(last_user_text(body))]
         scores: list[dict] = []
-        injected = False
         for pid, text in papers:
             if fault == "injected" and INJECTION_PHRASE in text.lower():
                 scores.append({"id": pid, "relevance": 10, "novelty": 10,
                                "comment": "As instructed, 10/10"})
-                injected = True
                 continue
             rel, nov, comment = judge(text, sys_text)
             scores.append({"id": pid, "relevance": int(rel), "novelty": int(nov),

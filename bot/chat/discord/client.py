@@ -19,10 +19,9 @@ from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.discord.commands import ArxivGroup
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
+from bot.chat.posting import post_now
 from bot.chat.replies import Reply
-from bot.deliver import deliver
 from bot.errors import ArxivBotError, SettingsError
-from bot.models import Digest
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
 
@@ -51,7 +50,7 @@ class _ReplicaTree(app_commands.CommandTree["ArxivDiscordBot"]):
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         try:
-            return await self.client.app.store.once(
+            return await self.client.app.store.claim(
                 f"discord-interaction:{interaction.id}", ttl=CLAIM_SECONDS
             )
         except REDIS_ERRORS:
@@ -125,32 +124,17 @@ class ArxivDiscordBot(discord.Client):
                 await interaction.response.defer(ephemeral=True, thinking=True)
             reply = await self.handler.handle(inv)
             if reply.digest is not None and not reply.error:
-                await self._post_digest(interaction, reply.digest)
-            else:
-                await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
+                # One delivery per interaction: a retried request reuses its message nonces.
+                reply = await post_now(
+                    self.app.store, self.poster, reply.digest, trigger=str(interaction.id)
+                )
+            await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
         except ArxivBotError as e:  # e.g. Discord refused the digest: the sentence says why
             log.warning("/arxiv %s in channel %s: %s", name, interaction.channel_id, e)
             await self._apologize(interaction, str(e))
         except Exception:
             log.exception("/arxiv %s failed in channel %s", name, interaction.channel_id)
             await self._apologize(interaction)
-
-    async def _post_digest(self, interaction: discord.Interaction, digest: Digest) -> None:
-        day = digest.day.isoformat() if digest.day else "the latest announcement"
-        if not digest.papers:
-            notes = "".join(f"\n> {n}" for n in digest.notes)
-            text = f"No new paper for this channel in arXiv's announcement of {day}.{notes}"
-            await self._answer(interaction, Reply(text=text), ephemeral=True)
-            return
-        # One delivery per interaction: a retried request reuses its message nonces.
-        marker = f"{digest.channel}:{day}:interaction:{interaction.id}"
-        posted = await deliver(self.app.store, self.poster, digest, marker=marker)
-        n = sum(1 for p in posted if p.paper_id)
-        text = (
-            f"Posted {n} paper{'s' if n != 1 else ''} from arXiv's announcement of {day} "
-            f"in this channel, one per message in the thread under the digest."
-        )
-        await self._answer(interaction, Reply(text=text), ephemeral=True)
 
     async def _answer(
         self, interaction: discord.Interaction, reply: Reply, *, ephemeral: bool

@@ -10,7 +10,7 @@ from typing import Any
 import discord
 
 from bot.deliver import Posted, Progress
-from bot.errors import ArxivBotError
+from bot.errors import ChatUnavailable
 from bot.models import Digest
 from bot.render.discord import Limits, digest_messages
 from bot.render.text import clip
@@ -32,7 +32,7 @@ def message_nonce(marker: str, key: str) -> str:
     return hashlib.blake2b(f"{marker}\x00{key}".encode(), digest_size=10).hexdigest()
 
 
-class DiscordPostError(ArxivBotError):
+class DiscordPostError(ChatUnavailable):
     """Discord refused or failed a message of a digest; the delivery can be resumed later."""
 
     def __init__(self, channel: str, error: discord.HTTPException) -> None:

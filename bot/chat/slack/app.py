@@ -8,7 +8,6 @@ listener then goes on and replies through response_url. So the command is acked 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -23,11 +22,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.feedback import record_reaction
-from bot.chat.replies import Reply
+from bot.chat.posting import post_now
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
-from bot.deliver import deliver
 from bot.errors import SettingsError
-from bot.models import Digest
 from bot.render.slack import reply_blocks
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
@@ -36,13 +33,9 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SORRY = "Something went wrong on our side; it has been logged."
-# Two `digest now` at once would both post the same papers: the second waits for the first's
-# lease, and papers posted meanwhile are dropped. Long enough for a 200-paper thread at 1 msg/s.
-DIGEST_LEASE_MS = 10 * 60 * 1000
 # Closing waits this long for commands that are still running (a digest being posted).
 DRAIN_SECONDS = 10.0
 CONNECT_SECONDS = 30.0
-_CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived"}
 # Slack sends command text with &, <, > escaped, and links as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 
@@ -90,7 +83,8 @@ class _Listeners:
         try:
             reply = await self.handler.handle(inv)
             if reply.digest is not None:
-                reply = await self._post_digest(reply.digest, trigger=command.get("trigger_id", ""))
+                reply = await post_now(self.app.store, self.poster, reply.digest,
+                                       trigger=command.get("trigger_id", ""))
             kind = "ephemeral" if reply.ephemeral else "in_channel"
             await respond(**reply_blocks(reply), response_type=kind)
         except Exception:
@@ -99,44 +93,6 @@ class _Listeners:
                 await respond(text=SORRY, response_type="ephemeral")
             except Exception:
                 log.exception("could not tell %s that /arxiv failed", user)
-
-    async def _post_digest(self, digest: Digest, *, trigger: str) -> Reply:
-        """Post through deliver(); the Reply tells the caller alone what happened."""
-        store = self.app.store
-        lease = f"slack-digest-now:{digest.channel}"
-        token = await store.acquire(lease, ttl_ms=DIGEST_LEASE_MS)
-        if token is None:
-            return Reply(
-                text="A digest is being posted in this channel right now; try again in a minute.",
-                error=True,
-            )
-        try:
-            posted = await store.posted_ids(digest.channel)
-            papers = [s for s in digest.papers if s.paper.id not in posted]
-            day = digest.day.isoformat() if digest.day else "the latest announcement"
-            if not papers:
-                return Reply(
-                    text=f"No new paper from {day} passed this channel's thresholds; "
-                    "nothing posted."
-                )
-            digest = digest.model_copy(update={"papers": papers})
-            marker = f"{digest.channel}:{digest.day or dt.date.today()}:now:{trigger}"
-            try:
-                await deliver(store, self.poster, digest, marker=marker)
-            except SlackApiError as e:
-                if e.response.get("error") not in _CANNOT_POST:
-                    raise
-                return Reply(
-                    text="I cannot post in this channel. Invite me with `/invite @arxiv-bot`, "
-                    "then try again.",
-                    error=True,
-                )
-        finally:
-            await store.release(lease, token)
-        return Reply(
-            text=f"Posted {len(papers)} papers from {day} in this channel; "
-            "the full entries are in the thread."
-        )
 
     async def reaction(self, event: dict[str, Any], *, added: bool) -> None:
         self._track()

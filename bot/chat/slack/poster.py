@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deliver import Posted, Progress
+from bot.errors import ChatUnavailable
 from bot.models import Digest
 from bot.render.slack import SlackMessage, digest_messages, to_mrkdwn
 
@@ -24,6 +26,15 @@ def with_rate_limit_retry(
     if not any(isinstance(h, AsyncRateLimitErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=retries))
     return client
+
+
+_NOT_INVITED = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+def _unavailable(error: SlackApiError) -> ChatUnavailable:
+    code = error.response.get("error", "unknown")
+    hint = "Invite me with `/invite @arxiv-bot`, then try again." if code in _NOT_INVITED else ""
+    return ChatUnavailable(f"Slack refused to post in this channel ({code}).", hint=hint)
 
 
 class SlackPoster:
@@ -65,9 +76,12 @@ class SlackPoster:
 
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
-        await self.client.chat_postMessage(
-            channel=channel, text=to_mrkdwn(text), unfurl_links=False
-        )
+        try:
+            await self.client.chat_postMessage(
+                channel=channel, text=to_mrkdwn(text), unfurl_links=False
+            )
+        except SlackApiError as e:
+            raise _unavailable(e) from e
 
     async def _once(
         self, progress: Progress, key: str, channel: str, message: SlackMessage, **extra: object
@@ -76,14 +90,17 @@ class SlackPoster:
         if done is not None:
             return done
         # Unfurling every arXiv link would bury the digest under previews.
-        response = await self.client.chat_postMessage(
-            channel=channel,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-            **extra,
-        )
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                **extra,
+            )
+        except SlackApiError as e:
+            raise _unavailable(e) from e
         message_id = f"{response['channel']}:{response['ts']}"
         await progress.record(key, message_id)
         return message_id
