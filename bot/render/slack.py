@@ -51,7 +51,9 @@ def _fit(raw: str, limit: int) -> str:
         budget -= len(out) - limit
 
 
-_CODE = re.compile(r"(`[^`\n]*`)")
+# Fenced blocks first (Slack shows a language tag as a first line: it is dropped), then spans.
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+_FENCE_TAG = re.compile(r"^```[\w+-]*\n")
 # Mentions the command layer writes on purpose (`<@U123>`, `<#C123|name>`); `<!channel>` is not one.
 _MENTION = re.compile(r"(<@[UW][A-Z0-9]+>|<#C[A-Z0-9]+(?:\|[\w.-]*)?>)")
 # [label](url), the label may hold one level of brackets: "[Re] A title".
@@ -70,7 +72,28 @@ def to_mrkdwn(text: str) -> str:
     """The common reply markup (**bold**, `code`, [text](url), "• " bullets) as Slack mrkdwn,
     with &, < and > escaped everywhere (code spans too) except in user/channel mentions."""
     parts = _CODE.split(text)
-    return "".join(escape(p) if i % 2 else _prose(p) for i, p in enumerate(parts))
+    return "".join(
+        escape(_FENCE_TAG.sub("```\n", p)) if i % 2 else _prose(p) for i, p in enumerate(parts)
+    )
+
+
+def _units(text: str, limit: int) -> list[str]:
+    """Lines of mrkdwn, with each fenced block kept whole (split into fenced pieces if too long),
+    so that packing into sections never cuts a code block open."""
+    units: list[str] = []
+    for i, part in enumerate(re.split(r"(```.*?```)", text, flags=re.S)):
+        if not i % 2:
+            units.extend(line for line in part.split("\n") if line.strip())
+            continue
+        body = part[3:-3].strip("\n").split("\n")
+        piece: list[str] = []
+        for line in body:
+            if piece and sum(len(x) + 1 for x in piece) + len(line) + 8 > limit:
+                units.append("```\n" + "\n".join(piece) + "\n```")
+                piece = []
+            piece.append(line[: limit - 8])
+        units.append("```\n" + "\n".join(piece) + "\n```")
+    return units
 
 
 # --- blocks -------------------------------------------------------------------------------------
@@ -125,7 +148,7 @@ def reply_blocks(reply: Reply) -> SlackMessage:
         lines.append(f"*{to_mrkdwn(reply.title)}*")
     if reply.text:
         body = to_mrkdwn(reply.text)
-        lines.append(f":warning: {body}" if reply.error else body)
+        lines.extend(_units(f":warning: {body}" if reply.error else body, SECTION_CHARS))
     for name, value in reply.fields:
         sep = "\n" if "\n" in value else " "
         lines.append(f"*{to_mrkdwn(name)}:*{sep}{to_mrkdwn(value)}")
