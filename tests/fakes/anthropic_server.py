@@ -89,6 +89,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes._server import LocalServer
+
 SCORING_TOOL = "record_scores"
 # The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
 TRIAGE_TOOL = "triage_titles"
@@ -204,7 +206,7 @@ class _Fault(Exception):
         self.retry = retry
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalServer):
     def __init__(self, *, latency: float = 0.0, min_cache_tokens: int = 1024) -> None:
         self.latency = latency
         self.min_cache_tokens = min_cache_tokens
@@ -222,35 +224,19 @@ class FakeAnthropic:
         self._faults: list[str | int | float] = []
         self._seen_prefixes: set[str] = set()
         self._counter = 0
-        self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/messages", self._h_messages)
         app.router.add_post("/v1/messages/count_tokens", self._h_count_tokens)
         app.router.add_post("/v1/messages/batches", self._h_batch_create)
         app.router.add_get("/v1/messages/batches/{batch_id}", self._h_batch_retrieve)
         app.router.add_get("/v1/messages/batches/{batch_id}/results", self._h_batch_results)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
-    async def __aenter__(self) -> "FakeAnthropic":
-        await self.start()
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # ------------------------------------------------------------------ public helpers
     def fail_next(self, *faults: str | int | float) -> None:

@@ -69,6 +69,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import web
 
+from tests.fakes._server import LocalServer
+
 from .latexml_pages import WITHDRAWN_ID
 
 # ------------------------------------------------------------------ arXiv taxonomy (active)
@@ -304,7 +306,7 @@ def _combine(op: str, a: Callable, b: Callable) -> Callable[[_Paper], bool]:
 
 
 # ------------------------------------------------------------------ the server
-class FakeArxiv:
+class FakeArxiv(LocalServer):
     def __init__(
         self,
         listings: dict[dt.date, list[dict]],
@@ -329,36 +331,23 @@ class FakeArxiv:
                 self._papers.setdefault(row["id"], _make_paper(row, day))
             self._days[day] = list(seen.values())
         self._faults: dict[str, list[int | str | float]] = {}
-        self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
 
     # -------------------------------------------------------------- lifecycle
-    async def start(self) -> str:
+    runner_options = {"handler_cancellation": True}
+
+    def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get("/rss/{cats}", self._h_rss)
         app.router.add_get("/api/query", self._h_api)
         app.router.add_get("/html/{id:.+}", self._h_html)
         app.router.add_get("/abs/{id:.+}", self._h_abs)
         self._closing = asyncio.Event()
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=1.0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self.base_url
+        return app
 
     async def close(self) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeArxiv:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        self._closing.set()  # releases requests parked by "timeout" faults and latency
+        await super().close()
 
     # -------------------------------------------------------------- faults
     def fail_next(self, path_prefix: str, *responses: int | str | float) -> None:

@@ -33,6 +33,8 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from tests.fakes._server import LocalServer
+
 __all__ = ["FakeDiscord", "make_interaction_payload", "validate_message"]
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
@@ -287,7 +289,7 @@ class _PatchDiscord:
         self.stop()
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     def __init__(
         self,
         *,
@@ -316,10 +318,9 @@ class FakeDiscord:
         self._acked: set[str] = set()
         self._accepted: list[tuple[str, str, dict]] = []  # (kind, channel id or token, body)
         self._windows: dict[str, tuple[float, int]] = {}
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         r = app.router
         p = "/api/v10"
@@ -340,25 +341,10 @@ class FakeDiscord:
         r.add_post(p + "/channels/{cid}/messages/{mid}/threads", self._thread)
         r.add_post(p + "/channels/{cid}/threads", self._thread)
         r.add_route("*", "/{tail:.*}", self._not_found)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     @property
     def api_base(self) -> str:

@@ -25,6 +25,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tests.fakes._server import LocalServer
+
 __all__ = ["FakeSlack", "validate_blocks"]
 
 MAX_BLOCKS = 50
@@ -111,7 +113,7 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     def __init__(self, *, latency: float = 0.0, rate_limit_per_channel: float | None = None):
         self.latency = latency
         self.rate_limit_per_channel = rate_limit_per_channel
@@ -123,32 +125,16 @@ class FakeSlack:
         self.base_url = ""
         self._ts = 0
         self._windows: dict[str, tuple[float, int]] = {}  # channel -> (window start, count)
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    async def start(self) -> str:
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response_url)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self.base_url
+        return app
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
     # -- helpers for tests -------------------------------------------------
     def response_url(self, key: str = "r1") -> str:
