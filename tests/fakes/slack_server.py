@@ -20,7 +20,7 @@ import asyncio
 import json
 import math
 import time
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
