@@ -36,10 +36,12 @@ class Progress:
     channel_id: str = ""
     day: dt.date | None = None
     done: dict[str, str] = field(default_factory=dict)
+    resumed: bool = False  # an earlier attempt died mid-post: messages may exist beyond `done`
 
     @classmethod
-    async def load(cls, store: Store, channel_id: str, day: dt.date) -> Progress:
-        return cls(store, channel_id, day, await store.delivery_progress(channel_id, day))
+    async def load(cls, store: Store, channel_id: str, day: dt.date, *, resumed: bool) -> Progress:
+        done = await store.delivery_progress(channel_id, day)
+        return cls(store, channel_id, day, done, resumed)
 
     async def record(self, key: str, message_id: str) -> None:
         self.done[key] = message_id

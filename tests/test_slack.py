@@ -389,7 +389,7 @@ async def test_resumed_delivery_posts_only_what_is_missing(slack):
         SlackPoster(h.client),
         crashed,
         marker="m",
-        progress=await Progress.load(store, CHANNEL, day),
+        progress=await Progress.load(store, CHANNEL, day, resumed=False),
     )
     header_ts = h.fake.posts("C1")[0]
     h.fake.reset()
@@ -398,7 +398,7 @@ async def test_resumed_delivery_posts_only_what_is_missing(slack):
         SlackPoster(h.client),
         full,
         marker="m",
-        progress=await Progress.load(store, CHANNEL, day),
+        progress=await Progress.load(store, CHANNEL, day, resumed=True),
     )
     resumed = h.fake.posts("C1")
     assert entry_ids(resumed) == [s.paper.id for s in full.papers[2:]]

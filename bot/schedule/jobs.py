@@ -115,12 +115,13 @@ class DailyJobs:
                 await self._finish(channel_id, day, "empty", [])
                 return Outcome(channel_id, day, "empty")
             previous = await store.get_delivery(channel_id, day)
+            resumed = previous.get("state") == "posting"
             ids = [s.paper.id for s in digest.papers]
             await store.set_delivery(
                 channel_id, day, state="posting", owner=self.owner, papers=json.dumps(ids),
-                resumed_from=previous.get("owner", "") if previous.get("state") == "posting" else "",
+                resumed_from=previous.get("owner", "") if resumed else "",
             )
-            progress = await Progress.load(store, channel_id, day)
+            progress = await Progress.load(store, channel_id, day, resumed=resumed)
             await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
             await self._finish(channel_id, day, "posted", ids)
             metrics.DIGESTS.labels(status="posted").inc()

@@ -14,7 +14,7 @@ from collections import Counter
 
 from bot.models import Criteria, Paper, Score
 from bot.scoring.base import ScoringResult
-from bot.scoring.text import paper_terms, terms
+from bot.scoring.text import paper_terms, surface_words, terms
 
 __all__ = ["LocalRanker", "followed_authors"]
 
@@ -134,7 +134,9 @@ class LocalRanker:
         if best_query is None:
             comment = "No overlap with this channel's topics or keywords."
         else:
-            comment = f"Matches '{best_query.name}' on " + ", ".join(best_terms[:4]) + "."
+            shown = surface_words(paper.title, paper.abstract)
+            comment = f"Matches '{best_query.name}' on " + ", ".join(
+                shown.get(t, t) for t in best_terms[:4]) + "."
         if authors:
             comment += " By followed author " + ", ".join(authors) + "."
         return Score(

@@ -6,7 +6,7 @@ import functools
 import re
 from collections import Counter
 
-__all__ = ["STOPWORDS", "paper_terms", "terms"]
+__all__ = ["STOPWORDS", "paper_terms", "surface_words", "terms"]
 
 STOPWORDS = frozenset(
     """a about above after again all also an and any are as at be been being both but by can
@@ -42,3 +42,12 @@ def paper_terms(title: str, abstract: str) -> Counter[str]:
     """Term counts of a paper, title counted twice; memoised because every channel ranks the same
     day's papers. Callers must not mutate the result."""
     return Counter(terms(title) * 2 + terms(abstract))
+
+
+@functools.lru_cache(maxsize=50_000)
+def surface_words(title: str, abstract: str) -> dict[str, str]:
+    """Stem -> the first word of the paper with that stem, to show people words, not stems."""
+    words: dict[str, str] = {}
+    for word in _WORD.findall(f"{title} {abstract}".lower()):
+        words.setdefault(_stem(word), word)
+    return words

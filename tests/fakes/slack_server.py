@@ -121,6 +121,7 @@ class FakeSlack(LocalServer):
         self.responses: list[tuple[str, dict]] = []
         self.errors: list[tuple[str, dict]] = []  # (method or "response:<key>", error body)
         self.accepted: list[tuple[str, dict]] = []  # calls answered ok: true
+        self.history: dict[str, list[dict]] = {}  # channel -> messages posted, with metadata
         self.rate_limited = 0
         self.base_url = ""
         self._ts = 0
@@ -156,6 +157,7 @@ class FakeSlack(LocalServer):
         self.responses.clear()
         self.errors.clear()
         self.accepted.clear()
+        self.history.clear()
         self.rate_limited = 0
         self._windows.clear()
 
@@ -293,7 +295,31 @@ class FakeSlack(LocalServer):
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},
             )
         ts = self._next_ts()
-        return self._ok(channel=channel, ts=ts, message=self._message(args, ts))
+        message = self._message(args, ts)
+        self.history.setdefault(channel, []).append({**message, "metadata": args.get("metadata")})
+        return self._ok(channel=channel, ts=ts, message=message)
+
+    def _visible(self, message: dict, args: dict) -> dict:
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        if message.get("metadata") and str(args.get("include_all_metadata")).lower() in ("1", "true"):
+            shown["metadata"] = message["metadata"]
+        return shown
+
+    def _m_conversations_history(self, args: dict) -> web.Response:
+        """Top-level messages, newest first (thread replies are not in a channel's history)."""
+        messages = [m for m in self.history.get(args.get("channel", ""), [])
+                    if m.get("thread_ts") in (None, m["ts"])]
+        limit = int(args.get("limit", 100))
+        return self._ok(messages=[self._visible(m, args) for m in reversed(messages)][:limit],
+                        has_more=False)
+
+    def _m_conversations_replies(self, args: dict) -> web.Response:
+        ts = str(args.get("ts", ""))
+        thread = [m for m in self.history.get(args.get("channel", ""), [])
+                  if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread:
+            return self._fail("conversations.replies", {"ok": False, "error": "thread_not_found"})
+        return self._ok(messages=[self._visible(m, args) for m in thread], has_more=False)
 
     def _m_chat_postEphemeral(self, args: dict) -> web.Response:
         if not args.get("channel"):

@@ -13,7 +13,7 @@ from bot.render.slack import SlackMessage, digest_messages, to_mrkdwn
 
 __all__ = ["EVENT_TYPE", "SlackPoster", "with_rate_limit_retry"]
 
-# Slack message metadata type carrying the delivery marker on header messages.
+# Slack message metadata type carrying the delivery marker and message key on every message.
 EVENT_TYPE = "arxiv_digest"
 # chat.postMessage allows about one message a second per channel; a 200-paper thread meets 429s.
 RATE_LIMIT_RETRIES = 5
@@ -52,27 +52,59 @@ class SlackPoster:
 
         Messages whose key ('header-0', 'paper-2506.01234') is in `progress.done` were posted by
         an earlier attempt of this delivery and are skipped; each new one is recorded as soon as
-        Slack accepts it. The header carries `marker` as message metadata.
+        Slack accepts it. Every message carries `marker` and its key as message metadata, so a
+        resumed delivery also finds the message that was in flight when its owner died.
         """
         progress = progress or Progress()
+        if progress.resumed:
+            await self._recover(channel, marker, progress)
         headers, entries = digest_messages(digest)
         posted: list[Posted] = []
         thread_ts: str | None = None
         for part, message in enumerate(headers):
-            metadata = {
-                "event_type": EVENT_TYPE,
-                "event_payload": {"marker": marker, "part": part + 1, "parts": len(headers)},
-            }
-            message_id = await self._once(
-                progress, f"header-{part}", channel, message, metadata=metadata
-            )
+            key = f"header-{part}"
+            message_id = await self._once(progress, key, channel, message, marker=marker)
             thread_ts = thread_ts or message_id.split(":", 1)[1]
             posted.append(Posted(message_id=message_id))
         for item, message in zip(digest.papers, entries, strict=True):
             key = f"paper-{item.paper.id}"
-            message_id = await self._once(progress, key, channel, message, thread_ts=thread_ts)
+            message_id = await self._once(
+                progress, key, channel, message, marker=marker, thread_ts=thread_ts
+            )
             posted.append(Posted(message_id=message_id, paper_id=item.paper.id))
         return posted
+
+    async def _recover(self, channel: str, marker: str, progress: Progress) -> None:
+        """Record this delivery's messages that are in the channel but not in `progress`.
+
+        Slack has no idempotency key; message metadata is how we recognise our own messages.
+        """
+        found: dict[str, str] = {}
+
+        def collect(messages: list[dict]) -> None:
+            for m in messages:
+                payload = (m.get("metadata") or {}).get("event_payload") or {}
+                if payload.get("marker") == marker and payload.get("key"):
+                    found.setdefault(payload["key"], f"{channel}:{m['ts']}")
+
+        try:
+            history = await self.client.conversations_history(
+                channel=channel, limit=100, include_all_metadata=True
+            )
+            collect(history["messages"])
+            header = found.get("header-0") or progress.done.get("header-0")
+            if header:
+                replies = await self.client.conversations_replies(
+                    channel=channel, ts=header.split(":", 1)[1], limit=1000,
+                    include_all_metadata=True,
+                )
+                collect(replies["messages"])
+        except SlackApiError as e:
+            if e.response.get("error") != "thread_not_found":  # someone deleted the header
+                raise _unavailable(e) from e
+        for key, message_id in found.items():
+            if key not in progress.done:
+                await progress.record(key, message_id)
 
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
@@ -84,11 +116,22 @@ class SlackPoster:
             raise _unavailable(e) from e
 
     async def _once(
-        self, progress: Progress, key: str, channel: str, message: SlackMessage, **extra: object
+        self,
+        progress: Progress,
+        key: str,
+        channel: str,
+        message: SlackMessage,
+        *,
+        marker: str,
+        **extra: object,
     ) -> str:
         done = progress.done.get(key)
         if done is not None:
             return done
+        extra["metadata"] = {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"marker": marker, "key": key},
+        }
         # Unfurling every arXiv link would bury the digest under previews.
         try:
             response = await self.client.chat_postMessage(
