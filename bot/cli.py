@@ -193,6 +193,33 @@ def explain(
 
 
 @app.command()
+def export(
+    channel: Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="bibtex or json")] = "bibtex",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="file (default: stdout)")] = None,
+    settings: SettingsOpt = None,
+) -> None:
+    """A channel's liked papers (👍 reactions) as BibTeX or JSON."""
+    if fmt not in ("bibtex", "json"):
+        raise typer.BadParameter("--format must be bibtex or json")
+
+    async def go(s: Settings) -> None:
+        from bot.app import open_app
+        from bot.export import liked_papers, to_bibtex, to_json
+
+        async with await open_app(s) as a:
+            papers = await liked_papers(a.store, channel)
+        text = to_bibtex(papers) if fmt == "bibtex" else to_json(papers)
+        if out:
+            out.write_text(text + "\n", encoding="utf-8")
+            err.print(f"{len(papers)} liked papers written to {out}", highlight=False)
+        else:
+            sys.stdout.write(text + "\n")
+
+    _run(go, settings)
+
+
+@app.command()
 def run(settings: SettingsOpt = None) -> None:
     """Run the bot: Slack and/or Discord (whichever tokens are set), the daily schedule, and
     /healthz, /readyz, /metrics. Stops cleanly on SIGTERM."""

@@ -82,9 +82,36 @@ async def deliver(
     )
     day = digest.day or dt.date.today()
     await store.mark_posted(digest.channel, day, [s.paper.id for s in digest.papers])
+    await _mention_watchers(store, poster, digest)
     for message in posted:
         if message.paper_id:
             await store.remember_message(
                 poster.platform, message.message_id, digest.channel, message.paper_id
             )
     return posted
+
+
+WATCH_SCORE = 9
+
+
+async def _mention_watchers(store: Store, poster: Poster, digest: Digest) -> None:
+    """@-mention members watching a topic when a posted paper scores 9+ on it. `<@ID>` is a
+    mention on Slack and Discord alike. A paper is on a topic when its comment names the topic
+    (Claude and the local ranker both name the topic they matched) or the topic alone ranks it."""
+    watches = await store.watches(digest.channel)
+    if not watches:
+        return
+    from bot.models import Criteria, Topic
+    from bot.scoring.local import LocalRanker
+
+    top = [s for s in digest.papers if s.score.relevance >= WATCH_SCORE]
+    topics = {t.name: t for t in digest.criteria.topics}
+    for user, name in watches.items():
+        topic = topics.get(name) or Topic(name=name, description=name)
+        alone = LocalRanker().rank([s.paper for s in top], Criteria(topics=[topic]))
+        hits = [s for s, own in zip(top, alone, strict=True)
+                if name.lower() in s.score.comment.lower() or own.relevance >= 6]
+        if hits:
+            lines = "\n".join(f"• [{s.paper.title}]({s.paper.abs_url}) ({s.score.relevance}/10)"
+                              for s in hits[:5])
+            await poster.post_text(native_id(digest.channel), f"<@{user}> new on **{name}**:\n{lines}")

@@ -74,6 +74,9 @@ COMMANDS = [
     Command("cost", "cost", "this channel's Claude spend, today and this month"),
     Command("feedback", "feedback reset", "what the channel's reactions taught, or reset it",
             edits=True),
+    Command("watch", "watch Diffusion", "@-mention me when a paper scores 9+ on this topic; "
+            "`watch off` to stop"),
+    Command("export", "export bibtex", "this channel's liked papers as BibTeX (or `export json`)"),
 ]
 _BY_NAME = {c.name: c for c in COMMANDS}
 # Commands that change settings with arguments but only show them without: anyone may read.
@@ -394,6 +397,34 @@ class CommandHandler:
             raise CommandError("Use `feedback` to see what was learned, or `feedback reset`.",
                                hint="feedback reset")
         return Reply(text=await self._learned(inv.channel_id) or "No reactions recorded yet.")
+
+    async def _cmd_watch(self, inv: Invocation, rest: str) -> Reply:
+        config = await self._config(inv)
+        if rest.lower() == "off":
+            await self.app.store.set_watch(inv.channel_id, inv.user_id, None)
+            return Reply(text="You will not be mentioned for papers any more.")
+        names = {t.name.lower(): t.name for t in config.topics}
+        topic = names.get(rest.lower())
+        if topic is None:
+            raise CommandError(f"'{rest}' is not one of this channel's topics: "
+                               f"{', '.join(names.values()) or 'none yet'}.",
+                               hint=_BY_NAME["watch"].usage)
+        await self.app.store.set_watch(inv.channel_id, inv.user_id, topic)
+        return Reply(text=f"You will be mentioned when a paper scores 9 or more on **{topic}**.")
+
+    async def _cmd_export(self, inv: Invocation, rest: str) -> Reply:
+        from bot.export import liked_papers, to_bibtex, to_json
+
+        fmt = (rest or "bibtex").lower()
+        if fmt not in ("bibtex", "json"):
+            raise CommandError("Export as `bibtex` or `json`.", hint=_BY_NAME["export"].usage)
+        papers = await liked_papers(self.app.store, inv.channel_id)
+        if not papers:
+            return Reply(text="No liked papers yet: react 👍 to papers in a digest.")
+        text = to_bibtex(papers) if fmt == "bibtex" else to_json(papers)
+        shown = clip(text, 2500, ellipsis="\n…")
+        more = "" if shown == text else "\nThe full list: `arxiv-bot export --channel " + inv.channel_id + "`"
+        return Reply(title=f"{len(papers)} liked papers", text=f"```\n{shown}\n```{more}")
 
     async def _learned(self, channel_id: str) -> str:
         votes = await self.app.store.reactions(channel_id)

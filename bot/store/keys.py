@@ -94,6 +94,10 @@ class Keys:
         """Hash 'paper_id|user' -> +1/-1."""
         return self._k("reactions", channel_id)
 
+    def watches(self, channel_id: str) -> str:
+        """Hash user -> topic: members to @-mention when a paper scores 9+ on that topic."""
+        return self._k("watches", channel_id)
+
     def message(self, platform: str, message_id: str) -> str:
         return self._k("message", platform, message_id)
 

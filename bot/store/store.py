@@ -272,6 +272,17 @@ class Store:
     async def clear_reactions(self, channel_id: str) -> None:
         await self.r.delete(self.keys.reactions(channel_id))
 
+    async def set_watch(self, channel_id: str, user: str, topic: str | None) -> None:
+        if topic:
+            await self.r.hset(self.keys.watches(channel_id), user, topic)
+        else:
+            await self.r.hdel(self.keys.watches(channel_id), user)
+
+    async def watches(self, channel_id: str) -> dict[str, str]:
+        """user -> topic name they want to be mentioned for."""
+        raw = await self.r.hgetall(self.keys.watches(channel_id))
+        return {_s(k): _s(v) for k, v in raw.items()}
+
     async def get_note(self, paper_id: str, version: int, model: str) -> str | None:
         raw = await self.r.get(self.keys.note(paper_id, version, model))
         return _s(raw) if raw else None

@@ -48,6 +48,8 @@ SUBCOMMANDS = {
     "explain": "explain",
     "cost": "cost",
     "feedback": "feedback",
+    "watch": "watch",
+    "export": "export",
 }
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
@@ -130,7 +132,13 @@ class ArxivGroup(app_commands.Group):
     async def topic_remove(self, interaction: discord.Interaction, name: str) -> None:
         await self._run(interaction, "topic remove", name)
 
+    @app_commands.command(name="watch", description="Mention me when a paper scores 9+ on a topic")
+    @app_commands.describe(topic="one of this channel's topics, or off")
+    async def watch(self, interaction: discord.Interaction, topic: str) -> None:
+        await self._run(interaction, "watch", topic)
+
     @topic_remove.autocomplete("name")
+    @watch.autocomplete("topic")
     async def _topic_names(
         self, interaction: discord.Interaction, current: str
     ) -> list[Choice[str]]:
@@ -252,6 +260,12 @@ class ArxivGroup(app_commands.Group):
         self, interaction: discord.Interaction, action: Literal["show", "reset"] = "show"
     ) -> None:
         await self._run(interaction, "feedback", "reset" if action == "reset" else None)
+
+    @app_commands.command(name="export", description="This channel's liked papers as BibTeX or JSON")
+    async def export(
+        self, interaction: discord.Interaction, fmt: Literal["bibtex", "json"] = "bibtex"
+    ) -> None:
+        await self._run(interaction, "export", fmt)
 
     # papers --------------------------------------------------------------------------------
     @app_commands.command(name="digest", description="Post a digest of the latest announcement now")
