@@ -615,3 +615,32 @@ async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app
         )
         with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
             await start_slack(app, CommandHandler(app))
+
+
+async def test_explain_button_answers_in_the_papers_thread(slack):
+    from bot.explain import Explainer
+
+    h = await slack()
+    h.bolt = build_slack_app(h.app, CommandHandler(h.app, explainer=Explainer.from_app(h.app)),
+                             client=h.client)
+    digest = await h.app.digest(await h.app.channel(CHANNEL))
+    digest = digest.model_copy(update={"papers": digest.papers[:1]})
+    await deliver(h.app.store, SlackPoster(h.client), digest, marker="m")
+    entry = next(p for p in h.fake.posts("C1") if "thread_ts" in p)
+    paper_id = digest.papers[0].paper.id
+    [button] = [e for b in entry["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    payload = {
+        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
+        "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2",
+        "channel": {"id": "C1", "name": "general"},
+        "message": {"ts": "1700000000.000200", "thread_ts": entry["thread_ts"]},
+        "actions": [{"action_id": button["action_id"], "value": button["value"],
+                     "type": "button", "block_id": "b1", "action_ts": "1.3"}],
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    resp = await h.send(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+    assert resp.status == 200, resp.body
+    notes = await eventually(
+        lambda: [p for p in h.fake.posts("C1") if "Extractive note" in json.dumps(p)],
+        "the note in the thread")
+    assert notes[0]["thread_ts"] == entry["thread_ts"] and paper_id in json.dumps(notes[0])

@@ -183,6 +183,10 @@ def _compact(i: int, item: ScoredPaper) -> str:
     )
 
 
+# The button on each paper's thread entry; its value is the arXiv id.
+EXPLAIN_ACTION = "arxiv_explain"
+
+
 def _entry(item: ScoredPaper) -> SlackMessage:
     p, s = item.paper, item.score
     kind = f" · {p.announce_type.value}" if p.announce_type.value != "new" else ""
@@ -202,6 +206,10 @@ def _entry(item: ScoredPaper) -> SlackMessage:
     if p.comment:
         facts.append(f"arXiv comment: {_fit(p.comment, NOTE_CHARS)}")
     blocks.append(_context(*facts))
+    blocks.append({"type": "actions", "elements": [{
+        "type": "button", "action_id": EXPLAIN_ACTION, "value": p.id,
+        "text": {"type": "plain_text", "text": "Explain equations & experiments"},
+    }]})
     text = f"{clip(p.title, 200)} ({p.id}): relevance {s.relevance}, novelty {s.novelty}"
     return {"text": escape(text), "blocks": blocks}
 

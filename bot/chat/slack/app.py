@@ -25,7 +25,7 @@ from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
 from bot.errors import SettingsError
-from bot.render.slack import reply_blocks
+from bot.render.slack import EXPLAIN_ACTION, reply_blocks
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
 
@@ -111,6 +111,22 @@ class _Listeners:
         except Exception:
             log.exception("could not record reaction %s on %s", event.get("reaction"), item)
 
+    async def explain(self, ack: Callable[[], Awaitable[Any]], body: dict[str, Any]) -> None:
+        """The Explain button on a paper: the note goes in that paper's thread."""
+        self._track()
+        await ack()
+        channel, message = body["channel"]["id"], body.get("message", {})
+        thread = message.get("thread_ts") or message.get("ts")
+        paper_id = body["actions"][0]["value"]
+        inv = Invocation(f"slack:{channel}", body["user"]["id"], f"explain {paper_id}")
+        try:
+            reply = await self.handler.handle(inv)
+            await self.poster.client.chat_postMessage(
+                channel=channel, thread_ts=thread, unfurl_links=False, **reply_blocks(reply)
+            )
+        except Exception:
+            log.exception("explain %s in %s failed", paper_id, channel)
+
     async def drain(self, timeout: float) -> None:
         running = [t for t in self.tasks if t is not asyncio.current_task()]
         if not running:
@@ -148,6 +164,10 @@ def _build(
     @bolt.command("/arxiv")
     async def on_arxiv(ack: Any, command: dict[str, Any], respond: Respond) -> None:
         await listeners.command(ack, command, respond)
+
+    @bolt.action(EXPLAIN_ACTION)
+    async def on_explain(ack: Any, body: dict[str, Any]) -> None:
+        await listeners.explain(ack, body)
 
     @bolt.event("reaction_added")
     async def on_reaction_added(event: dict[str, Any]) -> None:
