@@ -145,3 +145,26 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_
     await app.store.save_channel(config.model_copy(update={"subscribed": False}))
     assert (await jobs.run_channel(channel, now=saturday)).status == "unsubscribed"
     assert len(slack.posts()) == posts
+
+
+async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, slack):
+    from bot.chat.commands import CommandHandler, Invocation
+    from bot.chat.feedback import record_reaction
+
+    app = await make_app()
+    [channel] = await subscribe(app, 1, max_papers=4)
+    reply = await CommandHandler(app).handle(Invocation(channel, "U1", "weekly friday"))
+    assert not reply.error and "every fri" in reply.text
+    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
+    entries = [p for p in slack.posts() if "thread_ts" in p]
+    last = entries[-1]  # the lowest-ranked paper of the day...
+    await record_reaction(app.store, platform="slack", message_id=f"C000:{slack.history['C000'][-1]['ts']}",
+                          user="U1", emoji="+1", added=True)
+    friday = NOW + dt.timedelta(days=3)
+    outcome = await jobs.run_weekly(channel, now=friday)
+    assert outcome.status == "posted" and outcome.papers == 4
+    weekly_entries = [p for p in slack.posts() if "thread_ts" in p][len(entries):]
+    title = last["text"].rsplit(" (", 1)[0]
+    assert weekly_entries[0]["text"].startswith(title)  # ...comes first once the channel liked it
+    assert (await jobs.run_weekly(channel, now=friday)).status == "already"

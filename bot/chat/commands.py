@@ -66,6 +66,8 @@ COMMANDS = [
             edits=True),
     Command("budget", "budget 0.50", "daily Claude spending cap in dollars", edits=True),
     Command("subscribe", "subscribe", "daily digest on", edits=True),
+    Command("weekly", "weekly fri", "a weekly roll-up of the best papers on that day, or "
+            "`weekly off`", edits=True),
     Command("unsubscribe", "unsubscribe", "daily digest off", edits=True),
     Command("digest", "digest now", "post a digest for the latest announcement now"),
     Command("search", "search diffusion transformers", "recent papers matching words, best first"),
@@ -311,6 +313,17 @@ class CommandHandler:
             raise CommandError("A budget is between $0 and $1000 a day.", hint=_BY_NAME["budget"].usage)
         await self._change(inv, "budget", budget_usd=value)
         return Reply(text=f"Daily budget {money(value)}; past it, papers are ranked locally.")
+
+    async def _cmd_weekly(self, inv: Invocation, rest: str) -> Reply:
+        day = rest.strip().lower()[:3]
+        if rest.strip().lower() == "off":
+            await self._change(inv, "weekly", weekly_day=None)
+            return Reply(text="Weekly roll-up off.")
+        if day not in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            raise CommandError("Give a weekday (mon … sun) or `off`.", hint=_BY_NAME["weekly"].usage)
+        c = await self._change(inv, "weekly", weekly_day=day)
+        return Reply(text=f"Weekly roll-up every {day} at {c.schedule_time} {c.timezone}"
+                          + ("" if c.subscribed else " (once the channel is subscribed)") + ".")
 
     async def _cmd_subscribe(self, inv: Invocation, rest: str) -> Reply:
         c = await self._change(inv, "subscribe", subscribed=True)

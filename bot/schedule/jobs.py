@@ -21,7 +21,7 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.errors import ArxivBotError
-from bot.models import ChannelConfig, Digest, Listing
+from bot.models import ChannelConfig, Digest, Listing, ScoredPaper
 from bot.schedule.calendar import announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
 
@@ -136,6 +136,28 @@ class DailyJobs:
             with contextlib.suppress(*REDIS_ERRORS):
                 await store.release(lease, token)
 
+    async def run_weekly(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
+        """The week's best posted papers, by the channel's reactions and then by score."""
+        now = now or self.clock()
+        week = now.date() - dt.timedelta(days=now.date().weekday())
+        config = await self.app.store.get_channel(channel_id)
+        poster = self.posters.get(config.platform) if config else None
+        if config is None or not config.weekly_day or poster is None:
+            return Outcome(channel_id, week, "unsubscribed")
+        lease = f"weekly:{channel_id}:{week}"
+        token = await self.app.store.acquire(lease, ttl_ms=self.lease_ms)
+        if token is None:
+            return Outcome(channel_id, week, "leased")
+        try:
+            if not await self.app.store.once(f"{channel_id}:weekly:{week}", ttl=8 * 86400):
+                return Outcome(channel_id, week, "already")
+            digest = await weekly_digest(self.app, config, now=now)
+            if digest.papers:
+                await deliver(self.app.store, poster, digest, marker=f"{channel_id}:weekly:{week}")
+            return Outcome(channel_id, week, "posted", papers=len(digest.papers))
+        finally:
+            await self.app.store.release(lease, token)
+
     async def _delivered(self, channel_id: str, day: dt.date) -> bool:
         last = await self.app.store.last_delivered(channel_id)
         return last is not None and last >= day
@@ -195,3 +217,30 @@ class DailyJobs:
                     f"Today's arXiv digest could not be built: {why} It will be retried automatically.",
                 )
         return Outcome(channel_id, day, "failed", detail=why)
+
+
+async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) -> Digest:
+    """A Digest of the papers posted in the channel over the last 7 days, best first."""
+    store = app.store
+    posted = await store.posted_ids(config.id)
+    week_ago = now.date() - dt.timedelta(days=7)
+    papers = [p for p in await store.recent_papers(days=7)
+              if p.id in posted and p.announced and p.announced > week_ago]
+    criteria = config.criteria()
+    scores = await store.get_scores(app.scorer.name, criteria.digest(), [p.id for p in papers])
+    if app.scorer.name == "local":
+        from bot.scoring.local import LocalRanker
+
+        scores = {s.paper_id: s for s in LocalRanker().rank(papers, criteria)}
+    votes = await store.reactions(config.id)
+    ranked = sorted(
+        (ScoredPaper(paper=p, score=scores[p.id]) for p in papers if p.id in scores),
+        key=lambda s: (-votes.get(s.paper.id, 0), -s.score.relevance, -s.score.novelty),
+    )
+    liked = sum(1 for s in ranked if votes.get(s.paper.id, 0) > 0)
+    return Digest(
+        channel=config.id, day=now.date(), fetched=len(papers), scanned=len(papers),
+        papers=ranked[: config.max_papers], ranked=ranked, criteria=criteria,
+        notes=[f"Weekly roll-up: the week's best of {len(papers)} posted papers, "
+               f"{liked} liked here first, then by score."],
+    )

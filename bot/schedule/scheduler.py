@@ -28,7 +28,7 @@ class Scheduler:
         self.reconcile_seconds = reconcile_seconds
         self.sweep_seconds = sweep_seconds
         self.aps: AsyncIOScheduler | None = None
-        self._installed: dict[str, tuple[str, str]] = {}
+        self._installed: dict[str, tuple[str, str, str, str | None]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         self.accepting = True
 
@@ -56,25 +56,33 @@ class Scheduler:
         except REDIS_ERRORS:
             log.warning("reconcile skipped: Redis unreachable")
             return
-        wanted = {c.id: (c.schedule_time, c.timezone) for c in configs if c and c.subscribed
-                  and c.platform in self.jobs.posters}
-        for channel_id in set(self._installed) - set(wanted):
-            self.aps.remove_job(f"digest:{channel_id}")
-            del self._installed[channel_id]
-        for channel_id, (at, tz) in wanted.items():
-            if self._installed.get(channel_id) == (at, tz):
+        wanted: dict[str, tuple[str, str, str, str | None]] = {}
+        for c in configs:
+            if not c or not c.subscribed or c.platform not in self.jobs.posters:
                 continue
+            wanted[f"digest:{c.id}"] = (c.id, c.schedule_time, c.timezone, None)
+            if c.weekly_day:
+                wanted[f"weekly:{c.id}"] = (c.id, c.schedule_time, c.timezone, c.weekly_day)
+        for job_id in set(self._installed) - set(wanted):
+            self.aps.remove_job(job_id)
+            del self._installed[job_id]
+        for job_id, spec in wanted.items():
+            if self._installed.get(job_id) == spec:
+                continue
+            channel_id, at, tz, weekday = spec
             hour, minute = at.split(":")
+            trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=tz,
+                                  day_of_week=weekday or "*")
             self.aps.add_job(
-                self._fire, CronTrigger(hour=int(hour), minute=int(minute), timezone=tz),
-                args=[channel_id], id=f"digest:{channel_id}", replace_existing=True,
+                self._fire, trigger, args=[job_id, channel_id], id=job_id, replace_existing=True,
                 misfire_grace_time=3600, coalesce=True, max_instances=1,
             )
-            self._installed[channel_id] = (at, tz)
+            self._installed[job_id] = spec
 
-    async def _fire(self, channel_id: str) -> None:
+    async def _fire(self, job_id: str, channel_id: str) -> None:
         if self.accepting:
-            self._spawn(self.jobs.run_channel(channel_id), f"digest:{channel_id}")
+            run = self.jobs.run_weekly if job_id.startswith("weekly:") else self.jobs.run_channel
+            self._spawn(run(channel_id), job_id)
 
     async def _sweep(self) -> None:
         if self.accepting:

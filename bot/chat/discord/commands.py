@@ -49,6 +49,7 @@ SUBCOMMANDS = {
     "cost": "cost",
     "feedback": "feedback",
     "watch": "watch",
+    "weekly": "weekly",
     "export": "export",
 }
 
@@ -247,6 +248,15 @@ class ArxivGroup(app_commands.Group):
     @app_commands.command(name="subscribe", description="Turn the daily digest on")
     async def subscribe(self, interaction: discord.Interaction) -> None:
         await self._run(interaction, "subscribe")
+
+    @app_commands.command(name="weekly", description="A weekly roll-up of the best papers")
+    @app_commands.describe(day="the day of the roll-up, or off")
+    async def weekly(
+        self,
+        interaction: discord.Interaction,
+        day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun", "off"],
+    ) -> None:
+        await self._run(interaction, "weekly", day)
 
     @app_commands.command(name="unsubscribe", description="Turn the daily digest off")
     async def unsubscribe(self, interaction: discord.Interaction) -> None:
