@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 
+from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Criteria, Digest, Listing, ScoredPaper
 from bot.scoring import prompts
 from bot.scoring.local import followed_authors
@@ -71,7 +72,11 @@ class DigestBuilder:
             for p in listing.papers
             if channel.include_replacements or not p.announce_type.is_replacement
         ]
-        criteria = criteria or channel.criteria()
+        taste = await TasteModel.load(self.store, channel.id)
+        if criteria is None:
+            criteria = channel.criteria()
+            if taste is not None:
+                criteria = taste.criteria(criteria, day=listing.day)
         spent = (await self.store.usage(channel.id, listing.day or dt.date.today())).cost_usd
         scored = await self.scoring.score(
             papers,
@@ -84,7 +89,7 @@ class DigestBuilder:
             (
                 ScoredPaper(
                     paper=p,
-                    score=scored.scores[p.id],
+                    score=taste.adjust(p, scored.scores[p.id]) if taste else scored.scores[p.id],
                     followed_authors=followed_authors(p, criteria.authors),
                 )
                 for p in scored.scanned

@@ -22,6 +22,7 @@ from bot import metrics
 from bot.app import App
 from bot.chat.replies import Reply
 from bot.errors import ArxivBotError, BadArxivId, CommandError
+from bot.feedback import TasteModel, record_explicit
 from bot.models import ChannelConfig, Criteria, Topic, split_arxiv_id
 from bot.render.text import clip, money
 from bot.scoring.local import LocalRanker
@@ -74,6 +75,8 @@ COMMANDS = [
     Command("score", "score 2506.06440", "how a paper scores here, and why it was or was not posted"),
     Command("explain", "explain 2506.06440", "notes on a paper's equations and experiments"),
     Command("cost", "cost", "this channel's Claude spend, today and this month"),
+    Command("more-like", "more-like 2506.06440", "rank papers like this one higher here"),
+    Command("less-like", "less-like 2506.06440", "rank papers like this one lower here"),
     Command("feedback", "feedback reset", "what the channel's reactions taught, or reset it",
             edits=True),
     Command("watch", "watch Diffusion", "@-mention me when a paper scores 9+ on this topic; "
@@ -108,7 +111,7 @@ class CommandHandler:
                 "Only this channel's admins can change its settings; you can still read them.",
                 "settings",
             )
-        handler: Handler = getattr(self, f"_cmd_{name}")
+        handler: Handler = getattr(self, f"_cmd_{name.replace('-', '_')}")
         started = time.perf_counter()
         try:
             return await handler(inv, rest.strip())
@@ -368,14 +371,20 @@ class CommandHandler:
     async def _cmd_score(self, inv: Invocation, rest: str) -> Reply:
         paper = await self._paper(rest)
         config = await self._config(inv)
+        taste = await TasteModel.load(self.app.store, inv.channel_id)
+        criteria = config.criteria()
+        if taste is not None:
+            criteria = taste.criteria(criteria, day=paper.announced)
         scored = await self.app.builder.scoring.score(
-            [paper], config.criteria(), day=paper.announced, channel_id=inv.channel_id,
+            [paper], criteria, day=paper.announced, channel_id=inv.channel_id,
             budget_usd=config.budget_usd,
         )
         score = scored.scores.get(paper.id)
         if score is None:
             return Reply(text=f"{paper.id} was dropped before scoring: " + (
                 "it mentions an excluded keyword." if scored.scanned == [] else "no score."))
+        if taste is not None:
+            score = taste.adjust(paper, score)
         passes = (score.relevance >= config.relevance_threshold
                   and score.novelty >= config.novelty_threshold)
         posted = paper.id in await self.app.store.posted_ids(inv.channel_id)
@@ -440,10 +449,22 @@ class CommandHandler:
         return Reply(title=f"{len(papers)} liked papers", text=f"```\n{shown}\n```{more}")
 
     async def _learned(self, channel_id: str) -> str:
-        votes = await self.app.store.reactions(channel_id)
-        liked = sum(1 for v in votes.values() if v > 0)
-        disliked = sum(1 for v in votes.values() if v < 0)
-        return f"{liked} liked, {disliked} disliked papers" if votes else ""
+        model = await TasteModel.load(self.app.store, channel_id)
+        return model.describe() if model else ""
+
+    async def _cmd_more_like(self, inv: Invocation, rest: str) -> Reply:
+        return await self._explicit(inv, rest, +1)
+
+    async def _cmd_less_like(self, inv: Invocation, rest: str) -> Reply:
+        return await self._explicit(inv, rest, -1)
+
+    async def _explicit(self, inv: Invocation, rest: str, value: int) -> Reply:
+        paper = await self._paper(rest)  # BadArxivId/PaperNotFound become replies; stores the paper
+        await record_explicit(self.app.store, inv.channel_id, paper.id, inv.user_id, value)
+        model = await TasteModel.load(self.app.store, inv.channel_id)
+        more = "more" if value > 0 else "fewer"
+        return Reply(text=f"Noted: {more} papers like “{paper.title}” from the next digest."
+                     + (f"\nLearned so far: {model.describe()}." if model else ""))
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:

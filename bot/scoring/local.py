@@ -16,7 +16,7 @@ from bot.models import Criteria, Paper, Score
 from bot.scoring.base import ScoringResult
 from bot.scoring.text import paper_terms, surface_words, terms
 
-__all__ = ["LocalRanker", "followed_authors"]
+__all__ = ["LocalRanker", "author_key", "followed_authors"]
 
 _K1, _B = 1.2, 0.75
 # Cues for the novelty axis. The local ranker cannot judge novelty; these cues only separate
@@ -30,11 +30,12 @@ def followed_authors(paper: Paper, followed: list[str]) -> list[str]:
     """Followed names found among the paper's authors (case- and accent-insensitive surname+initial)."""
     if not followed:
         return []
-    wanted = {_author_key(a): a for a in followed}
-    return [wanted[k] for k in (_author_key(a) for a in paper.authors) if k in wanted]
+    wanted = {author_key(a): a for a in followed}
+    return [wanted[k] for k in (author_key(a) for a in paper.authors) if k in wanted]
 
 
-def _author_key(name: str) -> str:
+def author_key(name: str) -> str:
+    """'Jane Q. Doe' -> 'j doe': first initial and surname, the way author lists vary least."""
     parts = re.sub(r"[^\w\s]", " ", name.lower()).split()
     return f"{parts[0][0]} {parts[-1]}" if parts else ""
 

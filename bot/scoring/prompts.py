@@ -90,10 +90,12 @@ def criteria_text(criteria: Criteria) -> str:
         lines.append("Not of interest: " + ", ".join(criteria.exclude_keywords))
     if criteria.authors:
         lines.append("Followed authors: " + ", ".join(criteria.authors))
+    # Example titles are third-party text too: fenced like the papers, never read as instructions.
     if criteria.liked:
-        lines.append("Papers the team liked: " + "; ".join(criteria.liked))
+        lines.append("Papers the team liked: <titles>" + "; ".join(map(_clean, criteria.liked)) + "</titles>")
     if criteria.disliked:
-        lines.append("Papers the team found off-target: " + "; ".join(criteria.disliked))
+        lines.append("Papers the team found off-target: <titles>"
+                     + "; ".join(map(_clean, criteria.disliked)) + "</titles>")
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["SLOW", "SUBCOMMANDS", "ArxivGroup", "command_text"]
 
 # Commands that may take longer than the 3 s Discord gives for the first answer.
-SLOW = frozenset({"digest", "search", "score", "explain"})
+SLOW = frozenset({"digest", "search", "score", "explain", "more-like", "less-like"})
 
 # Subcommand -> the `bot.chat.commands.COMMANDS` name it runs (a test checks all are mirrored).
 SUBCOMMANDS = {
@@ -51,6 +51,7 @@ SUBCOMMANDS = {
     "watch": "watch",
     "weekly": "weekly",
     "export": "export",
+    "like": "more-like",  # and "less-like" with direction=less (Discord allows 25 subcommands)
 }
 
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
@@ -291,6 +292,12 @@ class ArxivGroup(app_commands.Group):
     @app_commands.describe(arxiv_id="e.g. 2506.06440, or an arxiv.org link")
     async def score(self, interaction: discord.Interaction, arxiv_id: Range[str, 1, 200]) -> None:
         await self._run(interaction, "score", arxiv_id)
+
+    @app_commands.command(name="like", description="More (or fewer) papers like this one here")
+    @app_commands.describe(arxiv_id="e.g. 2506.06440, or an arxiv.org link")
+    async def like(self, interaction: discord.Interaction, arxiv_id: Range[str, 1, 200],
+                   direction: Literal["more", "less"] = "more") -> None:
+        await self._run(interaction, f"{direction}-like", arxiv_id)
 
     @app_commands.command(
         name="explain", description="Notes on a paper's equations and experiments"
