@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Self
 
 from aiohttp import web
@@ -34,3 +35,25 @@ class LocalServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class FixedWindow:
+    """Per-channel fixed-window rate limit, as Slack's and Discord's message limits behave."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, tuple[float, int]] = {}  # channel -> (window start, count)
+
+    def take(self, channel: str, rate: float) -> tuple[int, int, float, bool]:
+        """Count one message: (limit, used, seconds until the window resets, over the limit)."""
+        limit = max(1, round(rate))
+        window = limit / rate
+        now = time.monotonic()
+        start, count = self.windows.get(channel, (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        reset_after = max(0.001, window - (now - start))
+        over = count >= limit
+        if not over:
+            count += 1
+            self.windows[channel] = (start, count)
+        return limit, count, reset_after, over

@@ -33,7 +33,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes._server import LocalServer
+from tests.fakes._server import FixedWindow, LocalServer
 
 __all__ = ["FakeDiscord", "make_interaction_payload", "validate_message"]
 
@@ -317,7 +317,7 @@ class FakeDiscord(LocalServer):
         self._originals: dict[str, dict] = {}  # interaction token -> @original message
         self._acked: set[str] = set()
         self._accepted: list[tuple[str, str, dict]] = []  # (kind, channel id or token, body)
-        self._windows: dict[str, tuple[float, int]] = {}
+        self._windows = FixedWindow()
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -380,7 +380,7 @@ class FakeDiscord(LocalServer):
         self.errors.clear()
         self.uploads.clear()
         self.rate_limited = 0
-        self._windows.clear()
+        self._windows = FixedWindow()
         self._accepted.clear()
 
     # -- plumbing ----------------------------------------------------------
@@ -456,17 +456,7 @@ class FakeDiscord(LocalServer):
         rate = self.rate_limit_per_channel
         if not rate:
             return {}, None
-        limit = max(1, round(rate))
-        window = limit / rate
-        now = time.monotonic()
-        start, count = self._windows.get(channel, (now, 0))
-        if now - start >= window:
-            start, count = now, 0
-        reset_after = max(0.001, window - (now - start))
-        over = count >= limit
-        if not over:
-            count += 1
-            self._windows[channel] = (start, count)
+        limit, count, reset_after, over = self._windows.take(channel, rate)
         headers = {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(max(0, limit - count)),

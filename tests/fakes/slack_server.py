@@ -19,13 +19,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import time
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.fakes._server import LocalServer
+from tests.fakes._server import FixedWindow, LocalServer
 
 __all__ = ["FakeSlack", "validate_blocks"]
 
@@ -125,7 +124,7 @@ class FakeSlack(LocalServer):
         self.rate_limited = 0
         self.base_url = ""
         self._ts = 0
-        self._windows: dict[str, tuple[float, int]] = {}  # channel -> (window start, count)
+        self._windows = FixedWindow()
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -159,7 +158,7 @@ class FakeSlack(LocalServer):
         self.accepted.clear()
         self.history.clear()
         self.rate_limited = 0
-        self._windows.clear()
+        self._windows = FixedWindow()
 
     # -- internals ---------------------------------------------------------
     def _next_ts(self) -> str:
@@ -171,16 +170,8 @@ class FakeSlack(LocalServer):
         rate = self.rate_limit_per_channel
         if not rate:
             return None
-        limit = max(1, round(rate))
-        window = limit / rate
-        now = time.monotonic()
-        start, count = self._windows.get(channel, (now, 0))
-        if now - start >= window:
-            start, count = now, 0
-        if count >= limit:
-            return window - (now - start)
-        self._windows[channel] = (start, count + 1)
-        return None
+        _limit, _used, reset_after, over = self._windows.take(channel, rate)
+        return reset_after if over else None
 
     @staticmethod
     async def _parse(request: web.Request) -> dict:
