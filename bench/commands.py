@@ -1,0 +1,237 @@
+"""Slash-command latency: 50 concurrent users on the Slack adapter's HTTP endpoint.
+
+The real Bolt app (`bot.chat.slack.app.build_slack_app`) served by aiohttp on a free port of
+127.0.0.1, a real redis-server, the Web API and response_url at a FakeSlack (50 ms latency). Each user, in a channel of their own among 10, sends `settings`,
+`threshold 7` and `search diffusion` one after the other, each a form-encoded request signed with
+the signing secret exactly as Slack signs it, and waits for the reply before the next. The
+FakeSlack and the load generator run in a child process of their own (`python -m bench.commands
+--client`), so their CPU and clock never share the bot's interpreter lock or event loop.
+
+* ack latency: from sending the request to Bolt's HTTP 200 (Slack gives up after 3 s);
+* reply latency: from sending to the reply arriving at the fake's response_url.
+
+`search` ranks the recent papers in the store (`store.recent_papers(days=7)`): the five bundled
+days (~1,650 papers) are stored first (`--quick`: one day). Target: p99 ack < 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.app import open_app
+from bot.sources.bundled import bundled_days
+from bench._servers import (
+    CATEGORIES, LOCALHOST, ROOT, RedisServer, bench_settings, bundled_papers, free_port, percentile,
+    rnd, table,
+)
+
+SECRET = "bench-signing-secret"
+USERS = 50
+CHANNELS = 10
+COMMANDS = ["settings", "threshold 7", "search diffusion"]
+SLACK_LATENCY = 0.05
+REPLY_TIMEOUT = 60.0
+TARGET_P99_ACK_MS = 100.0
+
+
+def _signed(body: str) -> dict[str, str]:
+    from slack_sdk.signature import SignatureVerifier
+
+    stamp = str(int(time.time()))
+    return {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
+    }
+
+
+def _payload(response_url: str, text: str, *, user: str, channel: str, key: str) -> str:
+    return urlencode({
+        "token": "legacy-verification-token", "team_id": "T1", "team_domain": "fake-team",
+        "channel_id": channel, "channel_name": "general", "user_id": user,
+        "user_name": user.lower(), "command": "/arxiv",
+        "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+        "api_app_id": "A1", "response_url": response_url, "trigger_id": f"trigger-{key}",
+    })
+
+
+async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[dict[str, Any]]:
+    """USERS users, each sending `commands` in order, `rounds` times; each waits for its reply."""
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    samples: list[dict[str, Any]] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async def one(text: str, *, user: str, channel: str, key: str) -> dict[str, Any]:
+            arrived = asyncio.Event()
+            slack.waiters[key] = lambda: loop.call_soon_threadsafe(arrived.set)
+            body = _payload(slack.response_url(key), text, user=user, channel=channel, key=key)
+            sent = time.perf_counter()
+            async with http.post(url, data=body, headers=_signed(body)) as resp:
+                await resp.read()
+                status = resp.status
+            acked = time.perf_counter()
+            try:
+                await asyncio.wait_for(arrived.wait(), REPLY_TIMEOUT)
+            except TimeoutError:
+                pass
+            replied = slack.response_times.get(key)
+            return {"command": text, "status": status, "ack": acked - sent,
+                    "reply": (replied - sent) if replied else None}
+
+        async def user(u: int) -> None:
+            for r in range(rounds):
+                for c, text in enumerate(commands):
+                    samples.append(await one(text, user=f"U{u:03d}", channel=f"C{u % CHANNELS:03d}",
+                                             key=f"u{u}r{r}c{c}"))
+
+        # Warm-up: Bolt asks auth.test on its first request; one search warms the ranker.
+        for text in ("help", "search warm"):
+            await one(text, user="U999", channel="C999", key=f"warm-{text.split()[0]}")
+        await asyncio.gather(*(user(u) for u in range(USERS)))
+    return samples
+
+
+async def _client_main() -> None:
+    """The child process: FakeSlack and the load generator. Protocol on stdin/stdout, one JSON
+    object a line: it says {"slack": base_url}, reads {"url", "rounds", "commands"}, answers
+    {"samples"}."""
+    from bench._servers import timed_slack
+
+    slack = timed_slack(latency=SLACK_LATENCY)
+    slack.waiters = {}
+    original = slack.response_times
+
+    class Notifying(dict):
+        def setdefault(self, key, value):  # called by the fake when a reply arrives
+            result = super().setdefault(key, value)
+            waiter = slack.waiters.pop(key, None)
+            if waiter:
+                waiter()
+            return result
+
+    slack.response_times = Notifying(original)
+    await slack.start()
+    try:
+        print(json.dumps({"slack": slack.base_url}), flush=True)
+        line = await asyncio.to_thread(sys.stdin.readline)
+        request = json.loads(line)
+        samples = await _load(request["url"], slack, request["rounds"], request["commands"])
+        print(json.dumps({"samples": samples}), flush=True)
+    finally:
+        await slack.close()
+
+
+async def _start_client() -> tuple[asyncio.subprocess.Process, str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.commands", "--client", cwd=str(ROOT), env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+    line = await asyncio.wait_for(proc.stdout.readline(), 60)
+    if not line:
+        await proc.wait()
+        raise RuntimeError("the load-generator process did not start")
+    return proc, json.loads(line)["slack"]
+
+
+async def run(quick: bool) -> dict[str, Any]:
+    from aiohttp import web
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.chat.commands import CommandHandler
+    from bot.chat.slack.app import EVENTS_PATH, build_slack_app
+
+    days = bundled_days()[-1:] if quick else bundled_days()
+    rounds = 1 if quick else 2
+    proc, slack_url = await _start_client()
+    try:
+        with RedisServer() as server:
+            settings = bench_settings(server.url, slack_signing_secret=SECRET)
+            async with await open_app(settings, offline=True) as app:
+                stored = 0
+                for day in days:
+                    papers = bundled_papers([day])
+                    await app.store.put_listing(day, CATEGORIES, papers)
+                    stored += len(papers)
+                client = AsyncWebClient(token="xoxb-bench", base_url=slack_url + "/api/")
+                bolt = build_slack_app(app, CommandHandler(app), client=client)
+                port = free_port()
+                runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH, port=port), access_log=None)
+                await runner.setup()
+                await web.TCPSite(runner, LOCALHOST, port).start()
+                try:
+                    started = time.perf_counter()
+                    proc.stdin.write((json.dumps({"url": f"http://{LOCALHOST}:{port}{EVENTS_PATH}",
+                                                  "rounds": rounds, "commands": COMMANDS}) + "\n").encode())
+                    await proc.stdin.drain()
+                    line = await asyncio.wait_for(proc.stdout.readline(), 300)
+                    seconds = time.perf_counter() - started
+                finally:
+                    await runner.cleanup()
+        if not line:
+            raise RuntimeError("the load-generator process ended without results")
+        samples = json.loads(line)["samples"]
+    finally:
+        if proc.returncode is None:
+            proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    rows = []
+    summary: dict[str, Any] = {"users": USERS, "requests": len(samples), "seconds": rnd(seconds, 2),
+                               "papers_searched": stored}
+    for name in [*COMMANDS, "all"]:
+        chosen = [s for s in samples if name in ("all", s["command"])]
+        acks = [s["ack"] * 1000 for s in chosen]
+        replies = [s["reply"] * 1000 for s in chosen if s["reply"] is not None]
+        bad = sum(1 for s in chosen if s["status"] != 200)
+        lost = sum(1 for s in chosen if s["reply"] is None)
+        rows.append([name, len(chosen), rnd(percentile(acks, 50), 1), rnd(percentile(acks, 99), 1),
+                     rnd(max(acks), 1), rnd(percentile(replies, 50), 1), rnd(percentile(replies, 99), 1),
+                     bad, lost])
+        key = name.split()[0]
+        summary[f"ack_p50_ms_{key}"] = rnd(percentile(acks, 50), 1)
+        summary[f"ack_p99_ms_{key}"] = rnd(percentile(acks, 99), 1)
+        summary[f"reply_p50_ms_{key}"] = rnd(percentile(replies, 50), 1)
+        summary[f"reply_p99_ms_{key}"] = rnd(percentile(replies, 99), 1)
+        if name == "all":
+            summary["acks_over_3s"] = sum(1 for a in acks if a > 3000)
+            summary["non_200"] = bad
+            summary["replies_missing"] = lost
+    p99 = summary["ack_p99_ms_all"]
+    summary["target_p99_ack_ms"] = TARGET_P99_ACK_MS
+    summary["ack_within_target"] = p99 < TARGET_P99_ACK_MS
+    notes = [f"p99 ack {p99:.0f} ms: {'within' if p99 < TARGET_P99_ACK_MS else 'OVER'} the "
+             f"{TARGET_P99_ACK_MS:.0f} ms target ({len(samples)} requests, {USERS} concurrent users)."]
+    if summary["acks_over_3s"]:
+        notes.append(f"{summary['acks_over_3s']} acks took over 3 s: Slack would have shown those users "
+                     "an error although the command ran.")
+    search_p50 = summary.get("reply_p50_ms_search", 0)
+    if p99 >= TARGET_P99_ACK_MS:
+        notes.append(f"`search` ranks {stored:,} stored papers on the event loop (reply p50 "
+                     f"{search_p50:.0f} ms); while it runs, every other request, acks included, waits.")
+    return {
+        "summary": summary,
+        "tables": [table(f"/arxiv over HTTP: {USERS} concurrent users x {rounds} round(s) of "
+                         f"{', '.join(COMMANDS)}",
+                         ["command", "requests", "ack p50 ms", "ack p99 ms", "ack max ms",
+                          "reply p50 ms", "reply p99 ms", "non-200", "no reply"], rows,
+                         caption=f"{stored:,} papers in the store for search; Slack latency "
+                                 f"{SLACK_LATENCY * 1000:.0f} ms")],
+        "notes": notes,
+    }
+
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--client"]:
+    asyncio.run(_client_main())
