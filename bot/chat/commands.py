@@ -6,6 +6,7 @@ shows the Reply; this module never knows which platform it serves.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import difflib
 import logging
@@ -352,8 +353,10 @@ class CommandHandler:
             config = await self._config(inv)
             papers = (await self.app.listing(None, config.categories)).papers
         criteria = Criteria(topics=[Topic(name=rest, description=rest)])
-        ranked = sorted(zip(LocalRanker().rank(papers, criteria), papers, strict=True),
-                        key=lambda sp: -sp[0].relevance)
+        # Ranking a week of papers takes a CPU moment: off the event loop, so other users' acks
+        # are not held up behind it.
+        scores = await asyncio.to_thread(LocalRanker().rank, papers, criteria)
+        ranked = sorted(zip(scores, papers, strict=True), key=lambda sp: -sp[0].relevance)
         hits = [(s, p) for s, p in ranked if s.relevance > 1][:8]
         if not hits:
             return Reply(text=f"No recent paper matches '{rest}'.")

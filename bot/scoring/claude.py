@@ -90,7 +90,9 @@ class ClaudeScorer:
                     "cache_control": {"type": "ephemeral"},
                 }
             ],
-            "tools": [prompts.TRIAGE_TOOL, prompts.SCORE_TOOL],
+            # Only the tool this call uses: the static prefix is under the model's minimum for
+            # prompt caching (4,096 tokens on Haiku 4.5), so a shared tool list would only cost.
+            "tools": [tool],
             "tool_choice": {"type": "tool", "name": tool["name"]},
             "messages": [{"role": "user", "content": user}],
         }

@@ -8,21 +8,27 @@ run instead of paying twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
 
+from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring.base import Scorer, ScoringResult
 from bot.scoring.local import LocalRanker, followed_authors
-from bot.store import Store
+from bot.store import REDIS_ERRORS, Store
 
 __all__ = ["ScoringService", "Scored"]
 
 log = logging.getLogger(__name__)
 
-_SCORING_LEASE_MS = 15 * 60 * 1000
+# Short and renewed while scoring, so a crashed scorer's lease lapses quickly.
+_SCORING_LEASE_MS = 30 * 1000
+# How long a channel waits for another replica's scoring of the same criteria before giving up
+# (the job then fails once, says so, and the sweep retries).
+_WAIT_SECONDS = 20 * 60
 # Phrases with which an abstract addresses the reviewer rather than the reader.
 _INJECTION = re.compile(
     r"ignore (all |the )?(previous|prior|above) instructions|disregard (the|your) (rules|instructions)"
@@ -30,6 +36,10 @@ _INJECTION = re.compile(
     re.I,
 )
 _INJECTION_MARGIN = 1
+
+
+class ScoringBusy(ArxivBotError):
+    hint = "It will be retried automatically."
 
 
 @dataclass
@@ -90,10 +100,15 @@ class ScoringService:
     ) -> ScoringResult:
         lease = f"scoring:{self.scorer.name}:{chash}:{day}"
         token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
+        deadline = asyncio.get_running_loop().time() + _WAIT_SECONDS
         while token is None:
             # Another channel or replica is scoring these criteria: wait, then take its scores.
+            # The holder renews its short lease; if it dies the lease lapses within seconds.
+            if asyncio.get_running_loop().time() > deadline:
+                raise ScoringBusy("Another replica is still scoring these papers.")
             await asyncio.sleep(0.2)
             token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
+        keeper = asyncio.create_task(self._keep(lease, token), name=f"lease:{lease}")
         try:
             cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
             todo = [p for p in papers if p.id not in cached]
@@ -103,15 +118,23 @@ class ScoringService:
             result.scores.update(cached)
             return result
         finally:
-            await self.store.release(lease, token)
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.store.release(lease, token)
+
+    async def _keep(self, lease: str, token: str) -> None:
+        while True:
+            await asyncio.sleep(_SCORING_LEASE_MS / 3000)
+            with contextlib.suppress(*REDIS_ERRORS):
+                await self.store.renew(lease, token, ttl_ms=_SCORING_LEASE_MS)
 
 
 def _guard(paper: Paper, score: Score, local: Score) -> Score:
     """An abstract that talks to the reviewer cannot buy a score its content does not earn."""
-    if not _INJECTION.search(paper.text):
-        return score
     cap = min(10, local.relevance + _INJECTION_MARGIN)
-    if score.relevance <= cap:
+    if score.relevance <= cap or not _INJECTION.search(paper.text):
         return score
     return score.model_copy(
         update={

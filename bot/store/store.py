@@ -309,7 +309,13 @@ async def connect(url: str | None, *, prefix: str) -> Store:
         import fakeredis
 
         return Store(fakeredis.FakeAsyncRedis(), prefix=prefix, embedded=True)
-    client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    # A blocking pool: at the day's peak, hundreds of channel jobs wait for a connection instead
+    # of failing with "too many connections" (redis-py's default pool raises at its cap).
+    pool = redis.BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=30, socket_timeout=10, socket_connect_timeout=5,
+        health_check_interval=30,
+    )
+    client = redis.Redis.from_pool(pool)
     try:
         await client.ping()
     except REDIS_ERRORS as e:
