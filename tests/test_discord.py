@@ -7,6 +7,8 @@ lives in a real redis-server; digests are built offline from the bundled arXiv d
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 import datetime as dt
 import logging
@@ -472,7 +474,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     bodies = [header, *entries]
     assert all(b["enforce_nonce"] is True and len(b["nonce"]) <= 25 for b in bodies)
     assert len({b["nonce"] for b in bodies}) == 6
-    assert len(fake.reactions) == 10  # 👍 and 👎 seeded on each paper
+    assert len(fake.reactions) == 15  # 👍, 👎 and 🔍 (notes) seeded on each paper
 
     posted = await store.posted_ids(CID)
     ids = [e["embeds"][0]["url"].rsplit("/", 1)[1] for e in entries]
@@ -517,6 +519,26 @@ async def test_reactions_on_paper_messages_are_votes(fake, make_bot):
     assert await store.reactions(CID) == {paper: 1}
     embed, _ = await run(fake, bot, "feedback")
     assert embed["description"].startswith("1 liked, 0 disliked papers")
+
+
+async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(fake, make_bot):
+    from bot.explain import Explainer
+
+    class WithNotes(CommandHandler):
+        def __init__(self, app):
+            super().__init__(app, explainer=Explainer.from_app(app))
+
+    bot = await make_bot(WithNotes)
+    config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 1})
+    posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
+    [entry] = [p for p in posted if p.paper_id]
+    before = len(fake.messages())
+    await gateway(bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍"))
+    await gateway(bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍"))
+    notes = fake.messages()[before:]
+    assert len(notes) == 1  # asked twice (a redelivered event), answered once
+    assert "Extractive note" in json.dumps(notes[0]) and entry.paper_id in json.dumps(notes[0])
+    assert await bot.app.store.reactions(CID) == {}  # a request for notes is not a vote
 
 
 async def _hundred_papers() -> list[Paper]:

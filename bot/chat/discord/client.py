@@ -25,6 +25,9 @@ from bot.errors import ArxivBotError, SettingsError
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
 
+# Reacting with this on a paper's message asks for its notes.
+EXPLAIN_EMOJI = "🔍"
+
 __all__ = ["GENERIC_ERROR", "ArxivDiscordBot", "DiscordRuntime", "default_intents", "start_discord"]
 
 log = logging.getLogger(__name__)
@@ -161,7 +164,25 @@ class ArxivDiscordBot(discord.Client):
 
     # reactions -------------------------------------------------------------------------------
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if str(payload.emoji) == EXPLAIN_EMOJI and payload.user_id != getattr(self.user, "id", None):
+            await self._explain(payload)
+            return
         await self._vote(payload, added=True)
+
+    async def _explain(self, payload: discord.RawReactionActionEvent) -> None:
+        """🔍 on a paper's message: its notes, answered where the paper is (the digest thread)."""
+        target = await self.app.store.message_paper("discord", str(payload.message_id))
+        if target is None or not await self.app.store.claim(
+            f"discord-explain:{payload.message_id}:{payload.user_id}", ttl=CLAIM_SECONDS
+        ):
+            return
+        channel_id, paper_id = target
+        inv = Invocation(channel_id, str(payload.user_id), f"explain {paper_id}")
+        try:
+            reply = await self.handler.handle(inv)
+            await self.poster.post_reply(payload.channel_id, reply)
+        except Exception:
+            log.exception("explain %s by reaction failed", paper_id)
 
     async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
         await self._vote(payload, added=False)

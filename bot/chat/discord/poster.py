@@ -12,7 +12,8 @@ import discord
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
-from bot.render.discord import Limits, digest_messages
+from bot.chat.replies import Reply
+from bot.render.discord import Limits, digest_messages, reply_embed
 from bot.render.text import clip
 
 __all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
@@ -30,6 +31,9 @@ def message_nonce(marker: str, key: str) -> str:
     """
     # 20 hex characters: Discord accepts nonces of up to 25.
     return hashlib.blake2b(f"{marker}\x00{key}".encode(), digest_size=10).hexdigest()
+
+
+_USERS_ONLY = discord.AllowedMentions(everyone=False, roles=False, users=True)
 
 
 class DiscordPostError(ChatUnavailable):
@@ -72,7 +76,7 @@ class DiscordPoster:
         self,
         client: discord.Client,
         *,
-        vote_emojis: Sequence[str] = ("👍", "👎"),
+        vote_emojis: Sequence[str] = ("👍", "👎", "🔍"),
         thread_archive_minutes: int = 1440,
     ) -> None:
         self.client = client
@@ -138,13 +142,21 @@ class DiscordPoster:
         return str(msg.id)
 
     async def post_text(self, channel: str, text: str) -> None:
+        """Plain text; user mentions ping (for `watch`), @everyone and roles never do."""
         target = self.client.get_partial_messageable(int(channel))
         try:
-            await target.send(
-                clip(text, Limits.CONTENT), allowed_mentions=discord.AllowedMentions.none()
-            )
+            await target.send(clip(text, Limits.CONTENT), allowed_mentions=_USERS_ONLY)
         except discord.HTTPException as e:
             raise DiscordPostError(channel, e) from e
+
+    async def post_reply(self, channel: int, reply: Reply) -> None:
+        """A command's Reply as an embed in `channel` (e.g. notes asked for with a reaction)."""
+        target = self.client.get_partial_messageable(channel)
+        try:
+            await target.send(embed=discord.Embed.from_dict(reply_embed(reply)),
+                              allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as e:
+            raise DiscordPostError(str(channel), e) from e
 
     async def _thread(
         self, channel_id: int, message_id: int, name: str
