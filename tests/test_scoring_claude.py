@@ -123,3 +123,35 @@ async def test_batches_api_at_half_price(make_app, fake_claude):
     digest = await app.digest(_channel(app, "slack:C1"))
     assert fake_claude.batch_requests_count > 0
     assert digest.ranked and all(s.score.scorer == "claude-haiku-4-5" for s in digest.ranked)
+
+
+async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_the_rest(
+    make_app, fake_claude
+):
+    import asyncio
+    import re
+
+    app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 10})
+    channel = _channel(app, "slack:C1")
+    listing = await app.listing(None, ["cs.CL"])
+    listing = listing.model_copy(update={"papers": listing.papers[:30]})
+    fake_claude.fail_next(0.0, 30.0, 30.0)  # the first batch answers; two hang until the "kill"
+    run = asyncio.create_task(app.builder.build(channel, listing=listing))
+    chash = channel.criteria().digest()
+    for _ in range(100):
+        if await app.store.get_scores("claude-haiku-4-5", chash, [p.id for p in listing.papers]):
+            break
+        await asyncio.sleep(0.05)
+    run.cancel()
+    await asyncio.gather(run, return_exceptions=True)
+    ledger = await app.store.usage("slack:C1", DAY)
+    assert ledger.calls == 1 and ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
+    answered = set(re.findall(r'<paper id="([^"]+)">', fake_claude.requests[0]["messages"][0]["content"]))
+
+    # Another replica takes over: only the 20 papers without a stored score go to Claude.
+    before = len(fake_claude.requests)
+    digest = await app.builder.build(channel, listing=listing)
+    asked = {pid for body in fake_claude.requests[before:]
+             for pid in re.findall(r'<paper id="([^"]+)">', body["messages"][0]["content"])}
+    scanned = {s.paper.id for s in digest.ranked}
+    assert asked and not asked & answered and asked | answered >= scanned

@@ -7,7 +7,15 @@ from typing import Protocol
 
 from bot.models import Criteria, Paper, Score, Usage
 
-__all__ = ["Scorer", "ScoringResult"]
+__all__ = ["Scorer", "ScoringResult", "Sink"]
+
+
+class Sink(Protocol):
+    """Where a scorer reports as it goes, so a crash mid-run loses neither spend nor scores."""
+
+    async def usage(self, usage: Usage) -> None: ...
+
+    async def scores(self, scores: list[Score]) -> None: ...
 
 
 @dataclass
@@ -18,6 +26,18 @@ class ScoringResult:
     fallback: set[str] = field(default_factory=set)
     reasons: dict[str, int] = field(default_factory=dict)
     reserved: float = 0.0  # dollars of calls under way, counted against the budget
+    sink: Sink | None = None
+
+    async def add_usage(self, usage: Usage) -> None:
+        self.usage += usage
+        if self.sink is not None:
+            await self.sink.usage(usage)
+
+    async def add_scores(self, scores: dict[str, Score]) -> None:
+        """Scores the model gave (not fallbacks): kept, and reported to the sink at once."""
+        self.scores.update(scores)
+        if self.sink is not None and scores:
+            await self.sink.scores(list(scores.values()))
 
     def fell_back(self, why: str, count: int) -> None:
         """Count papers per fallback reason, so the digest says it once, with a total."""
@@ -32,5 +52,10 @@ class Scorer(Protocol):
     name: str
 
     async def score(
-        self, papers: list[Paper], criteria: Criteria, *, budget_usd: float | None = None
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
     ) -> ScoringResult: ...

@@ -17,7 +17,7 @@ from anthropic import AsyncAnthropic
 
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import prompts
-from bot.scoring.base import ScoringResult
+from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
@@ -100,7 +100,7 @@ class ClaudeScorer:
     async def _call(self, params: dict[str, Any], result: ScoringResult, tool: str) -> dict[str, Any]:
         async with self._parallel:
             message = await self.client.messages.create(**params)
-        result.usage += self.price_usage(message.usage)
+        await result.add_usage(self.price_usage(message.usage))
         for block in message.content:
             if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
                 return block.input
@@ -186,7 +186,7 @@ class ClaudeScorer:
             return
         finally:
             result.reserved -= estimate
-        result.scores.update(good)
+        await result.add_scores(good)
         rest = [p for p in chunk if p.id not in good]
         if not rest:
             return
@@ -208,19 +208,26 @@ class ClaudeScorer:
         result.fell_back(why, len(papers))
 
     async def score(
-        self, papers: list[Paper], criteria: Criteria, *, budget_usd: float | None = None
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
     ) -> ScoringResult:
-        result = ScoringResult(usage=Usage(model=self.name))
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink)
         if not papers:
             return result
         candidates = await self._triage(papers, criteria, result) if self.triage else papers
         kept = {p.id for p in candidates}
-        for paper in papers:
-            if paper.id not in kept:
-                result.scores[paper.id] = Score(
-                    paper_id=paper.id, relevance=2, novelty=1,
-                    comment="Off-topic by its title (Claude title triage).", scorer=self.name,
-                )
+        await result.add_scores({
+            paper.id: Score(
+                paper_id=paper.id, relevance=2, novelty=1,
+                comment="Off-topic by its title (Claude title triage).", scorer=self.name,
+            )
+            for paper in papers
+            if paper.id not in kept
+        })
         size = self.settings.batch_size
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
@@ -257,12 +264,12 @@ class ClaudeScorer:
                 if item.result.type != "succeeded":
                     continue
                 message = item.result.message
-                result.usage += self.price_usage(message.usage, batch=True)
+                await result.add_usage(self.price_usage(message.usage, batch=True))
                 tool_input = next(
                     (b.input for b in message.content if b.type == "tool_use"), None
                 )
                 good = self._parse(tool_input, chunk) if isinstance(tool_input, dict) else {}
-                result.scores.update(good)
+                await result.add_scores(good)
                 done.add(index)
                 rest = [p for p in chunk if p.id not in good]
                 if rest:

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 
 from bot.models import Criteria, Paper, Score
-from bot.scoring.base import ScoringResult
+from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.text import paper_terms, surface_words, terms
 
 __all__ = ["LocalRanker", "author_key", "followed_authors"]
@@ -149,6 +149,11 @@ class LocalRanker:
         )
 
     async def score(
-        self, papers: list[Paper], criteria: Criteria, *, budget_usd: float | None = None
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
     ) -> ScoringResult:
         return ScoringResult(scores={s.paper_id: s for s in self.rank(papers, criteria)})

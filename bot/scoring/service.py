@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
-from bot.scoring.base import Scorer, ScoringResult
+from bot.scoring.base import Scorer, ScoringResult, Sink
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.store import REDIS_ERRORS, Store
 
@@ -85,18 +85,23 @@ class ScoringService:
         cached = await self.store.get_scores(self.scorer.name, chash, ids)
         missing = [p for p in out.scanned if p.id not in cached]
         if missing:
-            result = await self._score_once(missing, criteria, chash, day, budget_usd)
+            sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, day or dt.date.today())
+            result = await self._score_once(missing, criteria, chash, day, budget_usd, sink)
             cached.update(result.scores)
             out.usage = result.usage
             out.notes = result.notes
             out.unscored = [p for p in missing if p.id in set(result.unscored)]
-            if result.usage.calls:
-                await self.store.record_usage(channel_id, day or dt.date.today(), result.usage)
         out.scores = {pid: _guard(paper, cached[pid], local[pid]) for paper in out.scanned if (pid := paper.id) in cached}
         return out
 
     async def _score_once(
-        self, papers: list[Paper], criteria: Criteria, chash: str, day: dt.date | None, budget: float | None
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        chash: str,
+        day: dt.date | None,
+        budget: float | None,
+        sink: Sink,
     ) -> ScoringResult:
         lease = f"scoring:{self.scorer.name}:{chash}:{day}"
         token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
@@ -112,9 +117,11 @@ class ScoringService:
         try:
             cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
             todo = [p for p in papers if p.id not in cached]
-            result = await self.scorer.score(todo, criteria, budget_usd=budget) if todo else ScoringResult()
-            fresh = [s for pid, s in result.scores.items() if pid not in result.fallback]
-            await self.store.put_scores(self.scorer.name, chash, fresh)
+            result = (
+                await self.scorer.score(todo, criteria, budget_usd=budget, sink=sink)
+                if todo
+                else ScoringResult()
+            )
             result.scores.update(cached)
             return result
         finally:
@@ -129,6 +136,25 @@ class ScoringService:
             await asyncio.sleep(_SCORING_LEASE_MS / 3000)
             with contextlib.suppress(*REDIS_ERRORS):
                 await self.store.renew(lease, token, ttl_ms=_SCORING_LEASE_MS)
+
+
+@dataclass
+class _StoreSink:
+    """Each call's usage goes to the channel's ledger and each batch's scores to the shared cache
+    the moment they arrive: a replica killed mid-scoring leaves an exact ledger, and the replica
+    that takes over pays only for what was not scored yet."""
+
+    store: Store
+    scorer: str
+    criteria_hash: str
+    channel_id: str
+    day: dt.date
+
+    async def usage(self, usage: Usage) -> None:
+        await self.store.record_usage(self.channel_id, self.day, usage)
+
+    async def scores(self, scores: list[Score]) -> None:
+        await self.store.put_scores(self.scorer, self.criteria_hash, scores)
 
 
 def _guard(paper: Paper, score: Score, local: Score) -> Score:
