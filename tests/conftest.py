@@ -115,6 +115,7 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
         data: dict = {
             "redis_url": redis_url,
             "key_prefix": "test",
+            "slack_message_interval": 0,  # pacing has its own test
             "arxiv": {
                 "rss_url": f"{fake_arxiv.base_url}/rss",
                 "api_url": f"{fake_arxiv.base_url}/api/query",

@@ -29,7 +29,8 @@ async def slack():
 
 
 def poster_for(fake: FakeSlack) -> SlackPoster:
-    return SlackPoster(AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/"))
+    return SlackPoster(AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/"),
+                       per_channel_interval=0)
 
 
 async def subscribe(app, n: int, **update) -> list[str]:

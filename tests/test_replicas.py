@@ -74,6 +74,7 @@ def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> di
         "ARXIV_BOT_JOB_LEASE_SECONDS": "3",
         "ARXIV_BOT_SWEEP_SECONDS": "1",
         "ARXIV_BOT_DRAIN_SECONDS": "5",
+        "ARXIV_BOT_SLACK_MESSAGE_INTERVAL": "0.01",
         **extra,
     })
     return env

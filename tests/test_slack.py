@@ -363,7 +363,7 @@ async def test_digest_now_posts_header_and_thread_once(slack):
 async def test_reactions_on_thread_entries_vote_and_undo(slack):
     h = await slack()
     digest = await bundled_digest(3)
-    posted = await deliver(h.app.store, SlackPoster(h.client), digest, marker="m1")
+    posted = await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m1")
     entry = next(p for p in posted if p.paper_id)
     header = next(p for p in posted if p.paper_id is None)
     channel, ts = entry.message_id.split(":")
@@ -386,7 +386,7 @@ async def test_resumed_delivery_posts_only_what_is_missing(slack):
     store, day = h.app.store, full.day
     await deliver(
         store,
-        SlackPoster(h.client),
+        SlackPoster(h.client, per_channel_interval=0),
         crashed,
         marker="m",
         progress=await Progress.load(store, CHANNEL, day, resumed=False),
@@ -395,7 +395,7 @@ async def test_resumed_delivery_posts_only_what_is_missing(slack):
     h.fake.reset()
     posted = await deliver(
         store,
-        SlackPoster(h.client),
+        SlackPoster(h.client, per_channel_interval=0),
         full,
         marker="m",
         progress=await Progress.load(store, CHANNEL, day, resumed=True),
@@ -425,7 +425,7 @@ async def test_200_papers_render_within_limits_and_post(fake):
     assert hostile.endswith("…") and "&amp;" in hostile and not hostile.endswith("&amp…")
 
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-    posted = await SlackPoster(client).post_digest("C1", digest, marker="m200")
+    posted = await SlackPoster(client, per_channel_interval=0).post_digest("C1", digest, marker="m200")
     assert fake.errors == [] and len(fake.posts("C1")) == len(headers) + 200
     assert [p.paper_id for p in posted if p.paper_id] == [s.paper.id for s in digest.papers]
     assert len({p.message_id for p in posted}) == len(posted)
@@ -437,7 +437,7 @@ async def test_rate_limited_posts_wait_and_retry():
     async with FakeSlack(rate_limit_per_channel=4) as fake:  # 4 posts a second in a channel
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         digest = (await bundled_digest(5)).model_copy(update={"notes": []})
-        posted = await SlackPoster(client).post_digest("C1", digest, marker="m")
+        posted = await SlackPoster(client, per_channel_interval=0).post_digest("C1", digest, marker="m")
         assert fake.rate_limited >= 1 and len(fake.posts("C1")) == 6 == len(posted)
 
 
@@ -625,7 +625,7 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
                              client=h.client)
     digest = await h.app.digest(await h.app.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
-    await deliver(h.app.store, SlackPoster(h.client), digest, marker="m")
+    await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
     entry = next(p for p in h.fake.posts("C1") if "thread_ts" in p)
     paper_id = digest.papers[0].paper.id
     [button] = [e for b in entry["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -644,3 +644,15 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
         lambda: [p for p in h.fake.posts("C1") if "Extractive note" in json.dumps(p)],
         "the note in the thread")
     assert notes[0]["thread_ts"] == entry["thread_ts"] and paper_id in json.dumps(notes[0])
+
+
+async def test_poster_paces_itself_to_slacks_rate_instead_of_collecting_429s():
+    import time as _time
+
+    async with FakeSlack(rate_limit_per_channel=5.0) as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        digest = await bundled_digest(5)
+        started = _time.monotonic()
+        await SlackPoster(client, per_channel_interval=0.2).post_digest("C9", digest, marker="p")
+        assert _time.monotonic() - started >= 5 * 0.2  # 6 messages, 0.2 s apart
+        assert fake.rate_limited == 0 and len(fake.posts("C9")) == 6

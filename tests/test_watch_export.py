@@ -24,7 +24,7 @@ async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app):
         comment="Squarely on 'Vision-language'.", scorer="local")})
     digest = digest.model_copy(update={"papers": [top, *digest.papers[1:3]]})
     async with FakeSlack() as fake:
-        poster = SlackPoster(AsyncWebClient(token="xoxb-t", base_url=fake.base_url + "/api/"))
+        poster = SlackPoster(AsyncWebClient(token="xoxb-t", base_url=fake.base_url + "/api/"), per_channel_interval=0)
         await deliver(app.store, poster, digest, marker="m")
         mentions = [p["text"] for p in fake.posts("C1") if "<@U7>" in p["text"]]
         assert len(mentions) == 1 and top.paper.title.split()[0] in mentions[0]

@@ -68,8 +68,9 @@ class DailyJobs:
         self.lease_ms = lease_ms
         self.clock = clock
         self._warned: set[str] = set()  # ops messages sent while Redis could not dedupe them
-        # Channel jobs at once: enough to overlap network waits, few enough for Redis and the CPU.
-        self._running = asyncio.Semaphore(32)
+        # Digests built at once (CPU and Redis); posting is not bounded here, since each channel
+        # waits on its own platform rate limit.
+        self._building = asyncio.Semaphore(32)
 
     async def run_due(self, *, now: dt.datetime | None = None) -> list[Outcome]:
         """Every subscribed channel whose time has come and whose latest digest is not delivered:
@@ -84,11 +85,7 @@ class DailyJobs:
             last = await self.app.store.last_delivered(channel_id)
             if (last is None or last < day) and scheduled_today(config, now) <= now:
                 due.append(channel_id)
-        return list(await asyncio.gather(*(self._bounded(c, now) for c in due)))
-
-    async def _bounded(self, channel_id: str, now: dt.datetime) -> Outcome:
-        async with self._running:
-            return await self.run_channel(channel_id, now=now)
+        return list(await asyncio.gather(*(self.run_channel(c, now=now) for c in due)))
 
     async def run_channel(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
         now = now or self.clock()
@@ -114,7 +111,8 @@ class DailyJobs:
         try:
             if await self._delivered(channel_id, day):
                 return Outcome(channel_id, day, "already")
-            digest = await self._build(config, day)
+            async with self._building:
+                digest = await self._build(config, day)
             if digest.fetched == 0:
                 if config.notify_empty:
                     await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")

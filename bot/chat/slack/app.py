@@ -159,7 +159,8 @@ def _build(
         signing_secret=secret.get_secret_value() if secret else "",
         name="arxiv-bot",
     )
-    listeners = _Listeners(app, handler, SlackPoster(client))
+    poster = SlackPoster(client, per_channel_interval=app.settings.slack_message_interval)
+    listeners = _Listeners(app, handler, poster)
 
     @bolt.command("/arxiv")
     async def on_arxiv(ack: Any, command: dict[str, Any], respond: Respond) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -42,8 +44,12 @@ class SlackPoster:
 
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.0) -> None:
         self.client = with_rate_limit_retry(client)
+        # Slack allows about one message a second per channel: pace ourselves rather than
+        # collect 429s and their whole-second Retry-After.
+        self.interval = per_channel_interval
+        self._next: dict[str, float] = {}
 
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
@@ -106,6 +112,14 @@ class SlackPoster:
             if key not in progress.done:
                 await progress.record(key, message_id)
 
+    async def _pace(self, channel: str) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        at = max(now, self._next.get(channel, now))
+        self._next[channel] = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
         try:
@@ -128,6 +142,7 @@ class SlackPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
+        await self._pace(channel)
         extra["metadata"] = {
             "event_type": EVENT_TYPE,
             "event_payload": {"marker": marker, "key": key},
