@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(default=None, description="Web API base, for tests")
     slack_port: int = Field(default=3000, description="HTTP mode port (no SLACK_APP_TOKEN)")
     slack_message_interval: float = Field(
-        default=1.0, ge=0, description="seconds between messages in one channel (Slack: ~1/s)"
+        default=1.1, ge=0, description="seconds between messages in one channel (Slack: ~1/s)"
     )
     slack_admins: list[str] = Field(default=[], description="user ids; empty = channel members")
     discord_token: SecretStr | None = Field(

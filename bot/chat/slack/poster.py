@@ -44,10 +44,10 @@ class SlackPoster:
 
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.0) -> None:
+    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.1) -> None:
         self.client = with_rate_limit_retry(client)
-        # Slack allows about one message a second per channel: pace ourselves rather than
-        # collect 429s and their whole-second Retry-After.
+        # Slack allows about one message a second per channel: pace ourselves (with a margin
+        # for clock jitter) rather than collect 429s and their whole-second Retry-After.
         self.interval = per_channel_interval
         self._next: dict[str, float] = {}
 
