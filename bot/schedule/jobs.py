@@ -106,39 +106,41 @@ class DailyJobs:
         token = await store.acquire(lease, ttl_ms=self.lease_ms)
         if token is None:
             return Outcome(channel_id, day, "leased")
-        renew = asyncio.create_task(self._keep(lease, token), name=f"lease:{lease}")
         started = time.perf_counter()
         try:
-            if await self._delivered(channel_id, day):
-                return Outcome(channel_id, day, "already")
-            async with self._building:
-                digest = await self._build(config, day)
-            if digest.fetched == 0:
-                if config.notify_empty:
-                    await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
-                await self._finish(channel_id, day, "empty", [])
-                return Outcome(channel_id, day, "empty")
-            previous = await store.get_delivery(channel_id, day)
-            resumed = previous.get("state") == "posting"
-            ids = [s.paper.id for s in digest.papers]
-            await store.set_delivery(
-                channel_id, day, state="posting", owner=self.owner, papers=json.dumps(ids),
-                resumed_from=previous.get("owner", "") if resumed else "",
-            )
-            progress = await Progress.load(store, channel_id, day, resumed=resumed)
-            await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
-            await self._finish(channel_id, day, "posted", ids)
-            metrics.DIGESTS.labels(status="posted").inc()
-            return Outcome(channel_id, day, "posted", papers=len(ids))
+            async with store.keep(lease, token, ttl_ms=self.lease_ms):
+                return await self._deliver_day(config, poster, day)
         except (ArxivBotError, *REDIS_ERRORS) as e:
             return await self._failed(channel_id, day, poster, str(e) or type(e).__name__)
         finally:
             metrics.JOB_SECONDS.observe(time.perf_counter() - started)
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
             with contextlib.suppress(*REDIS_ERRORS):
                 await store.release(lease, token)
+
+    async def _deliver_day(self, config: ChannelConfig, poster: Poster, day: dt.date) -> Outcome:
+        """Under the lease: build the day's digest and post it, resuming an earlier attempt."""
+        store, channel_id = self.app.store, config.id
+        if await self._delivered(channel_id, day):
+            return Outcome(channel_id, day, "already")
+        async with self._building:
+            digest = await self._build(config, day)
+        if digest.fetched == 0:
+            if config.notify_empty:
+                await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
+            await self._finish(channel_id, day, "empty", [])
+            return Outcome(channel_id, day, "empty")
+        previous = await store.get_delivery(channel_id, day)
+        resumed = previous.get("state") == "posting"
+        ids = [s.paper.id for s in digest.papers]
+        await store.set_delivery(
+            channel_id, day, state="posting", owner=self.owner, papers=json.dumps(ids),
+            resumed_from=previous.get("owner", "") if resumed else "",
+        )
+        progress = await Progress.load(store, channel_id, day, resumed=resumed)
+        await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
+        await self._finish(channel_id, day, "posted", ids)
+        metrics.DIGESTS.labels(status="posted").inc()
+        return Outcome(channel_id, day, "posted", papers=len(ids))
 
     async def run_weekly(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
         """The week's best posted papers, by the channel's reactions and then by score."""
@@ -170,17 +172,6 @@ class DailyJobs:
         await self.app.store.set_delivery(channel_id, day, state=state, owner=self.owner,
                                           papers=json.dumps(ids))
         await self.app.store.set_last_delivered(channel_id, day)
-
-    async def _keep(self, lease: str, token: str) -> None:
-        """Renew the lease at a third of its life; losing it means another replica may start."""
-        while True:
-            await asyncio.sleep(self.lease_ms / 3000)
-            try:
-                if not await self.app.store.renew(lease, token, ttl_ms=self.lease_ms):
-                    log.warning("lost lease %s", lease)
-                    return
-            except REDIS_ERRORS:
-                log.warning("could not renew lease %s: Redis unreachable", lease)
 
     async def _build(self, config: ChannelConfig, day: dt.date) -> Digest:
         """The day's digest; after downtime, one catch-up digest over the missed days (capped)."""

@@ -113,29 +113,26 @@ class ScoringService:
                 raise ScoringBusy("Another replica is still scoring these papers.")
             await asyncio.sleep(0.2)
             token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
-        keeper = asyncio.create_task(self._keep(lease, token), name=f"lease:{lease}")
         try:
-            cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
-            todo = [p for p in papers if p.id not in cached]
-            result = (
-                await self.scorer.score(todo, criteria, budget_usd=budget, sink=sink)
-                if todo
-                else ScoringResult()
-            )
-            result.scores.update(cached)
-            return result
+            async with self.store.keep(lease, token, ttl_ms=_SCORING_LEASE_MS):
+                return await self._score_missing(papers, criteria, chash, budget, sink)
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await keeper
             with contextlib.suppress(*REDIS_ERRORS):
                 await self.store.release(lease, token)
 
-    async def _keep(self, lease: str, token: str) -> None:
-        while True:
-            await asyncio.sleep(_SCORING_LEASE_MS / 3000)
-            with contextlib.suppress(*REDIS_ERRORS):
-                await self.store.renew(lease, token, ttl_ms=_SCORING_LEASE_MS)
+    async def _score_missing(
+        self, papers: list[Paper], criteria: Criteria, chash: str, budget: float | None, sink: Sink
+    ) -> ScoringResult:
+        """Score what no other channel or replica has scored meanwhile (under the lease)."""
+        cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
+        todo = [p for p in papers if p.id not in cached]
+        result = (
+            await self.scorer.score(todo, criteria, budget_usd=budget, sink=sink)
+            if todo
+            else ScoringResult()
+        )
+        result.scores.update(cached)
+        return result
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import redis.asyncio as redis
@@ -191,6 +193,38 @@ class Store:
         token = uuid.uuid4().hex
         ok = await self.r.set(self.keys.lock(name), token, nx=True, px=ttl_ms)
         return token if ok else None
+
+    @contextlib.asynccontextmanager
+    async def keep(self, name: str, token: str, *, ttl_ms: int) -> AsyncIterator[None]:
+        """Renew a held lease at a third of its life until the block ends.
+
+        The renewer is stopped with an event, not by cancelling it mid-call: a cancellation
+        landing inside a Redis call can be swallowed by the client, and the loop would go on.
+        """
+        stop = asyncio.Event()
+
+        async def renew() -> None:
+            while True:
+                try:
+                    await asyncio.wait_for(stop.wait(), ttl_ms / 3000)
+                    return
+                except TimeoutError:
+                    pass
+                try:
+                    if not await self.renew(name, token, ttl_ms=ttl_ms):
+                        log.warning("lost lease %s", name)
+                        return
+                except REDIS_ERRORS:
+                    log.warning("could not renew lease %s: Redis unreachable", name)
+
+        task = asyncio.create_task(renew(), name=f"lease:{name}")
+        try:
+            yield
+        finally:
+            stop.set()
+            _done, pending = await asyncio.wait({task}, timeout=5)
+            for late in pending:
+                late.cancel()
 
     async def renew(self, name: str, token: str, *, ttl_ms: int) -> bool:
         return await self._if_owner(name, token, lambda pipe, key: pipe.pexpire(key, ttl_ms))

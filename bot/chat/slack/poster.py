@@ -113,12 +113,14 @@ class SlackPoster:
                 await progress.record(key, message_id)
 
     async def _pace(self, channel: str) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        at = max(now, self._next.get(channel, now))
-        self._next[channel] = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        """Wait until `interval` after the channel's previous message was accepted (measured
+        from its completion, so a message delayed by load does not shorten the next gap)."""
+        wait = self._next.get(channel, 0.0) - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _sent(self, channel: str) -> None:
+        self._next[channel] = asyncio.get_running_loop().time() + self.interval
 
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
@@ -159,6 +161,8 @@ class SlackPoster:
             )
         except SlackApiError as e:
             raise _unavailable(e) from e
+        finally:
+            self._sent(channel)
         message_id = f"{response['channel']}:{response['ts']}"
         await progress.record(key, message_id)
         return message_id
