@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # redis-py wraps socket errors in these; anything else is not Redis being away.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
+_PAPER_CACHE = 50_000  # parsed papers kept in memory: about a month of a few categories
 
 
 class Store:
@@ -34,6 +35,7 @@ class Store:
         self.r = client
         self.keys = K.Keys(prefix)
         self.embedded = embedded
+        self._papers: dict[str, Paper] = {}
 
     async def close(self) -> None:
         await self.r.aclose()
@@ -49,17 +51,29 @@ class Store:
         pipe = self.r.pipeline(transaction=False)
         for p in papers:
             pipe.set(self.keys.paper(p.id), p.model_dump_json(), ex=K.PAPER_TTL)
+            self._remember(p)
         await pipe.execute()
 
+    def _remember(self, paper: Paper) -> None:
+        # Every channel's digest and every search re-reads the same few thousand papers; parsing
+        # them from JSON each time was most of a digest's CPU. A paper changes only with a new
+        # version, which arrives through put_papers here (or at worst a day late elsewhere).
+        if len(self._papers) >= _PAPER_CACHE:
+            self._papers.clear()
+        self._papers[paper.id] = paper
+
     async def get_paper(self, paper_id: str) -> Paper | None:
-        raw = await self.r.get(self.keys.paper(paper_id))
-        return Paper.model_validate_json(raw) if raw else None
+        found = await self.get_papers([paper_id])
+        return found[0] if found else None
 
     async def get_papers(self, ids: list[str]) -> list[Paper]:
-        if not ids:
-            return []
-        raws = await self.r.mget([self.keys.paper(i) for i in ids])
-        return [Paper.model_validate_json(r) for r in raws if r]
+        missing = [i for i in ids if i not in self._papers]
+        if missing:
+            raws = await self.r.mget([self.keys.paper(i) for i in missing])
+            for raw in raws:
+                if raw:
+                    self._remember(Paper.model_validate_json(raw))
+        return [self._papers[i] for i in ids if i in self._papers]
 
     async def put_listing(self, day: dt.date, categories: list[str], papers: list[Paper]) -> None:
         await self.put_papers(papers)
