@@ -96,6 +96,9 @@ class CommandHandler:
     def __init__(self, app: App, *, explainer: Any = None) -> None:
         self.app = app
         self.explainer = explainer
+        # Searches rank a week of papers in a thread; more than two at once only thrash the GIL
+        # and starve the event loop that acks everyone else's commands.
+        self._searching = asyncio.Semaphore(2)
 
     async def handle(self, inv: Invocation) -> Reply:
         """Never raises for bad input: every problem becomes a Reply with an example."""
@@ -355,7 +358,8 @@ class CommandHandler:
         criteria = Criteria(topics=[Topic(name=rest, description=rest)])
         # Ranking a week of papers takes a CPU moment: off the event loop, so other users' acks
         # are not held up behind it.
-        scores = await asyncio.to_thread(LocalRanker().rank, papers, criteria)
+        async with self._searching:
+            scores = await asyncio.to_thread(LocalRanker().rank, papers, criteria)
         ranked = sorted(zip(scores, papers, strict=True), key=lambda sp: -sp[0].relevance)
         hits = [(s, p) for s, p in ranked if s.relevance > 1][:8]
         if not hits:
