@@ -96,13 +96,18 @@ def digest(
         from bot.render.markdown import render_markdown
 
         source = JsonlSource(papers, day) if papers else None
-        async with await open_app(s, offline=offline, source=source) as a:
+        async with await open_app(s, offline=offline) as a:
             a.bundled_fallback = True
             config = await a.channel(channel)
             if cats:
                 config = config.model_copy(update={"categories": cats})
             with err.status("Fetching and scoring papers…"):
-                result = await a.digest(config, day=day)
+                if source is not None:
+                    # A file is scored as given, never stored as that day's official listing.
+                    listing = await source.listing(day, config.categories)
+                    result = await a.builder.build(config, listing=listing)
+                else:
+                    result = await a.digest(config, day=day)
             err.print(
                 "[dim]Using: " + ("; ".join(a.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
                 highlight=False,
