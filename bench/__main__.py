@@ -30,8 +30,9 @@ RESULTS = HERE / "results.json"
 
 def _git(*args: str, cwd: Path) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
@@ -55,8 +56,12 @@ def meta(quick: bool) -> dict[str, Any]:
     return {
         "commit": commit + ("+dirty" if dirty and commit else ""),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "nproc": os.cpu_count(), "cpu": _cpu_model()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "nproc": os.cpu_count(),
+            "cpu": _cpu_model(),
+        },
         "quick": quick,
         "code": str(code),
     }
@@ -72,8 +77,11 @@ def _cell(value: Any) -> str:
 
 def show(console: Console, name: str, result: dict[str, Any]) -> None:
     for spec in result.get("tables", []):
-        t = Table(title=f"[bold]{name}[/]: {spec['title']}", caption=spec.get("caption") or None,
-                  title_justify="left")
+        t = Table(
+            title=f"[bold]{name}[/]: {spec['title']}",
+            caption=spec.get("caption") or None,
+            title_justify="left",
+        )
         for i, col in enumerate(spec["columns"]):
             t.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
         for row in spec["rows"]:
@@ -120,20 +128,26 @@ def run_one(name: str, quick: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})"
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: seconds, not minutes")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results file (merged)")
     args = parser.parse_args(argv)
     names = args.names or BENCHMARKS
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+        parser.error(
+            f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
+        )
     logging.basicConfig(level=logging.CRITICAL)  # failures are counted in the figures instead
     console = Console(width=None if sys.stdout.isatty() else 220)
     info = meta(args.quick)
-    console.print(f"[bold]arxiv-bot benchmarks[/] {'(quick) ' if args.quick else ''}"
-                  f"commit {info['commit'][:12] or '?'} on {info['machine']['cpu']} "
-                  f"({info['machine']['nproc']} CPUs)")
+    console.print(
+        f"[bold]arxiv-bot benchmarks[/] {'(quick) ' if args.quick else ''}"
+        f"commit {info['commit'][:12] or '?'} on {info['machine']['cpu']} "
+        f"({info['machine']['nproc']} CPUs)"
+    )
     failed = False
     for name in names:
         console.rule(name)

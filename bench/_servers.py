@@ -67,8 +67,19 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", LOCALHOST, "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                LOCALHOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -115,7 +126,9 @@ class ServerThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="bench-fakes", daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="bench-fakes", daemon=True
+        )
         self.thread.start()
         self._started: list[Any] = []
 
@@ -181,9 +194,15 @@ def bench_settings(redis_url: str, *, claude_url: str | None = None, **overrides
     data: dict[str, Any] = {
         "redis_url": redis_url,
         "key_prefix": "bench",
-        "arxiv": {"rss_url": f"{dead}/rss", "api_url": f"{dead}/api/query",
-                  "html_url": f"{dead}/html", "abs_url": f"{dead}/abs",
-                  "delay_seconds": 0, "retries": 0, "timeout_seconds": 1},
+        "arxiv": {
+            "rss_url": f"{dead}/rss",
+            "api_url": f"{dead}/api/query",
+            "html_url": f"{dead}/html",
+            "abs_url": f"{dead}/abs",
+            "delay_seconds": 0,
+            "retries": 0,
+            "timeout_seconds": 1,
+        },
         "llm": {"base_url": claude_url or f"{dead}", "max_retries": 1, "batch_poll_seconds": 0},
     }
     if claude_url:
@@ -216,54 +235,81 @@ TOPIC_SETS: list[TopicSet] = [
     TopicSet(
         "LLM reasoning",
         (
-            Topic(name="LLM reasoning", description="Chain-of-thought, test-time compute, "
-                  "self-verification, reinforcement learning from verifiable rewards and "
-                  "mathematical or logical reasoning in large language models. Not: prompting "
-                  "tricks evaluated on a single benchmark."),
-            Topic(name="Agents and tool use", description="Language-model agents that plan, "
-                  "call tools or code, and act over many steps; their evaluation and failure "
-                  "modes. Not: chatbot product reports."),
+            Topic(
+                name="LLM reasoning",
+                description="Chain-of-thought, test-time compute, "
+                "self-verification, reinforcement learning from verifiable rewards and "
+                "mathematical or logical reasoning in large language models. Not: prompting "
+                "tricks evaluated on a single benchmark.",
+            ),
+            Topic(
+                name="Agents and tool use",
+                description="Language-model agents that plan, "
+                "call tools or code, and act over many steps; their evaluation and failure "
+                "modes. Not: chatbot product reports.",
+            ),
         ),
         ("reasoning", "chain-of-thought", "reinforcement learning"),
     ),
     TopicSet(
         "Vision-language",
         (
-            Topic(name="Vision-language models", description="Multimodal models that connect "
-                  "images or video with text: pretraining, instruction tuning, visual question "
-                  "answering, grounding and hallucination. Not: captioning datasets only."),
-            Topic(name="Video understanding", description="Long video understanding, temporal "
-                  "grounding and video question answering with multimodal LLMs."),
+            Topic(
+                name="Vision-language models",
+                description="Multimodal models that connect "
+                "images or video with text: pretraining, instruction tuning, visual question "
+                "answering, grounding and hallucination. Not: captioning datasets only.",
+            ),
+            Topic(
+                name="Video understanding",
+                description="Long video understanding, temporal "
+                "grounding and video question answering with multimodal LLMs.",
+            ),
         ),
         ("multimodal", "vision-language", "VQA"),
     ),
     TopicSet(
         "Diffusion and generative models",
         (
-            Topic(name="Diffusion models", description="Score-based and diffusion generative "
-                  "models, flow matching, sampling speed-ups and guidance for images, video "
-                  "and 3D. Not: applications that only use an off-the-shelf generator."),
-            Topic(name="Controllable generation", description="Image and video editing, "
-                  "personalization and conditioning of generative models."),
+            Topic(
+                name="Diffusion models",
+                description="Score-based and diffusion generative "
+                "models, flow matching, sampling speed-ups and guidance for images, video "
+                "and 3D. Not: applications that only use an off-the-shelf generator.",
+            ),
+            Topic(
+                name="Controllable generation",
+                description="Image and video editing, "
+                "personalization and conditioning of generative models.",
+            ),
         ),
         ("diffusion", "flow matching", "text-to-image"),
     ),
     TopicSet(
         "Efficient inference",
         (
-            Topic(name="Efficient inference", description="Quantization, pruning, distillation, "
-                  "KV-cache compression, speculative decoding and sparse attention that make "
-                  "large models cheaper to run. Not: hardware papers without a model method."),
-            Topic(name="Long context", description="Architectures and methods for long inputs: "
-                  "linear attention, state-space models, context extension."),
+            Topic(
+                name="Efficient inference",
+                description="Quantization, pruning, distillation, "
+                "KV-cache compression, speculative decoding and sparse attention that make "
+                "large models cheaper to run. Not: hardware papers without a model method.",
+            ),
+            Topic(
+                name="Long context",
+                description="Architectures and methods for long inputs: "
+                "linear attention, state-space models, context extension.",
+            ),
         ),
         ("quantization", "KV cache", "pruning", "efficient"),
     ),
     TopicSet(
         "Speech",
         (
-            Topic(name="Speech and audio", description="Speech recognition, speech synthesis, "
-                  "spoken language models, audio-language models and speech translation."),
+            Topic(
+                name="Speech and audio",
+                description="Speech recognition, speech synthesis, "
+                "spoken language models, audio-language models and speech translation.",
+            ),
         ),
         ("speech", "ASR", "TTS", "audio"),
     ),
@@ -271,8 +317,16 @@ TOPIC_SETS: list[TopicSet] = [
 
 # Extra keywords that make K distinct criteria out of the five topic sets (job benchmark).
 KEYWORD_VARIANTS: list[tuple[str, ...]] = [
-    (), ("benchmark",), ("survey",), ("transformer",), ("dataset",), ("alignment",),
-    ("robustness",), ("low-resource",), ("evaluation",), ("multilingual",),
+    (),
+    ("benchmark",),
+    ("survey",),
+    ("transformer",),
+    ("dataset",),
+    ("alignment",),
+    ("robustness",),
+    ("low-resource",),
+    ("evaluation",),
+    ("multilingual",),
 ]
 
 
@@ -288,7 +342,9 @@ def criteria_variants(k: int) -> list[dict[str, Any]]:
 
 
 # --- papers -------------------------------------------------------------------------------------
-def bundled_papers(days: list[dt.date] | None = None, categories: list[str] = CATEGORIES) -> list[Paper]:
+def bundled_papers(
+    days: list[dt.date] | None = None, categories: list[str] = CATEGORIES
+) -> list[Paper]:
     """Every bundled real paper of `days` (default: all five) in `categories`, deduplicated."""
     seen: dict[str, Paper] = {}
     for day in days or bundled_days():
@@ -297,7 +353,9 @@ def bundled_papers(days: list[dt.date] | None = None, categories: list[str] = CA
     return list(seen.values())
 
 
-def replicate(papers: list[Paper], n: int, *, series: int = 0, day: dt.date | None = None) -> list[Paper]:
+def replicate(
+    papers: list[Paper], n: int, *, series: int = 0, day: dt.date | None = None
+) -> list[Paper]:
     """`n` papers cycling through `papers` under fresh, valid-looking arXiv ids (29xx.NNNNN)."""
     out = []
     for i in range(n):
@@ -318,7 +376,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]], *, caption: str = "") -> dict[str, Any]:
+def table(
+    title: str, columns: list[str], rows: list[list[Any]], *, caption: str = ""
+) -> dict[str, Any]:
     return {"title": title, "columns": columns, "rows": rows, "caption": caption}
 
 

@@ -27,8 +27,16 @@ from urllib.parse import urlencode
 from bot.app import open_app
 from bot.sources.bundled import bundled_days
 from bench._servers import (
-    CATEGORIES, LOCALHOST, ROOT, RedisServer, bench_settings, bundled_papers, free_port, percentile,
-    rnd, table,
+    CATEGORIES,
+    LOCALHOST,
+    ROOT,
+    RedisServer,
+    bench_settings,
+    bundled_papers,
+    free_port,
+    percentile,
+    rnd,
+    table,
 )
 
 SECRET = "bench-signing-secret"
@@ -47,18 +55,29 @@ def _signed(body: str) -> dict[str, str]:
     return {
         "content-type": "application/x-www-form-urlencoded",
         "x-slack-request-timestamp": stamp,
-        "x-slack-signature": SignatureVerifier(SECRET).generate_signature(timestamp=stamp, body=body),
+        "x-slack-signature": SignatureVerifier(SECRET).generate_signature(
+            timestamp=stamp, body=body
+        ),
     }
 
 
 def _payload(response_url: str, text: str, *, user: str, channel: str, key: str) -> str:
-    return urlencode({
-        "token": "legacy-verification-token", "team_id": "T1", "team_domain": "fake-team",
-        "channel_id": channel, "channel_name": "general", "user_id": user,
-        "user_name": user.lower(), "command": "/arxiv",
-        "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-        "api_app_id": "A1", "response_url": response_url, "trigger_id": f"trigger-{key}",
-    })
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": "T1",
+            "team_domain": "fake-team",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/arxiv",
+            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+            "api_app_id": "A1",
+            "response_url": response_url,
+            "trigger_id": f"trigger-{key}",
+        }
+    )
 
 
 async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[dict[str, Any]]:
@@ -68,6 +87,7 @@ async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[
     loop = asyncio.get_running_loop()
     samples: list[dict[str, Any]] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+
         async def one(text: str, *, user: str, channel: str, key: str) -> dict[str, Any]:
             arrived = asyncio.Event()
             slack.waiters[key] = lambda: loop.call_soon_threadsafe(arrived.set)
@@ -82,14 +102,24 @@ async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[
             except TimeoutError:
                 pass
             replied = slack.response_times.get(key)
-            return {"command": text, "status": status, "ack": acked - sent,
-                    "reply": (replied - sent) if replied else None}
+            return {
+                "command": text,
+                "status": status,
+                "ack": acked - sent,
+                "reply": (replied - sent) if replied else None,
+            }
 
         async def user(u: int) -> None:
             for r in range(rounds):
                 for c, text in enumerate(commands):
-                    samples.append(await one(text, user=f"U{u:03d}", channel=f"C{u % CHANNELS:03d}",
-                                             key=f"u{u}r{r}c{c}"))
+                    samples.append(
+                        await one(
+                            text,
+                            user=f"U{u:03d}",
+                            channel=f"C{u % CHANNELS:03d}",
+                            key=f"u{u}r{r}c{c}",
+                        )
+                    )
 
         # Warm-up: Bolt asks auth.test on its first request; one search warms the ranker.
         for text in ("help", "search warm"):
@@ -129,11 +159,21 @@ async def _client_main() -> None:
 
 
 async def _start_client() -> tuple[asyncio.subprocess.Process, str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.commands", "--client", cwd=str(ROOT), env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024)
+        sys.executable,
+        "-m",
+        "bench.commands",
+        "--client",
+        cwd=str(ROOT),
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=64 * 1024 * 1024,
+    )
     line = await asyncio.wait_for(proc.stdout.readline(), 60)
     if not line:
         await proc.wait()
@@ -168,8 +208,18 @@ async def run(quick: bool) -> dict[str, Any]:
                 await web.TCPSite(runner, LOCALHOST, port).start()
                 try:
                     started = time.perf_counter()
-                    proc.stdin.write((json.dumps({"url": f"http://{LOCALHOST}:{port}{EVENTS_PATH}",
-                                                  "rounds": rounds, "commands": COMMANDS}) + "\n").encode())
+                    proc.stdin.write(
+                        (
+                            json.dumps(
+                                {
+                                    "url": f"http://{LOCALHOST}:{port}{EVENTS_PATH}",
+                                    "rounds": rounds,
+                                    "commands": COMMANDS,
+                                }
+                            )
+                            + "\n"
+                        ).encode()
+                    )
                     await proc.stdin.drain()
                     line = await asyncio.wait_for(proc.stdout.readline(), 300)
                     seconds = time.perf_counter() - started
@@ -188,17 +238,31 @@ async def run(quick: bool) -> dict[str, Any]:
                 await proc.wait()
 
     rows = []
-    summary: dict[str, Any] = {"users": USERS, "requests": len(samples), "seconds": rnd(seconds, 2),
-                               "papers_searched": stored}
+    summary: dict[str, Any] = {
+        "users": USERS,
+        "requests": len(samples),
+        "seconds": rnd(seconds, 2),
+        "papers_searched": stored,
+    }
     for name in [*COMMANDS, "all"]:
         chosen = [s for s in samples if name in ("all", s["command"])]
         acks = [s["ack"] * 1000 for s in chosen]
         replies = [s["reply"] * 1000 for s in chosen if s["reply"] is not None]
         bad = sum(1 for s in chosen if s["status"] != 200)
         lost = sum(1 for s in chosen if s["reply"] is None)
-        rows.append([name, len(chosen), rnd(percentile(acks, 50), 1), rnd(percentile(acks, 99), 1),
-                     rnd(max(acks), 1), rnd(percentile(replies, 50), 1), rnd(percentile(replies, 99), 1),
-                     bad, lost])
+        rows.append(
+            [
+                name,
+                len(chosen),
+                rnd(percentile(acks, 50), 1),
+                rnd(percentile(acks, 99), 1),
+                rnd(max(acks), 1),
+                rnd(percentile(replies, 50), 1),
+                rnd(percentile(replies, 99), 1),
+                bad,
+                lost,
+            ]
+        )
         key = name.split()[0]
         summary[f"ack_p50_ms_{key}"] = rnd(percentile(acks, 50), 1)
         summary[f"ack_p99_ms_{key}"] = rnd(percentile(acks, 99), 1)
@@ -211,26 +275,45 @@ async def run(quick: bool) -> dict[str, Any]:
     p99 = summary["ack_p99_ms_all"]
     summary["target_p99_ack_ms"] = TARGET_P99_ACK_MS
     summary["ack_within_target"] = p99 < TARGET_P99_ACK_MS
-    notes = [f"p99 ack {p99:.0f} ms: {'within' if p99 < TARGET_P99_ACK_MS else 'OVER'} the "
-             f"{TARGET_P99_ACK_MS:.0f} ms target ({len(samples)} requests, {USERS} concurrent users)."]
+    notes = [
+        f"p99 ack {p99:.0f} ms: {'within' if p99 < TARGET_P99_ACK_MS else 'OVER'} the "
+        f"{TARGET_P99_ACK_MS:.0f} ms target ({len(samples)} requests, {USERS} concurrent users)."
+    ]
     if summary["acks_over_3s"]:
-        notes.append(f"{summary['acks_over_3s']} acks took over 3 s: Slack would have shown those users "
-                     "an error although the command ran.")
+        notes.append(
+            f"{summary['acks_over_3s']} acks took over 3 s: Slack would have shown those users "
+            "an error although the command ran."
+        )
     search_p50 = summary.get("reply_p50_ms_search", 0)
     if p99 >= TARGET_P99_ACK_MS:
-        notes.append(f"`search` ranks {stored:,} stored papers on the event loop (reply p50 "
-                     f"{search_p50:.0f} ms); while it runs, every other request, acks included, waits.")
+        notes.append(
+            f"`search` ranks {stored:,} stored papers on the event loop (reply p50 "
+            f"{search_p50:.0f} ms); while it runs, every other request, acks included, waits."
+        )
     return {
         "summary": summary,
-        "tables": [table(f"/arxiv over HTTP: {USERS} concurrent users x {rounds} round(s) of "
-                         f"{', '.join(COMMANDS)}",
-                         ["command", "requests", "ack p50 ms", "ack p99 ms", "ack max ms",
-                          "reply p50 ms", "reply p99 ms", "non-200", "no reply"], rows,
-                         caption=f"{stored:,} papers in the store for search; Slack latency "
-                                 f"{SLACK_LATENCY * 1000:.0f} ms")],
+        "tables": [
+            table(
+                f"/arxiv over HTTP: {USERS} concurrent users x {rounds} round(s) of "
+                f"{', '.join(COMMANDS)}",
+                [
+                    "command",
+                    "requests",
+                    "ack p50 ms",
+                    "ack p99 ms",
+                    "ack max ms",
+                    "reply p50 ms",
+                    "reply p99 ms",
+                    "non-200",
+                    "no reply",
+                ],
+                rows,
+                caption=f"{stored:,} papers in the store for search; Slack latency "
+                f"{SLACK_LATENCY * 1000:.0f} ms",
+            )
+        ],
         "notes": notes,
     }
-
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--client"]:

@@ -30,7 +30,9 @@ REPO = HERE.parent
 
 
 def _git(*args: str, cwd: Path = REPO) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def flatten(result: dict[str, Any]) -> dict[str, float]:
@@ -52,8 +54,9 @@ def flatten(result: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def run_at(commit: str, names: list[str], *, quick: bool, own_bench: bool, keep: bool,
-           console: Console) -> tuple[str, dict[str, Any]]:
+def run_at(
+    commit: str, names: list[str], *, quick: bool, own_bench: bool, keep: bool, console: Console
+) -> tuple[str, dict[str, Any]]:
     sha = _git("rev-parse", "--verify", f"{commit}^{{commit}}")
     tree = Path(tempfile.mkdtemp(prefix=f"arxivbot-bench-{sha[:8]}-"))
     out = tree.parent / f"{tree.name}-results.json"
@@ -61,9 +64,13 @@ def run_at(commit: str, names: list[str], *, quick: bool, own_bench: bool, keep:
     try:
         if not own_bench or not (tree / "bench" / "__main__.py").exists():
             shutil.rmtree(tree / "bench", ignore_errors=True)
-            shutil.copytree(HERE, tree / "bench", ignore=shutil.ignore_patterns("results.json*", "__pycache__"))
+            shutil.copytree(
+                HERE, tree / "bench", ignore=shutil.ignore_patterns("results.json*", "__pycache__")
+            )
         env = {**os.environ, "PYTHONPATH": str(tree)}
-        cmd = [sys.executable, "-m", "bench", *names, "--out", str(out)] + (["--quick"] if quick else [])
+        cmd = [sys.executable, "-m", "bench", *names, "--out", str(out)] + (
+            ["--quick"] if quick else []
+        )
         console.print(f"[bold]{commit}[/] ({sha[:12]}): {' '.join(cmd[1:])} in {tree}")
         subprocess.run(cmd, cwd=tree, env=env, check=False)
         data = json.loads(out.read_text()) if out.exists() else {"benchmarks": {}}
@@ -71,8 +78,12 @@ def run_at(commit: str, names: list[str], *, quick: bool, own_bench: bool, keep:
     finally:
         out.unlink(missing_ok=True)
         if not keep:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO,
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)],
+                cwd=REPO,
+                capture_output=True,
+                check=False,
+            )
             shutil.rmtree(tree, ignore_errors=True)
 
 
@@ -83,8 +94,11 @@ def _fmt(x: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.compare",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("a", help="baseline commit (A)")
     parser.add_argument("b", help="commit to compare (B)")
     parser.add_argument("names", nargs="*", help="benchmarks (default: all)")
@@ -93,17 +107,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the worktrees")
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 200)
-    sha_a, res_a = run_at(args.a, args.names, quick=not args.full, own_bench=args.own_bench,
-                          keep=args.keep, console=console)
-    sha_b, res_b = run_at(args.b, args.names, quick=not args.full, own_bench=args.own_bench,
-                          keep=args.keep, console=console)
+    sha_a, res_a = run_at(
+        args.a,
+        args.names,
+        quick=not args.full,
+        own_bench=args.own_bench,
+        keep=args.keep,
+        console=console,
+    )
+    sha_b, res_b = run_at(
+        args.b,
+        args.names,
+        quick=not args.full,
+        own_bench=args.own_bench,
+        keep=args.keep,
+        console=console,
+    )
     from bench import BENCHMARKS
 
     order = args.names or BENCHMARKS
-    for name in sorted(set(res_a) | set(res_b), key=lambda n: order.index(n) if n in order else len(order)):
+    for name in sorted(
+        set(res_a) | set(res_b), key=lambda n: order.index(n) if n in order else len(order)
+    ):
         fa, fb = flatten(res_a.get(name, {})), flatten(res_b.get(name, {}))
-        t = Table(title=f"[bold]{name}[/]: B/A ({args.b} {sha_b[:8]} / {args.a} {sha_a[:8]})",
-                  title_justify="left")
+        t = Table(
+            title=f"[bold]{name}[/]: B/A ({args.b} {sha_b[:8]} / {args.a} {sha_a[:8]})",
+            title_justify="left",
+        )
         t.add_column("figure", overflow="fold")
         for col in ("A", "B", "B/A"):
             t.add_column(col, justify="right")

@@ -49,7 +49,13 @@ from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
 from bench._servers import (
-    CATEGORIES, TOPIC_SETS, RedisServer, ServerThread, bench_settings, cache_fake_judge_stems, rnd,
+    CATEGORIES,
+    TOPIC_SETS,
+    RedisServer,
+    ServerThread,
+    bench_settings,
+    cache_fake_judge_stems,
+    rnd,
     table,
 )
 from tests.fakes.anthropic_server import FakeAnthropic, default_judge
@@ -102,8 +108,15 @@ def shared_pure_functions():
     guard, follow = service._guard, service.followed_authors
 
     def memo_guard(paper: Paper, score: Score, local: Score) -> Score:
-        key = (paper.id, paper.version, score.relevance, score.novelty, score.comment,
-               local.relevance, local.novelty)
+        key = (
+            paper.id,
+            paper.version,
+            score.relevance,
+            score.novelty,
+            score.comment,
+            local.relevance,
+            local.novelty,
+        )
         if key not in guards:
             guards[key] = guard(paper, score, local)
         return guards[key]
@@ -116,11 +129,19 @@ def shared_pure_functions():
             follows[key] = follow(paper, followed)
         return follows[key]
 
-    service._guard, service.followed_authors, digest_module.followed_authors = memo_guard, memo_follow, memo_follow
+    service._guard, service.followed_authors, digest_module.followed_authors = (
+        memo_guard,
+        memo_follow,
+        memo_follow,
+    )
     try:
         yield
     finally:
-        service._guard, service.followed_authors, digest_module.followed_authors = guard, follow, follow
+        service._guard, service.followed_authors, digest_module.followed_authors = (
+            guard,
+            follow,
+            follow,
+        )
 
 
 def _tool(body: dict) -> str:
@@ -130,13 +151,19 @@ def _tool(body: dict) -> str:
 def _prefix_tokens(body: dict) -> int:
     """Tokens of the static prefix: tools + system (instructions and criteria)."""
     count = FakeAnthropic.count_tokens
-    tools = sum(count(json.dumps({k: v for k, v in t.items() if k != "cache_control"}, sort_keys=True))
-                for t in body.get("tools") or [])
+    tools = sum(
+        count(json.dumps({k: v for k, v in t.items() if k != "cache_control"}, sort_keys=True))
+        for t in body.get("tools") or []
+    )
     return tools + sum(count(b.get("text", "")) for b in body.get("system") or [])
 
 
 def _message_tokens(body: dict) -> int:
-    return sum(FakeAnthropic.count_tokens(m["content"]) for m in body["messages"] if isinstance(m["content"], str))
+    return sum(
+        FakeAnthropic.count_tokens(m["content"])
+        for m in body["messages"]
+        if isinstance(m["content"], str)
+    )
 
 
 _PAPER = re.compile(r'<paper id="')
@@ -144,14 +171,21 @@ _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
 async def _one_day(
-    threads: ServerThread, redis_url: str, day: dt.date, n_channels: int, triage: bool,
-    memo: dict, model: str,
+    threads: ServerThread,
+    redis_url: str,
+    day: dt.date,
+    n_channels: int,
+    triage: bool,
+    memo: dict,
+    model: str,
 ) -> dict[str, Any]:
     fake = FakeAnthropic(min_cache_tokens=MIN_CACHE_TOKENS.get(model, 1024))
     fake.judge = realistic_judge
     await threads.start(fake)
     started = time.perf_counter()
-    settings = bench_settings(redis_url, claude_url=fake.base_url, llm={"triage": triage, "model": model})
+    settings = bench_settings(
+        redis_url, claude_url=fake.base_url, llm={"triage": triage, "model": model}
+    )
     try:
         async with await open_app(settings, offline=True) as app:
             app.builder.scoring.local = SharedRanker(memo)
@@ -216,8 +250,19 @@ async def _one_day(
 
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = ("fetched", "scanned", "calls", "input", "cache_write", "cache_read", "output",
-            "ledger_calls", "ledger_usd", "fallbacks", "seconds")
+    keys = (
+        "fetched",
+        "scanned",
+        "calls",
+        "input",
+        "cache_write",
+        "cache_read",
+        "output",
+        "ledger_calls",
+        "ledger_usd",
+        "fallbacks",
+        "seconds",
+    )
     total = {k: sum(r[k] for r in rows) for k in keys}
     parts: dict[str, int] = defaultdict(int)
     for r in rows:
@@ -232,12 +277,20 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _derive(t: dict[str, Any], price, days: int) -> dict[str, float]:
     scanned = max(1, t["scanned"])
-    usd = (t["input"] * price.input + t["cache_write"] * price.cache_write
-           + t["cache_read"] * price.cache_read + t["output"] * price.output) / 1e6
+    usd = (
+        t["input"] * price.input
+        + t["cache_write"] * price.cache_write
+        + t["cache_read"] * price.cache_read
+        + t["output"] * price.output
+    ) / 1e6
     raw = t["input"] + t["cache_write"] + t["cache_read"] + t["output"]
     billable = t["input"] + 1.25 * t["cache_write"] + 0.1 * t["cache_read"] + t["output"]
-    weighted = (t["input"] + 1.25 * t["cache_write"] + 0.1 * t["cache_read"]
-                + price.output / price.input * t["output"])
+    weighted = (
+        t["input"]
+        + 1.25 * t["cache_write"]
+        + 0.1 * t["cache_read"]
+        + price.output / price.input * t["output"]
+    )
     return {
         "tokens_per_scanned": raw / scanned,
         "billable_per_scanned": billable / scanned,
@@ -251,14 +304,36 @@ def _derive(t: dict[str, Any], price, days: int) -> dict[str, float]:
 
 def _day_row(label: str, t: dict[str, Any], d: dict[str, float], days: int) -> list[Any]:
     per = max(1, days)
-    return [label, rnd(t["fetched"] / per, 1), rnd(t["scanned"] / per, 1), rnd(t["calls"] / per, 1),
-            round(t["input"] / per), round(t["cache_write"] / per), round(t["cache_read"] / per),
-            round(t["output"] / per), rnd(d["tokens_per_scanned"], 1), rnd(d["billable_per_scanned"], 1),
-            rnd(d["output_weighted_per_scanned"], 1), rnd(d["usd_per_day"], 4)]
+    return [
+        label,
+        rnd(t["fetched"] / per, 1),
+        rnd(t["scanned"] / per, 1),
+        rnd(t["calls"] / per, 1),
+        round(t["input"] / per),
+        round(t["cache_write"] / per),
+        round(t["cache_read"] / per),
+        round(t["output"] / per),
+        rnd(d["tokens_per_scanned"], 1),
+        rnd(d["billable_per_scanned"], 1),
+        rnd(d["output_weighted_per_scanned"], 1),
+        rnd(d["usd_per_day"], 4),
+    ]
 
 
-DAY_COLUMNS = ["day", "fetched", "scanned", "Claude calls", "input", "cache write", "cache read",
-               "output", "tok/scanned", "billable/scanned", "output-weighted/scanned", "$/day"]
+DAY_COLUMNS = [
+    "day",
+    "fetched",
+    "scanned",
+    "Claude calls",
+    "input",
+    "cache write",
+    "cache read",
+    "output",
+    "tok/scanned",
+    "billable/scanned",
+    "output-weighted/scanned",
+    "$/day",
+]
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -284,8 +359,11 @@ async def run(quick: bool) -> dict[str, Any]:
                         for day in run_days
                     ]
 
-    summary: dict[str, Any] = {"model": model, "days": len(days),
-                               "min_cache_tokens": MIN_CACHE_TOKENS.get(model, 1024)}
+    summary: dict[str, Any] = {
+        "model": model,
+        "days": len(days),
+        "min_cache_tokens": MIN_CACHE_TOKENS.get(model, 1024),
+    }
     tables = []
     notes = []
     for triage in (True, False):
@@ -299,10 +377,29 @@ async def run(quick: bool) -> dict[str, Any]:
         d = _derive(t, price, len(rows))
         if len(rows) > 1:
             per_day.append(_day_row("all days (per day)", t, d, len(rows)))
-        per_day.append(["reference (GPT-4o)", "", "", "", "", "", "", "",
-                        REFERENCE["tokens_per_scanned"], "", "", REFERENCE["usd_per_day"]])
-        tables.append(table(f"1 channel ({TOPIC_SETS[0].name}), triage {'on' if triage else 'off'}: "
-                            "per day", DAY_COLUMNS, per_day))
+        per_day.append(
+            [
+                "reference (GPT-4o)",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                REFERENCE["tokens_per_scanned"],
+                "",
+                "",
+                REFERENCE["usd_per_day"],
+            ]
+        )
+        tables.append(
+            table(
+                f"1 channel ({TOPIC_SETS[0].name}), triage {'on' if triage else 'off'}: per day",
+                DAY_COLUMNS,
+                per_day,
+            )
+        )
         summary[f"tokens_per_scanned_{key}"] = rnd(d["tokens_per_scanned"], 1)
         summary[f"billable_per_scanned_{key}"] = rnd(d["billable_per_scanned"], 1)
         summary[f"output_weighted_per_scanned_{key}"] = rnd(d["output_weighted_per_scanned"], 1)
@@ -319,38 +416,86 @@ async def run(quick: bool) -> dict[str, Any]:
             last = [r for r in rows if r["day"] == latest.isoformat()]
             d_last = _derive(_totals(last), price, 1)
             ledger_ok = t["ledger_calls"] == t["calls"]
-            scale_rows.append([
-                "on" if triage else "off", n, len(rows), t["criteria"], rnd(t["calls"] / len(rows), 1),
-                rnd(t["scanned"] / len(rows), 1), rnd(d["tokens_per_scanned"], 1),
-                rnd(d["billable_per_scanned"], 1), rnd(d_last["usd_per_day"], 4),
-                rnd(d["usd_per_day"], 4), rnd(d["usd_per_day"] / n, 6),
-                "yes" if ledger_ok else "NO", t["fallbacks"], rnd(t["seconds"], 1),
-            ])
+            scale_rows.append(
+                [
+                    "on" if triage else "off",
+                    n,
+                    len(rows),
+                    t["criteria"],
+                    rnd(t["calls"] / len(rows), 1),
+                    rnd(t["scanned"] / len(rows), 1),
+                    rnd(d["tokens_per_scanned"], 1),
+                    rnd(d["billable_per_scanned"], 1),
+                    rnd(d_last["usd_per_day"], 4),
+                    rnd(d["usd_per_day"], 4),
+                    rnd(d["usd_per_day"] / n, 6),
+                    "yes" if ledger_ok else "NO",
+                    t["fallbacks"],
+                    rnd(t["seconds"], 1),
+                ]
+            )
             summary[f"usd_per_day_{n}ch_{key}"] = rnd(d["usd_per_day"], 4)
             summary[f"usd_latest_day_{n}ch_{key}"] = rnd(d_last["usd_per_day"], 4)
             summary[f"calls_per_day_{n}ch_{key}"] = rnd(t["calls"] / len(rows), 1)
             summary[f"seconds_{n}ch_{key}"] = rnd(t["seconds"], 2)
             if not ledger_ok:
-                notes.append(f"{n} channels, triage {key}: the cost ledger counted {t['ledger_calls']} "
-                             f"calls, the fake served {t['calls']}.")
+                notes.append(
+                    f"{n} channels, triage {key}: the cost ledger counted {t['ledger_calls']} "
+                    f"calls, the fake served {t['calls']}."
+                )
             if t["fallbacks"]:
-                notes.append(f"{n} channels, triage {key}: {t['fallbacks']} digests fell back to the "
-                             "local ranker (budget or errors).")
+                notes.append(
+                    f"{n} channels, triage {key}: {t['fallbacks']} digests fell back to the "
+                    "local ranker (budget or errors)."
+                )
         base, top = counts[1], counts[-1]
-        flat = summary[f"usd_latest_day_{top}ch_{key}"] / max(1e-12, summary[f"usd_latest_day_{base}ch_{key}"])
+        flat = summary[f"usd_latest_day_{top}ch_{key}"] / max(
+            1e-12, summary[f"usd_latest_day_{base}ch_{key}"]
+        )
         summary[f"usd_flat_ratio_{top}_vs_{base}ch_{key}"] = rnd(flat, 3)
-    scale_rows.append(["reference (GPT-4o)", 1, "", "", "", "", REFERENCE["tokens_per_scanned"], "",
-                       "", REFERENCE["usd_per_day"], "", "", "", ""])
-    tables.append(table(
-        "Channels sharing 5 topic sets: dollars per day", [
-            "triage", "channels", "days run", "distinct criteria", "calls/day", "scanned/day",
-            "tok/scanned", "billable/scanned", f"$ on {latest}", "$/day (days run)",
-            "$/channel/day", "ledger = served", "fallbacks", "wall s"],
-        scale_rows,
-        caption=f"scanned = pre-filtered papers summed over the distinct criteria. More than "
-                f"{ALL_DAYS_UP_TO} channels run on the latest day only (time budget); compare "
-                f"the '$ on {latest}' column: flat from 5+ channels = equal interests pay once.",
-    ))
+    scale_rows.append(
+        [
+            "reference (GPT-4o)",
+            1,
+            "",
+            "",
+            "",
+            "",
+            REFERENCE["tokens_per_scanned"],
+            "",
+            "",
+            REFERENCE["usd_per_day"],
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    tables.append(
+        table(
+            "Channels sharing 5 topic sets: dollars per day",
+            [
+                "triage",
+                "channels",
+                "days run",
+                "distinct criteria",
+                "calls/day",
+                "scanned/day",
+                "tok/scanned",
+                "billable/scanned",
+                f"$ on {latest}",
+                "$/day (days run)",
+                "$/channel/day",
+                "ledger = served",
+                "fallbacks",
+                "wall s",
+            ],
+            scale_rows,
+            caption=f"scanned = pre-filtered papers summed over the distinct criteria. More than "
+            f"{ALL_DAYS_UP_TO} channels run on the latest day only (time budget); compare "
+            f"the '$ on {latest}' column: flat from 5+ channels = equal interests pay once.",
+        )
+    )
 
     # Where the tokens go (1 channel, all days).
     part_rows = []
@@ -369,15 +514,31 @@ async def run(quick: bool) -> dict[str, Any]:
             ("scoring: output", "score_output", price.output),
         ]:
             if p.get(k):
-                part_rows.append(["on" if triage else "off", label, p[k], f"{100 * p[k] / total:.1f}%",
-                                  f"{100 * p[k] * unit / 1e6 / usd:.1f}%" if usd else "-",
-                                  rnd(p[k] / max(1, t["scanned"]), 1)])
+                part_rows.append(
+                    [
+                        "on" if triage else "off",
+                        label,
+                        p[k],
+                        f"{100 * p[k] / total:.1f}%",
+                        f"{100 * p[k] * unit / 1e6 / usd:.1f}%" if usd else "-",
+                        rnd(p[k] / max(1, t["scanned"]), 1),
+                    ]
+                )
         if triage:
-            summary["triage_survival"] = rnd(p.get("abstracts_sent", 0) / max(1, p.get("titles_sent", 1)), 3)
+            summary["triage_survival"] = rnd(
+                p.get("abstracts_sent", 0) / max(1, p.get("titles_sent", 1)), 3
+            )
         summary[f"calls_per_day_1ch_{key}"] = rnd(t["calls"] / t["days"], 1)
-        summary[f"prefix_share_{key}"] = rnd((p.get("triage_prefix", 0) + p.get("score_prefix", 0)) / max(1, total), 3)
-    tables.append(table(f"Where the tokens go (1 channel, {len(days)} day{'s' if len(days) > 1 else ''})",
-                        ["triage", "part", "tokens", "of tokens", "of dollars", "per scanned"], part_rows))
+        summary[f"prefix_share_{key}"] = rnd(
+            (p.get("triage_prefix", 0) + p.get("score_prefix", 0)) / max(1, total), 3
+        )
+    tables.append(
+        table(
+            f"Where the tokens go (1 channel, {len(days)} day{'s' if len(days) > 1 else ''})",
+            ["triage", "part", "tokens", "of tokens", "of dollars", "per scanned"],
+            part_rows,
+        )
+    )
 
     t1 = _totals(results[(True, 1)])
     prefix = max(_totals(v)["prefix_tokens_per_call"] for v in results.values())
@@ -390,12 +551,19 @@ async def run(quick: bool) -> dict[str, Any]:
         notes.append(
             f"The cached prefix (tools + instructions + criteria) is at most {prefix} tokens, below "
             f"the {summary['min_cache_tokens']:,}-token minimum of {model}: prompt caching never "
-            "engages (cache writes = cache reads = 0); every call pays the whole prefix as input.")
-    notes.append(f"Triage on: {100 * summary['triage_survival']:.0f}% of titles go on to the abstract "
-                 "pass (the fake keeps titles it would score 4+; a real model's rate differs).")
-    notes.append("Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
-                 "(a few hundred tokens a call) is not counted, so real input is somewhat higher.")
-    notes.append("The bench memoizes the local pre-filter and the per-paper guard across channels "
-                 "with equal criteria (pure functions, same digests) to fit the time budget.")
+            "engages (cache writes = cache reads = 0); every call pays the whole prefix as input."
+        )
+    notes.append(
+        f"Triage on: {100 * summary['triage_survival']:.0f}% of titles go on to the abstract "
+        "pass (the fake keeps titles it would score 4+; a real model's rate differs)."
+    )
+    notes.append(
+        "Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
+        "(a few hundred tokens a call) is not counted, so real input is somewhat higher."
+    )
+    notes.append(
+        "The bench memoizes the local pre-filter and the per-paper guard across channels "
+        "with equal criteria (pure functions, same digests) to fit the time budget."
+    )
     summary["seconds"] = rnd(time.perf_counter() - started, 1)
     return {"summary": summary, "tables": tables, "notes": notes}

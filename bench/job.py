@@ -29,8 +29,19 @@ from typing import Any
 from bot.app import open_app
 from bot.schedule.calendar import latest_announcement
 from bench._servers import (
-    CATEGORIES, Deadline, RedisServer, ServerThread, bench_settings, bundled_papers,
-    cache_fake_judge_stems, criteria_variants, percentile, replicate, rnd, table, timed_slack,
+    CATEGORIES,
+    Deadline,
+    RedisServer,
+    ServerThread,
+    bench_settings,
+    bundled_papers,
+    cache_fake_judge_stems,
+    criteria_variants,
+    percentile,
+    replicate,
+    rnd,
+    table,
+    timed_slack,
 )
 from tests.fakes.anthropic_server import FakeAnthropic
 
@@ -64,8 +75,12 @@ def _where_tasks_wait(*, exclude: Any = None, top: int = 3) -> list[str]:
             continue
         frames = [f for f in _await_chain(task) if "/bot/" in f.f_code.co_filename]
         if frames:
-            places[" <- ".join(f"{f.f_code.co_filename.rsplit('/bot/', 1)[1]}:{f.f_code.co_name}:"
-                               f"{f.f_lineno}" for f in reversed(frames[-3:]))] += 1
+            places[
+                " <- ".join(
+                    f"{f.f_code.co_filename.rsplit('/bot/', 1)[1]}:{f.f_code.co_name}:{f.f_lineno}"
+                    for f in reversed(frames[-3:])
+                )
+            ] += 1
     return [f"{n} x {where}" for where, n in places.most_common(top)]
 
 
@@ -80,8 +95,14 @@ async def _blocking_pool(app: Any, url: str, size: int = 100) -> None:
     await old.aclose()
 
 
-async def _run_once(threads: ServerThread, server: RedisServer, size: dict[str, Any], timeout: float,
-                    *, blocking_pool: bool = False) -> dict[str, Any]:
+async def _run_once(
+    threads: ServerThread,
+    server: RedisServer,
+    size: dict[str, Any],
+    timeout: float,
+    *,
+    blocking_pool: bool = False,
+) -> dict[str, Any]:
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.chat.slack.poster import SlackPoster
@@ -89,8 +110,12 @@ async def _run_once(threads: ServerThread, server: RedisServer, size: dict[str, 
 
     server.flush()
     day = latest_announcement(NOW)
-    claude = await threads.start(FakeAnthropic(latency=size["claude_latency"], min_cache_tokens=MIN_CACHE_TOKENS))
-    slack = await threads.start(timed_slack(latency=SLACK_LATENCY, rate_limit_per_channel=SLACK_RATE))
+    claude = await threads.start(
+        FakeAnthropic(latency=size["claude_latency"], min_cache_tokens=MIN_CACHE_TOKENS)
+    )
+    slack = await threads.start(
+        timed_slack(latency=SLACK_LATENCY, rate_limit_per_channel=SLACK_RATE)
+    )
     settings = bench_settings(server.url, claude_url=claude.base_url)
     out: dict[str, Any] = dict(size)
     try:
@@ -101,12 +126,21 @@ async def _run_once(threads: ServerThread, server: RedisServer, size: dict[str, 
             await app.store.put_listing(day, CATEGORIES, papers)
             variants = criteria_variants(size["criteria"])
             for i in range(size["channels"]):
-                update = {**variants[i % len(variants)], "categories": CATEGORIES, "subscribed": True,
-                          "schedule_time": "08:00", "timezone": "UTC"}
+                update = {
+                    **variants[i % len(variants)],
+                    "categories": CATEGORIES,
+                    "subscribed": True,
+                    "schedule_time": "08:00",
+                    "timezone": "UTC",
+                }
                 if size["max_papers"]:
                     update["max_papers"] = size["max_papers"]
-                await app.store.save_channel(app.default_channel(f"slack:C{i:05d}").model_copy(update=update))
-            poster = SlackPoster(AsyncWebClient(token="xoxb-bench", base_url=slack.base_url + "/api/"))
+                await app.store.save_channel(
+                    app.default_channel(f"slack:C{i:05d}").model_copy(update=update)
+                )
+            poster = SlackPoster(
+                AsyncWebClient(token="xoxb-bench", base_url=slack.base_url + "/api/")
+            )
             jobs = DailyJobs(app, {"slack": poster}, owner="bench")
             cpu0 = time.process_time()
             started = time.perf_counter()
@@ -122,8 +156,12 @@ async def _run_once(threads: ServerThread, server: RedisServer, size: dict[str, 
                 error = f"did not finish within {timeout:.0f} s"
                 stuck = _where_tasks_wait(exclude=asyncio.current_task())
                 pool_in_use = len(getattr(app.store.r.connection_pool, "_in_use_connections", ()))
-                locks = await asyncio.to_thread(lambda: Counter(  # a client of our own: the pool may be dry
-                    k.decode().split(":")[2] for k in server.client().scan_iter("bench:lock:*", count=1000)))
+                locks = await asyncio.to_thread(
+                    lambda: Counter(  # a client of our own: the pool may be dry
+                        k.decode().split(":")[2]
+                        for k in server.client().scan_iter("bench:lock:*", count=1000)
+                    )
+                )
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
@@ -151,37 +189,42 @@ async def _run_once(threads: ServerThread, server: RedisServer, size: dict[str, 
     for post in slack.posts():
         (entries if post.get("thread_ts") else headers)[post["channel"]] += 1
     complete = sum(
-        1 for cid, n in expected.items()
+        1
+        for cid, n in expected.items()
         if headers[cid.split(":")[1]] >= 1 and entries[cid.split(":")[1]] == n
     )
     posts = sorted(slack.post_times)
     by_channel: dict[str, list[float]] = defaultdict(list)
     for at, channel in slack.post_log:
         by_channel[channel].append(at)
-    intervals = [b - a for times in by_channel.values() for a, b in zip(sorted(times), sorted(times)[1:])]
-    out.update({
-        "error": error,
-        "seconds": ended - started,
-        "to_last_post": (posts[-1] - started) if posts else float("nan"),
-        "to_first_post": (posts[0] - started) if posts else float("nan"),
-        "tail": (ended - posts[-1]) if posts else float("nan"),  # last post -> run_due returned
-        "cpu_seconds": cpu,
-        "claude_calls": len(claude.requests),
-        "input_tokens": sum(u["input_tokens"] for u in claude.usage_log),
-        "output_tokens": sum(u["output_tokens"] for u in claude.usage_log),
-        "posts": len(posts),
-        "post_interval_p50": percentile(intervals, 50),
-        "rate_limited": slack.rate_limited,
-        "statuses": dict(statuses),
-        "failures": dict(failures.most_common(3)),
-        "variant": "Redis pool waits (what-if)" if blocking_pool else "as is",
-        "locks_held": dict(locks),
-        "stuck_at": stuck,
-        "pool_in_use": pool_in_use,
-        "complete": complete,
-        "incomplete": size["channels"] - complete,
-        "papers_per_digest": sum(o.papers for o in outcomes) / max(1, len(outcomes)),
-    })
+    intervals = [
+        b - a for times in by_channel.values() for a, b in zip(sorted(times), sorted(times)[1:])
+    ]
+    out.update(
+        {
+            "error": error,
+            "seconds": ended - started,
+            "to_last_post": (posts[-1] - started) if posts else float("nan"),
+            "to_first_post": (posts[0] - started) if posts else float("nan"),
+            "tail": (ended - posts[-1]) if posts else float("nan"),  # last post -> run_due returned
+            "cpu_seconds": cpu,
+            "claude_calls": len(claude.requests),
+            "input_tokens": sum(u["input_tokens"] for u in claude.usage_log),
+            "output_tokens": sum(u["output_tokens"] for u in claude.usage_log),
+            "posts": len(posts),
+            "post_interval_p50": percentile(intervals, 50),
+            "rate_limited": slack.rate_limited,
+            "statuses": dict(statuses),
+            "failures": dict(failures.most_common(3)),
+            "variant": "Redis pool waits (what-if)" if blocking_pool else "as is",
+            "locks_held": dict(locks),
+            "stuck_at": stuck,
+            "pool_in_use": pool_in_use,
+            "complete": complete,
+            "incomplete": size["channels"] - complete,
+            "papers_per_digest": sum(o.papers for o in outcomes) / max(1, len(outcomes)),
+        }
+    )
     return out
 
 
@@ -196,45 +239,63 @@ async def run(quick: bool) -> dict[str, Any]:
         async with ServerThread() as threads:
             previous: dict[str, Any] | None = None
             for scale in scales:
-                size = {**base, "papers": base["papers"] * scale, "channels": base["channels"] * scale,
-                        "scale": scale}
+                size = {
+                    **base,
+                    "papers": base["papers"] * scale,
+                    "channels": base["channels"] * scale,
+                    "scale": scale,
+                }
                 if previous is not None:
                     # CPU-bound parts grow with papers x channels; waiting parts do not.
                     projected = previous["seconds"] * 4
                     if not deadline.allows(projected):
-                        notes.append(f"{scale}x ({size['papers']:,} papers x {size['channels']:,} channels) "
-                                     f"skipped: projected ~{projected:.0f} s, {max(0, deadline.left):.0f} s "
-                                     "of the time budget left.")
+                        notes.append(
+                            f"{scale}x ({size['papers']:,} papers x {size['channels']:,} channels) "
+                            f"skipped: projected ~{projected:.0f} s, {max(0, deadline.left):.0f} s "
+                            "of the time budget left."
+                        )
                         break
                 cap = max(5.0, min(deadline.left - 5, RUN_CAP_SECONDS[quick] * scale))
                 result = await _run_once(threads, server, size, cap)
                 runs.append(result)
                 previous = result
                 if result["failures"]:
-                    notes.append(f"{scale}x: {sum(result['failures'].values())} of {result['channels']} "
-                                 "channels failed: " + "; ".join(
-                                     f"{n} x '{why}'" for why, n in result["failures"].items()))
+                    notes.append(
+                        f"{scale}x: {sum(result['failures'].values())} of {result['channels']} "
+                        "channels failed: "
+                        + "; ".join(f"{n} x '{why}'" for why, n in result["failures"].items())
+                    )
                 if result["error"]:
-                    notes.append(f"{scale}x: {result['error']}; {result['posts']:,} messages posted, "
-                                 f"{result['complete']} channels complete; {result['pool_in_use']} pooled "
-                                 f"Redis connections in use; leases held: {dict(result['locks_held']) or 'none'}"
-                                 "; tasks waiting at: "
-                                 f"{'; '.join(result['stuck_at']) or '-'}.")
+                    notes.append(
+                        f"{scale}x: {result['error']}; {result['posts']:,} messages posted, "
+                        f"{result['complete']} channels complete; {result['pool_in_use']} pooled "
+                        f"Redis connections in use; leases held: {dict(result['locks_held']) or 'none'}"
+                        "; tasks waiting at: "
+                        f"{'; '.join(result['stuck_at']) or '-'}."
+                    )
                 if result["incomplete"] and deadline.allows(min(result["seconds"], 120) * 1.2):
                     # Show what the run would take with the failures fixed (a bench-side change).
-                    what_if = await _run_once(threads, server, size,
-                                              max(5.0, min(deadline.left - 5, RUN_CAP_SECONDS[quick] * scale)),
-                                              blocking_pool=True)
+                    what_if = await _run_once(
+                        threads,
+                        server,
+                        size,
+                        max(5.0, min(deadline.left - 5, RUN_CAP_SECONDS[quick] * scale)),
+                        blocking_pool=True,
+                    )
                     runs.append(what_if)
                     if what_if["error"]:
-                        notes.append(f"{scale}x what-if: {what_if['error']}, {what_if['tail']:.0f} s after "
-                                     f"the last post; {what_if['pool_in_use']} pooled Redis connections in "
-                                     f"use; leases held: {dict(what_if['locks_held']) or 'none'}; tasks "
-                                     f"waiting at: {'; '.join(what_if['stuck_at']) or '-'}.")
-                    notes.append(f"{scale}x what-if: with the store's Redis pool waiting for a free "
-                                 f"connection (BlockingConnectionPool, 100) {what_if['complete']} of "
-                                 f"{what_if['channels']} channels got their digest, the last post at "
-                                 f"{what_if['to_last_post']:.0f} s.")
+                        notes.append(
+                            f"{scale}x what-if: {what_if['error']}, {what_if['tail']:.0f} s after "
+                            f"the last post; {what_if['pool_in_use']} pooled Redis connections in "
+                            f"use; leases held: {dict(what_if['locks_held']) or 'none'}; tasks "
+                            f"waiting at: {'; '.join(what_if['stuck_at']) or '-'}."
+                        )
+                    notes.append(
+                        f"{scale}x what-if: with the store's Redis pool waiting for a free "
+                        f"connection (BlockingConnectionPool, 100) {what_if['complete']} of "
+                        f"{what_if['channels']} channels got their digest, the last post at "
+                        f"{what_if['to_last_post']:.0f} s."
+                    )
                 if result["error"] or result["incomplete"]:
                     break
 
@@ -242,9 +303,22 @@ async def run(quick: bool) -> dict[str, Any]:
     summary: dict[str, Any] = {}
     for r in runs:
         label = f"{r['scale']}x" + ("" if r["variant"] == "as is" else f", {r['variant']}")
-        rows.append([label, r["papers"], r["channels"], r["criteria"], rnd(r["to_first_post"], 1),
-                     rnd(r["to_last_post"], 1), rnd(r["cpu_seconds"], 1), r["claude_calls"], r["posts"],
-                     r["rate_limited"], r["incomplete"], r["error"] or "ok"])
+        rows.append(
+            [
+                label,
+                r["papers"],
+                r["channels"],
+                r["criteria"],
+                rnd(r["to_first_post"], 1),
+                rnd(r["to_last_post"], 1),
+                rnd(r["cpu_seconds"], 1),
+                r["claude_calls"],
+                r["posts"],
+                r["rate_limited"],
+                r["incomplete"],
+                r["error"] or "ok",
+            ]
+        )
         key = f"{r['scale']}x" + ("" if r["variant"] == "as is" else "_blocking_pool")
         summary[f"to_last_post_s_{key}"] = rnd(r["to_last_post"], 2)
         summary[f"to_first_post_s_{key}"] = rnd(r["to_first_post"], 2)
@@ -262,29 +336,54 @@ async def run(quick: bool) -> dict[str, Any]:
             summary["to_last_post_s_all_served"] = rnd(complete["to_last_post"], 2)
         summary["posting_s_per_message_p50"] = rnd(first["post_interval_p50"], 2)
         summary["all_channels_served"] = first["complete"] == first["channels"]
-        summary["unhandled_429"] = any("ratelimit" in text.lower()
-                                       for text in [first["error"], *first["failures"]])
+        summary["unhandled_429"] = any(
+            "ratelimit" in text.lower() for text in [first["error"], *first["failures"]]
+        )
         if first["incomplete"] == 0 and not first["error"]:
-            notes.append(f"{first['rate_limited']} rate-limit answers (429) were served and all waited out: "
-                         f"every one of the {first['channels']} channels got its whole digest.")
+            notes.append(
+                f"{first['rate_limited']} rate-limit answers (429) were served and all waited out: "
+                f"every one of the {first['channels']} channels got its whole digest."
+            )
         else:
-            notes.append(f"{first['incomplete']} of {first['channels']} channels did not get their whole "
-                         f"digest (statuses: {first['statuses']}); {first['rate_limited']} 429s served.")
-        notes.append(f"{first['rate_limited']} of {first['rate_limited'] + first['posts']} chat.postMessage "
-                     "calls were answered 429: the poster sends as fast as it can and waits out "
-                     "Retry-After (whole seconds, plus up to 1 s of jitter) instead of pacing itself; "
-                     f"messages in a thread go out every {first['post_interval_p50']:.2f} s (p50) for "
-                     f"an allowance of {1 / SLACK_RATE:.2f} s.")
-        notes.append(f"Wall time splits into scoring (to the first post: {first['to_first_post']:.0f} s) "
-                     f"and posting at {SLACK_RATE:g} message/s per channel; process CPU was "
-                     f"{first['cpu_seconds']:.0f} s.")
+            notes.append(
+                f"{first['incomplete']} of {first['channels']} channels did not get their whole "
+                f"digest (statuses: {first['statuses']}); {first['rate_limited']} 429s served."
+            )
+        notes.append(
+            f"{first['rate_limited']} of {first['rate_limited'] + first['posts']} chat.postMessage "
+            "calls were answered 429: the poster sends as fast as it can and waits out "
+            "Retry-After (whole seconds, plus up to 1 s of jitter) instead of pacing itself; "
+            f"messages in a thread go out every {first['post_interval_p50']:.2f} s (p50) for "
+            f"an allowance of {1 / SLACK_RATE:.2f} s."
+        )
+        notes.append(
+            f"Wall time splits into scoring (to the first post: {first['to_first_post']:.0f} s) "
+            f"and posting at {SLACK_RATE:g} message/s per channel; process CPU was "
+            f"{first['cpu_seconds']:.0f} s."
+        )
     return {
         "summary": summary,
-        "tables": [table(
-            "DailyJobs.run_due: start to last post",
-            ["scale", "papers", "channels", "criteria", "first post s", "last post s", "CPU s",
-             "Claude calls", "posts", "429s served", "channels incomplete", "result"], rows,
-            caption=f"Claude latency {base['claude_latency']} s; Slack latency {SLACK_LATENCY} s, "
-                    f"{SLACK_RATE:g} msg/s per channel")],
+        "tables": [
+            table(
+                "DailyJobs.run_due: start to last post",
+                [
+                    "scale",
+                    "papers",
+                    "channels",
+                    "criteria",
+                    "first post s",
+                    "last post s",
+                    "CPU s",
+                    "Claude calls",
+                    "posts",
+                    "429s served",
+                    "channels incomplete",
+                    "result",
+                ],
+                rows,
+                caption=f"Claude latency {base['claude_latency']} s; Slack latency {SLACK_LATENCY} s, "
+                f"{SLACK_RATE:g} msg/s per channel",
+            )
+        ],
         "notes": notes,
     }

@@ -45,7 +45,9 @@ def _caches() -> list[Any]:
     found = []
     for module in (local, text):
         for name, value in vars(module).items():
-            if name not in ("_background", "_stem") and callable(getattr(value, "cache_clear", None)):
+            if name not in ("_background", "_stem") and callable(
+                getattr(value, "cache_clear", None)
+            ):
                 found.append(value)
     return found
 
@@ -80,26 +82,61 @@ async def run(quick: bool) -> dict[str, Any]:
             warm = _best(lambda c=criteria: ranker.rank(papers, c), n)
             cold_speeds.append(len(papers) / cold)
             warm_speeds.append(len(papers) / warm)
-            rows.append([name, len(papers), n, rnd(cold * 1000, 1), round(len(papers) / cold),
-                         rnd(warm * 1000, 1), round(len(papers) / warm)])
-        tokenize = _best(lambda: [(terms(p.title), terms(p.abstract)) for p in papers], reps, cold=True)
+            rows.append(
+                [
+                    name,
+                    len(papers),
+                    n,
+                    rnd(cold * 1000, 1),
+                    round(len(papers) / cold),
+                    rnd(warm * 1000, 1),
+                    round(len(papers) / warm),
+                ]
+            )
+        tokenize = _best(
+            lambda: [(terms(p.title), terms(p.abstract)) for p in papers], reps, cold=True
+        )
         small = papers[:300]
         small_cold = _best(lambda: ranker.rank(small, suites[0][1]), reps, cold=True)
         small_warm = _best(lambda: ranker.rank(small, suites[0][1]), reps)
-    rows.append(["default channel, one day (300 papers)", len(small), reps, rnd(small_cold * 1000, 1),
-                 round(len(small) / small_cold), rnd(small_warm * 1000, 1), round(len(small) / small_warm)])
-    rows.append(["tokenizer only (terms of title+abstract)", len(papers), reps, rnd(tokenize * 1000, 1),
-                 round(len(papers) / tokenize), "", ""])
+    rows.append(
+        [
+            "default channel, one day (300 papers)",
+            len(small),
+            reps,
+            rnd(small_cold * 1000, 1),
+            round(len(small) / small_cold),
+            rnd(small_warm * 1000, 1),
+            round(len(small) / small_warm),
+        ]
+    )
+    rows.append(
+        [
+            "tokenizer only (terms of title+abstract)",
+            len(papers),
+            reps,
+            rnd(tokenize * 1000, 1),
+            round(len(papers) / tokenize),
+            "",
+            "",
+        ]
+    )
     share = tokenize / (len(papers) / cold_speeds[0])
     memoized = bool(_caches())
-    notes = [f"Tokenizing titles and abstracts is {100 * min(share, 1):.0f}% of a cold rank() call; "
-             "it does not depend on the criteria."]
+    notes = [
+        f"Tokenizing titles and abstracts is {100 * min(share, 1):.0f}% of a cold rank() call; "
+        "it does not depend on the criteria."
+    ]
     if memoized:
-        notes.append("The core memoizes per-paper work (warm column): the 2nd..Nth channel ranking the "
-                     f"same papers runs {warm_speeds[0] / cold_speeds[0]:.1f}x faster than the first.")
+        notes.append(
+            "The core memoizes per-paper work (warm column): the 2nd..Nth channel ranking the "
+            f"same papers runs {warm_speeds[0] / cold_speeds[0]:.1f}x faster than the first."
+        )
     else:
-        notes.append("The core does not memoize per-paper work: every channel's digest (and every "
-                     "`search`) tokenizes the same papers again.")
+        notes.append(
+            "The core does not memoize per-paper work: every channel's digest (and every "
+            "`search`) tokenizes the same papers again."
+        )
     return {
         "summary": {
             "papers": len(papers),
@@ -112,10 +149,22 @@ async def run(quick: bool) -> dict[str, Any]:
             "per_paper_memo": memoized,
             "pinned_cpu": cpu if cpu is not None else "no",
         },
-        "tables": [table("LocalRanker.rank on one core (best of repetitions)",
-                         ["criteria", "papers", "reps", "cold ms", "cold papers/s", "warm ms",
-                          "warm papers/s"], rows,
-                         caption="cold: the ranker's per-paper caches cleared before each run (a new "
-                                 "listing); warm: the same papers again (the next channel)")],
+        "tables": [
+            table(
+                "LocalRanker.rank on one core (best of repetitions)",
+                [
+                    "criteria",
+                    "papers",
+                    "reps",
+                    "cold ms",
+                    "cold papers/s",
+                    "warm ms",
+                    "warm papers/s",
+                ],
+                rows,
+                caption="cold: the ranker's per-paper caches cleared before each run (a new "
+                "listing); warm: the same papers again (the next channel)",
+            )
+        ],
         "notes": notes,
     }

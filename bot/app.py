@@ -92,7 +92,9 @@ class App:
         return await self.builder.build(channel, listing=listing)
 
 
-async def open_app(settings: Settings, *, offline: bool = False, source: Source | None = None) -> App:
+async def open_app(
+    settings: Settings, *, offline: bool = False, source: Source | None = None
+) -> App:
     """Connect what is configured; fall back to embedded pieces for what is not, and say so."""
     fallbacks = []
     store = await connect(settings.redis_url, prefix=settings.key_prefix)

@@ -32,6 +32,7 @@ err = Console(stderr=True)
 def _root() -> None:
     """Run `arxiv-bot COMMAND --help` for the options of each command."""
 
+
 T = TypeVar("T")
 
 SettingsOpt = Annotated[
@@ -56,7 +57,9 @@ def parse_day(value: str | None) -> dt.date | None:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2025-06-10.") from None
+        raise typer.BadParameter(
+            f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2025-06-10."
+        ) from None
     if day > dt.date.today():
         raise typer.BadParameter(f"{value} is in the future; arXiv has not announced it yet.")
     return day
@@ -69,18 +72,32 @@ def parse_categories(value: str | None) -> list[str] | None:
         return validate_categories(value.replace(",", " ").split())
     except ValueError as e:
         bad = str(e)
-        raise typer.BadParameter(f"unknown arXiv category {bad}. Valid: {suggestions(bad)}.") from None
+        raise typer.BadParameter(
+            f"unknown arXiv category {bad}. Valid: {suggestions(bad)}."
+        ) from None
 
 
 @app.command()
 def digest(
-    date: Annotated[str | None, typer.Option("--date", "-d", help="announcement day, YYYY-MM-DD")] = None,
-    categories: Annotated[str | None, typer.Option("--categories", "-c", help="e.g. 'cs.CL cs.LG'")] = None,
-    papers: Annotated[Path | None, typer.Option("--papers", help="score this listing JSONL instead of fetching")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", "-d", help="announcement day, YYYY-MM-DD")
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option("--categories", "-c", help="e.g. 'cs.CL cs.LG'")
+    ] = None,
+    papers: Annotated[
+        Path | None, typer.Option("--papers", help="score this listing JSONL instead of fetching")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json")] = "markdown",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="file to write (default digest-DAY.md)")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="use the bundled real arXiv data")] = False,
-    channel: Annotated[str, typer.Option("--channel", help="use this channel's stored settings")] = "cli:default",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="file to write (default digest-DAY.md)")
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="use the bundled real arXiv data")
+    ] = False,
+    channel: Annotated[
+        str, typer.Option("--channel", help="use this channel's stored settings")
+    ] = "cli:default",
     settings: SettingsOpt = None,
 ) -> None:
     """Build one digest and print it (the daily job, for one channel, without posting)."""
@@ -117,7 +134,9 @@ def digest(
                 text = json.dumps(_json_digest(result), indent=2)
             else:
                 text = render_markdown(result, price=s.llm.price())
-            target = out or Path(f"digest-{result.day or 'none'}.{'json' if fmt == 'json' else 'md'}")
+            target = out or Path(
+                f"digest-{result.day or 'none'}.{'json' if fmt == 'json' else 'md'}"
+            )
             target.write_text(text, encoding="utf-8")
             if sys.stdout.isatty() and fmt == "markdown":
                 Console().print(Markdown(text))
@@ -134,10 +153,16 @@ def digest(
 
 @app.command()
 def command(
-    text: Annotated[str, typer.Argument(help="what follows /arxiv, e.g. 'topics' or 'threshold 7'")],
-    channel: Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")] = "cli:default",
+    text: Annotated[
+        str, typer.Argument(help="what follows /arxiv, e.g. 'topics' or 'threshold 7'")
+    ],
+    channel: Annotated[
+        str, typer.Option("--channel", help="channel id, e.g. slack:C0123")
+    ] = "cli:default",
     user: Annotated[str, typer.Option("--user", help="who is asking (for the audit log)")] = "cli",
-    offline: Annotated[bool, typer.Option("--offline", help="use the bundled real arXiv data")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="use the bundled real arXiv data")
+    ] = False,
     settings: SettingsOpt = None,
 ) -> None:
     """Run one /arxiv command against a channel's stored settings, as Slack or Discord would."""
@@ -168,7 +193,9 @@ def command(
 def explain(
     arxiv_id: Annotated[str, typer.Argument(help="e.g. 2506.07056 or 2506.07056v1")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="markdown or json")] = "markdown",
-    channel: Annotated[str, typer.Option("--channel", help="whose ledger and budget")] = "cli:default",
+    channel: Annotated[
+        str, typer.Option("--channel", help="whose ledger and budget")
+    ] = "cli:default",
     settings: SettingsOpt = None,
 ) -> None:
     """Notes on one paper: its key equations explained, method, experiments, what to verify."""
@@ -248,7 +275,11 @@ def _json_digest(d: Any) -> dict[str, Any]:
         "notes": d.notes,
         "selected": [s.paper.id for s in d.papers],
         "papers": [
-            {**s.paper.model_dump(mode="json"), **s.score.model_dump(), "followed_authors": s.followed_authors}
+            {
+                **s.paper.model_dump(mode="json"),
+                **s.score.model_dump(),
+                "followed_authors": s.followed_authors,
+            }
             for s in d.ranked
         ],
         "unscored": [p.id for p in d.unscored],

@@ -109,9 +109,15 @@ async def _mention_watchers(store: Store, poster: Poster, digest: Digest) -> Non
     for user, name in watches.items():
         topic = topics.get(name) or Topic(name=name, description=name)
         alone = LocalRanker().rank([s.paper for s in top], Criteria(topics=[topic]))
-        hits = [s for s, own in zip(top, alone, strict=True)
-                if name.lower() in s.score.comment.lower() or own.relevance >= 6]
+        hits = [
+            s
+            for s, own in zip(top, alone, strict=True)
+            if name.lower() in s.score.comment.lower() or own.relevance >= 6
+        ]
         if hits:
-            lines = "\n".join(f"• [{s.paper.title}]({s.paper.abs_url}) ({s.score.relevance}/10)"
-                              for s in hits[:5])
-            await poster.post_text(native_id(digest.channel), f"<@{user}> new on **{name}**:\n{lines}")
+            lines = "\n".join(
+                f"• [{s.paper.title}]({s.paper.abs_url}) ({s.score.relevance}/10)" for s in hits[:5]
+            )
+            await poster.post_text(
+                native_id(digest.channel), f"<@{user}> new on **{name}**:\n{lines}"
+            )

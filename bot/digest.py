@@ -112,12 +112,16 @@ class DigestBuilder:
             unscored=scored.unscored,
             usage=scored.usage,
             notes=notes,
-            prompt=prompts.criteria_text(criteria) if using_local else prompts.system_prompt(criteria),
+            prompt=prompts.criteria_text(criteria)
+            if using_local
+            else prompts.system_prompt(criteria),
             criteria=criteria,
         )
 
 
-def select(ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]) -> list[ScoredPaper]:
+def select(
+    ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]
+) -> list[ScoredPaper]:
     """Above both thresholds or by a followed author, not posted here before, best first, capped."""
     chosen = [
         s

@@ -50,7 +50,15 @@ def to_bibtex(papers: list[Paper]) -> str:
 
 def to_json(papers: list[Paper]) -> str:
     return json.dumps(
-        [{"id": p.id, "title": p.title, "authors": p.authors, "url": p.abs_url,
-          "categories": p.categories} for p in papers],
+        [
+            {
+                "id": p.id,
+                "title": p.title,
+                "authors": p.authors,
+                "url": p.abs_url,
+                "categories": p.categories,
+            }
+            for p in papers
+        ],
         indent=2,
     )

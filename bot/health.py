@@ -12,14 +12,18 @@ __all__ = ["start_health"]
 Check = Callable[[], Awaitable[bool]]
 
 
-async def start_health(port: int, checks: dict[str, Check], *, host: str = "0.0.0.0") -> web.AppRunner:
+async def start_health(
+    port: int, checks: dict[str, Check], *, host: str = "0.0.0.0"
+) -> web.AppRunner:
     async def healthz(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     async def readyz(_: web.Request) -> web.Response:
         results = {name: await check() for name, check in checks.items()}
-        return web.json_response({"ready": all(results.values()), **results},
-                                 status=200 if all(results.values()) else 503)
+        return web.json_response(
+            {"ready": all(results.values()), **results},
+            status=200 if all(results.values()) else 503,
+        )
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -8,7 +8,9 @@ import re
 
 __all__ = ["setup_logging"]
 
-_SECRET = re.compile(r"(xox[abprs]-[\w-]+|xapp-[\w-]+|sk-ant-[\w-]+|(?<=://)[^:/@\s]+:[^@\s]+(?=@))")
+_SECRET = re.compile(
+    r"(xox[abprs]-[\w-]+|xapp-[\w-]+|sk-ant-[\w-]+|(?<=://)[^:/@\s]+:[^@\s]+(?=@))"
+)
 
 
 class _Redact(logging.Filter):
@@ -34,7 +36,9 @@ class _Json(logging.Formatter):
 def setup_logging(*, json_logs: bool = False, level: int = logging.WARNING) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(_Redact())
-    handler.setFormatter(_Json() if json_logs else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        _Json() if json_logs else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

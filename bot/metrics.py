@@ -6,15 +6,26 @@ from prometheus_client import Counter, Histogram
 
 from bot.models import Usage
 
-__all__ = ["COMMAND_SECONDS", "DIGESTS", "JOB_SECONDS", "LLM_DOLLARS", "LLM_TOKENS", "PAPERS_FETCHED", "record_usage"]
+__all__ = [
+    "COMMAND_SECONDS",
+    "DIGESTS",
+    "JOB_SECONDS",
+    "LLM_DOLLARS",
+    "LLM_TOKENS",
+    "PAPERS_FETCHED",
+    "record_usage",
+]
 
 PAPERS_FETCHED = Counter("arxivbot_papers_fetched", "Papers fetched from arXiv for digests")
 LLM_TOKENS = Counter("arxivbot_llm_tokens", "Claude tokens used", ["kind"])
 LLM_DOLLARS = Counter("arxivbot_llm_dollars", "Claude spend in US dollars")
 DIGESTS = Counter("arxivbot_digests", "Digests by outcome", ["status"])
 COMMAND_SECONDS = Histogram("arxivbot_command_seconds", "Chat command latency", ["command"])
-JOB_SECONDS = Histogram("arxivbot_job_seconds", "Daily job duration per channel",
-                        buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300))
+JOB_SECONDS = Histogram(
+    "arxivbot_job_seconds",
+    "Daily job duration per channel",
+    buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
+)
 
 
 def record_usage(usage: Usage) -> None:

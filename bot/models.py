@@ -162,8 +162,11 @@ class ChannelConfig(BaseModel):
     budget_usd: float = Field(default=1.0, ge=0)
     include_replacements: bool = False
     notify_empty: bool = False
-    weekly_day: str | None = Field(default=None, pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$",
-                                   description="day of a weekly roll-up, at schedule_time")
+    weekly_day: str | None = Field(
+        default=None,
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$",
+        description="day of a weekly roll-up, at schedule_time",
+    )
 
     @field_validator("categories")
     @classmethod

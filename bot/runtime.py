@@ -52,8 +52,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
             log.warning("no SLACK_BOT_TOKEN or DISCORD_TOKEN: nothing to post to")
         owner = f"{socket.gethostname()}:{os.getpid()}"
         jobs = DailyJobs(app, posters, owner=owner, lease_ms=int(settings.job_lease_seconds * 1000))
-        scheduler = Scheduler(jobs, reconcile_seconds=settings.reconcile_seconds,
-                              sweep_seconds=settings.sweep_seconds)
+        scheduler = Scheduler(
+            jobs, reconcile_seconds=settings.reconcile_seconds, sweep_seconds=settings.sweep_seconds
+        )
         health = await start_health(settings.health_port, checks)
         await scheduler.start()
         log.warning("arxiv-bot running as %s (%s)", owner, ", ".join(posters) or "no chat")

@@ -48,8 +48,19 @@ class RedisServer:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -126,8 +137,11 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
                 "timeout_seconds": 1,
                 "backoff_seconds": 0.01,
             },
-            "llm": {"base_url": claude.base_url if claude else None, "max_retries": 1,
-                    "batch_poll_seconds": 0},
+            "llm": {
+                "base_url": claude.base_url if claude else None,
+                "max_retries": 1,
+                "batch_poll_seconds": 0,
+            },
         }
         if claude:
             data["anthropic_api_key"] = "sk-ant-test"
@@ -161,5 +175,8 @@ async def make_app(make_settings) -> AsyncIterator:
 def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's real keys or services."""
     for name in list(os.environ):
-        if name.startswith(("ARXIV_BOT_", "ANTHROPIC_", "SLACK_", "DISCORD_")) or name == "REDIS_URL":
+        if (
+            name.startswith(("ARXIV_BOT_", "ANTHROPIC_", "SLACK_", "DISCORD_"))
+            or name == "REDIS_URL"
+        ):
             monkeypatch.delenv(name)

@@ -22,7 +22,9 @@ def test_listing_is_public_from_20h_eastern_the_evening_before():
     # Monday 20:00 ET: Tuesday's listing is out.
     assert latest_announcement(at(2025, 6, 9, 20, 0)) == dt.date(2025, 6, 10)
     # A channel in Paris at 09:00 Tuesday gets Tuesday's listing (announced 02:00 Paris time).
-    assert latest_announcement(at(2025, 6, 10, 9, tz=ZoneInfo("Europe/Paris"))) == dt.date(2025, 6, 10)
+    assert latest_announcement(at(2025, 6, 10, 9, tz=ZoneInfo("Europe/Paris"))) == dt.date(
+        2025, 6, 10
+    )
 
 
 def test_weekends_keep_fridays_listing():
@@ -34,7 +36,10 @@ def test_weekends_keep_fridays_listing():
 
 def test_missed_days_skip_weekends():
     assert announcement_days(dt.date(2025, 6, 12), dt.date(2025, 6, 17)) == [
-        dt.date(2025, 6, 13), dt.date(2025, 6, 16), dt.date(2025, 6, 17)]
+        dt.date(2025, 6, 13),
+        dt.date(2025, 6, 16),
+        dt.date(2025, 6, 17),
+    ]
 
 
 def test_schedule_time_is_in_the_channels_time_zone():

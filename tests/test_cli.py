@@ -23,8 +23,21 @@ def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_pat
 
 def test_json_format_lists_every_scanned_paper_ranked(tmp_path):
     out = tmp_path / "d.json"
-    result = runner.invoke(app, ["digest", "--offline", "--date", "2025-06-10", "--format", "json",
-                                 "--out", str(out), "--categories", "cs.CL"])
+    result = runner.invoke(
+        app,
+        [
+            "digest",
+            "--offline",
+            "--date",
+            "2025-06-10",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            "--categories",
+            "cs.CL",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["day"] == "2025-06-10" and data["scanned"] == len(data["papers"])
@@ -34,12 +47,22 @@ def test_json_format_lists_every_scanned_paper_ranked(tmp_path):
 
 def test_papers_file_is_scored_instead_of_fetching(tmp_path):
     listing = tmp_path / "2025-06-10.jsonl"
-    listing.write_text(json.dumps({
-        "id": "2506.00001", "authors": ["A. Person"], "title": "Sparse attention for language models",
-        "categories": ["cs.CL"], "comment": None,
-        "summary": "We propose a sparse attention transformer for large language models.",
-    }) + "\n")
-    result = runner.invoke(app, ["digest", "--papers", str(listing), "--out", str(tmp_path / "o.md")])
+    listing.write_text(
+        json.dumps(
+            {
+                "id": "2506.00001",
+                "authors": ["A. Person"],
+                "title": "Sparse attention for language models",
+                "categories": ["cs.CL"],
+                "comment": None,
+                "summary": "We propose a sparse attention transformer for large language models.",
+            }
+        )
+        + "\n"
+    )
+    result = runner.invoke(
+        app, ["digest", "--papers", str(listing), "--out", str(tmp_path / "o.md")]
+    )
     assert result.exit_code == 0, result.output
     assert "Total arXiv papers: 1" in (tmp_path / "o.md").read_text()
 

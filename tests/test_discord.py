@@ -450,9 +450,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     await run(fake, bot, "max", {"papers": 5})
     embed, ephemeral = await run(fake, bot, "digest")
     assert fake.interaction_responses()[0]["type"] == 5 and ephemeral
-    assert re.match(
-        r"Posted 5 papers from 2025-06-\d\d in this channel", embed["description"]
-    )
+    assert re.match(r"Posted 5 papers from 2025-06-\d\d in this channel", embed["description"])
 
     [header] = fake.messages(CHANNEL)  # the channel gets the header, the papers go to a thread
     assert "5 new papers" in header["content"]
@@ -492,9 +490,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     await run(fake, bot, "max", {"papers": 200})
     await run(fake, bot, "threshold", {"relevance": 10, "novelty": 10})
     embed, _ = await run(fake, bot, "digest")
-    assert (
-        embed["description"].startswith("No new paper from") and fake.messages() == []
-    )
+    assert embed["description"].startswith("No new paper from") and fake.messages() == []
 
 
 async def test_reactions_on_paper_messages_are_votes(fake, make_bot):
@@ -533,8 +529,12 @@ async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(fake, m
     posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
     [entry] = [p for p in posted if p.paper_id]
     before = len(fake.messages())
-    await gateway(bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍"))
-    await gateway(bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍"))
+    await gateway(
+        bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍")
+    )
+    await gateway(
+        bot, "MESSAGE_REACTION_ADD", reaction_payload(entry.message_id, user=7, emoji="🔍")
+    )
     notes = fake.messages()[before:]
     assert len(notes) == 1  # asked twice (a redelivered event), answered once
     assert "Extractive note" in json.dumps(notes[0]) and entry.paper_id in json.dumps(notes[0])

@@ -27,27 +27,46 @@ PLACEHOLDERS = ("not found", "n/a", "tbd")
 # Two equations of the D2R page, as the model would copy them (Eq. 5 with extra spaces), and one
 # that the paper never displays.
 EQ5 = r"\mathcal{L}_{\mathrm{D2R}}=\mathcal{L}_{\mathrm{adv}}+\lambda\,\mathcal{L}_{\mathrm{clean}}"
-EQ1 = (r"\min_{\theta}\,\mathbb{E}_{(x,y)\sim\mathcal{D}}\left[\max_{\|\delta\|_{\infty}\leq"
-       r"\epsilon}\mathcal{L}_{\mathrm{CE}}(f_{\theta}(x+\delta),y)\right]")
+EQ1 = (
+    r"\min_{\theta}\,\mathbb{E}_{(x,y)\sim\mathcal{D}}\left[\max_{\|\delta\|_{\infty}\leq"
+    r"\epsilon}\mathcal{L}_{\mathrm{CE}}(f_{\theta}(x+\delta),y)\right]"
+)
 INVENTED = r"\mathcal{L}_{\mathrm{total}}=\mathcal{L}_{\mathrm{D2R}}+\mu\,\|\theta\|_{2}^{2}"
 
 
 def d2r_answer(body: dict) -> dict:
     return {
         "equations": [
-            {"number": "5", "latex": EQ5.replace("=", " = ").replace("+", " + "),
-             "symbols": [{"symbol": r"\lambda", "meaning": "weight of the clean-distribution loss, "
-                          "0.5 by default"},
-                         {"symbol": r"\mathcal{L}_{\mathrm{adv}}", "meaning": "N/A"}],
-             "why_it_matters": "The objective the target model minimizes: both D2R steps in one."},
-            {"number": "1", "latex": EQ1,
-             "symbols": [{"symbol": r"\epsilon", "meaning": "radius of the perturbation ball"}],
-             "why_it_matters": "The adversarial-training saddle point that D2R builds on."},
-            {"number": "7", "latex": INVENTED,
-             "symbols": [{"symbol": r"\mu", "meaning": "weight decay"}],
-             "why_it_matters": "Regularizes the total loss."},
-            {"number": "", "latex": "Not found in extracted context", "symbols": [],
-             "why_it_matters": "Not found in extracted context"},
+            {
+                "number": "5",
+                "latex": EQ5.replace("=", " = ").replace("+", " + "),
+                "symbols": [
+                    {
+                        "symbol": r"\lambda",
+                        "meaning": "weight of the clean-distribution loss, 0.5 by default",
+                    },
+                    {"symbol": r"\mathcal{L}_{\mathrm{adv}}", "meaning": "N/A"},
+                ],
+                "why_it_matters": "The objective the target model minimizes: both D2R steps in one.",
+            },
+            {
+                "number": "1",
+                "latex": EQ1,
+                "symbols": [{"symbol": r"\epsilon", "meaning": "radius of the perturbation ball"}],
+                "why_it_matters": "The adversarial-training saddle point that D2R builds on.",
+            },
+            {
+                "number": "7",
+                "latex": INVENTED,
+                "symbols": [{"symbol": r"\mu", "meaning": "weight decay"}],
+                "why_it_matters": "Regularizes the total loss.",
+            },
+            {
+                "number": "",
+                "latex": "Not found in extracted context",
+                "symbols": [],
+                "why_it_matters": "Not found in extracted context",
+            },
         ],
         "method_summary": [
             "D2R trains the target model in two steps, on the adversarial and the clean "
@@ -69,8 +88,11 @@ def d2r_answer(body: dict) -> dict:
 
 
 def notes_requests(fake_claude) -> list[dict]:
-    return [r for r in fake_claude.requests
-            if (r.get("tool_choice") or {}).get("name") == "write_paper_notes"]
+    return [
+        r
+        for r in fake_claude.requests
+        if (r.get("tool_choice") or {}).get("name") == "write_paper_notes"
+    ]
 
 
 def served(paper_id: str) -> str:
@@ -101,8 +123,10 @@ def test_extracts_display_equations_with_numbers_and_context():
     assert [c.label for c in x.captions] == ["Table 1", "Table 2"]
     assert any("55.13" in row for row in x.captions[0].rows)
     assert "3.2 Dual regularization loss" in x.headings
-    assert x.describe() == ("arXiv HTML (LaTeXML) of 2506.07056v1: 6 display equations, "
-                            "2 table captions, 5 sections (3 subsections)")
+    assert x.describe() == (
+        "arXiv HTML (LaTeXML) of 2506.07056v1: 6 display equations, "
+        "2 table captions, 5 sections (3 subsections)"
+    )
     assert x.authors[0] == "Zhenyu Liu" and x.abstract.startswith("The robustness")
 
 
@@ -156,25 +180,31 @@ def test_lone_symbols_are_not_equations_and_continuation_lines_join():
 def test_intertext_rows_are_prose_that_introduces_the_next_equation():
     # The shape LaTeXML gives `align` with \intertext (seen on real LaTeXML output).
     def row(eid: str, tex: str, n: int) -> str:
-        return (f'<tbody id="{eid}"><tr class="ltx_equation ltx_eqn_row">'
-                '<td class="ltx_eqn_cell ltx_eqn_center_padleft"></td>'
-                f'<td class="ltx_td ltx_align_right ltx_eqn_cell"><math alttext="{tex}" '
-                'display="inline"><mi>x</mi></math></td><td class="ltx_eqn_cell ltx_eqn_eqno">'
-                f'<span class="ltx_tag ltx_tag_equation">({n})</span></td></tr></tbody>')
+        return (
+            f'<tbody id="{eid}"><tr class="ltx_equation ltx_eqn_row">'
+            '<td class="ltx_eqn_cell ltx_eqn_center_padleft"></td>'
+            f'<td class="ltx_td ltx_align_right ltx_eqn_cell"><math alttext="{tex}" '
+            'display="inline"><mi>x</mi></math></td><td class="ltx_eqn_cell ltx_eqn_eqno">'
+            f'<span class="ltx_tag ltx_tag_equation">({n})</span></td></tr></tbody>'
+        )
 
     def text(words: str) -> str:
-        return ('<tbody><tr class="ltx_eqn_row"><td class="ltx_eqn_cell ltx_align_left" '
-                f'colspan="4">{words}</td></tr></tbody>')
+        return (
+            '<tbody><tr class="ltx_eqn_row"><td class="ltx_eqn_cell ltx_align_left" '
+            f'colspan="4">{words}</td></tr></tbody>'
+        )
 
-    page = ('<article class="ltx_document"><section class="ltx_section">'
-            '<h2 class="ltx_title ltx_title_section">Derivation</h2>'
-            '<div class="ltx_para"><p class="ltx_p">We normalize.</p></div>'
-            '<table class="ltx_equationgroup ltx_eqn_align ltx_eqn_table" id="S1.EGx1">'
-            + text("Subtract L from all sides")
-            + row("S1.E4", "\\displaystyle 0&lt;=x-L&lt;=R-L", 4)
-            + text("Divide by R-L")
-            + row("S1.E5", "\\displaystyle 0&lt;=\\dfrac{x-L}{R-L}&lt;=1", 5)
-            + "</table></section></article>")
+    page = (
+        '<article class="ltx_document"><section class="ltx_section">'
+        '<h2 class="ltx_title ltx_title_section">Derivation</h2>'
+        '<div class="ltx_para"><p class="ltx_p">We normalize.</p></div>'
+        '<table class="ltx_equationgroup ltx_eqn_align ltx_eqn_table" id="S1.EGx1">'
+        + text("Subtract L from all sides")
+        + row("S1.E4", "\\displaystyle 0&lt;=x-L&lt;=R-L", 4)
+        + text("Divide by R-L")
+        + row("S1.E5", "\\displaystyle 0&lt;=\\dfrac{x-L}{R-L}&lt;=1", 5)
+        + "</table></section></article>"
+    )
     x = parse_latexml(page, paper_id="2401.00001")
     assert [(e.number, e.latex, e.before) for e in x.equations] == [
         ("4", "0<=x-L<=R-L", "Subtract L from all sides"),
@@ -201,13 +231,17 @@ async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app
     assert note.experiments.baselines == ["PGD-AT", "TRADES", "MART", "AWP"]
     assert len(note.experiments.main_results) == 1 and "55.13%" in note.experiments.main_results[0]
     assert note.verify_in_pdf == ["How the guidance model is trained alongside the target model."]
-    assert note.header[0] == ("Read: arXiv HTML (LaTeXML) of 2506.07056v1: 6 display equations, "
-                              "2 table captions, 5 sections (3 subsections).")
+    assert note.header[0] == (
+        "Read: arXiv HTML (LaTeXML) of 2506.07056v1: 6 display equations, "
+        "2 table captions, 5 sections (3 subsections)."
+    )
     assert note.header[1].startswith("Sent to claude-haiku-4-5 (≈")
     assert "quoted verbatim from the paper" in note.header[2]
-    assert note.header[3] == ("Checked against the paper, dropped: 1 equation that the paper "
-                              "does not display; 1 placeholder equation; 1 result claim whose "
-                              "numbers are not in the text read.")
+    assert note.header[3] == (
+        "Checked against the paper, dropped: 1 equation that the paper "
+        "does not display; 1 placeholder equation; 1 result claim whose "
+        "numbers are not in the text read."
+    )
     assert note.html_url is not None and note.html_url.endswith(f"/html/{D2R_ID}v1")
     for text in (note.model_dump_json(), note_markdown(note), note_chat(note).plain()):
         lowered = text.lower()
@@ -220,8 +254,9 @@ async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app
     assert fake_claude.input_tokens(request) <= 6000
 
 
-async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost(make_app,
-                                                                                fake_claude):
+async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost(
+    make_app, fake_claude
+):
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -233,7 +268,8 @@ async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost
     assert ledger.calls == 1
     assert ledger.input_tokens + ledger.cache_creation_input_tokens == (
         fake_claude.usage_log[0]["input_tokens"]
-        + fake_claude.usage_log[0]["cache_creation_input_tokens"])
+        + fake_claude.usage_log[0]["cache_creation_input_tokens"]
+    )
     assert ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
     assert ledger.cost_usd == pytest.approx(first.usage.cost_usd) and ledger.cost_usd > 0
     assert await app.store.get_note(D2R_ID, 1, "claude-haiku-4-5") is not None
@@ -266,8 +302,9 @@ async def test_versioned_ids_are_read_at_that_version(make_app, fake_arxiv, fake
 
 
 # ------------------------------------------------------------------------------ fallbacks
-async def test_paper_without_html_falls_back_to_the_abstract_page(make_app, fake_arxiv,
-                                                                 fake_claude):
+async def test_paper_without_html_falls_back_to_the_abstract_page(
+    make_app, fake_arxiv, fake_claude
+):
     fake_claude.responder = d2r_answer  # quotes equations that this paper does not have
     app = await make_app(claude=fake_claude)
     note = await Explainer.from_app(app).note(NO_HTML_ID, None, channel_id=CHANNEL)
@@ -310,8 +347,10 @@ async def test_without_a_key_the_note_is_extractive(make_app):
     app = await make_app()
     note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE and note.usage is None
-    assert note.header[0] == ("Extractive note (no Claude key configured): equations quoted from "
-                              "the paper, not explained.")
+    assert note.header[0] == (
+        "Extractive note (no Claude key configured): equations quoted from "
+        "the paper, not explained."
+    )
     assert [e.number for e in note.equations] == ["1", "2", "3", "4", "5"]
     page = served(D2R_ID)
     assert note.equations[4].latex == EQ5 and EQ5 in page
@@ -351,8 +390,9 @@ async def test_explain_through_the_command_layer(make_app, fake_claude):
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     handler = CommandHandler(app, explainer=Explainer.from_app(app))
-    reply = await handler.handle(Invocation(channel_id="slack:C1", user_id="U1",
-                                            text="explain 2506.07056"))
+    reply = await handler.handle(
+        Invocation(channel_id="slack:C1", user_id="U1", text="explain 2506.07056")
+    )
     assert not reply.error
     assert f"```latex\n{EQ5}\n```" in reply.text
     assert reply.title.startswith("D2R: dual regularization loss")
@@ -363,21 +403,36 @@ async def test_explain_through_the_command_layer(make_app, fake_claude):
 
 # ------------------------------------------------------------------------------ rendering
 def _big_note() -> Note:
-    eqs = [NoteEquation(number=str(i), latex=f"y_{{{i}}}=" + "+".join(f"a_{{{j}}}x^{{{j}}}"
-                                                                       for j in range(40)),
-                        anchor=f"S1.E{i}",
-                        symbols=[Symbol(symbol=f"a_{{{j}}}", meaning="a coefficient " * 6)
-                                 for j in range(8)],
-                        why_it_matters="It matters because " * 10)
-           for i in range(1, 6)]
-    return Note(paper_id="2506.00001", version=2, title="A long paper " * 10, authors=["A"] * 20,
-                abs_url="https://arxiv.org/abs/2506.00001v2", kind=NoteKind.CLAUDE,
-                model="claude-haiku-4-5", source="arXiv HTML (LaTeXML) of 2506.00001v2",
-                header=["Read: x.", "Sent to y.", "Equations are quoted."], equations=eqs,
-                method_summary=["A step of the method, described at length. " * 5] * 5,
-                experiments=Experiments(tasks=["t"] * 5, datasets=["d"] * 5, baselines=["b"] * 9,
-                                        main_results=["A result of 12.5 points. " * 8] * 5),
-                verify_in_pdf=["Check this derivation in the appendix. " * 4] * 5)
+    eqs = [
+        NoteEquation(
+            number=str(i),
+            latex=f"y_{{{i}}}=" + "+".join(f"a_{{{j}}}x^{{{j}}}" for j in range(40)),
+            anchor=f"S1.E{i}",
+            symbols=[Symbol(symbol=f"a_{{{j}}}", meaning="a coefficient " * 6) for j in range(8)],
+            why_it_matters="It matters because " * 10,
+        )
+        for i in range(1, 6)
+    ]
+    return Note(
+        paper_id="2506.00001",
+        version=2,
+        title="A long paper " * 10,
+        authors=["A"] * 20,
+        abs_url="https://arxiv.org/abs/2506.00001v2",
+        kind=NoteKind.CLAUDE,
+        model="claude-haiku-4-5",
+        source="arXiv HTML (LaTeXML) of 2506.00001v2",
+        header=["Read: x.", "Sent to y.", "Equations are quoted."],
+        equations=eqs,
+        method_summary=["A step of the method, described at length. " * 5] * 5,
+        experiments=Experiments(
+            tasks=["t"] * 5,
+            datasets=["d"] * 5,
+            baselines=["b"] * 9,
+            main_results=["A result of 12.5 points. " * 8] * 5,
+        ),
+        verify_in_pdf=["Check this derivation in the appendix. " * 4] * 5,
+    )
 
 
 def test_chat_reply_is_clipped_cleanly():

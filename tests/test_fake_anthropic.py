@@ -19,8 +19,14 @@ PAPERS = (
 
 
 def params(system, papers=PAPERS):
-    return dict(model="claude-test", max_tokens=1024, system=system, tools=TOOLS,
-                tool_choice=CHOICE, messages=[{"role": "user", "content": papers}])
+    return dict(
+        model="claude-test",
+        max_tokens=1024,
+        system=system,
+        tools=TOOLS,
+        tool_choice=CHOICE,
+        messages=[{"role": "user", "content": papers}],
+    )
 
 
 @pytest.fixture
@@ -50,7 +56,8 @@ async def test_forced_tool_call_and_usage(fake, client):
     assert msg.usage.cache_read_input_tokens == 0
     assert fake.usage_log == [msg.usage.model_dump(exclude_none=True)]
     count = await client.messages.count_tokens(
-        model="claude-test", system=system, tools=TOOLS, messages=params(system)["messages"])
+        model="claude-test", system=system, tools=TOOLS, messages=params(system)["messages"]
+    )
     assert count.input_tokens == expected_in
 
 
@@ -81,7 +88,8 @@ async def test_prompt_caching(fake, client):
     first = (await client.messages.create(**params(system))).usage
     second = (await client.messages.create(**params(system, PAPERS[:60] + "</paper>"))).usage
     prefix = fake.count_tokens(json.dumps(TOOLS[0], sort_keys=True)) + fake.count_tokens(
-        system[0]["text"])
+        system[0]["text"]
+    )
     assert (first.cache_creation_input_tokens, first.cache_read_input_tokens) == (prefix, 0)
     assert (second.cache_creation_input_tokens, second.cache_read_input_tokens) == (0, prefix)
     assert second.input_tokens == fake.count_tokens(PAPERS[:60] + "</paper>")

@@ -16,17 +16,22 @@ from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML, WITHDRAWN
 
 DATA = Path(__file__).resolve().parents[1] / "bot" / "sources" / "data"
 DAY = dt.date(2025, 6, 10)  # a Tuesday
-LISTINGS = {dt.date.fromisoformat(p.name[:10]): [json.loads(line) for line in gzip.open(p, "rt")]
-            for p in sorted(DATA.glob("*.jsonl.gz"))}
+LISTINGS = {
+    dt.date.fromisoformat(p.name[:10]): [json.loads(line) for line in gzip.open(p, "rt")]
+    for p in sorted(DATA.glob("*.jsonl.gz"))
+}
 
 
 @pytest.fixture
 async def fake():
     # two synthetic replacements (ids from March 2025) on top of the real 2025-06-10 listing
-    old = [dict(LISTINGS[DAY][0], id="2503.01234", categories=["cs.CV"]),
-           dict(LISTINGS[DAY][0], id="2503.05678", categories=["cs.LG", "cs.CL"])]
-    async with FakeArxiv({**LISTINGS, DAY: LISTINGS[DAY] + old}, today=DAY,
-                         html_pages=SAMPLE_HTML) as server:
+    old = [
+        dict(LISTINGS[DAY][0], id="2503.01234", categories=["cs.CV"]),
+        dict(LISTINGS[DAY][0], id="2503.05678", categories=["cs.LG", "cs.CL"]),
+    ]
+    async with FakeArxiv(
+        {**LISTINGS, DAY: LISTINGS[DAY] + old}, today=DAY, html_pages=SAMPLE_HTML
+    ) as server:
         yield server
 
 

@@ -29,16 +29,23 @@ async def slack():
 
 
 def poster_for(fake: FakeSlack) -> SlackPoster:
-    return SlackPoster(AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/"),
-                       per_channel_interval=0)
+    return SlackPoster(
+        AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/"), per_channel_interval=0
+    )
 
 
 async def subscribe(app, n: int, **update) -> list[str]:
     ids = []
     for i in range(n):
-        config = app.default_channel(f"slack:C{i:03d}").model_copy(update={
-            "subscribed": True, "schedule_time": "08:00", "timezone": ZONES[i % len(ZONES)],
-            "max_papers": 3, **update})
+        config = app.default_channel(f"slack:C{i:03d}").model_copy(
+            update={
+                "subscribed": True,
+                "schedule_time": "08:00",
+                "timezone": ZONES[i % len(ZONES)],
+                "max_papers": 3,
+                **update,
+            }
+        )
         await app.store.save_channel(config)
         ids.append(config.id)
     return ids
@@ -52,7 +59,10 @@ async def test_three_replicas_post_each_channel_exactly_once(make_app, slack):
     assert latest_announcement(NOW) == DAY
     replicas = [await make_app() for _ in range(3)]
     channels = await subscribe(replicas[0], 50)
-    jobs = [DailyJobs(app, {"slack": poster_for(slack)}, owner=f"r{i}") for i, app in enumerate(replicas)]
+    jobs = [
+        DailyJobs(app, {"slack": poster_for(slack)}, owner=f"r{i}")
+        for i, app in enumerate(replicas)
+    ]
     # Every replica fires every channel's job at once, twice (a retry sweep), as APScheduler would.
     outcomes = await asyncio.gather(*(j.run_due(now=NOW) for j in jobs for _ in range(2)))
     statuses = Counter(o.status for batch in outcomes for o in batch)
@@ -95,7 +105,9 @@ async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, s
     finally:
         Progress.record = original
     assert (await app.store.get_delivery(channel, DAY))["state"] == "posting"
-    outcome = await DailyJobs(app, {"slack": poster}, owner="survivor").run_channel(channel, now=NOW)
+    outcome = await DailyJobs(app, {"slack": poster}, owner="survivor").run_channel(
+        channel, now=NOW
+    )
     assert outcome.status == "posted"
     texts = [p["text"] for p in slack.posts()]
     assert len(texts) == len(set(texts)) == 1 + 6
@@ -160,12 +172,18 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, sl
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     entries = [p for p in slack.posts() if "thread_ts" in p]
     last = entries[-1]  # the lowest-ranked paper of the day...
-    await record_reaction(app.store, platform="slack", message_id=f"C000:{slack.history['C000'][-1]['ts']}",
-                          user="U1", emoji="+1", added=True)
+    await record_reaction(
+        app.store,
+        platform="slack",
+        message_id=f"C000:{slack.history['C000'][-1]['ts']}",
+        user="U1",
+        emoji="+1",
+        added=True,
+    )
     friday = NOW + dt.timedelta(days=3)
     outcome = await jobs.run_weekly(channel, now=friday)
     assert outcome.status == "posted" and outcome.papers == 4
-    weekly_entries = [p for p in slack.posts() if "thread_ts" in p][len(entries):]
+    weekly_entries = [p for p in slack.posts() if "thread_ts" in p][len(entries) :]
     title = last["text"].rsplit(" (", 1)[0]
     assert weekly_entries[0]["text"].startswith(title)  # ...comes first once the channel liked it
     assert (await jobs.run_weekly(channel, now=friday)).status == "already"

@@ -18,7 +18,9 @@ def test_json_logs_redact_tokens_and_passwords(capsys):
     try:
         logging.getLogger("bot.test").warning(
             "posting with %s to redis://user:hunter2@redis:6379 key %s",
-            "xoxb-123-456-abcdef", "sk-ant-api03-secret")
+            "xoxb-123-456-abcdef",
+            "sk-ant-api03-secret",
+        )
         line = capsys.readouterr().err.strip().splitlines()[-1]
     finally:
         logging.getLogger().handlers.clear()

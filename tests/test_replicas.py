@@ -34,7 +34,10 @@ def _today_rows(listings, day: dt.date) -> list[dict]:
 @pytest.fixture
 async def world(redis_url, listings):
     day = latest_announcement(dt.datetime.now(dt.UTC))
-    async with FakeArxiv({day: _today_rows(listings, day)}, today=day) as arxiv, FakeSlack(latency=0.02) as slack:
+    async with (
+        FakeArxiv({day: _today_rows(listings, day)}, today=day) as arxiv,
+        FakeSlack(latency=0.02) as slack,
+    ):
         store = await connect(redis_url, prefix="test")
         yield day, arxiv, slack, store
         await store.close()
@@ -46,7 +49,9 @@ def spawn():
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen([BIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [BIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         procs.append(proc)
         return proc
 
@@ -59,24 +64,30 @@ def spawn():
 
 
 def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARXIV_BOT_", "SLACK_", "DISCORD_", "ANTHROPIC_"))}
-    env.update({
-        "REDIS_URL": redis_url,
-        "ARXIV_BOT_KEY_PREFIX": "test",
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "secret",
-        "ARXIV_BOT_SLACK_API_URL": slack.base_url + "/api/",
-        "ARXIV_BOT_SLACK_PORT": str(_free_port()),
-        "ARXIV_BOT_HEALTH_PORT": str(_free_port()),
-        "ARXIV_BOT_ARXIV__RSS_URL": arxiv.base_url + "/rss",
-        "ARXIV_BOT_ARXIV__API_URL": arxiv.base_url + "/api/query",
-        "ARXIV_BOT_ARXIV__DELAY_SECONDS": "0",
-        "ARXIV_BOT_JOB_LEASE_SECONDS": "3",
-        "ARXIV_BOT_SWEEP_SECONDS": "1",
-        "ARXIV_BOT_DRAIN_SECONDS": "5",
-        "ARXIV_BOT_SLACK_MESSAGE_INTERVAL": "0.01",
-        **extra,
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ARXIV_BOT_", "SLACK_", "DISCORD_", "ANTHROPIC_"))
+    }
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "ARXIV_BOT_KEY_PREFIX": "test",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "ARXIV_BOT_SLACK_API_URL": slack.base_url + "/api/",
+            "ARXIV_BOT_SLACK_PORT": str(_free_port()),
+            "ARXIV_BOT_HEALTH_PORT": str(_free_port()),
+            "ARXIV_BOT_ARXIV__RSS_URL": arxiv.base_url + "/rss",
+            "ARXIV_BOT_ARXIV__API_URL": arxiv.base_url + "/api/query",
+            "ARXIV_BOT_ARXIV__DELAY_SECONDS": "0",
+            "ARXIV_BOT_JOB_LEASE_SECONDS": "3",
+            "ARXIV_BOT_SWEEP_SECONDS": "1",
+            "ARXIV_BOT_DRAIN_SECONDS": "5",
+            "ARXIV_BOT_SLACK_MESSAGE_INTERVAL": "0.01",
+            **extra,
+        }
+    )
     return env
 
 
@@ -86,8 +97,14 @@ async def _subscribe(store, n: int, **update) -> list[str]:
 
     ids = []
     for i in range(n):
-        fields = {"subscribed": True, "schedule_time": "00:00", "timezone": ZONES[i % len(ZONES)],
-                  "max_papers": 2, "topics": ChannelDefaults().topics, **update}
+        fields = {
+            "subscribed": True,
+            "schedule_time": "00:00",
+            "timezone": ZONES[i % len(ZONES)],
+            "max_papers": 2,
+            "topics": ChannelDefaults().topics,
+            **update,
+        }
         config = ChannelConfig(id=f"slack:C{i:03d}", **fields)
         await store.save_channel(config)
         ids.append(config.id)
@@ -102,12 +119,15 @@ async def _wait(predicate, timeout: float) -> None:
         await asyncio.sleep(0.2)
 
 
-async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(world, redis_url, spawn):
+async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
+    world, redis_url, spawn
+):
     day, arxiv, slack, store = world
     channels = await _subscribe(store, 50)
     envs = [_env(redis_url, arxiv, slack) for _ in range(3)]
     procs = [spawn(env) for env in envs]
     try:
+
         async def all_delivered() -> bool:
             return all([await store.last_delivered(c) == day for c in channels])
 
@@ -132,7 +152,9 @@ async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
     assert not [k async for k in store.r.scan_iter(match="test:lock:digest:*")]  # leases released
 
 
-async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(world, redis_url, spawn):
+async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
+    world, redis_url, spawn
+):
     day, arxiv, slack, store = world
     slack.latency = 0.25
     [channel] = await _subscribe(store, 1, max_papers=12)
@@ -147,6 +169,7 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
     assert (await store.get_delivery(channel, day))["state"] == "posting"
     second = spawn(_env(redis_url, arxiv, slack))
     try:
+
         async def delivered() -> bool:
             return await store.last_delivered(channel) == day
 

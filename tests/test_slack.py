@@ -363,7 +363,9 @@ async def test_digest_now_posts_header_and_thread_once(slack):
 async def test_reactions_on_thread_entries_vote_and_undo(slack):
     h = await slack()
     digest = await bundled_digest(3)
-    posted = await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m1")
+    posted = await deliver(
+        h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m1"
+    )
     entry = next(p for p in posted if p.paper_id)
     header = next(p for p in posted if p.paper_id is None)
     channel, ts = entry.message_id.split(":")
@@ -425,7 +427,9 @@ async def test_200_papers_render_within_limits_and_post(fake):
     assert hostile.endswith("…") and "&amp;" in hostile and not hostile.endswith("&amp…")
 
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-    posted = await SlackPoster(client, per_channel_interval=0).post_digest("C1", digest, marker="m200")
+    posted = await SlackPoster(client, per_channel_interval=0).post_digest(
+        "C1", digest, marker="m200"
+    )
     assert fake.errors == [] and len(fake.posts("C1")) == len(headers) + 200
     assert [p.paper_id for p in posted if p.paper_id] == [s.paper.id for s in digest.papers]
     assert len({p.message_id for p in posted}) == len(posted)
@@ -437,7 +441,9 @@ async def test_rate_limited_posts_wait_and_retry():
     async with FakeSlack(rate_limit_per_channel=4) as fake:  # 4 posts a second in a channel
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         digest = (await bundled_digest(5)).model_copy(update={"notes": []})
-        posted = await SlackPoster(client, per_channel_interval=0).post_digest("C1", digest, marker="m")
+        posted = await SlackPoster(client, per_channel_interval=0).post_digest(
+            "C1", digest, marker="m"
+        )
         assert fake.rate_limited >= 1 and len(fake.posts("C1")) == 6 == len(posted)
 
 
@@ -621,8 +627,9 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
     from bot.explain import Explainer
 
     h = await slack()
-    h.bolt = build_slack_app(h.app, CommandHandler(h.app, explainer=Explainer.from_app(h.app)),
-                             client=h.client)
+    h.bolt = build_slack_app(
+        h.app, CommandHandler(h.app, explainer=Explainer.from_app(h.app)), client=h.client
+    )
     digest = await h.app.digest(await h.app.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
@@ -630,19 +637,33 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
     paper_id = digest.papers[0].paper.id
     [button] = [e for b in entry["blocks"] if b["type"] == "actions" for e in b["elements"]]
     payload = {
-        "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U1"},
-        "api_app_id": "A1", "token": "legacy", "trigger_id": "1.2",
+        "type": "block_actions",
+        "team": {"id": "T1"},
+        "user": {"id": "U1"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "trigger_id": "1.2",
         "channel": {"id": "C1", "name": "general"},
         "message": {"ts": "1700000000.000200", "thread_ts": entry["thread_ts"]},
-        "actions": [{"action_id": button["action_id"], "value": button["value"],
-                     "type": "button", "block_id": "b1", "action_ts": "1.3"}],
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "value": button["value"],
+                "type": "button",
+                "block_id": "b1",
+                "action_ts": "1.3",
+            }
+        ],
     }
     body = urlencode({"payload": json.dumps(payload)})
-    resp = await h.send(body, signed_headers(body, content_type="application/x-www-form-urlencoded"))
+    resp = await h.send(
+        body, signed_headers(body, content_type="application/x-www-form-urlencoded")
+    )
     assert resp.status == 200, resp.body
     notes = await eventually(
         lambda: [p for p in h.fake.posts("C1") if "Extractive note" in json.dumps(p)],
-        "the note in the thread")
+        "the note in the thread",
+    )
     assert notes[0]["thread_ts"] == entry["thread_ts"] and paper_id in json.dumps(notes[0])
 
 

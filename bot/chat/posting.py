@@ -26,14 +26,18 @@ async def post_now(store: Store, poster: Poster, digest: Digest, *, trigger: str
     lease = digest_lease(digest.channel, day)
     token = await store.acquire(lease, ttl_ms=POST_NOW_LEASE_MS)
     if token is None:
-        return Reply.fail("A digest is being posted in this channel right now; try again in a minute.")
+        return Reply.fail(
+            "A digest is being posted in this channel right now; try again in a minute."
+        )
     try:
         posted = await store.posted_ids(digest.channel)
         papers = [s for s in digest.papers if s.paper.id not in posted]
         if not papers:
             notes = "".join(f"\n> {n}" for n in digest.notes)
-            return Reply(text=f"No new paper from {day} passed this channel's thresholds; "
-                              f"nothing posted.{notes}")
+            return Reply(
+                text=f"No new paper from {day} passed this channel's thresholds; "
+                f"nothing posted.{notes}"
+            )
         digest = digest.model_copy(update={"papers": papers})
         await deliver(store, poster, digest, marker=f"{digest.channel}:{day}:now:{trigger}")
     except ChatUnavailable as e:
@@ -41,5 +45,7 @@ async def post_now(store: Store, poster: Poster, digest: Digest, *, trigger: str
     finally:
         await store.release(lease, token)
     n = len(papers)
-    return Reply(text=f"Posted {n} paper{'s' if n != 1 else ''} from {day} in this channel; "
-                      "the full entries are in the thread.")
+    return Reply(
+        text=f"Posted {n} paper{'s' if n != 1 else ''} from {day} in this channel; "
+        "the full entries are in the thread."
+    )

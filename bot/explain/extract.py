@@ -31,19 +31,60 @@ __all__ = [
 
 # Elements whose text is page furniture or would pollute the prose (footnotes break sentences).
 _SKIP_TAGS = frozenset({"script", "style", "head", "nav", "header", "footer", "button", "svg"})
-_SKIP_CLASSES = frozenset({
-    "ltx_bibliography", "ltx_page_header", "ltx_page_footer", "ltx_note", "ltx_TOC",
-    "ltx_authors", "ltx_listing", "ltx_ERROR", "ltx_rdf",
-})
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                   "param", "source", "track", "wbr", "mspace", "none", "mprescripts",
-                   "maligngroup", "malignmark"})
-_HEADINGS = {"ltx_title_section": 1, "ltx_title_appendix": 1, "ltx_title_subsection": 2,
-             "ltx_title_subsubsection": 3}
+_SKIP_CLASSES = frozenset(
+    {
+        "ltx_bibliography",
+        "ltx_page_header",
+        "ltx_page_footer",
+        "ltx_note",
+        "ltx_TOC",
+        "ltx_authors",
+        "ltx_listing",
+        "ltx_ERROR",
+        "ltx_rdf",
+    }
+)
+_VOID = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+        "mspace",
+        "none",
+        "mprescripts",
+        "maligngroup",
+        "malignmark",
+    }
+)
+_HEADINGS = {
+    "ltx_title_section": 1,
+    "ltx_title_appendix": 1,
+    "ltx_title_subsection": 2,
+    "ltx_title_subsubsection": 3,
+}
 # Cells of an equation row that are layout or the number, not the formula.
-_NON_FORMULA_CELLS = frozenset({"ltx_eqn_center_padleft", "ltx_eqn_center_padright",
-                                "ltx_eqn_left_padleft", "ltx_eqn_left_padright",
-                                "ltx_eqn_padleft", "ltx_eqn_padright", "ltx_eqn_eqno"})
+_NON_FORMULA_CELLS = frozenset(
+    {
+        "ltx_eqn_center_padleft",
+        "ltx_eqn_center_padright",
+        "ltx_eqn_left_padleft",
+        "ltx_eqn_left_padright",
+        "ltx_eqn_padleft",
+        "ltx_eqn_padright",
+        "ltx_eqn_eqno",
+    }
+)
 # What makes a displayed formula an equation rather than a symbol: a relation, an operator, a
 # big operator or a fraction.
 _SUBSTANTIVE = re.compile(
@@ -168,8 +209,10 @@ class PaperExtract:
     def describe(self) -> str:
         """What was read, in one line: 'arXiv HTML (LaTeXML) of 2506.07056v1: 6 display ...'."""
         if self.source == "abs":
-            return (f"arXiv abstract page of {self.versioned_id} (no HTML version on arXiv): "
-                    "title and abstract only, so no equations")
+            return (
+                f"arXiv abstract page of {self.versioned_id} (no HTML version on arXiv): "
+                "title and abstract only, so no equations"
+            )
         tables = sum(c.kind == "table" for c in self.captions)
         figures = len(self.captions) - tables
         top = sum(s.level == 1 for s in self.sections)
@@ -402,7 +445,7 @@ class _LatexmlParser(HTMLParser):
             if fig.caption:
                 m = _CAPTION_LABEL.match(fig.caption)
                 label = _squash(m.group(1)) if m else ""
-                text = fig.caption[m.end():] if m else fig.caption
+                text = fig.caption[m.end() :] if m else fig.caption
                 self.captions.append(Caption(fig.kind, label, _squash(text), fig.rows))
 
     # -- content ---------------------------------------------------------------------------
@@ -458,8 +501,11 @@ class _LatexmlParser(HTMLParser):
         for row in rows:
             prev = merged[-1] if merged else None
             if isinstance(row, str) or not isinstance(prev, _Row):
-                merged.append(row if isinstance(row, str) else
-                              _Row(row.anchor, list(row.parts), row.number, row.lhs_empty))
+                merged.append(
+                    row
+                    if isinstance(row, str)
+                    else _Row(row.anchor, list(row.parts), row.number, row.lhs_empty)
+                )
             # A continuation line ("= c") belongs to the line above unless both carry a number.
             elif row.lhs_empty and not (prev.number and row.number):
                 prev.parts += row.parts
@@ -475,8 +521,9 @@ class _LatexmlParser(HTMLParser):
             latex = " ".join(row.parts)
             if not _is_substantive(latex):
                 continue  # a lone symbol on display is not an equation worth explaining
-            self.equations.append(Equation(latex=latex, number=row.number, anchor=row.anchor,
-                                           section=section))
+            self.equations.append(
+                Equation(latex=latex, number=row.number, anchor=row.anchor, section=section)
+            )
             self.flow.append(("eq", len(self.equations) - 1))
 
     def _flush_para(self) -> None:
@@ -629,15 +676,18 @@ def parse_abs_page(
     meta = parser.meta
     history = _squash(" ".join(parser.text.get("history", [])))
     comment = _squash(" ".join(parser.text.get("comments", [])))
-    abstract = _squash((meta.get("citation_abstract") or [""])[0]) or _squash(
-        " ".join(parser.text.get("abstract", []))).removeprefix("Abstract:").strip()
+    abstract = (
+        _squash((meta.get("citation_abstract") or [""])[0])
+        or _squash(" ".join(parser.text.get("abstract", []))).removeprefix("Abstract:").strip()
+    )
     versions = [int(v) for v in re.findall(r"\[v(\d+)\]", history)]
     withdrawn_at = re.search(r"\[v(\d+)\][^\[]*\(withdrawn\)", history)
     at = int(withdrawn_at.group(1)) if withdrawn_at else None
     # The history lists the withdrawal for every version's page; an earlier version asked for
     # by number is still a paper (its page then shows its own abstract).
     withdrawn = any(_WITHDRAWN.search(t) for t in (abstract, comment)) or (
-        at is not None and (version is None or version >= at))
+        at is not None and (version is None or version >= at)
+    )
     authors = []
     for name in meta.get("citation_author", []):
         last, _, first = name.partition(",")

@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 
 MAX_EQUATIONS = 5
 EXTRACTIVE_LABEL = "Extractive note ({why}): equations quoted from the paper, not explained."
-_INTERPRETED = ("Equations are quoted verbatim from the paper's LaTeX; their symbols, the method "
-                "and the experiments are {model}'s interpretation. Check them against the PDF.")
+_INTERPRETED = (
+    "Equations are quoted verbatim from the paper's LaTeX; their symbols, the method "
+    "and the experiments are {model}'s interpretation. Check them against the PDF."
+)
 # Whole answers that say "nothing here": the other system's habit we must not copy.
 _PLACEHOLDER = re.compile(
     r"^\W*(?:n/?a|none|null|nil|tbd|tba|unknown|unclear|unspecified|\?+|-+|"
@@ -243,20 +245,32 @@ class Prompt:
         if self.headings:
             parts.append(f"{self.headings} section headings")
         if self.equations_total:
-            eqs = (f"all {self.equations} equations" if self.equations == self.equations_total
-                   else f"{self.equations} of {self.equations_total} equations")
+            eqs = (
+                f"all {self.equations} equations"
+                if self.equations == self.equations_total
+                else f"{self.equations} of {self.equations_total} equations"
+            )
             parts.append(eqs + " with their context")
         if self.captions:
-            parts.append(f"{self.captions} captions" + (
-                f" ({self.tables} with table contents)" if self.tables else ""))
+            parts.append(
+                f"{self.captions} captions"
+                + (f" ({self.tables} with table contents)" if self.tables else "")
+            )
         if self.sections_with_text == self.sections_total and self.sections_total:
-            parts.append("the text of every section" if self.sections_total > 1 else
-                         "the text of its one section")
+            parts.append(
+                "the text of every section"
+                if self.sections_total > 1
+                else "the text of its one section"
+            )
         elif self.sections_with_text:
-            parts.append(f"opening text of {self.sections_with_text} of {self.sections_total} "
-                         "sections")
-        return (f"Sent to {model} (≈{self.tokens:,} of {self.budget:,} input tokens): "
-                + ", ".join(parts) + ".")
+            parts.append(
+                f"opening text of {self.sections_with_text} of {self.sections_total} sections"
+            )
+        return (
+            f"Sent to {model} (≈{self.tokens:,} of {self.budget:,} input tokens): "
+            + ", ".join(parts)
+            + "."
+        )
 
 
 def _tok(chars: int) -> int:
@@ -289,8 +303,11 @@ def build_prompt(extract: PaperExtract, *, max_input_tokens: int) -> Prompt:
     then captions, then table contents, then section text (each section's opening first)."""
     fixed = len(SYSTEM_PROMPT) + len(json.dumps(NOTES_TOOL)) + 200  # envelope and tags
     room = max(0, max_input_tokens * 4 - fixed)
-    head = [f'<paper id="{extract.versioned_id}">', f"Title: {extract.title}",
-            f"Abstract: {_clip(extract.abstract, 3000)}"]
+    head = [
+        f'<paper id="{extract.versioned_id}">',
+        f"Title: {extract.title}",
+        f"Abstract: {_clip(extract.abstract, 3000)}",
+    ]
     if extract.headings:
         head.append("Sections: " + "; ".join(extract.headings))
     used = sum(len(h) + 1 for h in head) + 120  # + the <equations>, <captions>... wrappers
@@ -333,9 +350,12 @@ def build_prompt(extract: PaperExtract, *, max_input_tokens: int) -> Prompt:
         depth += 1
     body = [f"## {sections[k].heading}\n" + "\n".join(ps) for k, ps in sorted(taken.items())]
     out = head[:]
-    out.append(f"<equations>\n{eq_text}\n</equations>" if eq_text else
-               "<equations>\n(none: this paper has no displayed equations in what was read)\n"
-               "</equations>")
+    out.append(
+        f"<equations>\n{eq_text}\n</equations>"
+        if eq_text
+        else "<equations>\n(none: this paper has no displayed equations in what was read)\n"
+        "</equations>"
+    )
     if captions:
         out.append("<captions>\n" + "\n".join(captions) + "\n</captions>")
     if tables:
@@ -420,12 +440,15 @@ def _strings(items: Any, *, limit: int = 400, most: int = 8) -> list[str]:
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.rstrip("0").rstrip(".") if "." in n else n
-            for n in _NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text))}
+    return {
+        n.rstrip("0").rstrip(".") if "." in n else n
+        for n in _NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text))
+    }
 
 
-def _check_equations(raw: Any, extract: PaperExtract, most: int,
-                     dropped: list[str]) -> list[NoteEquation]:
+def _check_equations(
+    raw: Any, extract: PaperExtract, most: int, dropped: list[str]
+) -> list[NoteEquation]:
     kept: list[NoteEquation] = []
     invented = padded = 0
     for item in raw if isinstance(raw, list) else []:
@@ -446,10 +469,16 @@ def _check_equations(raw: Any, extract: PaperExtract, most: int,
         for s in item.get("symbols") or []:
             if isinstance(s, dict) and _real(s.get("symbol"), 80) and _real(s.get("meaning")):
                 symbols.append(Symbol(symbol=_real(s["symbol"], 80), meaning=_real(s["meaning"])))
-        kept.append(NoteEquation(
-            number=found.number, latex=found.latex, anchor=found.anchor, symbols=symbols[:10],
-            why_it_matters=_real(item.get("why_it_matters")), context=found.before,
-        ))
+        kept.append(
+            NoteEquation(
+                number=found.number,
+                latex=found.latex,
+                anchor=found.anchor,
+                symbols=symbols[:10],
+                why_it_matters=_real(item.get("why_it_matters")),
+                context=found.before,
+            )
+        )
     if invented:
         dropped.append(f"{_plural(invented, 'equation')} that the paper does not display")
     if padded:
@@ -465,14 +494,24 @@ def _check_results(claims: list[str], extract: PaperExtract, dropped: list[str])
     known = _numbers(extract.evidence())
     kept = [c for c in claims if _numbers(c) <= known]
     if len(kept) < len(claims):
-        dropped.append(f"{_plural(len(claims) - len(kept), 'result claim')} whose numbers are "
-                       "not in the text read")
+        dropped.append(
+            f"{_plural(len(claims) - len(kept), 'result claim')} whose numbers are "
+            "not in the text read"
+        )
     return kept
 
 
-def claude_note(answer: dict[str, Any], extract: PaperExtract, prompt: Prompt, *, model: str,
-                usage: Usage, abs_url: str, html_url: str | None,
-                max_equations: int = MAX_EQUATIONS) -> Note:
+def claude_note(
+    answer: dict[str, Any],
+    extract: PaperExtract,
+    prompt: Prompt,
+    *,
+    model: str,
+    usage: Usage,
+    abs_url: str,
+    html_url: str | None,
+    max_equations: int = MAX_EQUATIONS,
+) -> Note:
     """A checked note from Claude's tool input. Raises BadAnswer when nothing usable is left."""
     dropped: list[str] = []
     equations = _check_equations(answer.get("equations"), extract, max_equations, dropped)
@@ -481,45 +520,82 @@ def claude_note(answer: dict[str, Any], extract: PaperExtract, prompt: Prompt, *
         tasks=_strings(raw_exp.get("tasks"), limit=160),
         datasets=_strings(raw_exp.get("datasets"), limit=160),
         baselines=_strings(raw_exp.get("baselines"), limit=160, most=12),
-        main_results=_check_results(_strings(raw_exp.get("main_results"), most=5), extract,
-                                    dropped),
+        main_results=_check_results(
+            _strings(raw_exp.get("main_results"), most=5), extract, dropped
+        ),
     )
     method = _strings(answer.get("method_summary"), limit=500, most=5)
     verify = _strings(answer.get("verify_in_pdf"), limit=300, most=5)
     if not (equations or method or not experiments.empty):
         raise BadAnswer("the answer held no usable notes")
-    header = [f"Read: {extract.describe()}.", prompt.describe(model),
-              _INTERPRETED.format(model=model)]
+    header = [
+        f"Read: {extract.describe()}.",
+        prompt.describe(model),
+        _INTERPRETED.format(model=model),
+    ]
     if extract.source == "abs":
-        header[2] = (f"No equations: only the abstract was available. Method and experiments are "
-                     f"{model}'s reading of the abstract alone.")
+        header[2] = (
+            f"No equations: only the abstract was available. Method and experiments are "
+            f"{model}'s reading of the abstract alone."
+        )
     if dropped:
         header.append("Checked against the paper, dropped: " + "; ".join(dropped) + ".")
     return Note(
-        paper_id=extract.paper_id, version=extract.version, title=extract.title,
-        authors=extract.authors, abs_url=abs_url, html_url=html_url, kind=NoteKind.CLAUDE,
-        model=model, source=extract.describe(), sent=prompt.describe(model), header=header,
-        abstract=extract.abstract, equations=equations, equations_found=len(extract.equations),
-        method_summary=method, experiments=experiments, verify_in_pdf=verify, dropped=dropped,
+        paper_id=extract.paper_id,
+        version=extract.version,
+        title=extract.title,
+        authors=extract.authors,
+        abs_url=abs_url,
+        html_url=html_url,
+        kind=NoteKind.CLAUDE,
+        model=model,
+        source=extract.describe(),
+        sent=prompt.describe(model),
+        header=header,
+        abstract=extract.abstract,
+        equations=equations,
+        equations_found=len(extract.equations),
+        method_summary=method,
+        experiments=experiments,
+        verify_in_pdf=verify,
+        dropped=dropped,
         usage=usage,
     )
 
 
-def extractive_note(extract: PaperExtract, *, why: str, abs_url: str, html_url: str | None,
-                    max_equations: int = MAX_EQUATIONS) -> Note:
+def extractive_note(
+    extract: PaperExtract,
+    *,
+    why: str,
+    abs_url: str,
+    html_url: str | None,
+    max_equations: int = MAX_EQUATIONS,
+) -> Note:
     """What the paper itself shows, quoted, with no model involved."""
     numbered = [e for e in extract.equations if e.number] or extract.equations
-    equations = [NoteEquation(number=e.number, latex=e.latex, anchor=e.anchor, context=e.before)
-                 for e in numbered[:max_equations]]
+    equations = [
+        NoteEquation(number=e.number, latex=e.latex, anchor=e.anchor, context=e.before)
+        for e in numbered[:max_equations]
+    ]
     header = [EXTRACTIVE_LABEL.format(why=why), f"Read: {extract.describe()}."]
     if len(extract.equations) > len(equations):
-        header.append(f"Showing {len(equations)} of {len(extract.equations)} display equations "
-                      "(numbered ones first).")
+        header.append(
+            f"Showing {len(equations)} of {len(extract.equations)} display equations "
+            "(numbered ones first)."
+        )
     return Note(
-        paper_id=extract.paper_id, version=extract.version, title=extract.title,
-        authors=extract.authors, abs_url=abs_url, html_url=html_url, kind=NoteKind.EXTRACTIVE,
-        source=extract.describe(), header=header, abstract=extract.abstract,
-        equations=equations, equations_found=len(extract.equations),
+        paper_id=extract.paper_id,
+        version=extract.version,
+        title=extract.title,
+        authors=extract.authors,
+        abs_url=abs_url,
+        html_url=html_url,
+        kind=NoteKind.EXTRACTIVE,
+        source=extract.describe(),
+        header=header,
+        abstract=extract.abstract,
+        equations=equations,
+        equations_found=len(extract.equations),
         captions=[CaptionNote(label=c.label, text=c.text) for c in extract.captions],
         reason=why,
     )

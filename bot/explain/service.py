@@ -50,8 +50,10 @@ EXAMPLE = "explain 2506.06440"
 class PaperWithdrawn(ArxivBotError):
     def __init__(self, paper_id: str, version: int | None, *, earlier: str | None = None) -> None:
         at = f" (v{version})" if version else ""
-        super().__init__(f"arXiv lists {paper_id} as withdrawn by its authors{at}: there is no "
-                         "paper text to explain.")
+        super().__init__(
+            f"arXiv lists {paper_id} as withdrawn by its authors{at}: there is no "
+            "paper text to explain."
+        )
         self.paper_id = paper_id
         self.earlier = earlier  # an earlier version that may still be readable, e.g. '2506.01234v1'
 
@@ -73,15 +75,20 @@ class Explainer:
         self.max_equations = max_equations
 
     @classmethod
-    def from_app(cls, app: App, *, max_input_tokens: int = 6000,
-                 max_equations: int = MAX_EQUATIONS) -> Explainer:
+    def from_app(
+        cls, app: App, *, max_input_tokens: int = 6000, max_equations: int = MAX_EQUATIONS
+    ) -> Explainer:
         """Share the app's arXiv fetcher (one polite request rate per process) and Claude client."""
         if isinstance(app.source, ArxivSource):
             fetcher = app.source.fetcher
         else:
             a = app.settings.arxiv
-            fetcher = PoliteFetcher(delay=a.delay_seconds, retries=a.retries,
-                                    timeout=a.timeout_seconds, base_backoff=a.backoff_seconds)
+            fetcher = PoliteFetcher(
+                delay=a.delay_seconds,
+                retries=a.retries,
+                timeout=a.timeout_seconds,
+                base_backoff=a.backoff_seconds,
+            )
         writer = None
         key = app.settings.anthropic_api_key
         if key is not None and key.get_secret_value():
@@ -90,8 +97,13 @@ class Explainer:
                 scorer = ClaudeScorer(app.settings.llm, api_key=key.get_secret_value())
                 app.stack.push_async_callback(scorer.close)
             writer = NoteWriter(scorer)
-        return cls(app, fetcher=fetcher, writer=writer, max_input_tokens=max_input_tokens,
-                   max_equations=max_equations)
+        return cls(
+            app,
+            fetcher=fetcher,
+            writer=writer,
+            max_input_tokens=max_input_tokens,
+            max_equations=max_equations,
+        )
 
     # urls --------------------------------------------------------------------------------------
     def _url(self, kind: str, paper_id: str, version: int | None) -> str:
@@ -111,7 +123,8 @@ class Explainer:
             if is_latexml(page):
                 # Pages run to megabytes: parse off the event loop the chat adapters share.
                 return await asyncio.to_thread(
-                    parse_latexml, page, paper_id=paper_id, version=version, url=html_url)
+                    parse_latexml, page, paper_id=paper_id, version=version, url=html_url
+                )
             log.info("%s is not a LaTeXML page; reading the abstract page", html_url)
         except NotFound:
             pass
@@ -145,8 +158,9 @@ class Explainer:
         try:
             return Note.model_validate_json(raw).model_copy(update={"cached": True})
         except ValidationError:
-            log.warning("cached note for %sv%d no longer parses; writing it again",
-                        paper_id, version)
+            log.warning(
+                "cached note for %sv%d no longer parses; writing it again", paper_id, version
+            )
             return None
 
     # the note --------------------------------------------------------------------------------
@@ -156,8 +170,9 @@ class Explainer:
             pid, in_id = split_arxiv_id(paper_id)
         except ValueError:
             raise BadArxivId(paper_id or "(nothing)") from None
-        if in_id == 0 or (version is not None and (
-                version < 1 or (in_id is not None and in_id != version))):
+        if in_id == 0 or (
+            version is not None and (version < 1 or (in_id is not None and in_id != version))
+        ):
             raise BadArxivId(paper_id if version is None else f"{paper_id} (version {version})")
         version = version or in_id
         meta = await self._metadata(pid)
@@ -190,22 +205,29 @@ class Explainer:
             tries = self.app.settings.llm.max_retries + 1
             log.warning("Claude failed on %s: %s", extract.versioned_id, describe_api_error(e))
             return self._extractive(
-                extract, f"Claude was unavailable: {describe_api_error(e)}, after {tries} tries")
+                extract, f"Claude was unavailable: {describe_api_error(e)}, after {tries} tries"
+            )
         await self.app.store.record_usage(channel_id, dt.date.today(), usage)
         try:
             if answer is None:
                 raise BadAnswer("no notes in the answer")
             note = claude_note(
-                answer, extract, prompt, model=self.writer.model, usage=usage,
+                answer,
+                extract,
+                prompt,
+                model=self.writer.model,
+                usage=usage,
                 abs_url=self._url("abs", extract.paper_id, extract.version),
-                html_url=self._html_link(extract), max_equations=self.max_equations,
+                html_url=self._html_link(extract),
+                max_equations=self.max_equations,
             )
         except BadAnswer as e:
             log.warning("unusable notes for %s: %s", extract.versioned_id, e)
             return self._extractive(extract, f"Claude's answer could not be used: {e}")
         if note.version:
-            await self.app.store.put_note(note.paper_id, note.version, self.writer.model,
-                                          note.model_dump_json())
+            await self.app.store.put_note(
+                note.paper_id, note.version, self.writer.model, note.model_dump_json()
+            )
         return note
 
     async def _over_budget(self, channel_id: str, prompt: Prompt) -> str | None:
@@ -214,18 +236,25 @@ class Explainer:
         spent = (await self.app.store.usage(channel_id, dt.date.today())).cost_usd
         left = budget - spent
         if left <= 0:
-            return (f"this channel's Claude budget for today is used up: {money(spent)} of "
-                    f"{money(budget)}")
+            return (
+                f"this channel's Claude budget for today is used up: {money(spent)} of "
+                f"{money(budget)}"
+            )
         worst = self.writer.worst_case_usd(prompt)
         if left < worst:
-            return (f"this channel has {money(left)} of its {money(budget)} Claude budget left "
-                    f"today, and a note can cost up to {money(worst)}")
+            return (
+                f"this channel has {money(left)} of its {money(budget)} Claude budget left "
+                f"today, and a note can cost up to {money(worst)}"
+            )
         return None
 
     def _extractive(self, extract: PaperExtract, why: str) -> Note:
         return extractive_note(
-            extract, why=why, abs_url=self._url("abs", extract.paper_id, extract.version),
-            html_url=self._html_link(extract), max_equations=self.max_equations,
+            extract,
+            why=why,
+            abs_url=self._url("abs", extract.paper_id, extract.version),
+            html_url=self._html_link(extract),
+            max_equations=self.max_equations,
         )
 
     def _html_link(self, extract: PaperExtract) -> str | None:

@@ -66,39 +66,76 @@ def _user(name: str, visible: str, hidden: str, *rule: str) -> SimulatedUser:
 
 # (name, the vague visible topic "Name: description", the hidden preference, its keyword rule)
 USERS = [
-    _user("diffusion-images",
-          "Generative models: Generative models of images, video, audio and text.",
-          "diffusion and flow-matching models for image generation and editing",
-          r"diffusion|flow[- ]matching|denois",
-          r"image (generation|synthesis|editing)|text-to-image|\bT2I\b"),
-    _user("llm-reasoning-rl",
-          "Language models: Large language models: training, evaluation and use.",
-          "reasoning of language models trained with reinforcement learning",
-          r"reason", r"reinforcement learning|\bRL\b|GRPO|policy optimi[sz]ation|reward"),
-    _user("3d-scenes", "3D vision: 3D understanding and reconstruction from images.",
-          "Gaussian splatting and radiance fields for novel-view synthesis",
-          r"gaussian splatting|3DGS|radiance field|NeRF|novel[- ]view"),
-    _user("medical-imaging", "Applications: Computer vision and language processing applied in "
-          "science, health and industry.", "medical image analysis",
-          r"medical|clinical|radiolog|patholog|\bMRI\b|\bCT\b|x-ray", r"imag|segmentation|scan"),
-    _user("speech", "Multimodal: Models that combine several modalities.",
-          "speech and spoken-language processing", r"speech|spoken|\bASR\b|text-to-speech|\bTTS\b"),
-    _user("jailbreaks", "Trustworthy AI: Safety, robustness, fairness and privacy of AI systems.",
-          "jailbreak attacks and defences on language models",
-          r"jailbreak|red[- ]teaming|adversarial prompt|prompt injection"),
-    _user("hallucination", "Vision-language: Multimodal models that connect images and text.",
-          "hallucination in (multimodal) language models: detecting and reducing it",
-          r"hallucinat"),
-    _user("remote-sensing", "Computer vision: Recognition, detection and segmentation in images.",
-          "remote sensing, satellite and aerial imagery",
-          r"remote sensing|satellite|aerial|\bUAV\b|drone"),
-    _user("rag", "Question answering: Answering questions with language models.",
-          "retrieval-augmented generation", r"retrieval-augmented|\bRAG\b"),
-    _user("multilingual", "NLP: Natural language processing.",
-          "multilingual, cross-lingual and low-resource language processing, translation",
-          r"multilingual|low-resource|cross-lingual|machine translation"),
-    _user("driving", "Perception: Visual perception for robots and vehicles.", "autonomous driving",
-          r"autonomous driving|self-driving|driving scene"),
+    _user(
+        "diffusion-images",
+        "Generative models: Generative models of images, video, audio and text.",
+        "diffusion and flow-matching models for image generation and editing",
+        r"diffusion|flow[- ]matching|denois",
+        r"image (generation|synthesis|editing)|text-to-image|\bT2I\b",
+    ),
+    _user(
+        "llm-reasoning-rl",
+        "Language models: Large language models: training, evaluation and use.",
+        "reasoning of language models trained with reinforcement learning",
+        r"reason",
+        r"reinforcement learning|\bRL\b|GRPO|policy optimi[sz]ation|reward",
+    ),
+    _user(
+        "3d-scenes",
+        "3D vision: 3D understanding and reconstruction from images.",
+        "Gaussian splatting and radiance fields for novel-view synthesis",
+        r"gaussian splatting|3DGS|radiance field|NeRF|novel[- ]view",
+    ),
+    _user(
+        "medical-imaging",
+        "Applications: Computer vision and language processing applied in "
+        "science, health and industry.",
+        "medical image analysis",
+        r"medical|clinical|radiolog|patholog|\bMRI\b|\bCT\b|x-ray",
+        r"imag|segmentation|scan",
+    ),
+    _user(
+        "speech",
+        "Multimodal: Models that combine several modalities.",
+        "speech and spoken-language processing",
+        r"speech|spoken|\bASR\b|text-to-speech|\bTTS\b",
+    ),
+    _user(
+        "jailbreaks",
+        "Trustworthy AI: Safety, robustness, fairness and privacy of AI systems.",
+        "jailbreak attacks and defences on language models",
+        r"jailbreak|red[- ]teaming|adversarial prompt|prompt injection",
+    ),
+    _user(
+        "hallucination",
+        "Vision-language: Multimodal models that connect images and text.",
+        "hallucination in (multimodal) language models: detecting and reducing it",
+        r"hallucinat",
+    ),
+    _user(
+        "remote-sensing",
+        "Computer vision: Recognition, detection and segmentation in images.",
+        "remote sensing, satellite and aerial imagery",
+        r"remote sensing|satellite|aerial|\bUAV\b|drone",
+    ),
+    _user(
+        "rag",
+        "Question answering: Answering questions with language models.",
+        "retrieval-augmented generation",
+        r"retrieval-augmented|\bRAG\b",
+    ),
+    _user(
+        "multilingual",
+        "NLP: Natural language processing.",
+        "multilingual, cross-lingual and low-resource language processing, translation",
+        r"multilingual|low-resource|cross-lingual|machine translation",
+    ),
+    _user(
+        "driving",
+        "Perception: Visual perception for robots and vehicles.",
+        "autonomous driving",
+        r"autonomous driving|self-driving|driving scene",
+    ),
 ]
 
 
@@ -149,8 +186,12 @@ def _mean(values: list[float]) -> float:
 
 def _summary(without: list[float], with_: list[float]) -> dict[str, float]:
     a, b = _mean(without), _mean(with_)
-    return {"without": round(a, 4), "with": round(b, 4), "gain": round(b - a, 4) + 0.0,
-            "relative": round((b - a) / a, 4) if a else 0.0}
+    return {
+        "without": round(a, 4),
+        "with": round(b, 4),
+        "gain": round(b - a, 4) + 0.0,
+        "relative": round((b - a) / a, 4) if a else 0.0,
+    }
 
 
 def run_evaluation(
@@ -166,8 +207,11 @@ def run_evaluation(
         return [r[name][i] for r in runs.values()]
 
     per_day = [
-        {"day": day.isoformat(), **_summary(column("without", i), column("with", i)),
-         "best": round(_mean(column("best", i)), 4)}
+        {
+            "day": day.isoformat(),
+            **_summary(column("without", i), column("with", i)),
+            "best": round(_mean(column("best", i)), 4),
+        }
         for i, day in enumerate(days)
     ]
     every = {c: [x for r in runs.values() for x in r[c]] for c in ("without", "with")}
@@ -175,13 +219,24 @@ def run_evaluation(
     return {
         "k": k,
         "days": [d.isoformat() for d in days],
-        "users": {u.name: {"visible": f"{u.visible.name}: {u.visible.description}",
-                           "hidden": u.hidden, "rule": list(u.rule)} for u in users},
+        "users": {
+            u.name: {
+                "visible": f"{u.visible.name}: {u.visible.description}",
+                "hidden": u.hidden,
+                "rule": list(u.rule),
+            }
+            for u in users
+        },
         "per_day": per_day,
-        "per_user": {name: {**_summary(r["without"], r["with"]),
-                            "without_by_day": r["without"], "with_by_day": r["with"],
-                            "wanted_by_day": r["wanted"]}
-                     for name, r in runs.items()},
+        "per_user": {
+            name: {
+                **_summary(r["without"], r["with"]),
+                "without_by_day": r["without"],
+                "with_by_day": r["with"],
+                "wanted_by_day": r["wanted"],
+            }
+            for name, r in runs.items()
+        },
         "overall": _summary(every["without"], every["with"]),
         "learning_days": _summary(later["without"], later["with"]),
         "seconds": round(time.perf_counter() - started, 3),
@@ -190,27 +245,36 @@ def run_evaluation(
 
 def format_table(result: dict[str, Any]) -> str:
     k = result["k"]
-    lines = [f"precision@{k}, {len(result['users'])} simulated channels, bundled cs.CL+cs.CV days",
-             f"{'':18}{'without':>9}{'with':>9}{'gain':>9}{'best':>9}"]
+    lines = [
+        f"precision@{k}, {len(result['users'])} simulated channels, bundled cs.CL+cs.CV days",
+        f"{'':18}{'without':>9}{'with':>9}{'gain':>9}{'best':>9}",
+    ]
     for row in result["per_day"]:
-        lines.append(f"{row['day']:18}{row['without']:9.3f}{row['with']:9.3f}{row['gain']:+9.3f}"
-                     f"{row['best']:9.3f}")
+        lines.append(
+            f"{row['day']:18}{row['without']:9.3f}{row['with']:9.3f}{row['gain']:+9.3f}"
+            f"{row['best']:9.3f}"
+        )
     for label, key in (("all days", "overall"), ("learning days", "learning_days")):
         s = result[key]
-        lines.append(f"{label:18}{s['without']:9.3f}{s['with']:9.3f}{s['gain']:+9.3f}"
-                     f"   ({s['relative']:+.0%})")
+        lines.append(
+            f"{label:18}{s['without']:9.3f}{s['with']:9.3f}{s['gain']:+9.3f}"
+            f"   ({s['relative']:+.0%})"
+        )
     lines.append("")
     lines.append(f"{'channel':18}{'without':>9}{'with':>9}{'gain':>9}   wanted papers per day")
     for name, s in result["per_user"].items():
-        lines.append(f"{name:18}{s['without']:9.3f}{s['with']:9.3f}{s['gain']:+9.3f}   "
-                     + " ".join(map(str, s["wanted_by_day"])))
+        lines.append(
+            f"{name:18}{s['without']:9.3f}{s['with']:9.3f}{s['gain']:+9.3f}   "
+            + " ".join(map(str, s["wanted_by_day"]))
+        )
     lines.append(f"\n{result['seconds']:.2f} s")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.feedback.evaluate",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.feedback.evaluate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--days", help="comma-separated ISO days (default: every bundled day)")
     args = parser.parse_args(argv)

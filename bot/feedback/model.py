@@ -66,7 +66,6 @@ _TAGS = re.compile(r"<[^>]{0,80}>")
 _UNTOUCHABLE = ("Dropped", "Score capped")
 
 
-
 def _normalise(vec: Vector, weight: float = 1.0) -> Vector:
     norm = math.sqrt(sum(v * v for v in vec.values()))
     return {k: weight * v / norm for k, v in vec.items()} if norm else {}
@@ -120,8 +119,10 @@ class _Reference:
         """`categories` with the primary first. Each block is scaled to its weight, then the
         whole to unit length."""
         idf, unseen = self._idf, self._idf_unseen
-        words = {t: (1.0 + math.log(tf)) * idf.get(t, unseen)
-                 for t, tf in paper_terms(title, abstract).items()}
+        words = {
+            t: (1.0 + math.log(tf)) * idf.get(t, unseen)
+            for t, tf in paper_terms(title, abstract).items()
+        }
         # A dict, not a set: a fixed order makes every float sum, hence every score, repeatable.
         people = dict.fromkeys("@" + k for k in map(author_key, authors) if k)
         blocks: list[tuple[Vector, float, float]] = []  # (block, its weight, its norm)
@@ -269,10 +270,15 @@ class TasteModel:
             return 0, ""
         nearest = side.nearest(vec)
         example = f": “{_clean_title(nearest.paper.title, 90)}”" if nearest else ""
-        shared = [side.authors[k] for k in dict.fromkeys(map(author_key, paper.authors))
-                  if k in side.authors]
+        shared = [
+            side.authors[k]
+            for k in dict.fromkeys(map(author_key, paper.authors))
+            if k in side.authors
+        ]
         if shared:
-            example += "; same authors: " + ", ".join(shared[:2]) + (" …" if len(shared) > 2 else "")
+            example += (
+                "; same authors: " + ", ".join(shared[:2]) + (" …" if len(shared) > 2 else "")
+            )
         if affinity > 0:
             return step, f"+{step}: like papers you liked{example}"
         return -step, f"-{step}: like papers you disliked{example}"
@@ -301,8 +307,11 @@ class TasteModel:
         """
 
         def titles(side: _Side) -> list[str]:
-            old = [v for v in side.typical(len(side))
-                   if before is None or v.paper.announced is None or v.paper.announced < before]
+            old = [
+                v
+                for v in side.typical(len(side))
+                if before is None or v.paper.announced is None or v.paper.announced < before
+            ]
             return [_clean_title(v.paper.title) for v in old[:k]]
 
         return titles(self.liked), titles(self.disliked)
@@ -327,8 +336,9 @@ class TasteModel:
             for a in v.paper.authors:
                 names.setdefault(author_key(a), a)
             counts.update({author_key(a) for a in v.paper.authors})
-        authors = [names[k[1:]] for k, w in ranked
-                   if w > 0 and k[0] == "@" and counts[k[1:]] >= 2][:3]
+        authors = [names[k[1:]] for k, w in ranked if w > 0 and k[0] == "@" and counts[k[1:]] >= 2][
+            :3
+        ]
         return words, authors, away
 
     def describe(self) -> str:

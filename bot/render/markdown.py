@@ -32,7 +32,7 @@ def _paper(i: int, item: ScoredPaper) -> list[str]:
     p, s = item.paper, item.score
     tag = f" ({p.announce_type.value})" if p.announce_type.value != "new" else ""
     lines = [
-        f"## {i}. [{p.title}]({p.abs_url}) <a id=\"link{i}\"></a>",
+        f'## {i}. [{p.title}]({p.abs_url}) <a id="link{i}"></a>',
         "",
         f"**ArXiv ID:** {p.id}{tag}",
         "",
@@ -69,7 +69,11 @@ def render_markdown(digest: Digest, *, price: Price | None = None) -> str:
     out += [f"> {note}\n" for note in digest.notes]
     out += ["**Table of contents with paper titles:**", ""]
     for i, item in enumerate(digest.papers, 1):
-        out += [f"{i}. [{item.paper.title}](#user-content-link{i})", f"**Authors:** {', '.join(item.paper.authors)}", ""]
+        out += [
+            f"{i}. [{item.paper.title}](#user-content-link{i})",
+            f"**Authors:** {', '.join(item.paper.authors)}",
+            "",
+        ]
     if not digest.papers:
         out += ["No paper passed this channel's thresholds today.", ""]
     out += ["---", ""]
@@ -79,5 +83,10 @@ def render_markdown(digest: Digest, *, price: Price | None = None) -> str:
         out += ["## Papers that could not be scored", ""]
         out += [f"- [{p.title}]({p.abs_url}) ({p.id})" for p in digest.unscored]
         out += [""]
-    out += ["# Paper Selection Prompt", "", *[f"> {line}" if line else ">" for line in digest.prompt.splitlines()], ""]
+    out += [
+        "# Paper Selection Prompt",
+        "",
+        *[f"> {line}" if line else ">" for line in digest.prompt.splitlines()],
+        "",
+    ]
     return "\n".join(out)

@@ -34,8 +34,10 @@ def _usage_line(note: Note) -> str:
     if note.usage is None or not note.usage.calls:
         return ""
     u = note.usage
-    line = (f"{note.model}: {u.prompt_tokens:,} input + {u.output_tokens:,} output tokens, "
-            f"{money(u.cost_usd)}")
+    line = (
+        f"{note.model}: {u.prompt_tokens:,} input + {u.output_tokens:,} output tokens, "
+        f"{money(u.cost_usd)}"
+    )
     return line + (" (cached note: no new cost)" if note.cached else "")
 
 
@@ -138,23 +140,32 @@ def _chat_equation(eq: NoteEquation, note: Note, *, symbols: bool) -> str:
         first += f": {clip(eq.why_it_matters, 300)}"
     lines = [first, f"```latex\n{eq.latex}\n```"]
     if symbols:
-        lines += [f"• `{s.symbol.replace('`', '')}`: {clip(s.meaning, 110)}"
-                  for s in eq.symbols[:6]]
+        lines += [
+            f"• `{s.symbol.replace('`', '')}`: {clip(s.meaning, 110)}" for s in eq.symbols[:6]
+        ]
     return "\n".join(lines)
 
 
 def _tail_blocks(note: Note) -> list[tuple[str, list[str]]]:
     """(heading, items) for everything after the equations, most useful first."""
     e = note.experiments
-    facts = [f"**{n}:** {clip(', '.join(v), 200)}"
-             for n, v in (("Tasks", e.tasks), ("Datasets", e.datasets), ("Baselines", e.baselines))
-             if v]
+    facts = [
+        f"**{n}:** {clip(', '.join(v), 200)}"
+        for n, v in (("Tasks", e.tasks), ("Datasets", e.datasets), ("Baselines", e.baselines))
+        if v
+    ]
     sections = [
         ("**Method**", [f"• {clip(m, 300)}" for m in note.method_summary]),
         ("**Experiments**", facts + [f"• {clip(r, 260)}" for r in e.main_results]),
-        ("**Tables and figures**",
-         [f"• **{c.label}:** {_code_math(clip(c.text, 200))}" if c.label
-          else f"• {_code_math(clip(c.text, 200))}" for c in note.captions]),
+        (
+            "**Tables and figures**",
+            [
+                f"• **{c.label}:** {_code_math(clip(c.text, 200))}"
+                if c.label
+                else f"• {_code_math(clip(c.text, 200))}"
+                for c in note.captions
+            ],
+        ),
         ("**Verify in the PDF**", [f"• {clip(v, 200)}" for v in note.verify_in_pdf]),
     ]
     if note.kind is NoteKind.EXTRACTIVE and note.abstract:

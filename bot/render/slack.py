@@ -206,10 +206,19 @@ def _entry(item: ScoredPaper) -> SlackMessage:
     if p.comment:
         facts.append(f"arXiv comment: {_fit(p.comment, NOTE_CHARS)}")
     blocks.append(_context(*facts))
-    blocks.append({"type": "actions", "elements": [{
-        "type": "button", "action_id": EXPLAIN_ACTION, "value": p.id,
-        "text": {"type": "plain_text", "text": "Explain equations & experiments"},
-    }]})
+    blocks.append(
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": EXPLAIN_ACTION,
+                    "value": p.id,
+                    "text": {"type": "plain_text", "text": "Explain equations & experiments"},
+                }
+            ],
+        }
+    )
     text = f"{clip(p.title, 200)} ({p.id}): relevance {s.relevance}, novelty {s.novelty}"
     return {"text": escape(text), "blocks": blocks}
 

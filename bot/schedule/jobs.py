@@ -94,7 +94,9 @@ class DailyJobs:
         try:
             config = await store.get_channel(channel_id)
         except REDIS_ERRORS as e:
-            return await self._failed(channel_id, day, None, f"Redis unreachable ({type(e).__name__})")
+            return await self._failed(
+                channel_id, day, None, f"Redis unreachable ({type(e).__name__})"
+            )
         if config is None or not config.subscribed:
             return Outcome(channel_id, day, "unsubscribed")
         poster = self.posters.get(config.platform)
@@ -133,7 +135,11 @@ class DailyJobs:
         resumed = previous.get("state") == "posting"
         ids = [s.paper.id for s in digest.papers]
         await store.set_delivery(
-            channel_id, day, state="posting", owner=self.owner, papers=json.dumps(ids),
+            channel_id,
+            day,
+            state="posting",
+            owner=self.owner,
+            papers=json.dumps(ids),
             resumed_from=previous.get("owner", "") if resumed else "",
         )
         progress = await Progress.load(store, channel_id, day, resumed=resumed)
@@ -169,15 +175,16 @@ class DailyJobs:
         return last is not None and last >= day
 
     async def _finish(self, channel_id: str, day: dt.date, state: str, ids: list[str]) -> None:
-        await self.app.store.set_delivery(channel_id, day, state=state, owner=self.owner,
-                                          papers=json.dumps(ids))
+        await self.app.store.set_delivery(
+            channel_id, day, state=state, owner=self.owner, papers=json.dumps(ids)
+        )
         await self.app.store.set_last_delivered(channel_id, day)
 
     async def _build(self, config: ChannelConfig, day: dt.date) -> Digest:
         """The day's digest; after downtime, one catch-up digest over the missed days (capped)."""
         last = await self.app.store.last_delivered(config.id)
         cap = self.app.settings.catch_up_days
-        days = announcement_days(last, day)[-max(cap, 1):] if last else [day]
+        days = announcement_days(last, day)[-max(cap, 1) :] if last else [day]
         listings = [await self.app.listing(d, config.categories) for d in days]
         merged: dict[str, object] = {}
         for listing in listings:
@@ -189,12 +196,15 @@ class DailyJobs:
         if len(days) > 1:
             digest.notes.append(
                 "Catch-up digest: includes the missed announcements of "
-                + ", ".join(d.isoformat() for d in days) + "."
+                + ", ".join(d.isoformat() for d in days)
+                + "."
             )
         metrics.record_usage(digest.usage)
         return digest
 
-    async def _failed(self, channel_id: str, day: dt.date, poster: Poster | None, why: str) -> Outcome:
+    async def _failed(
+        self, channel_id: str, day: dt.date, poster: Poster | None, why: str
+    ) -> Outcome:
         """Say it once in the channel (deduped in Redis, or in memory when Redis is the problem)."""
         metrics.DIGESTS.labels(status="failed").inc()
         log.error("digest for %s on %s failed: %s", channel_id, day, why)
@@ -219,8 +229,11 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
     store = app.store
     posted = await store.posted_ids(config.id)
     week_ago = now.date() - dt.timedelta(days=7)
-    papers = [p for p in await store.recent_papers(days=7)
-              if p.id in posted and p.announced and p.announced > week_ago]
+    papers = [
+        p
+        for p in await store.recent_papers(days=7)
+        if p.id in posted and p.announced and p.announced > week_ago
+    ]
     criteria = config.criteria()
     scores = await store.get_scores(app.scorer.name, criteria.digest(), [p.id for p in papers])
     if app.scorer.name == "local":
@@ -234,8 +247,15 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
     )
     liked = sum(1 for s in ranked if votes.get(s.paper.id, 0) > 0)
     return Digest(
-        channel=config.id, day=now.date(), fetched=len(papers), scanned=len(papers),
-        papers=ranked[: config.max_papers], ranked=ranked, criteria=criteria,
-        notes=[f"Weekly roll-up: the week's best of {len(papers)} posted papers, "
-               f"{liked} liked here first, then by score."],
+        channel=config.id,
+        day=now.date(),
+        fetched=len(papers),
+        scanned=len(papers),
+        papers=ranked[: config.max_papers],
+        ranked=ranked,
+        criteria=criteria,
+        notes=[
+            f"Weekly roll-up: the week's best of {len(papers)} posted papers, "
+            f"{liked} liked here first, then by score."
+        ],
     )

@@ -35,10 +35,22 @@ class Scheduler:
     async def start(self) -> None:
         """Must run inside the event loop (AsyncIOScheduler binds to it on start)."""
         self.aps = AsyncIOScheduler(timezone="UTC")
-        self.aps.add_job(self.reconcile, "interval", seconds=self.reconcile_seconds, id="reconcile",
-                         coalesce=True, max_instances=1)
-        self.aps.add_job(self._sweep, "interval", seconds=self.sweep_seconds, id="sweep",
-                         coalesce=True, max_instances=1)
+        self.aps.add_job(
+            self.reconcile,
+            "interval",
+            seconds=self.reconcile_seconds,
+            id="reconcile",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.aps.add_job(
+            self._sweep,
+            "interval",
+            seconds=self.sweep_seconds,
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+        )
         self.aps.start()
         await self.reconcile()
         self._spawn(self._sweep(), "catch-up")
@@ -71,11 +83,18 @@ class Scheduler:
                 continue
             channel_id, at, tz, weekday = spec
             hour, minute = at.split(":")
-            trigger = CronTrigger(hour=int(hour), minute=int(minute), timezone=tz,
-                                  day_of_week=weekday or "*")
+            trigger = CronTrigger(
+                hour=int(hour), minute=int(minute), timezone=tz, day_of_week=weekday or "*"
+            )
             self.aps.add_job(
-                self._fire, trigger, args=[job_id, channel_id], id=job_id, replace_existing=True,
-                misfire_grace_time=3600, coalesce=True, max_instances=1,
+                self._fire,
+                trigger,
+                args=[job_id, channel_id],
+                id=job_id,
+                replace_existing=True,
+                misfire_grace_time=3600,
+                coalesce=True,
+                max_instances=1,
             )
             self._installed[job_id] = spec
 

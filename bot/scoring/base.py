@@ -45,7 +45,10 @@ class ScoringResult:
 
     @property
     def notes(self) -> list[str]:
-        return [f"{why}: {n} papers ranked by the local ranker instead." for why, n in self.reasons.items()]
+        return [
+            f"{why}: {n} papers ranked by the local ranker instead."
+            for why, n in self.reasons.items()
+        ]
 
 
 class Scorer(Protocol):

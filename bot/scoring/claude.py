@@ -79,7 +79,9 @@ class ClaudeScorer:
         chars = len(params["system"][0]["text"]) + len(params["messages"][0]["content"])
         return (chars / 4 * price.input + params["max_tokens"] * price.output) / 1e6
 
-    def _request(self, criteria: Criteria, tool: dict, user: str, max_tokens: int) -> dict[str, Any]:
+    def _request(
+        self, criteria: Criteria, tool: dict, user: str, max_tokens: int
+    ) -> dict[str, Any]:
         return {
             "model": self.name,
             "max_tokens": max_tokens,
@@ -97,7 +99,9 @@ class ClaudeScorer:
             "messages": [{"role": "user", "content": user}],
         }
 
-    async def _call(self, params: dict[str, Any], result: ScoringResult, tool: str) -> dict[str, Any]:
+    async def _call(
+        self, params: dict[str, Any], result: ScoringResult, tool: str
+    ) -> dict[str, Any]:
         async with self._parallel:
             message = await self.client.messages.create(**params)
         await result.add_usage(self.price_usage(message.usage))
@@ -107,7 +111,9 @@ class ClaudeScorer:
         raise _BadResponse("no tool call in the answer")
 
     # stage 1 ---------------------------------------------------------------------------------
-    async def _triage(self, papers: list[Paper], criteria: Criteria, result: ScoringResult) -> list[Paper]:
+    async def _triage(
+        self, papers: list[Paper], criteria: Criteria, result: ScoringResult
+    ) -> list[Paper]:
         """Titles only; a failed triage keeps its whole batch (fail open: nothing lost)."""
         kept: list[Paper] = []
         chunks = [papers[i : i + _TRIAGE_BATCH] for i in range(0, len(papers), _TRIAGE_BATCH)]
@@ -118,7 +124,11 @@ class ClaudeScorer:
             )
             try:
                 answer = await self._call(params, result, "triage_titles")
-                keep = {int(i) for i in answer.get("keep", []) if isinstance(i, int | str) and str(i).isdigit()}
+                keep = {
+                    int(i)
+                    for i in answer.get("keep", [])
+                    if isinstance(i, int | str) and str(i).isdigit()
+                }
                 return [p for i, p in enumerate(chunk) if i in keep]
             except (*_API_ERRORS, _BadResponse, ValueError) as e:
                 log.warning("title triage failed (%s); scoring the whole batch", type(e).__name__)
@@ -173,7 +183,10 @@ class ClaudeScorer:
             64 + 80 * len(chunk),
         )
         estimate = self._estimate(params)
-        if budget_usd is not None and result.usage.cost_usd + result.reserved + estimate > budget_usd:
+        if (
+            budget_usd is not None
+            and result.usage.cost_usd + result.reserved + estimate > budget_usd
+        ):
             self._fallback(chunk, criteria, result, f"Daily budget of ${budget_usd:.2f} reached")
             return
         result.reserved += estimate
@@ -201,7 +214,9 @@ class ClaudeScorer:
             )
         )
 
-    def _fallback(self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: str) -> None:
+    def _fallback(
+        self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: str
+    ) -> None:
         for score in self._local.rank(papers, criteria):
             result.scores[score.paper_id] = score
             result.fallback.add(score.paper_id)
@@ -220,14 +235,19 @@ class ClaudeScorer:
             return result
         candidates = await self._triage(papers, criteria, result) if self.triage else papers
         kept = {p.id for p in candidates}
-        await result.add_scores({
-            paper.id: Score(
-                paper_id=paper.id, relevance=2, novelty=1,
-                comment="Off-topic by its title (Claude title triage).", scorer=self.name,
-            )
-            for paper in papers
-            if paper.id not in kept
-        })
+        await result.add_scores(
+            {
+                paper.id: Score(
+                    paper_id=paper.id,
+                    relevance=2,
+                    novelty=1,
+                    comment="Off-topic by its title (Claude title triage).",
+                    scorer=self.name,
+                )
+                for paper in papers
+                if paper.id not in kept
+            }
+        )
         size = self.settings.batch_size
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
@@ -265,9 +285,7 @@ class ClaudeScorer:
                     continue
                 message = item.result.message
                 await result.add_usage(self.price_usage(message.usage, batch=True))
-                tool_input = next(
-                    (b.input for b in message.content if b.type == "tool_use"), None
-                )
+                tool_input = next((b.input for b in message.content if b.type == "tool_use"), None)
                 good = self._parse(tool_input, chunk) if isinstance(tool_input, dict) else {}
                 await result.add_scores(good)
                 done.add(index)
@@ -289,4 +307,6 @@ def describe_api_error(error: Exception) -> str:
         return "rate-limited"
     if status:
         return f"HTTP {status}"
-    return "no connection" if isinstance(error, anthropic.APIConnectionError) else type(error).__name__
+    return (
+        "no connection" if isinstance(error, anthropic.APIConnectionError) else type(error).__name__
+    )

@@ -21,8 +21,12 @@ __all__ = ["LocalRanker", "author_key", "followed_authors"]
 _K1, _B = 1.2, 0.75
 # Cues for the novelty axis. The local ranker cannot judge novelty; these cues only separate
 # "proposes something" from "applies/benchmarks something", and the comment says so.
-_NOVEL = re.compile(r"\b(we (propose|introduce|present)|novel|first|new (paradigm|framework|theory))", re.I)
-_ROUTINE = re.compile(r"\b(benchmark|dataset|survey|case study|we (evaluate|apply|fine-?tune))", re.I)
+_NOVEL = re.compile(
+    r"\b(we (propose|introduce|present)|novel|first|new (paradigm|framework|theory))", re.I
+)
+_ROUTINE = re.compile(
+    r"\b(benchmark|dataset|survey|case study|we (evaluate|apply|fine-?tune))", re.I
+)
 _NEGATIVE = re.compile(r"\b(?:not|irrelevant|exclude[sd]?)\s*:", re.I)
 
 
@@ -97,7 +101,10 @@ class LocalRanker:
         n = len(docs) + base_n
         avg_len = (sum(sum(d.values()) for d in docs) + base_len * base_n) / n
         df: Counter[str] = Counter(t for d in docs for t in d)
-        idf = {t: math.log(1 + (n - c - base_df[t] + 0.5) / (c + base_df[t] + 0.5)) for t, c in df.items()}
+        idf = {
+            t: math.log(1 + (n - c - base_df[t] + 0.5) / (c + base_df[t] + 0.5))
+            for t, c in df.items()
+        }
         queries = _queries(criteria)
         excluded = [k.lower() for k in criteria.exclude_keywords]
         keywords = [k.lower() for k in criteria.keywords]
@@ -111,8 +118,11 @@ class LocalRanker:
         hit = next((k for k in excluded if k in text), None)
         if hit:
             return Score(
-                paper_id=paper.id, relevance=1, novelty=1,
-                comment=f"Dropped: mentions the excluded keyword '{hit}'.", scorer=self.name,
+                paper_id=paper.id,
+                relevance=1,
+                novelty=1,
+                comment=f"Dropped: mentions the excluded keyword '{hit}'.",
+                scorer=self.name,
             )
         length = sum(doc.values()) or 1
         best, best_query, best_terms = 0.0, None, []
@@ -121,12 +131,21 @@ class LocalRanker:
             for term, weight in query.positive.items():
                 tf = doc.get(term, 0)
                 if tf:
-                    w = idf.get(term, 0.0) * tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * length / avg_len))
+                    w = (
+                        idf.get(term, 0.0)
+                        * tf
+                        * (_K1 + 1)
+                        / (tf + _K1 * (1 - _B + _B * length / avg_len))
+                    )
                     total += w * min(weight, 3)
                     matched.append((w, term))
             total -= sum(idf.get(t, 0.0) for t in query.negative if doc.get(t))
             if total > best:
-                best, best_query, best_terms = total, query, [t for _, t in sorted(matched, reverse=True)]
+                best, best_query, best_terms = (
+                    total,
+                    query,
+                    [t for _, t in sorted(matched, reverse=True)],
+                )
         keyword_hits = [k for k in keywords if k in text]
         best += 2.0 * len(keyword_hits)
         relevance = 1 + round(9 * best / (best + 12.0)) if best > 0 else 1
@@ -136,8 +155,11 @@ class LocalRanker:
             comment = "No overlap with this channel's topics or keywords."
         else:
             shown = surface_words(paper.title, paper.abstract)
-            comment = f"Matches '{best_query.name}' on " + ", ".join(
-                shown.get(t, t) for t in best_terms[:4]) + "."
+            comment = (
+                f"Matches '{best_query.name}' on "
+                + ", ".join(shown.get(t, t) for t in best_terms[:4])
+                + "."
+            )
         if authors:
             comment += " By followed author " + ", ".join(authors) + "."
         return Score(

@@ -93,10 +93,15 @@ def criteria_text(criteria: Criteria) -> str:
         lines.append("Followed authors: " + ", ".join(criteria.authors))
     # Example titles are third-party text too: fenced like the papers, never read as instructions.
     if criteria.liked:
-        lines.append("Papers the team liked: <titles>" + "; ".join(map(_clean, criteria.liked)) + "</titles>")
+        lines.append(
+            "Papers the team liked: <titles>" + "; ".join(map(_clean, criteria.liked)) + "</titles>"
+        )
     if criteria.disliked:
-        lines.append("Papers the team found off-target: <titles>"
-                     + "; ".join(map(_clean, criteria.disliked)) + "</titles>")
+        lines.append(
+            "Papers the team found off-target: <titles>"
+            + "; ".join(map(_clean, criteria.disliked))
+            + "</titles>"
+        )
     return "\n".join(lines)
 
 

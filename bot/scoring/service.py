@@ -85,13 +85,19 @@ class ScoringService:
         cached = await self.store.get_scores(self.scorer.name, chash, ids)
         missing = [p for p in out.scanned if p.id not in cached]
         if missing:
-            sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, day or dt.date.today())
+            sink = _StoreSink(
+                self.store, self.scorer.name, chash, channel_id, day or dt.date.today()
+            )
             result = await self._score_once(missing, criteria, chash, day, budget_usd, sink)
             cached.update(result.scores)
             out.usage = result.usage
             out.notes = result.notes
             out.unscored = [p for p in missing if p.id in set(result.unscored)]
-        out.scores = {pid: _guard(paper, cached[pid], local[pid]) for paper in out.scanned if (pid := paper.id) in cached}
+        out.scores = {
+            pid: _guard(paper, cached[pid], local[pid])
+            for paper in out.scanned
+            if (pid := paper.id) in cached
+        }
         return out
 
     async def _score_once(

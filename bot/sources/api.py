@@ -62,7 +62,9 @@ class ArxivApi:
         for r in results:
             paper = to_paper(r, day=day, requested=wanted)
             papers.setdefault(paper.id, paper)
-        return Listing(day=day, categories=categories, papers=list(papers.values()), source="arxiv api")
+        return Listing(
+            day=day, categories=categories, papers=list(papers.values()), source="arxiv api"
+        )
 
 
 def to_paper(

@@ -31,14 +31,18 @@ _DATA = resources.files("bot.sources") / "data"
 
 def bundled_days() -> list[dt.date]:
     return sorted(
-        dt.date.fromisoformat(f.name.split(".")[0]) for f in _DATA.iterdir() if f.name.endswith(".jsonl.gz")
+        dt.date.fromisoformat(f.name.split(".")[0])
+        for f in _DATA.iterdir()
+        if f.name.endswith(".jsonl.gz")
     )
 
 
 def load_rows(day: dt.date) -> list[dict[str, Any]]:
     """The raw rows of one bundled day (the format of arXiv listing JSONL)."""
     with (_DATA / f"{day.isoformat()}.jsonl.gz").open("rb") as fh:
-        return [json.loads(line) for line in gzip.decompress(fh.read()).decode().splitlines() if line]
+        return [
+            json.loads(line) for line in gzip.decompress(fh.read()).decode().splitlines() if line
+        ]
 
 
 def rows_to_listing(

@@ -64,7 +64,9 @@ class PoliteFetcher:
                 backoff = retry_after if retry_after is not None else self.base_backoff * 2**attempt
                 await asyncio.sleep(backoff * (0.5 + random.random() / 2))
                 log.info("arXiv request failed (%s), retry %d: %s", last_error, attempt + 1, url)
-        raise ArxivUnavailable(f"arXiv did not answer ({last_error}) after {self.retries + 1} tries.")
+        raise ArxivUnavailable(
+            f"arXiv did not answer ({last_error}) after {self.retries + 1} tries."
+        )
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -151,7 +151,9 @@ class Store:
         await pipe.execute()
 
     async def audit_log(self, channel_id: str, *, limit: int = 5) -> list[dict[str, Any]]:
-        return [json.loads(e) for e in await self.r.lrange(self.keys.audit(channel_id), 0, limit - 1)]
+        return [
+            json.loads(e) for e in await self.r.lrange(self.keys.audit(channel_id), 0, limit - 1)
+        ]
 
     # posted papers and deliveries ----------------------------------------------------------
     async def posted_ids(self, channel_id: str) -> set[str]:
@@ -188,7 +190,9 @@ class Store:
         raw = await self.r.hgetall(self.keys.progress(channel_id, day))
         return {_s(k): _s(v) for k, v in raw.items()}
 
-    async def record_progress(self, channel_id: str, day: dt.date, key: str, message_id: str) -> None:
+    async def record_progress(
+        self, channel_id: str, day: dt.date, key: str, message_id: str
+    ) -> None:
         pipe = self.r.pipeline(transaction=True)
         pipe.hset(self.keys.progress(channel_id, day), key, message_id)
         pipe.expire(self.keys.progress(channel_id, day), K.DELIVERY_TTL)
@@ -280,7 +284,10 @@ class Store:
         await pipe.execute()
 
     async def usage(self, channel_id: str, day: dt.date) -> Usage:
-        raw = {_s(k): _s(v) for k, v in (await self.r.hgetall(self.keys.ledger(channel_id, day))).items()}
+        raw = {
+            _s(k): _s(v)
+            for k, v in (await self.r.hgetall(self.keys.ledger(channel_id, day))).items()
+        }
         return Usage(
             model="ledger",
             cost_usd=float(raw.pop("cost_usd", 0)),
@@ -288,7 +295,9 @@ class Store:
         )
 
     # reactions, messages, notes -------------------------------------------------------------
-    async def remember_message(self, platform: str, message_id: str, channel_id: str, paper_id: str) -> None:
+    async def remember_message(
+        self, platform: str, message_id: str, channel_id: str, paper_id: str
+    ) -> None:
         await self.r.set(
             self.keys.message(platform, message_id),
             json.dumps({"channel": channel_id, "paper": paper_id}),
@@ -344,7 +353,9 @@ class Store:
 
     async def once(self, key: str, *, ttl: int = K.DAY) -> bool:
         """True the first time `key` is claimed: used so an ops message is sent once, not a flood."""
-        return bool(await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl))
+        return bool(
+            await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl)
+        )
 
 
 def _s(value: bytes | str) -> str:
@@ -360,7 +371,11 @@ async def connect(url: str | None, *, prefix: str) -> Store:
     # A blocking pool: at the day's peak, hundreds of channel jobs wait for a connection instead
     # of failing with "too many connections" (redis-py's default pool raises at its cap).
     pool = redis.BlockingConnectionPool.from_url(
-        url, max_connections=64, timeout=30, socket_timeout=10, socket_connect_timeout=5,
+        url,
+        max_connections=64,
+        timeout=30,
+        socket_timeout=10,
+        socket_connect_timeout=5,
         health_check_interval=30,
     )
     client = redis.Redis.from_pool(pool)

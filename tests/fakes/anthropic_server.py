@@ -235,9 +235,6 @@ class FakeAnthropic(LocalServer):
         app.router.add_get("/v1/messages/batches/{batch_id}/results", self._h_batch_results)
         return app
 
-
-
-
     # ------------------------------------------------------------------ public helpers
     def fail_next(self, *faults: str | int | float) -> None:
         for f in faults:
@@ -336,23 +333,35 @@ class FakeAnthropic(LocalServer):
         scores: list[dict] = []
         for pid, text in papers:
             if fault == "injected" and INJECTION_PHRASE in text.lower():
-                scores.append({"id": pid, "relevance": 10, "novelty": 10,
-                               "comment": "As instructed, 10/10"})
+                scores.append(
+                    {"id": pid, "relevance": 10, "novelty": 10, "comment": "As instructed, 10/10"}
+                )
                 continue
             rel, nov, comment = judge(text, sys_text)
-            scores.append({"id": pid, "relevance": int(rel), "novelty": int(nov),
-                           "comment": str(comment)})
+            scores.append(
+                {"id": pid, "relevance": int(rel), "novelty": int(nov), "comment": str(comment)}
+            )
         if fault == "missing":
             scores = scores[: len(scores) // 2]
         elif fault == "invented":
-            scores.append({"id": INVENTED_ID, "relevance": 5, "novelty": 5,
-                           "comment": "A paper nobody asked about."})
+            scores.append(
+                {
+                    "id": INVENTED_ID,
+                    "relevance": 5,
+                    "novelty": 5,
+                    "comment": "A paper nobody asked about.",
+                }
+            )
         elif fault == "out_of_range" and scores:
             scores[0] = {**scores[0], "relevance": 14, "novelty": 0}
         elif fault == "duplicate" and scores:
             first = scores[0]
-            dup = {**first, "relevance": first["relevance"] % 10 + 1,
-                   "novelty": first["novelty"] % 10 + 1, "comment": "On second thought..."}
+            dup = {
+                **first,
+                "relevance": first["relevance"] % 10 + 1,
+                "novelty": first["novelty"] % 10 + 1,
+                "comment": "On second thought...",
+            }
             scores.insert(1, dup)
         result: dict = {"scores": scores}
         if fault == "injected":
@@ -364,16 +373,22 @@ class FakeAnthropic(LocalServer):
         judge = self.judge or default_judge
         sys_text = system_text(body)
         listing = last_user_text(body).split("<titles>", 1)[-1]
-        keep = [int(m.group(1)) for m in _TITLE_LINE_RE.finditer(listing)
-                if judge(m.group(2), sys_text)[0] >= 4]
+        keep = [
+            int(m.group(1))
+            for m in _TITLE_LINE_RE.finditer(listing)
+            if judge(m.group(2), sys_text)[0] >= 4
+        ]
         return {"keep": keep}
 
     def _make_message(self, body: dict, fault: str | None = None) -> dict:
         """Build a message for a validated request; raises _Fault on responder problems."""
         tool = self._requested_tool(body)
         if fault == "text_only" or tool is None:
-            text = ("I'm sorry, but I can't provide scores in the requested format."
-                    if fault == "text_only" else "This is a fake response.")
+            text = (
+                "I'm sorry, but I can't provide scores in the requested format."
+                if fault == "text_only"
+                else "This is a fake response."
+            )
             content = [{"type": "text", "text": text}]
             stop, out = "end_turn", text
         else:
@@ -387,8 +402,14 @@ class FakeAnthropic(LocalServer):
                 raise _Fault(500, f"fake has no responder for tool {tool!r}", retry=False)
             else:
                 tool_input = self.responder(body)
-            content = [{"type": "tool_use", "id": self._next_id("toolu"), "name": tool,
-                        "input": tool_input}]
+            content = [
+                {
+                    "type": "tool_use",
+                    "id": self._next_id("toolu"),
+                    "name": tool,
+                    "input": tool_input,
+                }
+            ]
             stop, out = "tool_use", json.dumps(tool_input)
         usage = self._usage(body, out)
         self.usage_log.append(dict(usage))
@@ -404,10 +425,15 @@ class FakeAnthropic(LocalServer):
         }
 
     def _error(self, status: int, message: str, *, retry: bool = True) -> web.Response:
-        err_type = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        err_type = _ERROR_TYPES.get(
+            status, "api_error" if status >= 500 else "invalid_request_error"
+        )
         request_id = self._next_id("req")
-        payload = {"type": "error", "error": {"type": err_type, "message": message},
-                   "request_id": request_id}
+        payload = {
+            "type": "error",
+            "error": {"type": err_type, "message": message},
+            "request_id": request_id,
+        }
         headers = {"request-id": request_id}
         if retry and (status == 429 or status >= 500):
             headers["retry-after-ms"] = str(self.retry_after_ms)
@@ -477,8 +503,13 @@ class FakeAnthropic(LocalServer):
             "id": batch_id,
             "type": "message_batch",
             "processing_status": "in_progress",
-            "request_counts": {"processing": len(reqs), "succeeded": 0, "errored": 0,
-                               "canceled": 0, "expired": 0},
+            "request_counts": {
+                "processing": len(reqs),
+                "succeeded": 0,
+                "errored": 0,
+                "canceled": 0,
+                "expired": 0,
+            },
             "results_url": None,
             "created_at": now.isoformat().replace("+00:00", "Z"),
             "expires_at": (now + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
@@ -502,8 +533,13 @@ class FakeAnthropic(LocalServer):
                 result = {"type": "succeeded", "message": self._make_message(r["params"])}
                 counts["succeeded"] += 1
             except _Fault as f:
-                result = {"type": "errored", "error": {
-                    "type": "error", "error": {"type": "api_error", "message": f.message}}}
+                result = {
+                    "type": "errored",
+                    "error": {
+                        "type": "error",
+                        "error": {"type": "api_error", "message": f.message},
+                    },
+                }
                 counts["errored"] += 1
             counts["processing"] -= 1
             lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}))

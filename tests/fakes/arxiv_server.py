@@ -79,9 +79,13 @@ _SUBJECT_CLASSES = {
     "NE NI OH OS PF PL RO SC SD SE SI SY",
     "math": "AC AG AP AT CA CO CT CV DG DS FA GM GN GR GT HO IT KT LO MG MP NA NT OA OC PR QA RA "
     "RT SG SP ST",
-    "stat": "AP CO ME ML OT TH", "eess": "AS IV SP SY", "econ": "EM GN TH",
-    "q-bio": "BM CB GN MN NC OT PE QM SC TO", "q-fin": "CP EC GN MF PM PR RM ST TR",
-    "astro-ph": "CO EP GA HE IM SR", "nlin": "AO CD CG PS SI",
+    "stat": "AP CO ME ML OT TH",
+    "eess": "AS IV SP SY",
+    "econ": "EM GN TH",
+    "q-bio": "BM CB GN MN NC OT PE QM SC TO",
+    "q-fin": "CP EC GN MF PM PR RM ST TR",
+    "astro-ph": "CO EP GA HE IM SR",
+    "nlin": "AO CD CG PS SI",
     "cond-mat": "dis-nn mes-hall mtrl-sci other quant-gas soft stat-mech str-el supr-con",
     "physics": "acc-ph ao-ph app-ph atm-clus atom-ph bio-ph chem-ph class-ph comp-ph data-an "
     "ed-ph flu-dyn gen-ph geo-ph hist-ph ins-det med-ph optics plasm-ph pop-ph soc-ph space-ph",
@@ -92,16 +96,24 @@ ARCHIVES: dict[str, list[str]] = {
 CATEGORIES = frozenset(c for cats in ARCHIVES.values() for c in cats) | {
     a for a, cats in ARCHIVES.items() if not cats
 }
-_ALIASES = {"math.MP": "math-ph", "cs.SY": "eess.SY", "math.IT": "cs.IT", "math.ST": "stat.TH",
-            "cs.NA": "math.NA", "q-fin.EC": "econ.GN"}
+_ALIASES = {
+    "math.MP": "math-ph",
+    "cs.SY": "eess.SY",
+    "math.IT": "cs.IT",
+    "math.ST": "stat.TH",
+    "cs.NA": "math.NA",
+    "q-fin.EC": "econ.GN",
+}
 _ALIASES |= {v: k for k, v in _ALIASES.items()}
 CATEGORY_RE = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 NEW_ID_RE = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}(v\d+)?$")
 OLD_ID_RE = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
 _ORDER = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
-_LICENSES = ("http://creativecommons.org/licenses/by/4.0/",
-             "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
-             "http://creativecommons.org/licenses/by-nc-sa/4.0/")
+_LICENSES = (
+    "http://creativecommons.org/licenses/by/4.0/",
+    "http://arxiv.org/licenses/nonexclusive-distrib/1.0/",
+    "http://creativecommons.org/licenses/by-nc-sa/4.0/",
+)
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _FAULT_STRINGS = ("garbage", "timeout")
 _ATOM_HEAD = (
@@ -155,18 +167,22 @@ def parse_feed_query(query: str) -> tuple[list[str], list[str]]:
             f"Invalid archive specification '{query}'. Correct format is one or more archive "
             "names delimited by '+'. Each name can be either of the form 'archive' or "
             "'archive.category'. For example: 'math+cs.CG' (all from math and only "
-            "computational geometry from computer science).")
+            "computational geometry from computer science)."
+        )
     archives: list[str] = []
     cats: list[str] = []
     for part in parts:
         bits = part.split(".")
         if len(bits) > 2 or not CATEGORY_RE.match(part.lower()):
-            raise ValueError(f"Bad archive/subject class structure '{part}'. Valid names include "
-                             "an archive, possibly followed by a single period and subject class.")
+            raise ValueError(
+                f"Bad archive/subject class structure '{part}'. Valid names include "
+                "an archive, possibly followed by a single period and subject class."
+            )
         arch = bits[0].lower()
         if arch not in ARCHIVES:
-            raise ValueError(f"Bad archive '{arch}'. Valid archive names are: "
-                             f"{', '.join(ARCHIVES)}.")
+            raise ValueError(
+                f"Bad archive '{arch}'. Valid archive names are: {', '.join(ARCHIVES)}."
+            )
         if len(bits) == 1:
             archives.append(arch)
             continue
@@ -175,8 +191,10 @@ def parse_feed_query(query: str) -> tuple[list[str], list[str]]:
                 cats.append(cand)
                 break
         else:
-            raise ValueError(f"Bad subject class '{bits[1]}'. Valid subject classes for the "
-                             f"archive '{arch}' are: {', '.join(ARCHIVES[arch])}.")
+            raise ValueError(
+                f"Bad subject class '{bits[1]}'. Valid subject classes for the "
+                f"archive '{arch}' are: {', '.join(ARCHIVES[arch])}."
+            )
     return archives, cats
 
 
@@ -206,12 +224,16 @@ def _make_paper(row: dict, day: dt.date) -> _Paper:
 
 # ------------------------------------------------------------------ search_query matching
 _QTOKEN = re.compile(
-    r'\s*(?:(?P<p>[()])|(?P<op>ANDNOT|AND|OR)(?=[\s(]|$)|(?P<f>\w+):\[(?P<rng>[^\]]*)\]'
-    r'|(?:(?P<f2>\w+):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s()]+)))')
+    r"\s*(?:(?P<p>[()])|(?P<op>ANDNOT|AND|OR)(?=[\s(]|$)|(?P<f>\w+):\[(?P<rng>[^\]]*)\]"
+    r'|(?:(?P<f2>\w+):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s()]+)))'
+)
 _FIELDS: dict[str, Callable[[_Paper], str]] = {
-    "ti": lambda p: p.row["title"], "abs": lambda p: p.row["summary"],
-    "au": lambda p: " ; ".join(p.row["authors"]), "co": lambda p: p.row.get("comment") or "",
-    "jr": lambda p: p.row.get("journal_ref") or "", "id": lambda p: p.id,
+    "ti": lambda p: p.row["title"],
+    "abs": lambda p: p.row["summary"],
+    "au": lambda p: " ; ".join(p.row["authors"]),
+    "co": lambda p: p.row.get("comment") or "",
+    "jr": lambda p: p.row.get("journal_ref") or "",
+    "id": lambda p: p.id,
     "cat": lambda p: " ".join(p.row["categories"]),
 }
 _FIELDS["all"] = lambda p: " ".join(f(p) for k, f in _FIELDS.items() if k != "all")
@@ -352,8 +374,11 @@ class FakeArxiv(LocalServer):
     # -------------------------------------------------------------- faults
     def fail_next(self, path_prefix: str, *responses: int | str | float) -> None:
         for r in responses:
-            if isinstance(r, bool) or not isinstance(r, (int, float, str)) or (
-                    isinstance(r, str) and r not in _FAULT_STRINGS):
+            if (
+                isinstance(r, bool)
+                or not isinstance(r, (int, float, str))
+                or (isinstance(r, str) and r not in _FAULT_STRINGS)
+            ):
                 raise ValueError(f"unknown fault {r!r}")
         self._faults.setdefault(path_prefix, []).extend(responses)
 
@@ -382,8 +407,10 @@ class FakeArxiv(LocalServer):
         if fault == "timeout":
             await self._wait(30.0)
         elif fault == "garbage":
-            return web.Response(text="<html><body><h1>Bad Gateway</h1><p>upstream reset <b",
-                                content_type="text/html")
+            return web.Response(
+                text="<html><body><h1>Bad Gateway</h1><p>upstream reset <b",
+                content_type="text/html",
+            )
         elif isinstance(fault, float):
             await self._wait(fault)
         elif isinstance(fault, int):
@@ -415,8 +442,12 @@ class FakeArxiv(LocalServer):
         try:
             archives, cats = parse_feed_query(query)
         except ValueError as exc:  # arXiv: 400 + an RSS channel describing the error
-            body = self._rss_channel(query, f"Feed error for query: https://rss.arxiv.org/rss/"
-                                     f"{query}", str(exc), day) + "  </channel>\n</rss>\n"
+            body = (
+                self._rss_channel(
+                    query, f"Feed error for query: https://rss.arxiv.org/rss/{query}", str(exc), day
+                )
+                + "  </channel>\n</rss>\n"
+            )
             return web.Response(status=400, text=body, content_type="application/rss+xml")
         wanted = set(cats) | {_ALIASES[c] for c in cats if c in _ALIASES}
 
@@ -434,11 +465,15 @@ class FakeArxiv(LocalServer):
                 kind = "replace" if kind == "new" else "replace-cross"
             items.append((_ORDER[kind], row["id"], kind, row, pcats))
         topics = archives + cats
-        out = [self._rss_channel("+".join(topics), f"{', '.join(topics)} updates on arXiv.org",
-                                 f"{', '.join(topics)} updates on the arXiv.org e-print "
-                                 "archive.", day),
-               "    <skipDays>\n      <day>Saturday</day>\n      <day>Sunday</day>\n"
-               "    </skipDays>\n"]
+        out = [
+            self._rss_channel(
+                "+".join(topics),
+                f"{', '.join(topics)} updates on arXiv.org",
+                f"{', '.join(topics)} updates on the arXiv.org e-print archive.",
+                day,
+            ),
+            "    <skipDays>\n      <day>Saturday</day>\n      <day>Sunday</day>\n    </skipDays>\n",
+        ]
         pub = format_datetime(et_midnight(day))
         for _, arxiv_id, kind, row, pcats in sorted(items, key=lambda t: t[:2]):
             version = row.get("version") or (2 if kind.startswith("replace") else 1)
@@ -455,8 +490,12 @@ class FakeArxiv(LocalServer):
                 f"      <arxiv:announce_type>{kind}</arxiv:announce_type>\n"
                 f"      <dc:rights>{_x(lic)}</dc:rights>\n"
                 + (f"      <arxiv:DOI>{_x(row['doi'])}</arxiv:DOI>\n" if row.get("doi") else "")
-                + (f"      <arxiv:journal_reference>{_x(row['journal_ref'])}"
-                   "</arxiv:journal_reference>\n" if row.get("journal_ref") else "")
+                + (
+                    f"      <arxiv:journal_reference>{_x(row['journal_ref'])}"
+                    "</arxiv:journal_reference>\n"
+                    if row.get("journal_ref")
+                    else ""
+                )
                 + f"      <dc:creator>{_x(', '.join(row['authors']))}</dc:creator>\n    </item>\n"
             )
         out.append("  </channel>\n</rss>\n")
@@ -481,20 +520,26 @@ class FakeArxiv(LocalServer):
     @staticmethod
     def _entry(p: _Paper, version: int) -> str:
         row, full = p.row, f"{p.id}v{version}"
-        cats = "".join(f'    <category term={quoteattr(_CTRL.sub("", c))} '
-                       'scheme="http://arxiv.org/schemas/atom"/>\n' for c in row["categories"])
+        cats = "".join(
+            f"    <category term={quoteattr(_CTRL.sub('', c))} "
+            'scheme="http://arxiv.org/schemas/atom"/>\n'
+            for c in row["categories"]
+        )
         opt = ""
         if row.get("comment"):
             opt += f"    <arxiv:comment>{_x(_oneline(row['comment']))}</arxiv:comment>\n"
         opt += f"    <arxiv:primary_category term={quoteattr(row['categories'][0])}/>\n"
         if row.get("journal_ref"):
             opt += f"    <arxiv:journal_ref>{_x(row['journal_ref'])}</arxiv:journal_ref>\n"
-        authors = "".join(f"    <author>\n      <name>{_x(a)}</name>\n    </author>\n"
-                          for a in row["authors"])
+        authors = "".join(
+            f"    <author>\n      <name>{_x(a)}</name>\n    </author>\n" for a in row["authors"]
+        )
         doi = ""
         if row.get("doi"):
-            doi = (f"    <arxiv:doi>{_x(row['doi'])}</arxiv:doi>\n    <link rel=\"related\" "
-                   f"href=\"https://doi.org/{_x(row['doi'])}\" title=\"doi\"/>\n")
+            doi = (
+                f'    <arxiv:doi>{_x(row["doi"])}</arxiv:doi>\n    <link rel="related" '
+                f'href="https://doi.org/{_x(row["doi"])}" title="doi"/>\n'
+            )
         return (
             f"  <entry>\n    <id>http://arxiv.org/abs/{_x(full)}</id>\n"
             f"    <title>{_x(_oneline(row['title']))}</title>\n"
@@ -550,11 +595,14 @@ class FakeArxiv(LocalServer):
             hits.sort(key=lambda h: (getattr(h[0], attr), h[0].id), reverse=descending)
         elif not descending:
             hits.reverse()
-        page = hits[start:start + max_results]
+        page = hits[start : start + max_results]
         shown = search_query if ":" in search_query or not search_query else f"all:{search_query}"
         ids = ",".join(id_list)
-        digest = base64.b64encode(hashlib.sha1(
-            f"{shown}|{ids}|{start}|{max_results}".encode()).digest()).decode().rstrip("=")
+        digest = (
+            base64.b64encode(hashlib.sha1(f"{shown}|{ids}|{start}|{max_results}".encode()).digest())
+            .decode()
+            .rstrip("=")
+        )
         body = (
             f"{_ATOM_HEAD}  <id>https://arxiv.org/api/{digest}</id>\n"
             f"  <title>arXiv Query: search_query={_x(shown)}&amp;id_list={_x(ids)}&amp;start="
@@ -588,8 +636,11 @@ class FakeArxiv(LocalServer):
         base, _ = split_version(arxiv_id)
         paper = self._papers.get(base)
         if paper is None:
-            return web.Response(status=404, text=f"Article identifier '{arxiv_id}' not recognized",
-                                content_type="text/html")
+            return web.Response(
+                status=404,
+                text=f"Article identifier '{arxiv_id}' not recognized",
+                content_type="text/html",
+            )
         row = paper.row
         abstract, comment = _oneline(row["summary"]), _oneline(row.get("comment"))
         history = f"[v1] {_day(paper.published)} 00:00:00 UTC"
@@ -598,20 +649,29 @@ class FakeArxiv(LocalServer):
             history += f"<br/>[v2] {_day(paper.updated + dt.timedelta(days=2))} (withdrawn)"
         meta = "\n".join(
             [f'<meta name="citation_title" content={quoteattr(_oneline(row["title"]))}/>']
-            + [f'<meta name="citation_author" content={quoteattr(_last_first(a))}/>'
-               for a in row["authors"]]
-            + [f'<meta name="citation_date" content="{paper.published:%Y/%m/%d}"/>',
-               f'<meta name="citation_pdf_url" content="https://arxiv.org/pdf/{_x(base)}"/>',
-               f'<meta name="citation_arxiv_id" content="{_x(base)}"/>',
-               f'<meta name="citation_abstract" content={quoteattr(abstract)}/>'])
+            + [
+                f'<meta name="citation_author" content={quoteattr(_last_first(a))}/>'
+                for a in row["authors"]
+            ]
+            + [
+                f'<meta name="citation_date" content="{paper.published:%Y/%m/%d}"/>',
+                f'<meta name="citation_pdf_url" content="https://arxiv.org/pdf/{_x(base)}"/>',
+                f'<meta name="citation_arxiv_id" content="{_x(base)}"/>',
+                f'<meta name="citation_abstract" content={quoteattr(abstract)}/>',
+            ]
+        )
         authors = ", ".join(
             f'<a href="https://arxiv.org/search/?searchtype=author&amp;query={quote_plus(a)}">'
-            f"{_x(a)}</a>" for a in row["authors"])
-        subjects = "; ".join(f'<span class="primary-subject">{_x(c)}</span>' if i == 0 else _x(c)
-                             for i, c in enumerate(row["categories"]))
+            f"{_x(a)}</a>"
+            for a in row["authors"]
+        )
+        subjects = "; ".join(
+            f'<span class="primary-subject">{_x(c)}</span>' if i == 0 else _x(c)
+            for i, c in enumerate(row["categories"])
+        )
         page = (
             f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<title>[{_x(base)}] '
-            f"{_x(_oneline(row['title']))}</title>\n{meta}\n</head>\n<body>\n<div id=\"abs\">\n"
+            f'{_x(_oneline(row["title"]))}</title>\n{meta}\n</head>\n<body>\n<div id="abs">\n'
             f'<div class="dateline">[Submitted on {_day(paper.published)[5:]}]</div>\n'
             f'<h1 class="title mathjax"><span class="descriptor">Title:</span>'
             f"{_x(_oneline(row['title']))}</h1>\n"
@@ -619,8 +679,12 @@ class FakeArxiv(LocalServer):
             f'<blockquote class="abstract mathjax">\n<span class="descriptor">Abstract:</span>'
             f"{_x(abstract)}\n</blockquote>\n"
             '<div class="metatable"><table summary="Additional metadata">\n'
-            + (f'<tr><td class="tablecell label">Comments:</td><td class="tablecell comments '
-               f'mathjax">{_x(comment)}</td></tr>\n' if comment else "")
+            + (
+                f'<tr><td class="tablecell label">Comments:</td><td class="tablecell comments '
+                f'mathjax">{_x(comment)}</td></tr>\n'
+                if comment
+                else ""
+            )
             + f'<tr><td class="tablecell label">Subjects:</td><td class="tablecell subjects">'
             f"{subjects}</td></tr>\n</table></div>\n"
             f'<div class="submission-history"><h2>Submission history</h2>{history}</div>\n'

@@ -343,9 +343,6 @@ class FakeDiscord(LocalServer):
         r.add_route("*", "/{tail:.*}", self._not_found)
         return app
 
-
-
-
     @property
     def api_base(self) -> str:
         return self.base_url + "/api/v10"

@@ -133,9 +133,6 @@ class FakeSlack(LocalServer):
         app.router.add_post("/response/{key}", self._response_url)
         return app
 
-
-
-
     # -- helpers for tests -------------------------------------------------
     def response_url(self, key: str = "r1") -> str:
         return f"{self.base_url}/response/{key}"
@@ -292,22 +289,32 @@ class FakeSlack(LocalServer):
 
     def _visible(self, message: dict, args: dict) -> dict:
         shown = {k: v for k, v in message.items() if k != "metadata"}
-        if message.get("metadata") and str(args.get("include_all_metadata")).lower() in ("1", "true"):
+        if message.get("metadata") and str(args.get("include_all_metadata")).lower() in (
+            "1",
+            "true",
+        ):
             shown["metadata"] = message["metadata"]
         return shown
 
     def _m_conversations_history(self, args: dict) -> web.Response:
         """Top-level messages, newest first (thread replies are not in a channel's history)."""
-        messages = [m for m in self.history.get(args.get("channel", ""), [])
-                    if m.get("thread_ts") in (None, m["ts"])]
+        messages = [
+            m
+            for m in self.history.get(args.get("channel", ""), [])
+            if m.get("thread_ts") in (None, m["ts"])
+        ]
         limit = int(args.get("limit", 100))
-        return self._ok(messages=[self._visible(m, args) for m in reversed(messages)][:limit],
-                        has_more=False)
+        return self._ok(
+            messages=[self._visible(m, args) for m in reversed(messages)][:limit], has_more=False
+        )
 
     def _m_conversations_replies(self, args: dict) -> web.Response:
         ts = str(args.get("ts", ""))
-        thread = [m for m in self.history.get(args.get("channel", ""), [])
-                  if m["ts"] == ts or m.get("thread_ts") == ts]
+        thread = [
+            m
+            for m in self.history.get(args.get("channel", ""), [])
+            if m["ts"] == ts or m.get("thread_ts") == ts
+        ]
         if not thread:
             return self._fail("conversations.replies", {"ok": False, "error": "thread_not_found"})
         return self._ok(messages=[self._visible(m, args) for m in thread], has_more=False)

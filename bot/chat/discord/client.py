@@ -164,7 +164,9 @@ class ArxivDiscordBot(discord.Client):
 
     # reactions -------------------------------------------------------------------------------
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        if str(payload.emoji) == EXPLAIN_EMOJI and payload.user_id != getattr(self.user, "id", None):
+        if str(payload.emoji) == EXPLAIN_EMOJI and payload.user_id != getattr(
+            self.user, "id", None
+        ):
             await self._explain(payload)
             return
         await self._vote(payload, added=True)

@@ -272,7 +272,9 @@ class ArxivGroup(app_commands.Group):
     ) -> None:
         await self._run(interaction, "feedback", "reset" if action == "reset" else None)
 
-    @app_commands.command(name="export", description="This channel's liked papers as BibTeX or JSON")
+    @app_commands.command(
+        name="export", description="This channel's liked papers as BibTeX or JSON"
+    )
     async def export(
         self, interaction: discord.Interaction, fmt: Literal["bibtex", "json"] = "bibtex"
     ) -> None:
@@ -295,8 +297,12 @@ class ArxivGroup(app_commands.Group):
 
     @app_commands.command(name="like", description="More (or fewer) papers like this one here")
     @app_commands.describe(arxiv_id="e.g. 2506.06440, or an arxiv.org link")
-    async def like(self, interaction: discord.Interaction, arxiv_id: Range[str, 1, 200],
-                   direction: Literal["more", "less"] = "more") -> None:
+    async def like(
+        self,
+        interaction: discord.Interaction,
+        arxiv_id: Range[str, 1, 200],
+        direction: Literal["more", "less"] = "more",
+    ) -> None:
         await self._run(interaction, f"{direction}-like", arxiv_id)
 
     @app_commands.command(

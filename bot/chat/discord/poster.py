@@ -153,8 +153,10 @@ class DiscordPoster:
         """A command's Reply as an embed in `channel` (e.g. notes asked for with a reaction)."""
         target = self.client.get_partial_messageable(channel)
         try:
-            await target.send(embed=discord.Embed.from_dict(reply_embed(reply)),
-                              allowed_mentions=discord.AllowedMentions.none())
+            await target.send(
+                embed=discord.Embed.from_dict(reply_embed(reply)),
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
         except discord.HTTPException as e:
             raise DiscordPostError(str(channel), e) from e
 

@@ -83,8 +83,9 @@ class _Listeners:
         try:
             reply = await self.handler.handle(inv)
             if reply.digest is not None:
-                reply = await post_now(self.app.store, self.poster, reply.digest,
-                                       trigger=command.get("trigger_id", ""))
+                reply = await post_now(
+                    self.app.store, self.poster, reply.digest, trigger=command.get("trigger_id", "")
+                )
             kind = "ephemeral" if reply.ephemeral else "in_channel"
             await respond(**reply_blocks(reply), response_type=kind)
         except Exception:

@@ -101,7 +101,9 @@ class SlackPoster:
             header = found.get("header-0") or progress.done.get("header-0")
             if header:
                 replies = await self.client.conversations_replies(
-                    channel=channel, ts=header.split(":", 1)[1], limit=1000,
+                    channel=channel,
+                    ts=header.split(":", 1)[1],
+                    limit=1000,
                     include_all_metadata=True,
                 )
                 collect(replies["messages"])
