@@ -53,7 +53,8 @@ class Keys:
         return self._k("days")
 
     def scores(self, scorer: str, criteria_hash: str) -> str:
-        """Hash paper_id -> Score JSON, shared by every channel and replica with these criteria."""
+        """Hash paper_id -> 'relevance|novelty|comment', shared by every channel and replica with
+        these criteria."""
         return self._k("scores", scorer, criteria_hash)
 
     def channel(self, channel_id: str) -> str:

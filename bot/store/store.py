@@ -114,10 +114,10 @@ class Store:
         if not ids:
             return {}
         raws = await self.r.hmget(self.keys.scores(scorer, criteria_hash), ids)
-        return {i: Score.model_validate_json(r) for i, r in zip(ids, raws, strict=True) if r}
+        return {i: _unpack_score(i, scorer, r) for i, r in zip(ids, raws, strict=True) if r}
 
     async def put_scores(self, scorer: str, criteria_hash: str, scores: Iterable[Score]) -> None:
-        mapping = {s.paper_id: s.model_dump_json() for s in scores}
+        mapping = {s.paper_id: f"{s.relevance}|{s.novelty}|{s.comment}" for s in scores}
         if not mapping:
             return
         key = self.keys.scores(scorer, criteria_hash)
@@ -356,6 +356,19 @@ class Store:
         return bool(
             await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl)
         )
+
+
+def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
+    """Scores are stored as 'relevance|novelty|comment': the paper id is the hash field and the
+    scorer is in the key, so repeating them in JSON only cost memory (scores are most of it)."""
+    relevance, novelty, comment = _s(raw).split("|", 2)
+    return Score(
+        paper_id=paper_id,
+        relevance=int(relevance),
+        novelty=int(novelty),
+        comment=comment,
+        scorer=scorer,
+    )
 
 
 def _s(value: bytes | str) -> str:
