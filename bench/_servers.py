@@ -1,7 +1,7 @@
 """Shared set-up for the benchmarks: a redis-server of our own, the local fakes on a thread of
 their own, settings that can only reach 127.0.0.1, the topic sets, synthetic papers, statistics.
 
-Nothing here imports tests/conftest.py; the fake servers come from tests/fakes/.
+Nothing here imports tests/conftest.py; the fake servers and redis-server come from tests/fakes/.
 """
 
 from __future__ import annotations
@@ -12,10 +12,6 @@ import datetime as dt
 import functools
 import math
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterable
@@ -23,103 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import redis
-
 from bot.models import Criteria, Paper, Topic
 from bot.settings import Settings
 from bot.sources.bundled import bundled_days, load_rows, rows_to_listing
+from tests.fakes.redis_server import LOCALHOST
 
 T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["cs.CL", "cs.CV"]
-LOCALHOST = "127.0.0.1"
 
 
-# --- processes and ports ------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOCALHOST, 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server process of our own on a free port of 127.0.0.1, no persistence.
-
-    The same approach as the test suite (tests/conftest.py), without pytest."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if not binary:
-            raise RuntimeError("redis-server is not installed (./run test installs it)")
-        self.binary = binary
-        self.dir = tempfile.mkdtemp(prefix="arxivbot-bench-redis-")
-        self.port = 0
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{LOCALHOST}:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(host=LOCALHOST, port=self.port)
-
-    def start(self) -> RedisServer:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                LOCALHOST,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = self.client()
-        for _ in range(400):
-            try:
-                client.ping()
-                return self
-            except redis.ConnectionError:
-                time.sleep(0.025)
-        self.stop()
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-            self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def flush(self) -> None:
-        self.client().flushall()
-
-    def info_memory(self) -> dict[str, Any]:
-        return self.client().info("memory")
-
-    def version(self) -> str:
-        return str(self.client().info("server").get("redis_version", "?"))
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
+# --- fake servers on a thread of their own ------------------------------------------------------
 class ServerThread:
     """An event loop on a thread of its own for the fake servers, so that their work (JSON, the
     fake judge, sleeping out `latency`) neither delays nor is delayed by the bot's event loop."""

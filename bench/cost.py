@@ -41,24 +41,24 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bot import digest as digest_module
-from bot.app import open_app
-from bot.scoring import service
-from bot.models import Criteria, Paper, Score
-from bot.scoring.local import LocalRanker
-from bot.settings import LLMSettings
-from bot.sources.bundled import bundled_days
 from bench._servers import (
     CATEGORIES,
     TOPIC_SETS,
-    RedisServer,
     ServerThread,
     bench_settings,
     cache_fake_judge_stems,
     rnd,
     table,
 )
+from bot import digest as digest_module
+from bot.app import open_app
+from bot.models import Criteria, Paper, Score
+from bot.scoring import service
+from bot.scoring.local import LocalRanker
+from bot.settings import LLMSettings
+from bot.sources.bundled import bundled_days
 from tests.fakes.anthropic_server import FakeAnthropic, default_judge
+from tests.fakes.redis_server import RedisServer
 
 # Minimum cacheable prompt length (tokens) per model, from Anthropic's prompt-caching docs
 # (platform.claude.com/docs/en/build-with-claude/prompt-caching, "Cache limitations"): 4,096 for

@@ -26,12 +26,9 @@ import time
 from collections import Counter, defaultdict
 from typing import Any
 
-from bot.app import open_app
-from bot.schedule.calendar import latest_announcement
 from bench._servers import (
     CATEGORIES,
     Deadline,
-    RedisServer,
     ServerThread,
     bench_settings,
     bundled_papers,
@@ -43,7 +40,10 @@ from bench._servers import (
     table,
     timed_slack,
 )
+from bot.app import open_app
+from bot.schedule.calendar import latest_announcement
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.redis_server import RedisServer
 
 NOW = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)  # a Tuesday: 2025-06-10 is announced
 FULL = {"papers": 1000, "channels": 200, "criteria": 20, "claude_latency": 1.0, "max_papers": None}

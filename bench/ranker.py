@@ -14,11 +14,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from bench._servers import TOPIC_SETS, bundled_papers, rnd, table
 from bot.models import Criteria
 from bot.scoring.local import LocalRanker
 from bot.scoring.text import terms
 from bot.settings import ChannelDefaults
-from bench._servers import TOPIC_SETS, bundled_papers, rnd, table
 
 
 @contextlib.contextmanager

@@ -20,9 +20,10 @@ import datetime as dt
 import time
 from typing import Any
 
+from bench._servers import CATEGORIES, TOPIC_SETS, bundled_papers, rnd, table
 from bot.models import ChannelConfig, Score
 from bot.store import connect
-from bench._servers import CATEGORIES, TOPIC_SETS, RedisServer, bundled_papers, rnd, table
+from tests.fakes.redis_server import RedisServer
 
 TARGET_MB = 50.0
 FULL = {"channels": 10_000, "days": 30, "per_day": 400, "criteria": 20}

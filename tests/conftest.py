@@ -4,96 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-import redis
 
 from bot.app import App, open_app
 from bot.settings import Settings
 from bot.sources.bundled import bundled_days, load_rows
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.redis_server import RedisServer
 
 DAY = dt.date(2025, 6, 10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RedisServer:
-    """A redis-server process of our own on a free port (never the one that may run on 6379)."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if not binary:
-            pytest.exit("redis-server is not installed; run the tests with ./run test", 2)
-        self.dir = tempfile.mkdtemp(prefix="arxivbot-redis-")
-        self.port = _free_port()
-        self.binary = binary
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        for _ in range(200):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.025)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(5)
-            self.proc = None
-
-    def flush(self) -> None:
-        redis.Redis(port=self.port).flushall()
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
+    try:
+        server = RedisServer().start()
+    except RuntimeError as e:
+        pytest.exit(f"{e}; run the tests with ./run test", 2)
     yield server
-    server.stop()
-    shutil.rmtree(server.dir, ignore_errors=True)
+    server.close()
 
 
 @pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
-    if redis_server.proc is None or redis_server.proc.poll() is not None:
+    if not redis_server.running:
         redis_server.start()
     redis_server.flush()
     return redis_server.url

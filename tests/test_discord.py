@@ -7,10 +7,9 @@ lives in a real redis-server; digests are built offline from the bundled arXiv d
 
 from __future__ import annotations
 
-import json
-
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import AsyncIterator

@@ -6,7 +6,6 @@ import time
 import anthropic
 import pytest
 from anthropic import AsyncAnthropic
-
 from fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {"type": "object", "properties": {"scores": {"type": "array"}}, "required": ["scores"]}

@@ -10,7 +10,7 @@ import aiohttp
 from bot.health import start_health
 from bot.logs import setup_logging
 from bot.store import connect
-from tests.conftest import _free_port
+from tests.fakes.redis_server import free_port
 
 
 def test_json_logs_redact_tokens_and_passwords(capsys):
@@ -32,7 +32,7 @@ def test_json_logs_redact_tokens_and_passwords(capsys):
 
 async def test_readyz_follows_redis(redis_server, redis_url):
     store = await connect(redis_url, prefix="t")
-    port = _free_port()
+    port = free_port()
     runner = await start_health(port, {"redis": store.ping}, host="127.0.0.1")
     try:
         async with aiohttp.ClientSession() as http:

@@ -16,8 +16,9 @@ import pytest
 
 from bot.schedule.calendar import latest_announcement
 from bot.store import connect
-from tests.conftest import DAY, _free_port
+from tests.conftest import DAY
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.redis_server import free_port
 from tests.fakes.slack_server import FakeSlack
 
 BIN = str(Path(sys.executable).with_name("arxiv-bot"))
@@ -76,8 +77,8 @@ def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> di
             "SLACK_BOT_TOKEN": "xoxb-test",
             "SLACK_SIGNING_SECRET": "secret",
             "ARXIV_BOT_SLACK_API_URL": slack.base_url + "/api/",
-            "ARXIV_BOT_SLACK_PORT": str(_free_port()),
-            "ARXIV_BOT_HEALTH_PORT": str(_free_port()),
+            "ARXIV_BOT_SLACK_PORT": str(free_port()),
+            "ARXIV_BOT_HEALTH_PORT": str(free_port()),
             "ARXIV_BOT_ARXIV__RSS_URL": arxiv.base_url + "/rss",
             "ARXIV_BOT_ARXIV__API_URL": arxiv.base_url + "/api/query",
             "ARXIV_BOT_ARXIV__DELAY_SECONDS": "0",
