@@ -24,20 +24,11 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from bench._servers import CATEGORIES, ROOT, bench_settings, bundled_papers, percentile, rnd, table
 from bot.app import open_app
 from bot.sources.bundled import bundled_days
-from bench._servers import (
-    CATEGORIES,
-    LOCALHOST,
-    ROOT,
-    RedisServer,
-    bench_settings,
-    bundled_papers,
-    free_port,
-    percentile,
-    rnd,
-    table,
-)
+from tests.fakes.redis_server import LOCALHOST, RedisServer, free_port
+from tests.fakes.slack_server import command_payload, signed_headers
 
 SECRET = "bench-signing-secret"
 USERS = 50
@@ -46,38 +37,6 @@ COMMANDS = ["settings", "threshold 7", "search diffusion"]
 SLACK_LATENCY = 0.05
 REPLY_TIMEOUT = 60.0
 TARGET_P99_ACK_MS = 100.0
-
-
-def _signed(body: str) -> dict[str, str]:
-    from slack_sdk.signature import SignatureVerifier
-
-    stamp = str(int(time.time()))
-    return {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-slack-request-timestamp": stamp,
-        "x-slack-signature": SignatureVerifier(SECRET).generate_signature(
-            timestamp=stamp, body=body
-        ),
-    }
-
-
-def _payload(response_url: str, text: str, *, user: str, channel: str, key: str) -> str:
-    return urlencode(
-        {
-            "token": "legacy-verification-token",
-            "team_id": "T1",
-            "team_domain": "fake-team",
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/arxiv",
-            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
-            "api_app_id": "A1",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{key}",
-        }
-    )
 
 
 async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[dict[str, Any]]:
@@ -91,9 +50,15 @@ async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[
         async def one(text: str, *, user: str, channel: str, key: str) -> dict[str, Any]:
             arrived = asyncio.Event()
             slack.waiters[key] = lambda: loop.call_soon_threadsafe(arrived.set)
-            body = _payload(slack.response_url(key), text, user=user, channel=channel, key=key)
+            body = urlencode(command_payload(slack, text, key=key, user=user, channel=channel))
             sent = time.perf_counter()
-            async with http.post(url, data=body, headers=_signed(body)) as resp:
+            async with http.post(
+                url,
+                data=body,
+                headers=signed_headers(
+                    body, secret=SECRET, content_type="application/x-www-form-urlencoded"
+                ),
+            ) as resp:
                 await resp.read()
                 status = resp.status
             acked = time.perf_counter()

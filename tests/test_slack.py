@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -21,7 +22,6 @@ import yaml
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
@@ -34,7 +34,12 @@ from bot.errors import SettingsError
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
 from bot.sources import BundledSource
-from tests.fakes.slack_server import FakeSlack, validate_blocks
+from tests.fakes.slack_server import (
+    FakeSlack,
+    command_payload,
+    signed_headers,
+    validate_blocks,
+)
 
 SECRET = "test-signing-secret"
 CHANNEL = "slack:C1"
@@ -42,41 +47,7 @@ T = TypeVar("T")
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def slack_escape(text: str) -> str:
-    """What Slack does to command text before sending it."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def signed_headers(
-    body: str, *, content_type: str, secret: str = SECRET, ts: int | None = None
-) -> dict[str, str]:
-    stamp = str(int(time.time()) if ts is None else ts)
-    return {
-        "content-type": content_type,
-        "x-slack-request-timestamp": stamp,
-        "x-slack-signature": SignatureVerifier(secret).generate_signature(
-            timestamp=stamp, body=body
-        ),
-    }
-
-
-def command_payload(
-    fake: FakeSlack, text: str, *, key: str, user: str = "U1", channel: str = "C1"
-) -> dict[str, str]:
-    return {
-        "token": "legacy-verification-token",
-        "team_id": "T1",
-        "team_domain": "fake-team",
-        "channel_id": channel,
-        "channel_name": "general",
-        "user_id": user,
-        "user_name": user.lower(),
-        "command": "/arxiv",
-        "text": slack_escape(text),
-        "api_app_id": "A1",
-        "response_url": fake.response_url(key),
-        "trigger_id": f"trigger-{key}",
-    }
+signed_headers = functools.partial(signed_headers, secret=SECRET)
 
 
 def event_body(kind: str, *, ts: str, reaction: str = "+1", user: str = "U2") -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -404,3 +405,45 @@ class FakeSlack(LocalServer):
                 return web.Response(status=400, text=bad["error"])
         self.responses.append((key, body))
         return web.Response(text="ok")
+
+
+# --- what Slack sends: shared by the tests and the command-latency benchmark ----------------------
+def slack_escape(text: str) -> str:
+    """What Slack does to command text before sending it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def signed_headers(
+    body: str, *, secret: str, content_type: str, ts: int | None = None
+) -> dict[str, str]:
+    """Headers of a request signed as Slack signs them (v0 HMAC over timestamp and body)."""
+    from slack_sdk.signature import SignatureVerifier
+
+    stamp = str(int(time.time()) if ts is None else ts)
+    return {
+        "content-type": content_type,
+        "x-slack-request-timestamp": stamp,
+        "x-slack-signature": SignatureVerifier(secret).generate_signature(
+            timestamp=stamp, body=body
+        ),
+    }
+
+
+def command_payload(
+    fake: Any, text: str, *, key: str, user: str = "U1", channel: str = "C1"
+) -> dict[str, str]:
+    """The form fields of an `/arxiv text` slash command; the reply URL is `fake`'s."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T1",
+        "team_domain": "fake-team",
+        "channel_id": channel,
+        "channel_name": "general",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/arxiv",
+        "text": slack_escape(text),
+        "api_app_id": "A1",
+        "response_url": fake.response_url(key),
+        "trigger_id": f"trigger-{key}",
+    }
