@@ -92,9 +92,7 @@ class App:
         return await self.builder.build(channel, listing=listing)
 
 
-async def open_app(
-    settings: Settings, *, offline: bool = False, source: Source | None = None
-) -> App:
+async def open_app(settings: Settings, *, offline: bool = False) -> App:
     """Connect what is configured; fall back to embedded pieces for what is not, and say so."""
     fallbacks = []
     store = await connect(settings.redis_url, prefix=settings.key_prefix)
@@ -111,12 +109,12 @@ async def open_app(
     else:
         scorer = LocalRanker()
         fallbacks.append("no ANTHROPIC_API_KEY → local ranker")
-    if source is None:
-        if offline:
-            source = BundledSource()
-            fallbacks.append("offline → bundled real arXiv data")
-        else:
-            source = ArxivSource(settings.arxiv)
+    source: Source
+    if offline:
+        source = BundledSource()
+        fallbacks.append("offline → bundled real arXiv data")
+    else:
+        source = ArxivSource(settings.arxiv)
     scoring = ScoringService(
         store, scorer, prefilter_min=settings.llm.prefilter_min_relevance if key else 0
     )
