@@ -10,7 +10,7 @@ channels run on the latest day only (1,000 digests a day take a while):
   (as the daily job runs them: concurrently, sharing scores through Redis and the scoring lease).
 * Channels share 5 topic sets (TOPIC_SETS in _servers.py): channel i has set i % 5, so one
   channel has only the first set and 5+ channels have all five.
-* The fake is told the real minimum cacheable prompt of the default model (MIN_CACHE_TOKENS:
+* The fake is told the real minimum cacheable prompt of the default model (min_cache_tokens:
   4,096 tokens for Claude Haiku 4.5, per Anthropic's prompt-caching docs) and counts tokens
   with its proxy, ceil(characters / 4). A new fake per day: the 5-minute prompt cache does not
   survive from one morning to the next.
@@ -54,28 +54,35 @@ from bot import digest as digest_module
 from bot.app import open_app
 from bot.models import Criteria, Paper, Score
 from bot.scoring import service
+from bot.scoring.claude import min_cache_tokens
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
 from tests.fakes.anthropic_server import FakeAnthropic, default_judge
 from tests.fakes.redis_server import RedisServer
 
-# Minimum cacheable prompt length (tokens) per model, from Anthropic's prompt-caching docs
-# (platform.claude.com/docs/en/build-with-claude/prompt-caching, "Cache limitations"): 4,096 for
-# Claude Haiku 4.5 (and Opus 4.5/4.6), 1,024 for Sonnet 4.5 and Opus 4.1.
-MIN_CACHE_TOKENS = {"claude-haiku-4-5": 4096, "claude-sonnet-4-5": 1024, "claude-opus-4-1": 1024}
+# Scoring modes compared: the default (title triage, then abstracts), abstracts for every scanned
+# paper, and the default through the Message Batches API (half price, results within 24 h).
+MODES = {
+    "triage": {"triage": True},
+    "no_triage": {"triage": False},
+    "batches": {"triage": True, "use_batches_api": True},
+}
+MODE_LABELS = {"triage": "triage", "no_triage": "no triage", "batches": "triage, batches API"}
 REFERENCE = {"tokens_per_scanned": 107, "usd_per_day": 0.18, "model": "GPT-4o"}
 CHANNEL_COUNTS = (1, 10, 100, 1000)
 QUICK_COUNTS = (1, 5, 10)
 # Larger channel counts run on the latest bundled day only (1,000 digests a day take minutes).
 ALL_DAYS_UP_TO = 100
 PARALLEL_BUILDS = 64
-COMMENT_WORDS = 22  # the prompt asks for one sentence of at most 25 words
+COMMENT_WORDS = 20  # the prompt asks for one sentence of at most 20 words from relevance 5 up
 
 
-def realistic_judge(paper_text: str, system_text: str) -> tuple[int, int, str]:
+def realistic_judge(paper_text: str, context: str) -> tuple[int, int, str]:
     """The fake's default judge, with a comment as long as the prompt allows."""
-    relevance, novelty, comment = default_judge(paper_text, system_text)
+    relevance, novelty, comment = default_judge(paper_text, context)
+    if not comment:
+        return relevance, novelty, comment
     lines = paper_text.split("\n")
     title = lines[1] if len(lines) > 1 and paper_text.startswith("<paper") else lines[0]
     words = f"{comment} It proposes {title}".split()[:COMMENT_WORDS]
@@ -158,15 +165,18 @@ def _prefix_tokens(body: dict) -> int:
     return tools + sum(count(b.get("text", "")) for b in body.get("system") or [])
 
 
+def _message_text(body: dict) -> str:
+    content = body["messages"][0]["content"]
+    return content if isinstance(content, str) else "".join(b["text"] for b in content)
+
+
 def _message_tokens(body: dict) -> int:
-    return sum(
-        FakeAnthropic.count_tokens(m["content"])
-        for m in body["messages"]
-        if isinstance(m["content"], str)
-    )
+    content = body["messages"][0]["content"]
+    blocks = [content] if isinstance(content, str) else [b["text"] for b in content]
+    return sum(FakeAnthropic.count_tokens(b) for b in blocks)
 
 
-_PAPER = re.compile(r'<paper id="')
+_PAPER = re.compile(r'<paper n="')
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
@@ -175,16 +185,16 @@ async def _one_day(
     redis_url: str,
     day: dt.date,
     n_channels: int,
-    triage: bool,
+    mode: str,
     memo: dict,
     model: str,
 ) -> dict[str, Any]:
-    fake = FakeAnthropic(min_cache_tokens=MIN_CACHE_TOKENS.get(model, 1024))
+    fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
     fake.judge = realistic_judge
     await threads.start(fake)
     started = time.perf_counter()
     settings = bench_settings(
-        redis_url, claude_url=fake.base_url, llm={"triage": triage, "model": model}
+        redis_url, claude_url=fake.base_url, llm={**MODES[mode], "model": model}
     )
     try:
         async with await open_app(settings, offline=True) as app:
@@ -216,7 +226,8 @@ async def _one_day(
     out: dict[str, Any] = {
         "day": day.isoformat(),
         "channels": n_channels,
-        "triage": triage,
+        "mode": mode,
+        "discount": 0.5 if MODES[mode].get("use_batches_api") else 1.0,
         "fetched": len(listing.papers),
         "scanned": sum(scanned_by_criteria.values()),
         "criteria": len(scanned_by_criteria),
@@ -239,7 +250,7 @@ async def _one_day(
         parts[f"{kind}_prefix"] += _prefix_tokens(body)
         parts[f"{kind}_papers"] += _message_tokens(body)
         parts[f"{kind}_output"] += usage["output_tokens"]
-        text = body["messages"][0]["content"]
+        text = _message_text(body)
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
         else:
@@ -271,21 +282,30 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     total["parts"] = dict(parts)
     total["days"] = len(rows)
     total["criteria"] = max(r["criteria"] for r in rows)
+    total["discount"] = max(r["discount"] for r in rows)
     total["prefix_tokens_per_call"] = max(r["prefix_tokens_per_call"] for r in rows)
     return total
 
 
 def _derive(t: dict[str, Any], price, days: int) -> dict[str, float]:
+    """Figures of a run; token counts billed through the Batches API count at its discount."""
     scanned = max(1, t["scanned"])
+    discount = t["discount"]
     usd = (
-        t["input"] * price.input
-        + t["cache_write"] * price.cache_write
-        + t["cache_read"] * price.cache_read
-        + t["output"] * price.output
-    ) / 1e6
+        discount
+        * (
+            t["input"] * price.input
+            + t["cache_write"] * price.cache_write
+            + t["cache_read"] * price.cache_read
+            + t["output"] * price.output
+        )
+        / 1e6
+    )
     raw = t["input"] + t["cache_write"] + t["cache_read"] + t["output"]
-    billable = t["input"] + 1.25 * t["cache_write"] + 0.1 * t["cache_read"] + t["output"]
-    weighted = (
+    billable = discount * (
+        t["input"] + 1.25 * t["cache_write"] + 0.1 * t["cache_read"] + t["output"]
+    )
+    weighted = discount * (
         t["input"]
         + 1.25 * t["cache_write"]
         + 0.1 * t["cache_read"]
@@ -298,7 +318,7 @@ def _derive(t: dict[str, Any], price, days: int) -> dict[str, float]:
         "usd": usd,
         "usd_per_day": usd / max(1, days),
         "usd_per_scanned": usd / scanned,
-        "output_share_of_usd": (t["output"] * price.output / 1e6) / usd if usd else 0.0,
+        "output_share_of_usd": (discount * t["output"] * price.output / 1e6) / usd if usd else 0.0,
     }
 
 
@@ -350,25 +370,24 @@ async def run(quick: bool) -> dict[str, Any]:
     cache_fake_judge_stems()
     with RedisServer() as redis_server, shared_pure_functions():
         async with ServerThread() as threads:
-            for triage in (True, False):
+            for mode in MODES:
                 for n in counts:
                     redis_server.flush()  # every configuration starts cold
                     run_days = [latest] if n > ALL_DAYS_UP_TO else days
-                    results[(triage, n)] = [
-                        await _one_day(threads, redis_server.url, day, n, triage, memo, model)
+                    results[(mode, n)] = [
+                        await _one_day(threads, redis_server.url, day, n, mode, memo, model)
                         for day in run_days
                     ]
 
     summary: dict[str, Any] = {
         "model": model,
         "days": len(days),
-        "min_cache_tokens": MIN_CACHE_TOKENS.get(model, 1024),
+        "min_cache_tokens": min_cache_tokens(model),
     }
     tables = []
     notes = []
-    for triage in (True, False):
-        key = "triage" if triage else "no_triage"
-        rows = results[(triage, 1)]
+    for key in MODES:
+        rows = results[(key, 1)]
         per_day = []
         for r in rows:
             t = _totals([r])
@@ -395,7 +414,7 @@ async def run(quick: bool) -> dict[str, Any]:
         )
         tables.append(
             table(
-                f"1 channel ({TOPIC_SETS[0].name}), triage {'on' if triage else 'off'}: per day",
+                f"1 channel ({TOPIC_SETS[0].name}), {MODE_LABELS[key]}: per day",
                 DAY_COLUMNS,
                 per_day,
             )
@@ -407,10 +426,9 @@ async def run(quick: bool) -> dict[str, Any]:
         summary[f"output_share_of_usd_{key}"] = rnd(d["output_share_of_usd"], 3)
 
     scale_rows = []
-    for triage in (True, False):
-        key = "triage" if triage else "no_triage"
+    for key in MODES:
         for n in counts:
-            rows = results[(triage, n)]
+            rows = results[(key, n)]
             t = _totals(rows)
             d = _derive(t, price, len(rows))
             last = [r for r in rows if r["day"] == latest.isoformat()]
@@ -418,7 +436,7 @@ async def run(quick: bool) -> dict[str, Any]:
             ledger_ok = t["ledger_calls"] == t["calls"]
             scale_rows.append(
                 [
-                    "on" if triage else "off",
+                    MODE_LABELS[key],
                     n,
                     len(rows),
                     t["criteria"],
@@ -440,12 +458,12 @@ async def run(quick: bool) -> dict[str, Any]:
             summary[f"seconds_{n}ch_{key}"] = rnd(t["seconds"], 2)
             if not ledger_ok:
                 notes.append(
-                    f"{n} channels, triage {key}: the cost ledger counted {t['ledger_calls']} "
+                    f"{n} channels, {MODE_LABELS[key]}: the cost ledger counted {t['ledger_calls']} "
                     f"calls, the fake served {t['calls']}."
                 )
             if t["fallbacks"]:
                 notes.append(
-                    f"{n} channels, triage {key}: {t['fallbacks']} digests fell back to the "
+                    f"{n} channels, {MODE_LABELS[key]}: {t['fallbacks']} digests fell back to the "
                     "local ranker (budget or errors)."
                 )
         base, top = counts[1], counts[-1]
@@ -475,7 +493,7 @@ async def run(quick: bool) -> dict[str, Any]:
         table(
             "Channels sharing 5 topic sets: dollars per day",
             [
-                "triage",
+                "mode",
                 "channels",
                 "days run",
                 "distinct criteria",
@@ -499,9 +517,8 @@ async def run(quick: bool) -> dict[str, Any]:
 
     # Where the tokens go (1 channel, all days).
     part_rows = []
-    for triage in (True, False):
-        key = "triage" if triage else "no_triage"
-        t = _totals(results[(triage, 1)])
+    for key in ("triage", "no_triage"):
+        t = _totals(results[(key, 1)])
         p = t["parts"]
         total = t["input"] + t["cache_write"] + t["cache_read"] + t["output"]
         usd = _derive(t, price, 1)["usd"]
@@ -516,7 +533,7 @@ async def run(quick: bool) -> dict[str, Any]:
             if p.get(k):
                 part_rows.append(
                     [
-                        "on" if triage else "off",
+                        MODE_LABELS[key],
                         label,
                         p[k],
                         f"{100 * p[k] / total:.1f}%",
@@ -524,7 +541,7 @@ async def run(quick: bool) -> dict[str, Any]:
                         rnd(p[k] / max(1, t["scanned"]), 1),
                     ]
                 )
-        if triage:
+        if key == "triage":
             summary["triage_survival"] = rnd(
                 p.get("abstracts_sent", 0) / max(1, p.get("titles_sent", 1)), 3
             )
@@ -535,12 +552,12 @@ async def run(quick: bool) -> dict[str, Any]:
     tables.append(
         table(
             f"Where the tokens go (1 channel, {len(days)} day{'s' if len(days) > 1 else ''})",
-            ["triage", "part", "tokens", "of tokens", "of dollars", "per scanned"],
+            ["mode", "part", "tokens", "of tokens", "of dollars", "per scanned"],
             part_rows,
         )
     )
 
-    t1 = _totals(results[(True, 1)])
+    t1 = _totals(results[("triage", 1)])
     prefix = max(_totals(v)["prefix_tokens_per_call"] for v in results.values())
     summary["prefix_tokens_per_call_max"] = prefix
     summary["cache_read_tokens"] = sum(_totals(v)["cache_read"] for v in results.values())

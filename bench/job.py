@@ -42,6 +42,7 @@ from bench._servers import (
 )
 from bot.app import open_app
 from bot.schedule.calendar import latest_announcement
+from bot.scoring.claude import min_cache_tokens
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.redis_server import RedisServer
 
@@ -52,7 +53,6 @@ SLACK_LATENCY = 0.05
 SLACK_RATE = 1.0  # messages a second per channel
 BUDGET_SECONDS = {True: 40.0, False: 300.0}  # the whole benchmark, quick / full
 RUN_CAP_SECONDS = {True: 35.0, False: 160.0}  # one run at 1x (about 90 s when nothing hangs)
-MIN_CACHE_TOKENS = 4096  # Claude Haiku 4.5 (see bench/cost.py)
 
 
 def _await_chain(task: asyncio.Task) -> list[Any]:
@@ -111,7 +111,9 @@ async def _run_once(
     server.flush()
     day = latest_announcement(NOW)
     claude = await threads.start(
-        FakeAnthropic(latency=size["claude_latency"], min_cache_tokens=MIN_CACHE_TOKENS)
+        FakeAnthropic(
+            latency=size["claude_latency"], min_cache_tokens=min_cache_tokens("claude-haiku-4-5")
+        )
     )
     slack = await threads.start(
         timed_slack(latency=SLACK_LATENCY, rate_limit_per_channel=SLACK_RATE)

@@ -22,6 +22,7 @@ from typing import Any
 
 from bench._servers import CATEGORIES, TOPIC_SETS, bundled_papers, rnd, table
 from bot.models import ChannelConfig, Score
+from bot.scoring.claude import TRIAGE_DROP
 from bot.store import connect
 from tests.fakes.redis_server import RedisServer
 
@@ -33,7 +34,7 @@ PREFILTER_PASS = (
     91  # % of papers the local pre-filter passes to Claude (bench/cost.py, bundled days)
 )
 TRIAGE_SURVIVAL = 38  # % of those the title triage keeps for a full score
-TRIAGE_COMMENT = "Off-topic by its title (Claude title triage)."
+TRIAGE_COMMENT = TRIAGE_DROP
 COMMENT = (
     "Matches the vision-language topic through grounding; proposes a new region-token "
     "alignment loss, a solid step over prior pretraining."

@@ -112,9 +112,7 @@ class DigestBuilder:
             unscored=scored.unscored,
             usage=scored.usage,
             notes=notes,
-            prompt=prompts.criteria_text(criteria)
-            if using_local
-            else prompts.system_prompt(criteria),
+            prompt=prompts.criteria_text(criteria) if using_local else prompts.appendix(criteria),
             criteria=criteria,
         )
 

@@ -50,13 +50,13 @@ DEFAULT_PRICES = {
 class LLMSettings(BaseModel):
     model: str = "claude-haiku-4-5"
     base_url: str | None = None
-    batch_size: int = Field(default=40, ge=1, le=200)
+    batch_size: int = Field(default=100, ge=1, le=200)
     max_retries: int = Field(default=3, ge=0, le=10)
     timeout_seconds: float = Field(default=120.0, gt=0)
     use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
     batch_poll_seconds: float = Field(default=30.0, ge=0)
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
-    max_abstract_chars: int = Field(default=450, ge=100)
+    max_abstract_chars: int = Field(default=360, ge=100)
     prefilter_min_relevance: int = Field(
         default=2, ge=0, le=10, description="papers the local ranker scores below this skip Claude"
     )

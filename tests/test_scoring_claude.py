@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot.models import Topic
 from bot.render.markdown import render_markdown
+from bot.scoring.prompts import titles_block
 from tests.conftest import DAY
 
 LLM_TOPIC = Topic(
@@ -37,9 +40,11 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     assert "| *[claude-haiku-4-5]* |" in md and f"| {digest.usage.output_tokens} |" in md
     # The prompt in the appendix is the one sent, and papers went in fenced as untrusted data.
     body = fake_claude.requests[-1]
-    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    appendix = md.split("# Paper Selection Prompt")[1]
     assert "untrusted third-party text" in body["system"][0]["text"]
-    assert "Language models" in md.split("# Paper Selection Prompt")[1]
+    assert "<interests>" in body["messages"][0]["content"] and "Language models" in appendix
+    # One channel alone: nothing marked for caching, so no cache-write premium is paid.
+    assert not any(u["cache_creation_input_tokens"] for u in reported)
 
 
 async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(make_app, fake_claude):
@@ -66,7 +71,7 @@ async def test_concurrent_channels_with_same_criteria_pay_once(make_app, fake_cl
     )
     single = await make_app(claude=None)
     assert len(fake_claude.requests) == len(
-        {(r["messages"][0]["content"]) for r in fake_claude.requests}
+        {json.dumps(r["messages"][0]["content"]) for r in fake_claude.requests}
     )
     assert single  # the second app proves nothing was cached outside Redis
 
@@ -129,7 +134,8 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(make_app, fa
     digest = await app.builder.build(_channel(app, "slack:C1"), listing=listing)
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
     assert score.relevance <= 3 and "capped" in score.comment
-    assert '<paper id="2506.00042">' in fake_claude.requests[-1]["messages"][0]["content"]
+    content = fake_claude.requests[-1]["messages"][0]["content"]
+    assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
 
 
 async def test_batches_api_at_half_price(make_app, fake_claude):
@@ -160,17 +166,63 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     await asyncio.gather(run, return_exceptions=True)
     ledger = await app.store.usage("slack:C1", DAY)
     assert ledger.calls == 1 and ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
-    answered = set(
-        re.findall(r'<paper id="([^"]+)">', fake_claude.requests[0]["messages"][0]["content"])
-    )
+    by_title = {p.title: p.id for p in listing.papers}
+
+    def papers_in(body: dict) -> set[str]:
+        content = body["messages"][0]["content"]
+        return {by_title[t] for t in re.findall(r'<paper n="\d+">\n(.*)\n', content)}
+
+    answered = papers_in(fake_claude.requests[0])
 
     # Another replica takes over: only the 20 papers without a stored score go to Claude.
     before = len(fake_claude.requests)
     digest = await app.builder.build(channel, listing=listing)
-    asked = {
-        pid
-        for body in fake_claude.requests[before:]
-        for pid in re.findall(r'<paper id="([^"]+)">', body["messages"][0]["content"])
-    }
+    asked = set().union(*(papers_in(body) for body in fake_claude.requests[before:]))
     scanned = {s.paper.id for s in digest.ranked}
     assert asked and not asked & answered and asked | answered >= scanned
+
+
+async def test_channels_with_other_interests_share_the_days_titles_through_the_prompt_cache(
+    make_app, fake_claude
+):
+    """The triage's title list is the same for every channel on a listing: the first channel does
+    not mark it (no cache-write premium when alone), the second writes it once, the rest read it
+    at a tenth of the price, even when all start at the same moment."""
+    import asyncio
+
+    app = await make_app(claude=fake_claude)
+    listing = await app.listing(None, ["cs.CL", "cs.CV"])
+    topics = [
+        Topic(name="Speech", description="Speech recognition and spoken language models."),
+        Topic(name="Diffusion", description="Diffusion models for image generation."),
+        Topic(name="Robotics", description="Vision for robot manipulation and navigation."),
+        LLM_TOPIC,
+    ]
+    channels = [
+        _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
+        for i, t in enumerate(topics)
+    ]
+    await app.builder.build(channels[0], listing=listing)
+    alone = len(fake_claude.requests)
+    await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels[1:]))
+
+    def triage(calls: slice) -> list[tuple[dict, dict]]:
+        pairs = zip(fake_claude.requests, fake_claude.usage_log, strict=True)
+        return [p for p in list(pairs)[calls] if p[0]["tool_choice"]["name"] == "triage_titles"]
+
+    for body, usage in triage(slice(0, alone)):
+        assert "cache_control" not in body["messages"][0]["content"][0]
+        assert not usage["cache_creation_input_tokens"] and not usage["cache_read_input_tokens"]
+    by_block: dict[str, list[dict]] = {}
+    for body, usage in triage(slice(alone, None)):
+        by_block.setdefault(body["messages"][0]["content"][0]["text"], []).append(usage)
+    cacheable = {b for b in by_block if len(b) / 4 >= 4096}  # Haiku 4.5's minimum
+    # the listing's first 400 titles, whatever each channel's pre-filter kept
+    assert cacheable == {titles_block(listing.papers[:400])}
+    for block, usages in by_block.items():
+        writes = [bool(u["cache_creation_input_tokens"]) for u in usages]
+        reads = [bool(u["cache_read_input_tokens"]) for u in usages]
+        if block in cacheable:
+            assert writes == [1, 0, 0] and reads == [0, 1, 1]
+        else:  # too short for the model to cache: never marked, never paid for
+            assert not any(writes + reads)

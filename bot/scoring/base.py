@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -16,6 +17,11 @@ class Sink(Protocol):
     async def usage(self, usage: Usage) -> None: ...
 
     async def scores(self, scores: list[Score]) -> None: ...
+
+    def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
+        """Whether to mark a prompt prefix other criteria share for caching; the first marked
+        call runs alone so the others read what it wrote."""
+        ...
 
 
 @dataclass
@@ -59,6 +65,7 @@ class Scorer(Protocol):
         papers: list[Paper],
         criteria: Criteria,
         *,
+        listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> ScoringResult: ...

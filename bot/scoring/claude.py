@@ -1,15 +1,20 @@
 """Claude scores papers: a title triage, then title+abstract scores for what survives.
 
-Structured output through forced tool calls; the static prefix (tools + instructions + criteria)
-carries cache_control. Responses are checked: missing, invented, duplicate or out-of-range entries
-are retried for just those papers in smaller batches; API failures after the SDK's own retries fall
-back to the local ranker for that batch, and the digest says so.
+Structured output through forced tool calls. The triage puts the whole listing's numbered titles
+first, as a block every channel reading that listing shares: when more than one channel's interests
+use it, it is marked for prompt caching and the first call with it goes alone, so the others read
+it at a tenth of the price. Responses are checked: missing, invented, duplicate or out-of-range
+entries are retried for just those papers in smaller batches; API failures after the SDK's own
+retries fall back to the local ranker for that batch, and the digest says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
@@ -21,13 +26,24 @@ from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
-__all__ = ["ClaudeScorer", "describe_api_error"]
+__all__ = ["ClaudeScorer", "TRIAGE_DROP", "describe_api_error", "min_cache_tokens"]
 
 log = logging.getLogger(__name__)
 
 _API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
+# Output tokens allowed per paper: the row's JSON plus a comment of at most 20 words.
+_TOKENS_PER_SCORE = 60
+# The comment stored for papers the title triage dropped: short, since most scores carry it.
+TRIAGE_DROP = "Off-topic by title."
+# The shortest prompt prefix each model caches, in tokens (Anthropic's prompt-caching docs,
+# "Cache limitations"): a shorter prefix marked for caching is billed as plain input.
+_MIN_CACHE_TOKENS = {"claude-haiku-4-5": 4096, "claude-opus-4-5": 4096, "claude-opus-4-6": 4096}
+
+
+def min_cache_tokens(model: str) -> int:
+    return _MIN_CACHE_TOKENS.get(model, 1024)
 
 
 class _BadResponse(Exception):
@@ -79,25 +95,30 @@ class ClaudeScorer:
         chars = len(params["system"][0]["text"]) + len(params["messages"][0]["content"])
         return (chars / 4 * price.input + params["max_tokens"] * price.output) / 1e6
 
-    def _request(
-        self, criteria: Criteria, tool: dict, user: str, max_tokens: int
-    ) -> dict[str, Any]:
+    def _request(self, tool: dict, content: str | list[dict], max_tokens: int) -> dict[str, Any]:
         return {
             "model": self.name,
             "max_tokens": max_tokens,
-            "system": [
-                {
-                    "type": "text",
-                    "text": prompts.system_prompt(criteria),
-                    "cache_control": {"type": "ephemeral"},
-                }
-            ],
-            # Only the tool this call uses: the static prefix is under the model's minimum for
-            # prompt caching (4,096 tokens on Haiku 4.5), so a shared tool list would only cost.
+            "system": [{"type": "text", "text": prompts.INSTRUCTIONS}],
+            # Only the tool this call uses: tools come first in the cached prefix, and the triage
+            # prefix must be the same for every channel.
             "tools": [tool],
             "tool_choice": {"type": "tool", "name": tool["name"]},
-            "messages": [{"role": "user", "content": user}],
+            "messages": [{"role": "user", "content": content}],
         }
+
+    def _triage_request(
+        self, titles: str, count: int, criteria: Criteria, cache: bool
+    ) -> dict[str, Any]:
+        block: dict[str, Any] = {"type": "text", "text": titles}
+        if cache:
+            block["cache_control"] = {"type": "ephemeral"}
+        task = {"type": "text", "text": prompts.triage_task(count, criteria)}
+        return self._request(prompts.TRIAGE_TOOL, [block, task], 16 + 6 * count)
+
+    def _score_request(self, chunk: list[Paper], criteria: Criteria) -> dict[str, Any]:
+        message = prompts.scoring_message(chunk, criteria, self.settings.max_abstract_chars)
+        return self._request(prompts.SCORE_TOOL, message, 64 + _TOKENS_PER_SCORE * len(chunk))
 
     async def _call(
         self, params: dict[str, Any], result: ScoringResult, tool: str
@@ -105,42 +126,53 @@ class ClaudeScorer:
         async with self._parallel:
             message = await self.client.messages.create(**params)
         await result.add_usage(self.price_usage(message.usage))
-        for block in message.content:
-            if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
-                return block.input
-        raise _BadResponse("no tool call in the answer")
+        return _tool_input(message, tool)
 
     # stage 1 ---------------------------------------------------------------------------------
+    def _triage_chunks(self, listing: list[Paper]) -> list[list[Paper]]:
+        return [listing[i : i + _TRIAGE_BATCH] for i in range(0, len(listing), _TRIAGE_BATCH)]
+
     async def _triage(
-        self, papers: list[Paper], criteria: Criteria, result: ScoringResult
+        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
     ) -> list[Paper]:
         """Titles only; a failed triage keeps its whole batch (fail open: nothing lost)."""
-        kept: list[Paper] = []
-        chunks = [papers[i : i + _TRIAGE_BATCH] for i in range(0, len(papers), _TRIAGE_BATCH)]
+        wanted = {p.id for p in papers}
 
-        async def one(chunk: list[Paper]) -> list[Paper]:
-            params = self._request(
-                criteria, prompts.TRIAGE_TOOL, prompts.triage_message(chunk), 16 + 6 * len(chunk)
-            )
+        async def one(chunk: list[Paper]) -> set[str]:
+            if not wanted.intersection(p.id for p in chunk):
+                return set()
             try:
-                answer = await self._call(params, result, "triage_titles")
-                keep = {
-                    int(i)
-                    for i in answer.get("keep", [])
-                    if isinstance(i, int | str) and str(i).isdigit()
-                }
-                return [p for i, p in enumerate(chunk) if i in keep]
+                async with self._shared_prefix(result.sink, prompts.titles_block(chunk)) as cache:
+                    if not cache:  # nobody else reads these titles: show only ours
+                        chunk = [p for p in chunk if p.id in wanted]
+                    params = self._triage_request(
+                        prompts.titles_block(chunk), len(chunk), criteria, cache
+                    )
+                    return _kept(await self._call(params, result, "triage_titles"), chunk)
             except (*_API_ERRORS, _BadResponse, ValueError) as e:
                 log.warning("title triage failed (%s); scoring the whole batch", type(e).__name__)
-                return chunk
+                return {p.id for p in chunk}
 
-        for part in await asyncio.gather(*(one(c) for c in chunks)):
-            kept.extend(part)
-        return kept
+        kept = set().union(*await asyncio.gather(*(one(c) for c in self._triage_chunks(listing))))
+        return [p for p in papers if p.id in kept]
+
+    @contextlib.asynccontextmanager
+    async def _shared_prefix(
+        self, sink: Sink | None, titles: str, *, wait: bool = True
+    ) -> AsyncIterator[bool]:
+        """Whether to mark the titles for caching: only when the model would cache a prefix that
+        long and another channel's interests read the same titles."""
+        if sink is None or len(titles) / 4 < min_cache_tokens(self.name):
+            yield False
+            return
+        key = hashlib.sha1(f"{self.name}\n{titles}".encode()).hexdigest()
+        async with sink.shared_prefix(key, wait=wait) as cache:
+            yield cache
 
     # stage 2 ---------------------------------------------------------------------------------
     def _parse(self, answer: dict[str, Any], chunk: list[Paper]) -> dict[str, Score]:
-        wanted = {p.id for p in chunk}
+        """The valid entries of an answer, by paper id; what is missing or malformed is left out
+        (and retried), invented numbers are ignored, and contradicting duplicates dropped."""
         entries = answer.get("scores")
         if not isinstance(entries, list):
             raise _BadResponse("scores is not a list")
@@ -149,9 +181,10 @@ class ClaudeScorer:
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            pid = str(entry.get("id", "")).strip()
-            if pid not in wanted:
-                continue  # invented id
+            number = _number(entry.get("id"))
+            if number is None or not 0 <= number < len(chunk):
+                continue  # invented
+            pid = chunk[number].id
             if pid in seen:
                 good.pop(pid, None)  # contradicting duplicates: ask again
                 continue
@@ -161,7 +194,7 @@ class ClaudeScorer:
                     paper_id=pid,
                     relevance=int(entry["relevance"]),
                     novelty=int(entry["novelty"]),
-                    comment=str(entry.get("comment", "")).strip()[:400] or "(no comment)",
+                    comment=str(entry.get("comment") or "").strip()[:400],
                     scorer=self.name,
                 )
             except (KeyError, TypeError, ValueError):
@@ -176,12 +209,7 @@ class ClaudeScorer:
         budget_usd: float | None,
         rounds: int = 0,
     ) -> None:
-        params = self._request(
-            criteria,
-            prompts.SCORE_TOOL,
-            prompts.scoring_message(chunk, self.settings.max_abstract_chars),
-            64 + 80 * len(chunk),
-        )
+        params = self._score_request(chunk, criteria)
         estimate = self._estimate(params)
         if (
             budget_usd is not None
@@ -227,13 +255,22 @@ class ClaudeScorer:
         papers: list[Paper],
         criteria: Criteria,
         *,
+        listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> ScoringResult:
+        """Scores for `papers`; `listing` (all the day's papers these came from) is the title
+        list the triage shows, the same for every channel on that listing."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink)
         if not papers:
             return result
-        candidates = await self._triage(papers, criteria, result) if self.triage else papers
+        listing = listing or papers
+        if not self.triage:
+            candidates = papers
+        elif self.settings.use_batches_api:
+            candidates = await self._triage_batch(papers, listing, criteria, result)
+        else:
+            candidates = await self._triage(papers, listing, criteria, result)
         kept = {p.id for p in candidates}
         await result.add_scores(
             {
@@ -241,7 +278,7 @@ class ClaudeScorer:
                     paper_id=paper.id,
                     relevance=2,
                     novelty=1,
-                    comment="Off-topic by its title (Claude title triage).",
+                    comment=TRIAGE_DROP,
                     scorer=self.name,
                 )
                 for paper in papers
@@ -251,52 +288,98 @@ class ClaudeScorer:
         size = self.settings.batch_size
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
-            chunks = await self._via_batches(chunks, criteria, result)
+            chunks = await self._score_batch(chunks, criteria, result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result, budget_usd) for c in chunks))
         return result
 
-    async def _via_batches(
-        self, chunks: list[list[Paper]], criteria: Criteria, result: ScoringResult
-    ) -> list[list[Paper]]:
-        """Message Batches at half price; returns the chunks that still need a normal call."""
-        requests = [
-            {
-                "custom_id": f"chunk-{i}",
-                "params": self._request(
-                    criteria,
-                    prompts.SCORE_TOOL,
-                    prompts.scoring_message(chunk, self.settings.max_abstract_chars),
-                    64 + 80 * len(chunk),
-                ),
-            }
-            for i, chunk in enumerate(chunks)
-        ]
+    # Message Batches: the daily bulk run at half price ------------------------------------------
+    async def _batch(
+        self, requests: list[dict[str, Any]], result: ScoringResult
+    ) -> dict[int, Any] | None:
+        """Run requests as one message batch; the succeeded messages by request index, or None
+        when the Batches API itself fails (then everything goes by normal calls)."""
         try:
-            batch = await self.client.messages.batches.create(requests=requests)
+            batch = await self.client.messages.batches.create(
+                requests=[{"custom_id": f"r-{i}", "params": p} for i, p in enumerate(requests)]
+            )
             while batch.processing_status != "ended":
                 await asyncio.sleep(self.settings.batch_poll_seconds)
                 batch = await self.client.messages.batches.retrieve(batch.id)
-            retry: list[list[Paper]] = []
-            done: set[int] = set()
+            done: dict[int, Any] = {}
             async for item in await self.client.messages.batches.results(batch.id):
-                index = int(item.custom_id.split("-")[1])
-                chunk = chunks[index]
-                if item.result.type != "succeeded":
-                    continue
-                message = item.result.message
-                await result.add_usage(self.price_usage(message.usage, batch=True))
-                tool_input = next((b.input for b in message.content if b.type == "tool_use"), None)
-                good = self._parse(tool_input, chunk) if isinstance(tool_input, dict) else {}
-                await result.add_scores(good)
-                done.add(index)
-                rest = [p for p in chunk if p.id not in good]
-                if rest:
-                    retry.append(rest)
-            retry.extend(chunk for i, chunk in enumerate(chunks) if i not in done)
-            return retry
-        except (*_API_ERRORS, _BadResponse) as e:
+                if item.result.type == "succeeded":
+                    message = item.result.message
+                    await result.add_usage(self.price_usage(message.usage, batch=True))
+                    done[int(item.custom_id.split("-")[1])] = message
+            return done
+        except _API_ERRORS as e:
             log.warning("batch API failed (%s); using normal calls", describe_api_error(e))
+            return None
+
+    async def _triage_batch(
+        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+    ) -> list[Paper]:
+        wanted = {p.id for p in papers}
+        chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
+        requests = []
+        for i, chunk in enumerate(chunks):
+            # No first-writer wait here: a batch runs for minutes, and caching in batches is
+            # best-effort anyway.
+            async with self._shared_prefix(
+                result.sink, prompts.titles_block(chunk), wait=False
+            ) as cache:
+                if not cache:
+                    chunks[i] = chunk = [p for p in chunk if p.id in wanted]
+                titles = prompts.titles_block(chunk)
+                requests.append(self._triage_request(titles, len(chunk), criteria, cache))
+        done = await self._batch(requests, result)
+        if done is None:
+            return await self._triage(papers, listing, criteria, result)
+        kept: set[str] = set()
+        for i, chunk in enumerate(chunks):
+            try:
+                kept |= _kept(_tool_input(done[i], "triage_titles"), chunk)
+            except (KeyError, _BadResponse, ValueError):
+                kept |= {p.id for p in chunk}  # fail open, as for normal calls
+        return [p for p in papers if p.id in kept]
+
+    async def _score_batch(
+        self, chunks: list[list[Paper]], criteria: Criteria, result: ScoringResult
+    ) -> list[list[Paper]]:
+        """Scores by message batch; returns the chunks that still need a normal call."""
+        done = await self._batch([self._score_request(c, criteria) for c in chunks], result)
+        if done is None:
             return chunks
+        retry: list[list[Paper]] = []
+        for i, chunk in enumerate(chunks):
+            try:
+                good = self._parse(_tool_input(done[i], "record_scores"), chunk)
+            except (KeyError, _BadResponse):
+                good = {}
+            await result.add_scores(good)
+            if rest := [p for p in chunk if p.id not in good]:
+                retry.append(rest)
+        return retry
+
+
+def _tool_input(message: Any, tool: str) -> dict[str, Any]:
+    for block in message.content:
+        if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
+            return block.input
+    raise _BadResponse("no tool call in the answer")
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _kept(answer: dict[str, Any], chunk: list[Paper]) -> set[str]:
+    numbers = {n for v in answer.get("keep", []) if (n := _number(v)) is not None}
+    return {p.id for i, p in enumerate(chunk) if i in numbers}
 
 
 def describe_api_error(error: Exception) -> str:

@@ -175,6 +175,7 @@ class LocalRanker:
         papers: list[Paper],
         criteria: Criteria,
         *,
+        listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> ScoringResult:

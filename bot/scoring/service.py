@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
@@ -88,7 +89,7 @@ class ScoringService:
             sink = _StoreSink(
                 self.store, self.scorer.name, chash, channel_id, day or dt.date.today()
             )
-            result = await self._score_once(missing, criteria, chash, day, budget_usd, sink)
+            result = await self._score_once(missing, papers, criteria, chash, day, budget_usd, sink)
             cached.update(result.scores)
             out.usage = result.usage
             out.notes = result.notes
@@ -103,6 +104,7 @@ class ScoringService:
     async def _score_once(
         self,
         papers: list[Paper],
+        listing: list[Paper],
         criteria: Criteria,
         chash: str,
         day: dt.date | None,
@@ -121,19 +123,25 @@ class ScoringService:
             token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
         try:
             async with self.store.keep(lease, token, ttl_ms=_SCORING_LEASE_MS):
-                return await self._score_missing(papers, criteria, chash, budget, sink)
+                return await self._score_missing(papers, listing, criteria, chash, budget, sink)
         finally:
             with contextlib.suppress(*REDIS_ERRORS):
                 await self.store.release(lease, token)
 
     async def _score_missing(
-        self, papers: list[Paper], criteria: Criteria, chash: str, budget: float | None, sink: Sink
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        chash: str,
+        budget: float | None,
+        sink: Sink,
     ) -> ScoringResult:
         """Score what no other channel or replica has scored meanwhile (under the lease)."""
         cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
         todo = [p for p in papers if p.id not in cached]
         result = (
-            await self.scorer.score(todo, criteria, budget_usd=budget, sink=sink)
+            await self.scorer.score(todo, criteria, listing=listing, budget_usd=budget, sink=sink)
             if todo
             else ScoringResult()
         )
@@ -158,6 +166,9 @@ class _StoreSink:
 
     async def scores(self, scores: list[Score]) -> None:
         await self.store.put_scores(self.scorer, self.criteria_hash, scores)
+
+    def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
+        return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
 
 def _guard(paper: Paper, score: Score, local: Score) -> Score:

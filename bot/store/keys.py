@@ -27,6 +27,8 @@ NOTE_TTL = 90 * DAY
 # Posted-message index maps a reaction back to its paper.
 MESSAGE_TTL = 90 * DAY
 AUDIT_MAX = 200
+# Anthropic keeps a cached prompt prefix 5 minutes after its last use: a little less, to be safe.
+PROMPT_WARM_TTL = 4 * 60
 
 
 class Keys:
@@ -104,6 +106,14 @@ class Keys:
 
     def note(self, paper_id: str, version: int, model: str) -> str:
         return self._k("note", f"{paper_id}v{version}", model)
+
+    def prompt_users(self, prefix: str) -> str:
+        """Set of criteria hashes whose prompts share a cacheable prefix (a day's titles)."""
+        return self._k("prompt-users", prefix)
+
+    def prompt_warm(self, prefix: str) -> str:
+        """Set once a call with this prefix has succeeded: the model's cache now holds it."""
+        return self._k("prompt-warm", prefix)
 
     def claim(self, name: str) -> str:
         """Which replica handles an incoming interaction or event (they all receive it)."""

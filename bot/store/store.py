@@ -352,6 +352,44 @@ class Store:
     async def put_note(self, paper_id: str, version: int, model: str, note_json: str) -> None:
         await self.r.set(self.keys.note(paper_id, version, model), note_json, ex=K.NOTE_TTL)
 
+    # shared prompt prefixes ----------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def shared_prefix(
+        self, prefix: str, user: str, *, wait: bool = True, timeout: float = 60.0
+    ) -> AsyncIterator[bool]:
+        """Whether a call should mark `prefix` for prompt caching, and its turn to make the call.
+
+        Caching pays only when another user (criteria) reads the prefix too: a cache write costs
+        1.25x and a read 0.1x an input token. The first user of the day's prefix therefore does not
+        mark it; from the second on it is marked. The first marked call runs alone (a lease) and
+        the others wait until it has succeeded, so that they read the cache instead of all writing
+        it at once; with `wait=False` (batches) nobody waits.
+        """
+        users = self.keys.prompt_users(prefix)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(users, user).expire(users, K.DAY).scard(users)
+            *_, count = await pipe.execute()
+        if count < 2:
+            yield False
+            return
+        warm = self.keys.prompt_warm(prefix)
+        lease = f"prompt:{prefix}"
+        token = None
+        deadline = time.monotonic() + timeout
+        while wait and not await self.r.exists(warm) and time.monotonic() < deadline:
+            token = await self.acquire(lease, ttl_ms=int(timeout * 1000))
+            if token:
+                break
+            await asyncio.sleep(0.2)
+        try:
+            yield True
+            if token:
+                await self.r.set(warm, "1", ex=K.PROMPT_WARM_TTL)
+        finally:
+            if token:
+                with contextlib.suppress(*REDIS_ERRORS):
+                    await self.release(lease, token)
+
     async def claim(self, name: str, *, ttl: int) -> bool:
         """True for the first replica to claim `name` (an interaction, an event) within `ttl` s."""
         return bool(await self.r.set(self.keys.claim(name), "1", nx=True, ex=ttl))

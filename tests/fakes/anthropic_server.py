@@ -20,19 +20,24 @@ Endpoints
 
 Scoring tool (``record_scores``)
 --------------------------------
-Papers are read from the LAST user message's text as
-``<paper id="2506.01234">\\n...\\n</paper>`` blocks.  The answer is one ``tool_use`` block
-named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
-one entry per paper, in order.  ``judge(paper_text, system_text)`` scores one paper;
-``paper_text`` is the WHOLE block, including the ``<paper id="...">`` tag, so a judge can
-see the id.  The default judge is deterministic:
+Papers are read from the LAST user message's text as ``<paper n="3">\\n...\\n</paper>`` blocks
+(the bot numbers them; ``<paper id="2506.01234">`` works too).  The answer is one ``tool_use``
+block named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
+one entry per paper, in order; ``id`` is the block's number (an int) or id.
+``judge(paper_text, interests)`` scores one paper against the system text plus the request's
+``<interests>`` block; ``paper_text`` is the WHOLE block, tag included.  The default judge is
+deterministic:
 
 * relevance: number of shared lowercase word stems (words of >= 4 letters, crude suffix
   stripping, common English/prompt boilerplate words ignored) between the paper and the
-  system prompt, mapped as ``1 + round(9 * (1 - exp(-overlap / 4)))`` -> 1..10
+  interests, mapped as ``1 + round(9 * (1 - exp(-overlap / 4)))`` -> 1..10
   (0 shared -> 1, 1 -> 3, 2 -> 5, 4 -> 7, 8 -> 9, >=12 -> 10);
-* novelty: ``1 + sha256(paper id) % 10``;
-* comment: a short sentence naming the longest shared stem.
+* novelty: ``1 + sha256(paper text) % 10``;
+* comment: a short sentence naming the longest shared stem, empty below relevance 5 (as the
+  bot's prompt asks).
+
+Triage tool (``triage_titles``): numbered lines ``N title`` inside ``<titles>``; the answer keeps
+the numbers whose title the judge scores 4 or more.
 
 Any other tool: ``responder(request_body)`` returns the tool input (if unset: 500 with
 ``x-should-retry: false``, so the SDK does not retry a misconfiguration).  A request
@@ -97,8 +102,11 @@ TRIAGE_TOOL = "triage_titles"
 _TITLE_LINE_RE = re.compile(r"^(\d+) (.+)$", re.M)
 INJECTION_PHRASE = "ignore previous instructions"
 INVENTED_ID = "9999.99999"
+INVENTED_NUMBER = 9999
 
-_PAPER_RE = re.compile(r'<paper id="([^"]+)">(.*?)</paper>', re.DOTALL)
+_PAPER_RE = re.compile(r'<paper (?:n|id)="([^"]+)">(.*?)</paper>', re.DOTALL)
+_INTERESTS_RE = re.compile(r"<interests>(.*?)</interests>", re.DOTALL)
+_TITLES_RE = re.compile(r"<titles>\n(.*?)</titles>", re.DOTALL)
 _WORD_RE = re.compile(r"[a-z]{4,}")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "ly", "al", "s")
 _STOP = frozenset(
@@ -143,18 +151,15 @@ def stems(text: str) -> set[str]:
     return {_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOP} - _STOP
 
 
-def default_judge(paper_text: str, system_text: str) -> tuple[int, int, str]:
-    overlap = stems(paper_text) & stems(system_text)
+def default_judge(paper_text: str, context: str) -> tuple[int, int, str]:
+    overlap = stems(paper_text) & stems(context)
     relevance = 1 + round(9 * (1 - math.exp(-len(overlap) / 4)))
-    m = re.search(r'<paper id="([^"]+)">', paper_text)
-    key = m.group(1) if m else paper_text
-    novelty = 1 + int(hashlib.sha256(key.encode()).hexdigest(), 16) % 10
-    if overlap:
-        term = sorted(overlap, key=lambda s: (-len(s), s))[0]
-        comment = f"Relevant to the channel through '{term}'."
-    else:
-        comment = "No clear overlap with the channel's topics."
-    return relevance, novelty, comment
+    body = re.sub(r"^<paper [^>]*>", "", paper_text)
+    novelty = 1 + int(hashlib.sha256(body.encode()).hexdigest(), 16) % 10
+    if relevance < 5:
+        return relevance, novelty, ""
+    term = sorted(overlap, key=lambda s: (-len(s), s))[0]
+    return relevance, novelty, f"Relevant to the channel through '{term}'."
 
 
 def _block_text(block: Any) -> str:
@@ -186,6 +191,12 @@ def _system_blocks(body: dict) -> list[dict]:
 
 def system_text(body: dict) -> str:
     return "\n".join(str(b.get("text", "")) for b in _system_blocks(body))
+
+
+def judge_context(body: dict) -> str:
+    """What a paper is judged against: the instructions and the request's <interests>."""
+    interests = "\n".join(_INTERESTS_RE.findall(last_user_text(body)))
+    return f"{system_text(body)}\n{interests}"
 
 
 def last_user_text(body: dict) -> str:
@@ -328,8 +339,12 @@ class FakeAnthropic(LocalServer):
 
     def _score(self, body: dict, fault: str | None) -> dict:
         judge = self.judge or default_judge
-        sys_text = system_text(body)
-        papers = [(m.group(1), m.group(0)) for m in _PAPER_RE.finditer(last_user_text(body))]
+        sys_text = judge_context(body)
+        papers = [
+            (int(m.group(1)) if m.group(1).isdigit() else m.group(1), m.group(0))
+            for m in _PAPER_RE.finditer(last_user_text(body))
+        ]
+        numbered = bool(papers) and isinstance(papers[0][0], int)
         scores: list[dict] = []
         for pid, text in papers:
             if fault == "injected" and INJECTION_PHRASE in text.lower():
@@ -346,7 +361,7 @@ class FakeAnthropic(LocalServer):
         elif fault == "invented":
             scores.append(
                 {
-                    "id": INVENTED_ID,
+                    "id": INVENTED_NUMBER if numbered else INVENTED_ID,
                     "relevance": 5,
                     "novelty": 5,
                     "comment": "A paper nobody asked about.",
@@ -371,8 +386,9 @@ class FakeAnthropic(LocalServer):
     def _triage(self, body: dict) -> dict:
         """Keep the numbered titles the judge would score 4 or more."""
         judge = self.judge or default_judge
-        sys_text = system_text(body)
-        listing = last_user_text(body).split("<titles>", 1)[-1]
+        sys_text = judge_context(body)
+        found = _TITLES_RE.search(last_user_text(body))
+        listing = found.group(1) if found else ""
         keep = [
             int(m.group(1))
             for m in _TITLE_LINE_RE.finditer(listing)

@@ -9,10 +9,10 @@ from typing import Any
 
 import discord
 
+from bot.chat.replies import Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
-from bot.chat.replies import Reply
 from bot.render.discord import Limits, digest_messages, reply_embed
 from bot.render.text import clip
 
