@@ -31,6 +31,9 @@ class App:
     source: Source
     scorer: Scorer
     builder: DigestBuilder
+    # Scoring through the Batches API at announcement time (schedule/prescore.py); None without
+    # a key or with llm.prescore off.
+    prescoring: ScoringService | None = None
     fallbacks: list[str] = field(default_factory=list)
     bundled_fallback: bool = False  # the CLI demo may fall back to bundled data; the bot may not
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -101,11 +104,23 @@ async def open_app(settings: Settings, *, offline: bool = False) -> App:
     stack = AsyncExitStack()
     stack.push_async_callback(store.close)
     scorer: Scorer
+    prescoring = None
     key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else ""
     if key:
         claude = ClaudeScorer(settings.llm, api_key=key)
         stack.push_async_callback(claude.close)
         scorer = claude
+        if settings.llm.prescore:
+            batches = ClaudeScorer(
+                settings.llm.model_copy(update={"use_batches_api": True}), api_key=key
+            )
+            stack.push_async_callback(batches.close)
+            prescoring = ScoringService(
+                store,
+                batches,
+                prefilter_min=settings.llm.prefilter_min_relevance,
+                lease="prescoring",
+            )
     else:
         scorer = LocalRanker()
         fallbacks.append("no ANTHROPIC_API_KEY → local ranker")
@@ -125,6 +140,7 @@ async def open_app(settings: Settings, *, offline: bool = False) -> App:
         source=source,
         scorer=scorer,
         builder=builder,
+        prescoring=prescoring,
         fallbacks=fallbacks,
         stack=stack,
     )

@@ -7,14 +7,14 @@ import datetime as dt
 import logging
 
 from bot.feedback import TasteModel
-from bot.models import ChannelConfig, Criteria, Digest, Listing, ScoredPaper
+from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper
 from bot.scoring import prompts
 from bot.scoring.local import followed_authors
 from bot.scoring.service import ScoringService
 from bot.sources import Source
 from bot.store import Store
 
-__all__ = ["DigestBuilder", "select"]
+__all__ = ["DigestBuilder", "candidates", "select"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ class DigestBuilder:
                 if token:
                     await self.store.release(key, token)
 
+    async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
+        return _criteria(channel, await TasteModel.load(self.store, channel.id), day)
+
+    async def budget_left(self, channel: ChannelConfig, day: dt.date | None) -> float:
+        spent = (await self.store.usage(channel.id, day or dt.date.today())).cost_usd
+        return max(0.0, channel.budget_usd - spent)
+
     async def build(
         self,
         channel: ChannelConfig,
@@ -67,23 +74,16 @@ class DigestBuilder:
         criteria: Criteria | None = None,
     ) -> Digest:
         listing = listing or await self.listing(day, channel.categories)
-        papers = [
-            p
-            for p in listing.papers
-            if channel.include_replacements or not p.announce_type.is_replacement
-        ]
+        papers = candidates(channel, listing)
         taste = await TasteModel.load(self.store, channel.id)
         if criteria is None:
-            criteria = channel.criteria()
-            if taste is not None:
-                criteria = taste.criteria(criteria, day=listing.day)
-        spent = (await self.store.usage(channel.id, listing.day or dt.date.today())).cost_usd
+            criteria = _criteria(channel, taste, listing.day)
         scored = await self.scoring.score(
             papers,
             criteria,
             day=listing.day,
             channel_id=channel.id,
-            budget_usd=max(0.0, channel.budget_usd - spent),
+            budget_usd=await self.budget_left(channel, listing.day),
         )
         ranked = sorted(
             (
@@ -115,6 +115,22 @@ class DigestBuilder:
             prompt=prompts.criteria_text(criteria) if using_local else prompts.appendix(criteria),
             criteria=criteria,
         )
+
+
+def _criteria(channel: ChannelConfig, taste: TasteModel | None, day: dt.date | None) -> Criteria:
+    """What the channel's papers are scored against on `day`: its settings plus what its
+    reactions taught (which change at most once a day, so the score cache holds all day)."""
+    criteria = channel.criteria()
+    return taste.criteria(criteria, day=day) if taste is not None else criteria
+
+
+def candidates(channel: ChannelConfig, listing: Listing) -> list[Paper]:
+    """The listing's papers this channel considers at all."""
+    return [
+        p
+        for p in listing.papers
+        if channel.include_replacements or not p.announce_type.is_replacement
+    ]
 
 
 def select(

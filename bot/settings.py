@@ -55,6 +55,11 @@ class LLMSettings(BaseModel):
     timeout_seconds: float = Field(default=120.0, gt=0)
     use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
     batch_poll_seconds: float = Field(default=30.0, ge=0)
+    prescore: bool = Field(
+        default=True,
+        description="score each new listing through the Batches API (half price) right after "
+        "arXiv announces it, for channels whose digest is due 2 hours or more later",
+    )
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
     max_abstract_chars: int = Field(default=360, ge=100)
     prefilter_min_relevance: int = Field(

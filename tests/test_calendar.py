@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import ChannelConfig
 from bot.schedule.calendar import announcement_days, latest_announcement
-from bot.schedule.jobs import scheduled_today
+from bot.schedule.jobs import due_at
 
 ET = ZoneInfo("America/New_York")
 
@@ -42,8 +42,18 @@ def test_missed_days_skip_weekends():
     ]
 
 
-def test_schedule_time_is_in_the_channels_time_zone():
-    config = ChannelConfig(id="slack:C1", schedule_time="08:30", timezone="Asia/Tokyo")
-    now = dt.datetime(2025, 6, 10, 0, 0, tzinfo=dt.UTC)  # 09:00 in Tokyo
-    when = scheduled_today(config, now)
-    assert when.hour == 8 and when.minute == 30 and when <= now
+def test_a_listing_is_due_at_the_first_schedule_time_after_its_announcement():
+    """Tuesday's listing is announced Monday 20:00 New York time (Tuesday 09:00 in Tokyo)."""
+    tuesday = dt.date(2025, 6, 10)
+
+    def due(zone: str, time: str = "08:30") -> dt.datetime:
+        config = ChannelConfig(id="slack:C1", schedule_time=time, timezone=zone)
+        return due_at(config, tuesday)
+
+    # New York: Tuesday morning, not Monday evening right after the announcement.
+    assert due("America/New_York") == at(2025, 6, 10, 8, 30)
+    assert due("Europe/Paris") == at(2025, 6, 10, 8, 30, tz=ZoneInfo("Europe/Paris"))
+    # Tokyo at 08:30 comes before Tuesday's 09:00 announcement: Wednesday 08:30.
+    assert due("Asia/Tokyo") == at(2025, 6, 11, 8, 30, tz=ZoneInfo("Asia/Tokyo"))
+    # ...and at 09:00 exactly, the moment it is announced.
+    assert due("Asia/Tokyo", "09:00") == at(2025, 6, 10, 9, 0, tz=ZoneInfo("Asia/Tokyo"))

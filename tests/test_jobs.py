@@ -17,8 +17,10 @@ from bot.schedule.jobs import DailyJobs
 from tests.conftest import DAY
 from tests.fakes.slack_server import FakeSlack
 
-# Tuesday 2025-06-10 12:00 UTC: the latest announcement is the recorded 2025-06-10 listing.
-NOW = dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC)
+# Tuesday 2025-06-10 23:30 UTC: the latest announcement is still the recorded 2025-06-10 listing
+# (Wednesday's comes at 00:00 UTC), and it is due by now at 08:00 in every zone below, Tokyo and
+# Sydney included (there it was announced mid-morning, so it is due at 08:00 the next day).
+NOW = dt.datetime(2025, 6, 10, 23, 30, tzinfo=dt.UTC)
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
 
 
@@ -153,7 +155,7 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     saturday = dt.datetime(2025, 6, 14, 12, tzinfo=dt.UTC)  # Friday's listing, not recorded here
     posts = len(slack.posts())
-    assert (await jobs.run_channel(channel, now=NOW + dt.timedelta(hours=3))).status == "already"
+    assert (await jobs.run_channel(channel, now=NOW + dt.timedelta(minutes=20))).status == "already"
     config = await app.store.get_channel(channel)
     await app.store.save_channel(config.model_copy(update={"subscribed": False}))
     assert (await jobs.run_channel(channel, now=saturday)).status == "unsubscribed"

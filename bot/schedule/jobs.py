@@ -16,16 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.errors import ArxivBotError
 from bot.models import ChannelConfig, Digest, Listing, ScoredPaper
-from bot.schedule.calendar import announcement_days, latest_announcement
+from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
 
-__all__ = ["DailyJobs", "Outcome", "scheduled_today"]
+__all__ = ["DailyJobs", "Outcome", "due_at"]
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,15 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def scheduled_today(config: ChannelConfig, now: dt.datetime) -> dt.datetime:
-    """The channel's digest time today, in its own time zone."""
-    from zoneinfo import ZoneInfo
-
-    local = now.astimezone(ZoneInfo(config.timezone))
+def due_at(config: ChannelConfig, day: dt.date) -> dt.datetime:
+    """When the digest of listing `day` is due in this channel: the first time its own clock
+    shows the schedule time at or after arXiv announced the listing. A New York channel at 08:00
+    gets the listing announced at 20:00 the evening before; a Tokyo channel at 08:00, the one
+    announced at 09:00 the morning before."""
+    published = announced_at(day).astimezone(ZoneInfo(config.timezone))
     hour, minute = map(int, config.schedule_time.split(":"))
-    return local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    at = published.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at if at >= published else at + dt.timedelta(days=1)
 
 
 class DailyJobs:
@@ -83,7 +86,7 @@ class DailyJobs:
             if not config or not config.subscribed or config.platform not in self.posters:
                 continue
             last = await self.app.store.last_delivered(channel_id)
-            if (last is None or last < day) and scheduled_today(config, now) <= now:
+            if (last is None or last < day) and due_at(config, day) <= now:
                 due.append(channel_id)
         return list(await asyncio.gather(*(self.run_channel(c, now=now) for c in due)))
 

@@ -3,21 +3,28 @@
 Every replica runs the same jobs (APScheduler cannot share a job store between processes); the
 lease in DailyJobs makes one of them do the work. A reconcile job re-reads channel settings so a
 `/arxiv schedule` made through any replica applies everywhere without a restart; a sweep job
-catches up missed or failed deliveries.
+catches up missed or failed deliveries; with a Claude key, a prescore job scores each new listing
+through the Batches API half an hour after arXiv announces it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.schedule.calendar import ANNOUNCE_TZ, announced_at
 from bot.schedule.jobs import DailyJobs
+from bot.schedule.prescore import prescore
 from bot.store import REDIS_ERRORS
 
-__all__ = ["Scheduler"]
+__all__ = ["PRESCORE_AFTER", "Scheduler"]
+
+# arXiv's feeds carry the new listing a little after the 20:00 ET announcement.
+PRESCORE_AFTER = dt.timedelta(minutes=30)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,21 @@ class Scheduler:
             coalesce=True,
             max_instances=1,
         )
+        if self.jobs.app.prescoring is not None:
+            at = announced_at(dt.date.today()) + PRESCORE_AFTER
+            self.aps.add_job(
+                self._prescore,
+                CronTrigger(
+                    day_of_week="sun,mon,tue,wed,thu",
+                    hour=at.hour,
+                    minute=at.minute,
+                    timezone=ANNOUNCE_TZ,
+                ),
+                id="prescore",
+                misfire_grace_time=3 * 3600,
+                coalesce=True,
+                max_instances=1,
+            )
         self.aps.start()
         await self.reconcile()
         self._spawn(self._sweep(), "catch-up")
@@ -102,6 +124,13 @@ class Scheduler:
         if self.accepting:
             run = self.jobs.run_weekly if job_id.startswith("weekly:") else self.jobs.run_channel
             self._spawn(run(channel_id), job_id)
+
+    async def _prescore(self) -> None:
+        if self.accepting:
+            try:
+                await prescore(self.jobs.app, platforms=set(self.jobs.posters))
+            except Exception:
+                log.exception("prescore failed; digests will score at their own time")
 
     async def _sweep(self) -> None:
         if self.accepting:

@@ -55,9 +55,12 @@ class Scored:
 
 
 class ScoringService:
-    def __init__(self, store: Store, scorer: Scorer, *, prefilter_min: int = 0) -> None:
+    def __init__(
+        self, store: Store, scorer: Scorer, *, prefilter_min: int = 0, lease: str = "scoring"
+    ) -> None:
         self.store = store
         self.scorer = scorer
+        self.lease = lease
         self.local = LocalRanker()
         self.prefilter_min = prefilter_min
 
@@ -111,7 +114,7 @@ class ScoringService:
         budget: float | None,
         sink: Sink,
     ) -> ScoringResult:
-        lease = f"scoring:{self.scorer.name}:{chash}:{day}"
+        lease = f"{self.lease}:{self.scorer.name}:{chash}:{day}"
         token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
         deadline = asyncio.get_running_loop().time() + _WAIT_SECONDS
         while token is None:

@@ -1,0 +1,86 @@
+"""Score each new listing right after arXiv announces it, through the Message Batches API.
+
+Batches cost half as much and answer within minutes to hours; the morning digests are hours away
+for most channels, so scoring at announcement time makes the daily bulk run half price and leaves
+the digest job nothing to wait for. One replica does it (a claim per day). Channels whose digest
+is due too soon are left to the digest job, which scores interactively whatever is not cached:
+nothing waits on a batch, and a lost batch only costs the full price.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from bot.app import App
+from bot.digest import candidates
+from bot.models import ChannelConfig, Criteria
+from bot.schedule.calendar import latest_announcement
+from bot.schedule.jobs import due_at
+
+__all__ = ["LEAD", "PrescoreReport", "prescore"]
+
+log = logging.getLogger(__name__)
+
+# A batch usually ends within the hour; give it two before the first digest that needs it.
+LEAD = dt.timedelta(hours=2)
+
+
+@dataclass
+class PrescoreReport:
+    day: dt.date
+    criteria: int = 0  # distinct interests scored
+    channels: int = 0  # channels whose digest will find its scores cached
+    skipped: list[str] = field(default_factory=list)  # due too soon: scored at digest time
+    cost_usd: float = 0.0
+    ran: bool = True
+
+
+async def prescore(
+    app: App, *, platforms: set[str], now: dt.datetime | None = None
+) -> PrescoreReport:
+    """Score the latest listing for every distinct set of interests of the subscribed channels."""
+    now = now or dt.datetime.now(dt.UTC)
+    day = latest_announcement(now)
+    report = PrescoreReport(day=day)
+    if app.prescoring is None or not await app.store.claim(f"prescore:{day}", ttl=2 * 86400):
+        report.ran = False
+        return report
+    groups: dict[tuple[tuple[str, ...], str], tuple[Criteria, list[ChannelConfig]]] = {}
+    for channel_id in await app.store.channel_ids():
+        config = await app.store.get_channel(channel_id)
+        if not config or not config.subscribed or config.platform not in platforms:
+            continue
+        if due_at(config, day) - now < LEAD:
+            report.skipped.append(config.id)
+            continue
+        criteria = await app.builder.criteria(config, day)
+        key = (tuple(sorted(config.categories)), criteria.digest())
+        groups.setdefault(key, (criteria, []))[1].append(config)
+    for criteria, configs in groups.values():
+        # The first channel's ledger and budget pay; every channel with these interests gains.
+        payer = min(configs, key=lambda c: c.id)
+        listing = await app.listing(day, payer.categories)
+        if listing.day != day or not listing.papers:
+            continue
+        papers = list({p.id: p for c in configs for p in candidates(c, listing)}.values())
+        scored = await app.prescoring.score(
+            papers,
+            criteria,
+            day=day,
+            channel_id=payer.id,
+            budget_usd=await app.builder.budget_left(payer, day),
+        )
+        report.criteria += 1
+        report.channels += len(configs)
+        report.cost_usd += scored.usage.cost_usd
+    log.info(
+        "prescored %s: %d interests for %d channels, $%.4f; %d channels due too soon",
+        day,
+        report.criteria,
+        report.channels,
+        report.cost_usd,
+        len(report.skipped),
+    )
+    return report

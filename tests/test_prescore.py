@@ -1,0 +1,98 @@
+"""Prescoring: the day's listing scored through the Batches API right after arXiv announces it, so
+the morning digests find every score cached, at half price. Real Redis, the fake Messages and
+Batches API, the real Slack poster against the fake Slack API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.models import Topic
+from bot.schedule.calendar import announced_at
+from bot.schedule.jobs import DailyJobs
+from bot.schedule.prescore import prescore
+from tests.conftest import DAY
+from tests.test_jobs import headers_per_channel, poster_for, slack  # noqa: F401  (fixture)
+
+ANNOUNCED = announced_at(DAY).astimezone(dt.UTC)  # 2025-06-10 00:00 UTC
+ROBOTS = Topic(name="Robotics", description="Vision for robot manipulation and navigation.")
+SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
+
+
+async def _save(app, cid: str, zone: str, time: str, **update):
+    config = app.default_channel(cid).model_copy(
+        update={"subscribed": True, "timezone": zone, "schedule_time": time, **update}
+    )
+    await app.store.save_channel(config)
+    return config
+
+
+def _interests(body: dict) -> str:
+    content = body["messages"][0]["content"]
+    text = content if isinstance(content, str) else "".join(b["text"] for b in content)
+    return text.split("<interests>", 1)[1]
+
+
+async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_pay(
+    make_app, fake_claude, slack
+):
+    app = await make_app(claude=fake_claude)
+    assert app.prescoring is not None
+    await _save(app, "slack:C1", "UTC", "08:00")
+    await _save(app, "slack:C2", "Europe/Paris", "09:00")  # same interests as C1: scored once
+    await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
+    # Tokyo at 09:00 is due the moment the listing is announced: no time for a batch.
+    await _save(app, "slack:C4", "Asia/Tokyo", "09:00", topics=[ROBOTS])
+
+    report = await prescore(app, platforms={"slack"}, now=ANNOUNCED + dt.timedelta(minutes=30))
+    assert (report.criteria, report.channels, report.skipped) == (2, 3, ["slack:C4"])
+    assert fake_claude.batch_requests_count == len(fake_claude.requests) > 0
+    assert report.cost_usd > 0
+    # Half price, in the ledger of the first channel with those interests.
+    ledger = await app.store.usage("slack:C1", DAY)
+    price = app.settings.llm.price()
+    list_price = (
+        ledger.input_tokens * price.input
+        + ledger.output_tokens * price.output
+        + ledger.cache_creation_input_tokens * price.cache_write
+        + ledger.cache_read_input_tokens * price.cache_read
+    ) / 1e6
+    assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
+    assert (await app.store.usage("slack:C2", DAY)).calls == 0
+    speech = await app.store.usage("slack:C3", DAY)
+    assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)
+    # Another replica's prescore job, or a second firing, does nothing.
+    assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran
+
+    before = len(fake_claude.requests)
+    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    outcomes = await jobs.run_due(now=dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
+    assert sorted(o.status for o in outcomes) == ["posted"] * 4
+    assert set(headers_per_channel(slack)) == {"C1", "C2", "C3", "C4"}
+    # The morning asked Claude only for the channel that was due too soon to prescore.
+    later = fake_claude.requests[before:]
+    assert later and all("Robotics" in _interests(body) for body in later)
+
+
+async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
+    make_app, fake_claude, slack
+):
+    from bot.schedule.calendar import ANNOUNCE_TZ
+    from bot.schedule.scheduler import Scheduler
+
+    app = await make_app(claude=fake_claude)
+    scheduler = Scheduler(DailyJobs(app, {"slack": poster_for(slack)}, owner="r1"))
+    await scheduler.start()
+    try:
+        when = scheduler.aps.get_job("prescore").next_run_time.astimezone(ANNOUNCE_TZ)
+        assert (when.hour, when.minute) == (20, 30) and when.weekday() in (6, 0, 1, 2, 3)
+    finally:
+        await scheduler.close(drain_seconds=1)
+    without_key = await make_app()
+    scheduler = Scheduler(DailyJobs(without_key, {"slack": poster_for(slack)}, owner="r1"))
+    await scheduler.start()
+    try:
+        assert scheduler.aps.get_job("prescore") is None
+    finally:
+        await scheduler.close(drain_seconds=1)
