@@ -15,7 +15,7 @@ channels run on the latest day only (1,000 digests a day take a while):
   with its proxy, ceil(characters / 4). A new fake per day: the 5-minute prompt cache does not
   survive from one morning to the next.
 * The fake's judge is the default one, except that comments are as long as real ones (the prompt
-  asks for at most 25 words; the default fake writes ~7), since output tokens are the dearest.
+  asks for at most 15 words from relevance 5; the default fake writes ~7), since output tokens are the dearest.
 
 Figures (per day and over all days):
   scanned    = papers that reach the scorer after the local pre-filter, summed over the distinct
@@ -75,7 +75,7 @@ QUICK_COUNTS = (1, 5, 10)
 # Larger channel counts run on the latest bundled day only (1,000 digests a day take minutes).
 ALL_DAYS_UP_TO = 100
 PARALLEL_BUILDS = 64
-COMMENT_WORDS = 20  # the prompt asks for one sentence of at most 20 words from relevance 5 up
+COMMENT_WORDS = 15  # the prompt asks for one sentence of at most 15 words from relevance 5 up
 
 
 def realistic_judge(paper_text: str, context: str) -> tuple[int, int, str]:
@@ -156,7 +156,7 @@ def _tool(body: dict) -> str:
 
 
 def _prefix_tokens(body: dict) -> int:
-    """Tokens of the static prefix: tools + system (instructions and criteria)."""
+    """Tokens of the static prefix: tools + system (the instructions, the same for every call)."""
     count = FakeAnthropic.count_tokens
     tools = sum(
         count(json.dumps({k: v for k, v in t.items() if k != "cache_control"}, sort_keys=True))
@@ -523,11 +523,11 @@ async def run(quick: bool) -> dict[str, Any]:
         total = t["input"] + t["cache_write"] + t["cache_read"] + t["output"]
         usd = _derive(t, price, 1)["usd"]
         for label, k, unit in [
-            ("triage: static prefix (tools+instructions+criteria)", "triage_prefix", price.input),
-            ("triage: titles", "triage_papers", price.input),
+            ("triage: static prefix (tools+instructions)", "triage_prefix", price.input),
+            ("triage: titles + interests", "triage_papers", price.input),
             ("triage: output", "triage_output", price.output),
-            ("scoring: static prefix (tools+instructions+criteria)", "score_prefix", price.input),
-            ("scoring: titles+abstracts", "score_papers", price.input),
+            ("scoring: static prefix (tools+instructions)", "score_prefix", price.input),
+            ("scoring: titles+abstracts + interests", "score_papers", price.input),
             ("scoring: output", "score_output", price.output),
         ]:
             if p.get(k):
@@ -564,12 +564,14 @@ async def run(quick: bool) -> dict[str, Any]:
     summary["cache_write_tokens"] = sum(_totals(v)["cache_write"] for v in results.values())
     summary["scanned_per_day_1ch"] = rnd(t1["scanned"] / t1["days"], 1)
     summary["fetched_per_day"] = rnd(t1["fetched"] / t1["days"], 1)
-    if prefix < summary["min_cache_tokens"]:
-        notes.append(
-            f"The cached prefix (tools + instructions + criteria) is at most {prefix} tokens, below "
-            f"the {summary['min_cache_tokens']:,}-token minimum of {model}: prompt caching never "
-            "engages (cache writes = cache reads = 0); every call pays the whole prefix as input."
-        )
+    notes.append(
+        f"The static prefix (tools + instructions) is {prefix} tokens, under the "
+        f"{summary['min_cache_tokens']:,}-token minimum of {model}, so it is never cached; what "
+        "is cached is the day's title list, shared by channels with different interests "
+        f"({summary['cache_read_tokens']:,} tokens read from the cache, "
+        f"{summary['cache_write_tokens']:,} written, over all runs). One channel alone never "
+        "marks it, so pays no cache-write premium."
+    )
     notes.append(
         f"Triage on: {100 * summary['triage_survival']:.0f}% of titles go on to the abstract "
         "pass (the fake keeps titles it would score 4+; a real model's rate differs)."

@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -40,7 +40,7 @@ SettingsOpt = Annotated[
 ]
 
 
-def _run(make: Callable[[Settings], Awaitable[T]], settings_path: Path | None) -> T:
+def _run(make: Callable[[Settings], Coroutine[Any, Any, T]], settings_path: Path | None) -> T:
     """Load settings, run the coroutine, turn our errors into one line and exit code 2."""
     try:
         settings = load_settings(settings_path)

@@ -179,14 +179,12 @@ class ChannelConfig(BaseModel):
     def platform(self) -> str:
         return self.id.split(":", 1)[0]
 
-    def criteria(self, *, liked: list[str] = (), disliked: list[str] = ()) -> Criteria:
+    def criteria(self) -> Criteria:
         return Criteria(
             topics=self.topics,
             keywords=self.keywords,
             exclude_keywords=self.exclude_keywords,
             authors=self.authors,
-            liked=list(liked),
-            disliked=list(disliked),
         )
 
 

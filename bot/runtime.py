@@ -7,12 +7,13 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 
 from bot.app import open_app
 from bot.chat.commands import CommandHandler
 from bot.deliver import Poster
 from bot.explain import Explainer
-from bot.health import start_health
+from bot.health import Check, start_health
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from bot.settings import Settings
@@ -30,22 +31,22 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         loop.add_signal_handler(sig, stop.set)
     app = await open_app(settings)
     handler = CommandHandler(app, explainer=Explainer.from_app(app))
-    runtimes = []
+    closers: list[Callable[[], Awaitable[None]]] = []  # chat runtimes, closed in reverse
     posters: dict[str, Poster] = {}
-    checks = {"redis": app.store.ping}
+    checks: dict[str, Check] = {"redis": app.store.ping}
     try:
         if settings.slack_bot_token:
             from bot.chat.slack.app import start_slack
 
             slack = await start_slack(app, handler)
-            runtimes.append(slack)
+            closers.append(slack.close)
             posters["slack"] = slack.poster
             checks["slack"] = _as_check(slack.connected)
         if settings.discord_token:
             from bot.chat.discord.client import start_discord
 
             discord = await start_discord(app, handler)
-            runtimes.append(discord)
+            closers.append(discord.close)
             posters["discord"] = discord.poster
             checks["discord"] = _as_check(discord.connected)
         if not posters:
@@ -63,12 +64,12 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         await scheduler.close(drain_seconds=settings.drain_seconds)
         await health.cleanup()
     finally:
-        for runtime in reversed(runtimes):
-            await runtime.close()
+        for close in reversed(closers):
+            await close()
         await app.close()
 
 
-def _as_check(connected):
+def _as_check(connected: Callable[[], object]) -> Check:
     async def check() -> bool:
         return bool(connected())
 

@@ -41,7 +41,7 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     # The prompt in the appendix is the one sent, and papers went in fenced as untrusted data.
     body = fake_claude.requests[-1]
     appendix = md.split("# Paper Selection Prompt")[1]
-    assert "untrusted third-party text" in body["system"][0]["text"]
+    assert "untrusted third-party data" in body["system"][0]["text"]
     assert "<interests>" in body["messages"][0]["content"] and "Language models" in appendix
     # One channel alone: nothing marked for caching, so no cache-write premium is paid.
     assert not any(u["cache_creation_input_tokens"] for u in reported)

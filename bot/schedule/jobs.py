@@ -22,7 +22,7 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.errors import ArxivBotError
-from bot.models import ChannelConfig, Digest, Listing, ScoredPaper
+from bot.models import ChannelConfig, Digest, Listing, Paper, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
 
@@ -189,7 +189,7 @@ class DailyJobs:
         cap = self.app.settings.catch_up_days
         days = announcement_days(last, day)[-max(cap, 1) :] if last else [day]
         listings = [await self.app.listing(d, config.categories) for d in days]
-        merged: dict[str, object] = {}
+        merged: dict[str, Paper] = {}
         for listing in listings:
             for paper in listing.papers:
                 merged.setdefault(paper.id, paper)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 _API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
-# Output tokens allowed per paper: the row's JSON plus a comment of at most 20 words.
+# Output tokens allowed per paper: the row's JSON plus a comment of at most 15 words, with room.
 _TOKENS_PER_SCORE = 60
 # The comment stored for papers the title triage dropped: short, since most scores carry it.
 TRIAGE_DROP = "Off-topic by title."
@@ -298,10 +298,10 @@ class ClaudeScorer:
     ) -> dict[int, Any] | None:
         """Run requests as one message batch; the succeeded messages by request index, or None
         when the Batches API itself fails (then everything goes by normal calls)."""
+        # Our params are plain dicts built by _request; the SDK types them as TypedDicts.
+        items: list[Any] = [{"custom_id": f"r-{i}", "params": p} for i, p in enumerate(requests)]
         try:
-            batch = await self.client.messages.batches.create(
-                requests=[{"custom_id": f"r-{i}", "params": p} for i, p in enumerate(requests)]
-            )
+            batch = await self.client.messages.batches.create(requests=items)
             while batch.processing_status != "ended":
                 await asyncio.sleep(self.settings.batch_poll_seconds)
                 batch = await self.client.messages.batches.retrieve(batch.id)

@@ -58,7 +58,7 @@ class ArxivApi:
         query = f"({cats}) AND submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
         results = await self._run(arxiv.Search(query=query, max_results=2000))
         wanted = set(categories)
-        papers = {}
+        papers: dict[str, Paper] = {}
         for r in results:
             paper = to_paper(r, day=day, requested=wanted)
             papers.setdefault(paper.id, paper)

@@ -36,7 +36,8 @@ def suggestions(bad: str) -> str:
 
 def validate_categories(raw: list[str]) -> list[str]:
     """Normalise case ('cs.cl' -> 'cs.CL'); raise ValueError naming the unknown ones."""
-    good, bad = [], []
+    good: list[str] = []
+    bad: list[str] = []
     for item in raw:
         name = _BY_LOWER.get(item.strip().lower())
         (good if name else bad).append(name or item)
