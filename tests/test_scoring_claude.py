@@ -42,7 +42,11 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     body = fake_claude.requests[-1]
     appendix = md.split("# Paper Selection Prompt")[1]
     assert "untrusted third-party data" in body["system"][0]["text"]
-    assert "<interests>" in body["messages"][0]["content"] and "Language models" in appendix
+    content = body["messages"][0]["content"]
+    n = content.count("<paper n=")
+    tail = content[content.index("<interests>") :].replace(f"of the {n} papers", "of the N papers")
+    assert tail in digest.prompt and body["system"][0]["text"] in digest.prompt
+    assert "Language models" in appendix
     # One channel alone: nothing marked for caching, so no cache-write premium is paid.
     assert not any(u["cache_creation_input_tokens"] for u in reported)
 

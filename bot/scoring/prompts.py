@@ -114,8 +114,24 @@ def _interests(criteria: Criteria) -> str:
 
 
 def appendix(criteria: Criteria) -> str:
-    """The prompt as the digest's appendix shows it: instructions, then this channel's interests."""
-    return f"{INSTRUCTIONS}\n{_interests(criteria)}"
+    """The prompts exactly as sent, papers elided: the system instructions, then the user turn of
+    the title triage and of the abstract scoring, each ending with this channel's interests."""
+    return "\n".join(
+        [
+            "## System",
+            "",
+            INSTRUCTIONS,
+            "## Title triage (tool triage_titles)",
+            "",
+            "<titles>\n0 <first title>\n1 <second title>\n…\n</titles>",
+            triage_task("N", criteria),
+            "",
+            "## Scoring (tool record_scores)",
+            "",
+            '<paper n="0">\n<title>\n<abstract, trimmed to its contribution>\n</paper>\n…',
+            _scoring_task("N", criteria),
+        ]
+    )
 
 
 _FENCES = re.compile(r"</?\s*(paper|papers|titles|examples|interests)\b[^>]*>", re.I)
@@ -172,9 +188,13 @@ def paper_block(number: int, paper: Paper, abstract_chars: int) -> str:
 
 def scoring_message(papers: list[Paper], criteria: Criteria, abstract_chars: int) -> str:
     blocks = "\n".join(paper_block(i, p, abstract_chars) for i, p in enumerate(papers))
+    return f"{blocks}\n{_scoring_task(len(papers), criteria)}"
+
+
+def _scoring_task(count: int | str, criteria: Criteria) -> str:
     return (
-        f"{blocks}\n{_interests(criteria)}\n"
-        f"Score each of the {len(papers)} papers above for these interests with record_scores."
+        f"{_interests(criteria)}\n"
+        f"Score each of the {count} papers above for these interests with record_scores."
     )
 
 
@@ -184,7 +204,7 @@ def titles_block(papers: list[Paper]) -> str:
     return f"<titles>\n{titles}\n</titles>"
 
 
-def triage_task(count: int, criteria: Criteria) -> str:
+def triage_task(count: int | str, criteria: Criteria) -> str:
     return (
         f"{_interests(criteria)}\nTriage the {count} titles above for these interests with "
         "triage_titles."
