@@ -35,9 +35,10 @@ PREFILTER_PASS = (
 )
 TRIAGE_SURVIVAL = 38  # % of those the title triage keeps for a full score
 TRIAGE_COMMENT = TRIAGE_DROP
+# A comment as long as the prompt allows (15 words); the model leaves it empty below relevance 5.
 COMMENT = (
-    "Matches the vision-language topic through grounding; proposes a new region-token "
-    "alignment loss, a solid step over prior pretraining."
+    "Vision-language: a new region-token alignment loss for grounding, a solid step over "
+    "prior pretraining."
 )
 
 
@@ -138,12 +139,14 @@ async def run(quick: bool) -> dict[str, Any]:
                         if j % 100 >= PREFILTER_PASS:
                             continue
                         full = (j * 37 + c) % 100 < TRIAGE_SURVIVAL
+                        relevance = 1 + (int(pid[-3:]) + c) % 10 if full else 2
+                        comment = COMMENT if relevance >= 5 else ""
                         batch.append(
                             Score(
                                 paper_id=pid,
-                                relevance=1 + (int(pid[-3:]) + c) % 10 if full else 2,
+                                relevance=relevance,
                                 novelty=1 + c % 10 if full else 1,
-                                comment=COMMENT if full else TRIAGE_COMMENT,
+                                comment=comment if full else TRIAGE_COMMENT,
                                 scorer=MODEL,
                             )
                         )
