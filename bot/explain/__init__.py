@@ -1,10 +1,15 @@
 """Deep-dive notes on one paper (`/arxiv explain ID`): its equations, method and experiments.
 
-extract.py reads arXiv's LaTeXML HTML (or the abstract page), notes.py turns the extract into a
-checked Note (Claude, or extractive), service.py wires fetching, caching, budget and chat replies.
+Reading: latexml.py (arXiv's LaTeXML HTML, with markup.py, document.py and equations.py) or
+abs_page.py (the abstract page) gives a PaperExtract (extract.py). Writing: prompt.py chooses what
+to send, writer.py calls Claude with instructions.py's tool, validate.py turns the answer into a
+checked Note (notes.py); extractive.py quotes the paper when Claude is not used. service.py wires
+fetching, caching, budget and chat replies.
 """
 
-from bot.explain.extract import PaperExtract, parse_abs_page, parse_latexml
+from bot.explain.abs_page import parse_abs_page
+from bot.explain.extract import PaperExtract
+from bot.explain.latexml import parse_latexml
 from bot.explain.notes import Note, NoteEquation, NoteKind
 from bot.explain.service import Explainer, PaperWithdrawn
 

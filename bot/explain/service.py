@@ -18,17 +18,14 @@ from pydantic import ValidationError
 
 from bot.chat.replies import Reply
 from bot.errors import ArxivBotError, ArxivUnavailable, BadArxivId, PaperNotFound
-from bot.explain.extract import PaperExtract, is_latexml, parse_abs_page, parse_latexml
-from bot.explain.notes import (
-    MAX_EQUATIONS,
-    BadAnswer,
-    Note,
-    NoteWriter,
-    Prompt,
-    build_prompt,
-    claude_note,
-    extractive_note,
-)
+from bot.explain.abs_page import parse_abs_page
+from bot.explain.extract import PaperExtract
+from bot.explain.extractive import extractive_note
+from bot.explain.latexml import is_latexml, parse_latexml
+from bot.explain.notes import MAX_EQUATIONS, Note
+from bot.explain.prompt import Prompt, build_prompt
+from bot.explain.validate import BadAnswer, claude_note
+from bot.explain.writer import NoteWriter
 from bot.models import Paper, split_arxiv_id
 from bot.render.notes import note_chat
 from bot.render.text import money

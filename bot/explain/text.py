@@ -1,0 +1,24 @@
+"""Whitespace, clipping and counting helpers shared by the page parsers and the note writers."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clip", "plural", "squash"]
+
+
+def squash(text: str) -> str:
+    """`text` with every run of whitespace made one space, and trimmed."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to fit `limit` characters, ending in "…" when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 table', '2 tables'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

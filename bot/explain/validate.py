@@ -1,0 +1,184 @@
+"""Claude's tool input → a Note, checked against the paper before anyone sees it.
+
+An equation whose LaTeX is not one the paper displays is dropped (never replaced, never padded),
+placeholder text ("Not found", "N/A", "TBD") is removed, and a result claim whose numbers do not
+occur in the text we read is dropped. The honesty header (what was read, what the model saw, who
+interpreted what) is written here, never by the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from bot.explain.extract import PaperExtract
+from bot.explain.notes import MAX_EQUATIONS, Experiments, Note, NoteEquation, NoteKind, Symbol
+from bot.explain.prompt import Prompt
+from bot.explain.text import clip, plural, squash
+from bot.models import Usage
+
+__all__ = ["BadAnswer", "claude_note"]
+
+log = logging.getLogger(__name__)
+
+_INTERPRETED = (
+    "Equations are quoted verbatim from the paper's LaTeX; their symbols, the method "
+    "and the experiments are {model}'s interpretation. Check them against the PDF."
+)
+# Whole answers that say "nothing here": the other system's habit we must not copy.
+_PLACEHOLDER = re.compile(
+    r"^\W*(?:n/?a|none|null|nil|tbd|tba|unknown|unclear|unspecified|\?+|-+|"
+    r"not (?:found|available|applicable|specified|stated|given|provided|mentioned|reported|"
+    r"described|clear|extracted)\b.*|no (?:data|information|details?|equations?)\b.*)\W*$",
+    re.I,
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+class BadAnswer(Exception):
+    """Claude answered without a usable tool call."""
+
+
+def _real(text: Any, limit: int = 600) -> str:
+    """The text if it says something, '' for placeholders and non-strings."""
+    if not isinstance(text, str):
+        return ""
+    text = squash(text)
+    if not text or _PLACEHOLDER.match(text) or "not found in extracted context" in text.lower():
+        return ""
+    return clip(text, limit)
+
+
+def _strings(items: Any, *, limit: int = 400, most: int = 8) -> list[str]:
+    if isinstance(items, str):
+        items = [items]
+    if not isinstance(items, list):
+        return []
+    out: list[str] = []
+    for item in items:
+        text = _real(item, limit)
+        if text and text not in out:
+            out.append(text)
+    return out[:most]
+
+
+def _numbers(text: str) -> set[str]:
+    return {
+        n.rstrip("0").rstrip(".") if "." in n else n
+        for n in _NUMBER.findall(re.sub(r"(?<=\d),(?=\d{3})", "", text))
+    }
+
+
+def _check_equations(
+    raw: Any, extract: PaperExtract, most: int, dropped: list[str]
+) -> list[NoteEquation]:
+    kept: list[NoteEquation] = []
+    invented = padded = 0
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        latex = item.get("latex")
+        if not isinstance(latex, str) or not _real(latex, 100_000):
+            padded += 1
+            continue
+        found = extract.find_equation(latex)
+        if found is None:
+            invented += 1
+            log.info("dropped an equation not in %s: %.80s", extract.versioned_id, latex)
+            continue
+        if any(e.latex == found.latex for e in kept) or len(kept) >= most:
+            continue
+        symbols = []
+        for s in item.get("symbols") or []:
+            if isinstance(s, dict) and _real(s.get("symbol"), 80) and _real(s.get("meaning")):
+                symbols.append(Symbol(symbol=_real(s["symbol"], 80), meaning=_real(s["meaning"])))
+        kept.append(
+            NoteEquation(
+                number=found.number,
+                latex=found.latex,
+                anchor=found.anchor,
+                symbols=symbols[:10],
+                why_it_matters=_real(item.get("why_it_matters")),
+                context=found.before,
+            )
+        )
+    if invented:
+        dropped.append(f"{plural(invented, 'equation')} that the paper does not display")
+    if padded:
+        dropped.append(f"{plural(padded, 'placeholder equation')}")
+    return kept
+
+
+def _check_results(claims: list[str], extract: PaperExtract, dropped: list[str]) -> list[str]:
+    known = _numbers(extract.evidence())
+    kept = [c for c in claims if _numbers(c) <= known]
+    if len(kept) < len(claims):
+        dropped.append(
+            f"{plural(len(claims) - len(kept), 'result claim')} whose numbers are "
+            "not in the text read"
+        )
+    return kept
+
+
+def claude_note(
+    answer: dict[str, Any],
+    extract: PaperExtract,
+    prompt: Prompt,
+    *,
+    model: str,
+    usage: Usage,
+    abs_url: str,
+    html_url: str | None,
+    max_equations: int = MAX_EQUATIONS,
+) -> Note:
+    """A checked note from Claude's tool input. Raises BadAnswer when nothing usable is left."""
+    dropped: list[str] = []
+    equations = _check_equations(answer.get("equations"), extract, max_equations, dropped)
+    exp = answer.get("experiments")
+    raw_exp: dict[str, Any] = exp if isinstance(exp, dict) else {}
+    experiments = Experiments(
+        tasks=_strings(raw_exp.get("tasks"), limit=160),
+        datasets=_strings(raw_exp.get("datasets"), limit=160),
+        baselines=_strings(raw_exp.get("baselines"), limit=160, most=12),
+        main_results=_check_results(
+            _strings(raw_exp.get("main_results"), most=5), extract, dropped
+        ),
+    )
+    method = _strings(answer.get("method_summary"), limit=500, most=5)
+    verify = _strings(answer.get("verify_in_pdf"), limit=300, most=5)
+    if not (equations or method or not experiments.empty):
+        raise BadAnswer("the answer held no usable notes")
+    header = [
+        f"Read: {extract.describe()}.",
+        prompt.describe(model),
+        _INTERPRETED.format(model=model),
+    ]
+    if extract.source == "abs":
+        header[2] = (
+            f"No equations: only the abstract was available. Method and experiments are "
+            f"{model}'s reading of the abstract alone."
+        )
+    if dropped:
+        header.append("Checked against the paper, dropped: " + "; ".join(dropped) + ".")
+    return Note(
+        paper_id=extract.paper_id,
+        version=extract.version,
+        title=extract.title,
+        authors=extract.authors,
+        abs_url=abs_url,
+        html_url=html_url,
+        kind=NoteKind.CLAUDE,
+        model=model,
+        source=extract.describe(),
+        sent=prompt.describe(model),
+        header=header,
+        abstract=extract.abstract,
+        equations=equations,
+        equations_found=len(extract.equations),
+        method_summary=method,
+        experiments=experiments,
+        verify_in_pdf=verify,
+        dropped=dropped,
+        usage=usage,
+    )
