@@ -51,13 +51,7 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert report.cost_usd > 0
     # Half price, in the ledger of the first channel with those interests.
     ledger = await app.store.usage("slack:C1", DAY)
-    price = app.settings.llm.price()
-    list_price = (
-        ledger.input_tokens * price.input
-        + ledger.output_tokens * price.output
-        + ledger.cache_creation_input_tokens * price.cache_write
-        + ledger.cache_read_input_tokens * price.cache_read
-    ) / 1e6
+    list_price = app.scorer.price_usage(ledger).cost_usd  # the same tokens, not batched
     assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
     assert (await app.store.usage("slack:C2", DAY)).calls == 0
     speech = await app.store.usage("slack:C3", DAY)

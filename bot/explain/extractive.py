@@ -34,19 +34,13 @@ def extractive_note(
             f"Showing {len(equations)} of {len(extract.equations)} display equations "
             "(numbered ones first)."
         )
-    return Note(
-        paper_id=extract.paper_id,
-        version=extract.version,
-        title=extract.title,
-        authors=extract.authors,
+    return Note.of(
+        extract,
         abs_url=abs_url,
         html_url=html_url,
         kind=NoteKind.EXTRACTIVE,
-        source=extract.describe(),
         header=header,
-        abstract=extract.abstract,
         equations=equations,
-        equations_found=len(extract.equations),
         captions=[CaptionNote(label=c.label, text=c.text) for c in extract.captions],
         reason=why,
     )

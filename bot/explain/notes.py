@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.explain.extract import PaperExtract
 from bot.models import Usage
 
 __all__ = [
@@ -91,6 +93,24 @@ class Note(BaseModel):
     usage: Usage | None = None
     created: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
     cached: bool = False
+
+    @classmethod
+    def of(
+        cls, extract: PaperExtract, *, abs_url: str, html_url: str | None, **fields: Any
+    ) -> Note:
+        """A note on what `extract` read, with the fields every kind of note takes from it."""
+        return cls(
+            paper_id=extract.paper_id,
+            version=extract.version,
+            title=extract.title,
+            authors=extract.authors,
+            abs_url=abs_url,
+            html_url=html_url,
+            source=extract.describe(),
+            abstract=extract.abstract,
+            equations_found=len(extract.equations),
+            **fields,
+        )
 
     @property
     def versioned_id(self) -> str:

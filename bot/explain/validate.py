@@ -161,21 +161,15 @@ def claude_note(
         )
     if dropped:
         header.append("Checked against the paper, dropped: " + "; ".join(dropped) + ".")
-    return Note(
-        paper_id=extract.paper_id,
-        version=extract.version,
-        title=extract.title,
-        authors=extract.authors,
+    return Note.of(
+        extract,
         abs_url=abs_url,
         html_url=html_url,
         kind=NoteKind.CLAUDE,
         model=model,
-        source=extract.describe(),
         sent=prompt.describe(model),
         header=header,
-        abstract=extract.abstract,
         equations=equations,
-        equations_found=len(extract.equations),
         method_summary=method,
         experiments=experiments,
         verify_in_pdf=verify,
