@@ -22,10 +22,12 @@ __all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id
 
 @dataclass(frozen=True)
 class Posted:
-    """One message the platform accepted; `paper_id` when it shows a single paper."""
+    """One message the platform accepted; `paper_id` when it shows a single paper, `thread` when
+    it is in a thread (Slack: the thread's ts; Discord: the thread's channel id)."""
 
     message_id: str
     paper_id: str | None = None
+    thread: str | None = None
 
 
 @dataclass
@@ -86,7 +88,11 @@ async def deliver(
     for message in posted:
         if message.paper_id:
             await store.remember_message(
-                poster.platform, message.message_id, digest.channel, message.paper_id
+                poster.platform,
+                message.message_id,
+                digest.channel,
+                message.paper_id,
+                thread=message.thread,
             )
     return posted
 

@@ -9,13 +9,19 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.app import App, open_app
+from bot.models import Digest, Score, ScoredPaper
 from bot.settings import Settings
 from bot.sources.bundled import bundled_days, load_rows
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import RedisServer
+from tests.fakes.slack_server import FakeSlack
 
 DAY = dt.date(2025, 6, 10)
+# The real title of tests.fakes.latexml_pages.D2R_ID, as arXiv's API and its HTML page give it.
+D2R_TITLE = (
+    "D2R: dual regularization loss with collaborative adversarial generation for model robustness"
+)
 
 
 @pytest.fixture(scope="session")
@@ -52,6 +58,12 @@ async def fake_arxiv(listings: dict[dt.date, list[dict]]) -> AsyncIterator[FakeA
 @pytest.fixture
 async def fake_claude() -> AsyncIterator[FakeAnthropic]:
     async with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
         yield fake
 
 
@@ -117,3 +129,16 @@ def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
             or name == "REDIS_URL"
         ):
             monkeypatch.delenv(name)
+
+
+async def digest_of(app: App, channel_id: str, paper_id: str) -> Digest:
+    """A digest for `channel_id` showing one paper, looked up as the bot looks papers up."""
+    paper = await app.lookup(paper_id)
+    score = Score(paper_id=paper.id, relevance=9, novelty=7, comment="Fits.", scorer="local")
+    return Digest(
+        channel=channel_id,
+        day=paper.announced,
+        fetched=1,
+        scanned=1,
+        papers=[ScoredPaper(paper=paper, score=score)],
+    )

@@ -18,6 +18,7 @@ from typing import Any
 import discord
 import pytest
 
+from bot.app import App
 from bot.chat.commands import COMMANDS, CommandHandler, Invocation
 from bot.chat.discord import (
     GENERIC_ERROR,
@@ -32,10 +33,14 @@ from bot.chat.discord.commands import SUBCOMMANDS
 from bot.chat.replies import Reply
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
+from bot.explain import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
 from bot.sources.bundled import BundledSource
+from tests.conftest import D2R_TITLE, digest_of
 from tests.fakes.discord_server import FakeDiscord, make_interaction_payload, validate_message
+from tests.fakes.latexml_pages import D2R_ID
+from tests.test_explain import EQ5, d2r_answer
 
 CHANNEL, GUILD, USER, BOT_USER = 555, 1300, 42, 1200
 MANAGE_CHANNELS = 1 << 4
@@ -516,13 +521,14 @@ async def test_reactions_on_paper_messages_are_votes(fake, make_bot):
     assert embed["description"].startswith("1 liked, 0 disliked papers")
 
 
+class WithNotes(CommandHandler):
+    """The handler of the running bot, which explains papers."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app, explainer=Explainer.from_app(app))
+
+
 async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(fake, make_bot):
-    from bot.explain import Explainer
-
-    class WithNotes(CommandHandler):
-        def __init__(self, app):
-            super().__init__(app, explainer=Explainer.from_app(app))
-
     bot = await make_bot(WithNotes)
     config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 1})
     posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
@@ -538,6 +544,53 @@ async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(fake, m
     assert len(notes) == 1  # asked twice (a redelivered event), answered once
     assert "Extractive note" in json.dumps(notes[0]) and entry.paper_id in json.dumps(notes[0])
     assert await bot.app.store.reactions(CID) == {}  # a request for notes is not a vote
+
+
+def posted_in(fake: FakeDiscord) -> list[str]:
+    """The channels (threads included) messages were posted in since fake.reset(), in order."""
+    return [p.split("/")[4] for m, p, _ in fake.calls if m == "POST" and p.endswith("/messages")]
+
+
+async def test_typed_explain_answers_in_the_papers_digest_thread(fake, make_bot, fake_claude):
+    fake_claude.responder = d2r_answer
+    bot = await make_bot(WithNotes, claude=fake_claude)
+    digest = await digest_of(bot.app, CID, D2R_ID)
+    [_, entry] = await deliver(bot.app.store, bot.poster, digest, marker="e")
+    assert entry.paper_id == D2R_ID and entry.thread is not None
+
+    embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
+    assert posted_in(fake) == [entry.thread]  # the digest's thread, nothing in the channel
+    [note] = fake.messages()
+    reference = note["message_reference"]  # a reply to the paper's message
+    assert str(reference["message_id"]) == entry.message_id
+    assert reference["fail_if_not_exists"] is False  # the paper's message may be deleted since
+    assert EQ5 in note["embeds"][0]["description"] and validate_message(note) == {}
+    jump = f"https://discord.com/channels/{GUILD}/{entry.thread}/"
+    expected = f"Notes posted in the thread of **{D2R_TITLE}**: [open]({jump}"
+    assert ephemeral and re.fullmatch(re.escape(expected) + r"\d+\)", embed["description"])
+
+    embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": "2506.99999"})
+    assert embed["description"].startswith("arXiv has no paper 2506.99999.") and ephemeral
+    assert embed["color"] == ERROR_COLOR and fake.messages() == []
+
+
+async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(fake, make_bot, fake_claude):
+    fake_claude.responder = d2r_answer
+    bot = await make_bot(WithNotes, claude=fake_claude)
+    embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
+    opener, note = fake.messages()
+    assert opener["content"] == f"Notes on **{D2R_TITLE}** (arXiv:{D2R_ID}), asked by <@{USER}>"
+    [(path, body)] = [(p, b) for m, p, b in fake.calls if p.endswith("/threads")]
+    assert path.startswith(f"/api/v10/channels/{CHANNEL}/messages/")
+    assert body["name"] == (  # Discord's 100 characters for a thread's name
+        "Notes on D2R: dual regularization loss with collaborative adversarial generation for model…"
+    )
+    channel, thread = posted_in(fake)
+    assert channel == str(CHANNEL) and thread != channel
+    assert "message_reference" not in note and EQ5 in note["embeds"][0]["description"]
+    jump = f"https://discord.com/channels/{GUILD}/{thread}/"
+    expected = f"Notes posted in a new thread on **{D2R_TITLE}**: [open]({jump}"
+    assert ephemeral and re.fullmatch(re.escape(expected) + r"\d+\)", embed["description"])
 
 
 async def _hundred_papers() -> list[Paper]:

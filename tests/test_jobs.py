@@ -24,12 +24,6 @@ NOW = dt.datetime(2025, 6, 10, 23, 30, tzinfo=dt.UTC)
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
 
 
-@pytest.fixture
-async def slack():
-    async with FakeSlack() as fake:
-        yield fake
-
-
 def poster_for(fake: FakeSlack) -> SlackPoster:
     return SlackPoster(
         AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/"), per_channel_interval=0
@@ -57,35 +51,37 @@ def headers_per_channel(fake: FakeSlack) -> Counter[str]:
     return Counter(p["channel"] for p in fake.posts() if "thread_ts" not in p)
 
 
-async def test_three_replicas_post_each_channel_exactly_once(make_app, slack):
+async def test_three_replicas_post_each_channel_exactly_once(make_app, fake_slack):
     assert latest_announcement(NOW) == DAY
     replicas = [await make_app() for _ in range(3)]
     channels = await subscribe(replicas[0], 50)
     jobs = [
-        DailyJobs(app, {"slack": poster_for(slack)}, owner=f"r{i}")
+        DailyJobs(app, {"slack": poster_for(fake_slack)}, owner=f"r{i}")
         for i, app in enumerate(replicas)
     ]
     # Every replica fires every channel's job at once, twice (a retry sweep), as APScheduler would.
     outcomes = await asyncio.gather(*(j.run_due(now=NOW) for j in jobs for _ in range(2)))
     statuses = Counter(o.status for batch in outcomes for o in batch)
     assert statuses["posted"] == 50
-    per_channel = headers_per_channel(slack)
+    per_channel = headers_per_channel(fake_slack)
     assert set(per_channel) == {c.split(":")[1] for c in channels}
     assert set(per_channel.values()) == {1}
-    entries = [(p["channel"], p["thread_ts"], p["text"]) for p in slack.posts() if "thread_ts" in p]
+    entries = [
+        (p["channel"], p["thread_ts"], p["text"]) for p in fake_slack.posts() if "thread_ts" in p
+    ]
     assert len(entries) == len(set(entries)) == 50 * 3
     for channel in channels:
         assert await replicas[0].store.last_delivered(channel) == DAY
         assert len(await replicas[0].store.posted_ids(channel)) == 3
     # The next sweep finds nothing to do.
     assert await jobs[0].run_due(now=NOW) == []
-    assert len(slack.posts()) == 50 * 4
+    assert len(fake_slack.posts()) == 50 * 4
 
 
-async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, slack):
+async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, fake_slack):
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=6)
-    poster = poster_for(slack)
+    poster = poster_for(fake_slack)
 
     class Crash(Exception):
         pass
@@ -111,21 +107,21 @@ async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, s
         channel, now=NOW
     )
     assert outcome.status == "posted"
-    texts = [p["text"] for p in slack.posts()]
+    texts = [p["text"] for p in fake_slack.posts()]
     assert len(texts) == len(set(texts)) == 1 + 6
     assert (await app.store.get_delivery(channel, DAY))["state"] == "posted"
 
 
-async def test_arxiv_down_reports_once_and_is_retried_later(make_app, slack, fake_arxiv):
+async def test_arxiv_down_reports_once_and_is_retried_later(make_app, fake_slack, fake_arxiv):
     app = await make_app()
     channels = await subscribe(app, 2)
-    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     # 3 sweeps x 2 channels x 3 tries (retries=2): arXiv answers 503 to every one of them.
     fake_arxiv.fail_next("/rss", *[503] * 18)
     for _ in range(3):
         outcomes = await jobs.run_due(now=NOW)
         assert {o.status for o in outcomes} == {"failed"}
-    notices = [p for p in slack.posts() if "could not be built" in p["text"]]
+    notices = [p for p in fake_slack.posts() if "could not be built" in p["text"]]
     assert sorted(p["channel"] for p in notices) == ["C000", "C001"]  # once each, not a flood
     assert not any(fake_arxiv.pending_faults.values())  # arXiv is back
     outcomes = await jobs.run_due(now=NOW)
@@ -133,10 +129,10 @@ async def test_arxiv_down_reports_once_and_is_retried_later(make_app, slack, fak
     assert [await app.store.last_delivered(c) for c in channels] == [DAY, DAY]
 
 
-async def test_redis_gone_mid_job_loses_nothing(make_app, slack, redis_server):
+async def test_redis_gone_mid_job_loses_nothing(make_app, fake_slack, redis_server):
     app = await make_app()
     [channel] = await subscribe(app, 1)
-    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     listing = await app.listing(DAY, ["cs.CL", "cs.CV"])
     assert listing.papers
     redis_server.stop()
@@ -148,21 +144,21 @@ async def test_redis_gone_mid_job_loses_nothing(make_app, slack, redis_server):
     assert outcome.status == "posted"
 
 
-async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_app, slack):
+async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_app, fake_slack):
     app = await make_app()
     [channel] = await subscribe(app, 1)
-    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     saturday = dt.datetime(2025, 6, 14, 12, tzinfo=dt.UTC)  # Friday's listing, not recorded here
-    posts = len(slack.posts())
+    posts = len(fake_slack.posts())
     assert (await jobs.run_channel(channel, now=NOW + dt.timedelta(minutes=20))).status == "already"
     config = await app.store.get_channel(channel)
     await app.store.save_channel(config.model_copy(update={"subscribed": False}))
     assert (await jobs.run_channel(channel, now=saturday)).status == "unsubscribed"
-    assert len(slack.posts()) == posts
+    assert len(fake_slack.posts()) == posts
 
 
-async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, slack):
+async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, fake_slack):
     from bot.chat.commands import CommandHandler, Invocation
     from bot.chat.feedback import record_reaction
 
@@ -170,14 +166,14 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, sl
     [channel] = await subscribe(app, 1, max_papers=4)
     reply = await CommandHandler(app).handle(Invocation(channel, "U1", "weekly friday"))
     assert not reply.error and "every fri" in reply.text
-    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
-    entries = [p for p in slack.posts() if "thread_ts" in p]
+    entries = [p for p in fake_slack.posts() if "thread_ts" in p]
     last = entries[-1]  # the lowest-ranked paper of the day...
     await record_reaction(
         app.store,
         platform="slack",
-        message_id=f"C000:{slack.history['C000'][-1]['ts']}",
+        message_id=f"C000:{fake_slack.history['C000'][-1]['ts']}",
         user="U1",
         emoji="+1",
         added=True,
@@ -185,7 +181,7 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, sl
     friday = NOW + dt.timedelta(days=3)
     outcome = await jobs.run_weekly(channel, now=friday)
     assert outcome.status == "posted" and outcome.papers == 4
-    weekly_entries = [p for p in slack.posts() if "thread_ts" in p][len(entries) :]
+    weekly_entries = [p for p in fake_slack.posts() if "thread_ts" in p][len(entries) :]
     title = last["text"].rsplit(" (", 1)[0]
     assert weekly_entries[0]["text"].startswith(title)  # ...comes first once the channel liked it
     assert (await jobs.run_weekly(channel, now=friday)).status == "already"

@@ -13,9 +13,11 @@ from bot.schedule.calendar import announced_at
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.prescore import prescore
 from tests.conftest import DAY
-from tests.test_jobs import headers_per_channel, poster_for, slack  # noqa: F401  (fixture)
+from tests.test_jobs import headers_per_channel, poster_for
 
 ANNOUNCED = announced_at(DAY).astimezone(dt.UTC)  # 2025-06-10 00:00 UTC
+
+
 ROBOTS = Topic(name="Robotics", description="Vision for robot manipulation and navigation.")
 SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
 
@@ -35,7 +37,7 @@ def _interests(body: dict) -> str:
 
 
 async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_pay(
-    make_app, fake_claude, slack
+    make_app, fake_claude, fake_slack
 ):
     app = await make_app(claude=fake_claude)
     assert app.prescoring is not None
@@ -60,23 +62,23 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran
 
     before = len(fake_claude.requests)
-    jobs = DailyJobs(app, {"slack": poster_for(slack)}, owner="r1")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     outcomes = await jobs.run_due(now=dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
     assert sorted(o.status for o in outcomes) == ["posted"] * 4
-    assert set(headers_per_channel(slack)) == {"C1", "C2", "C3", "C4"}
+    assert set(headers_per_channel(fake_slack)) == {"C1", "C2", "C3", "C4"}
     # The morning asked Claude only for the channel that was due too soon to prescore.
     later = fake_claude.requests[before:]
     assert later and all("Robotics" in _interests(body) for body in later)
 
 
 async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
-    make_app, fake_claude, slack
+    make_app, fake_claude, fake_slack
 ):
     from bot.schedule.calendar import ANNOUNCE_TZ
     from bot.schedule.scheduler import Scheduler
 
     app = await make_app(claude=fake_claude)
-    scheduler = Scheduler(DailyJobs(app, {"slack": poster_for(slack)}, owner="r1"))
+    scheduler = Scheduler(DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
         when = scheduler.aps.get_job("prescore").next_run_time.astimezone(ANNOUNCE_TZ)
@@ -84,7 +86,7 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
     finally:
         await scheduler.close(drain_seconds=1)
     without_key = await make_app()
-    scheduler = Scheduler(DailyJobs(without_key, {"slack": poster_for(slack)}, owner="r1"))
+    scheduler = Scheduler(DailyJobs(without_key, {"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
         assert scheduler.aps.get_job("prescore") is None

@@ -26,20 +26,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler
-from bot.chat.replies import Reply
+from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack import SlackPoster, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
+from bot.explain import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
 from bot.sources import BundledSource
+from bot.store.store import PaperMessage
+from tests.conftest import D2R_TITLE, digest_of
+from tests.fakes.latexml_pages import D2R_ID
 from tests.fakes.slack_server import (
     FakeSlack,
     command_payload,
     signed_headers,
     validate_blocks,
 )
+from tests.test_explain import EQ5, d2r_answer
 
 SECRET = "test-signing-secret"
 CHANNEL = "slack:C1"
@@ -133,10 +138,14 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 def slack(make_app, fake: FakeSlack) -> Callable[..., Awaitable[Harness]]:
-    async def build(*, handler: Any = None, **settings: Any) -> Harness:
+    """`explain=True`: the command handler explains papers, as the running bot's does."""
+
+    async def build(*, handler: Any = None, explain: bool = False, **settings: Any) -> Harness:
         app = await make_app(offline=True, slack_signing_secret=SECRET, **settings)
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-        bolt = build_slack_app(app, handler or CommandHandler(app), client=client)
+        if handler is None:
+            handler = CommandHandler(app, explainer=Explainer.from_app(app) if explain else None)
+        bolt = build_slack_app(app, handler, client=client)
         return Harness(fake, app, bolt, client)
 
     return build
@@ -595,12 +604,7 @@ async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app
 
 
 async def test_explain_button_answers_in_the_papers_thread(slack):
-    from bot.explain import Explainer
-
-    h = await slack()
-    h.bolt = build_slack_app(
-        h.app, CommandHandler(h.app, explainer=Explainer.from_app(h.app)), client=h.client
-    )
+    h = await slack(explain=True)
     digest = await h.app.digest(await h.app.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
@@ -636,6 +640,86 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
         "the note in the thread",
     )
     assert notes[0]["thread_ts"] == entry["thread_ts"] and paper_id in json.dumps(notes[0])
+
+
+def permalink(ts: str) -> str:
+    """What the fake's chat.getPermalink answers for a message of C1."""
+    return f"https://fake-team.slack.com/archives/C1/p{ts.replace('.', '')}"
+
+
+async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(slack, fake_claude):
+    fake_claude.responder = d2r_answer
+    h = await slack(explain=True, claude=fake_claude)
+    digest = await digest_of(h.app, CHANNEL, D2R_ID)
+    poster = SlackPoster(h.client, per_channel_interval=0)
+    [_, posted] = await deliver(h.app.store, poster, digest, marker="m")
+    [entry] = [p for p in h.fake.posts("C1") if "thread_ts" in p]
+    store = h.app.store  # both indexes of the paper's message live as long
+    assert await store.r.ttl(store.keys.paper_message(CHANNEL, D2R_ID)) == await store.r.ttl(
+        store.keys.message("slack", posted.message_id)
+    )
+    h.fake.reset()
+
+    reply = await h.command(f"explain {D2R_ID}")
+    [note] = h.fake.posts()
+    assert note["channel"] == "C1" and note["thread_ts"] == entry["thread_ts"]  # the header's ts
+    assert EQ5 in all_text(note) and validate_blocks(note["blocks"]) == []
+    [note_ts] = [m["ts"] for m in h.fake.history["C1"]]
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == (
+        f"Notes posted in the thread of *{D2R_TITLE}*: <{permalink(note_ts)}|open>"
+    )
+
+
+async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(slack, fake_claude):
+    fake_claude.responder = d2r_answer
+    h = await slack(explain=True, claude=fake_claude)
+    elsewhere = await digest_of(h.app, "slack:C2", D2R_ID)  # another channel's digest
+    await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), elsewhere, marker="m")
+    h.fake.reset()
+
+    reply = await h.command(f"explain {D2R_ID}", user="U2")
+    opener, note = h.fake.posts()
+    assert (opener["channel"], note["channel"]) == ("C1", "C1") and "thread_ts" not in opener
+    assert opener["text"] == f"Notes on *{D2R_TITLE}* (arXiv:{D2R_ID}), asked by <@U2>"
+    opener_ts, note_ts = [m["ts"] for m in h.fake.history["C1"]]
+    assert note["thread_ts"] == opener_ts and EQ5 in all_text(note)
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == (
+        f"Notes posted in a new thread on *{D2R_TITLE}*: <{permalink(note_ts)}|open>"
+    )
+
+
+async def test_without_a_permalink_the_answer_names_the_papers_thread():
+    class NoPermalinks(FakeSlack):
+        def _m_chat_getPermalink(self, args: dict) -> web.Response:
+            return self._fail("chat.getPermalink", {"ok": False, "error": "internal_error"})
+
+    async with NoPermalinks() as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        entry = PaperMessage("C1:1700000000.000200", thread="1700000000.000100")
+        thread = PaperThread(paper_id=D2R_ID, title="D2R", asker="U1", message=entry)
+        poster = SlackPoster(client, per_channel_interval=0)
+        link = await poster.post_in_thread("C1", thread, Reply(text="The notes."))
+    [note] = fake.posts("C1")
+    assert note["thread_ts"] == "1700000000.000100" and note["text"] == "The notes."
+    assert link is None and thread.answer(link).text == "Notes posted in the thread of **D2R**."
+
+
+@pytest.mark.parametrize(
+    ("text", "explain", "expected"),
+    [
+        ("explain 2506.99999", True, "arXiv has no paper 2506.99999."),
+        ("explain 12", True, "'12' is not an arXiv id."),
+        (f"explain {D2R_ID}", False, "Explaining papers is not set up on this bot."),
+    ],
+)
+async def test_typed_explain_errors_are_answered_to_the_asker_only(slack, text, explain, expected):
+    h = await slack(explain=explain)
+    reply = await h.command(text)
+    assert reply["response_type"] == "ephemeral" and reply["text"].startswith(expected)
+    assert reply["blocks"][0]["text"]["text"].startswith(":warning:")
+    assert h.fake.posts() == []
 
 
 async def test_poster_paces_itself_to_slacks_rate_instead_of_collecting_429s():

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bot import metrics
 from bot.app import App
-from bot.chat.replies import Reply
+from bot.chat.replies import PaperThread, Reply
 from bot.errors import ArxivBotError, BadArxivId, CommandError
 from bot.feedback import TasteModel, record_explicit
 from bot.models import ChannelConfig, Criteria, Topic, split_arxiv_id
@@ -96,7 +96,11 @@ COMMANDS = [
     Command(
         "score", "score 2506.06440", "how a paper scores here, and why it was or was not posted"
     ),
-    Command("explain", "explain 2506.06440", "notes on a paper's equations and experiments"),
+    Command(
+        "explain",
+        "explain 2506.06440",
+        "notes on a paper's equations and experiments, posted in the paper's thread",
+    ),
     Command("cost", "cost", "this channel's Claude spend, today and this month"),
     Command("more-like", "more-like 2506.06440", "rank papers like this one higher here"),
     Command("less-like", "less-like 2506.06440", "rank papers like this one lower here"),
@@ -549,7 +553,17 @@ class CommandHandler:
             raise BadArxivId(rest or "(nothing)") from None
         if self.explainer is None:
             raise CommandError("Explaining papers is not set up on this bot.")
-        return await self.explainer.reply(pid, version, channel_id=inv.channel_id)
+        reply = await self.explainer.reply(pid, version, channel_id=inv.channel_id)
+        if reply.error:
+            return reply
+        # A note is a screenful: it goes in a thread, the paper's own if a digest showed it here.
+        reply.thread = PaperThread(
+            paper_id=f"{pid}v{version}" if version else pid,
+            title=reply.title,
+            asker=inv.user_id,
+            message=await self.app.store.paper_message(inv.channel_id, pid),
+        )
+        return reply
 
     async def _cmd_feedback(self, inv: Invocation, rest: str) -> Reply:
         if rest == "reset":

@@ -9,8 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.models import Digest
+from bot.store.store import PaperMessage
 
-__all__ = ["Reply"]
+__all__ = ["PaperThread", "Reply"]
+
+
+@dataclass(frozen=True)
+class PaperThread:
+    """Where a reply too long for the middle of the channel goes: the thread of the digest message
+    that showed the paper here (`message`), or else a thread under a new `opener` message."""
+
+    paper_id: str
+    title: str
+    asker: str
+    message: PaperMessage | None = None
+
+    @property
+    def opener(self) -> str:
+        return f"Notes on **{self.title}** (arXiv:{self.paper_id}), asked by <@{self.asker}>"
+
+    def answer(self, link: str | None) -> Reply:
+        """The short answer to the command once the reply is posted; `link` leads to it."""
+        where = (
+            f"the thread of **{self.title}**"
+            if self.message is not None
+            else f"a new thread on **{self.title}**"
+        )
+        return Reply(text=f"Notes posted in {where}" + (f": [open]({link})" if link else "."))
 
 
 @dataclass
@@ -20,6 +45,7 @@ class Reply:
     ephemeral: bool = True
     error: bool = False
     digest: Digest | None = None  # the adapter posts it in the channel, then reports back
+    thread: PaperThread | None = None  # the adapter posts it in that thread, then reports back
     fields: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod

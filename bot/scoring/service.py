@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ _INJECTION = re.compile(
     re.I,
 )
 _INJECTION_MARGIN = 1
+_RANKS_KEPT = 64  # distinct (interests, listing) pairs: a day of a large deployment
 
 
 class ScoringBusy(ArxivBotError):
@@ -63,6 +65,19 @@ class ScoringService:
         self.lease = lease
         self.local = LocalRanker()
         self.prefilter_min = prefilter_min
+        # The day's local ranks per (criteria, papers): every channel with the same interests
+        # reads the same listing, and ranking it is most of a digest's CPU.
+        self._ranks: OrderedDict[tuple[str, tuple[str, ...]], dict[str, Score]] = OrderedDict()
+
+    def _local(self, papers: list[Paper], criteria: Criteria) -> dict[str, Score]:
+        key = (criteria.digest(), tuple(f"{p.id}v{p.version}" for p in papers))
+        if key in self._ranks:
+            self._ranks.move_to_end(key)
+        else:
+            self._ranks[key] = {s.paper_id: s for s in self.local.rank(papers, criteria)}
+            if len(self._ranks) > _RANKS_KEPT:
+                self._ranks.popitem(last=False)
+        return self._ranks[key]
 
     async def score(
         self,
@@ -74,7 +89,7 @@ class ScoringService:
         budget_usd: float | None = None,
     ) -> Scored:
         out = Scored()
-        local = {s.paper_id: s for s in self.local.rank(papers, criteria)}
+        local = self._local(papers, criteria)
         for paper in papers:
             keep = local[paper.id].relevance >= self.prefilter_min and not local[
                 paper.id
@@ -174,10 +189,23 @@ class _StoreSink:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
 
+_ADDRESSED: dict[tuple[str, int], bool] = {}
+
+
+def _addresses_reviewer(paper: Paper) -> bool:
+    """Memoised per paper version: every channel's digest asks it of the same papers."""
+    key = (paper.id, paper.version)
+    if key not in _ADDRESSED:
+        if len(_ADDRESSED) >= 50_000:
+            _ADDRESSED.clear()
+        _ADDRESSED[key] = bool(_INJECTION.search(paper.text))
+    return _ADDRESSED[key]
+
+
 def _guard(paper: Paper, score: Score, local: Score) -> Score:
     """An abstract that talks to the reviewer cannot buy a score its content does not earn."""
     cap = min(10, local.relevance + _INJECTION_MARGIN)
-    if score.relevance <= cap or not _INJECTION.search(paper.text):
+    if score.relevance <= cap or not _addresses_reviewer(paper):
         return score
     return score.model_copy(
         update={

@@ -24,7 +24,7 @@ DELIVERY_TTL = 60 * DAY
 LEDGER_TTL = 400 * DAY
 # Explain notes are expensive to make and never change for a given paper version.
 NOTE_TTL = 90 * DAY
-# Posted-message index maps a reaction back to its paper.
+# Posted-message index maps a reaction back to its paper, and a paper to its message in a channel.
 MESSAGE_TTL = 90 * DAY
 AUDIT_MAX = 200
 # Anthropic keeps a cached prompt prefix 5 minutes after its last use: a little less, to be safe.
@@ -103,6 +103,11 @@ class Keys:
 
     def message(self, platform: str, message_id: str) -> str:
         return self._k("message", platform, message_id)
+
+    def paper_message(self, channel_id: str, paper_id: str) -> str:
+        """JSON {message, thread}: the digest message that showed the paper in the channel, so
+        that notes asked for there go in its thread."""
+        return self._k("paper-message", channel_id, paper_id)
 
     def note(self, paper_id: str, version: int, model: str) -> str:
         return self._k("note", f"{paper_id}v{version}", model)

@@ -11,24 +11,33 @@ import time
 import uuid
 import zlib
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
+from redis.typing import EncodableT, FieldT
 
 from bot.errors import StoreUnavailable
 from bot.models import ChannelConfig, Paper, Score, Usage
 from bot.store import keys as K
 
-__all__ = ["Store", "connect"]
+__all__ = ["PaperMessage", "Store", "connect"]
 
 log = logging.getLogger(__name__)
 
 # redis-py wraps socket errors in these; anything else is not Redis being away.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 _PAPER_CACHE = 50_000  # parsed papers kept in memory: about a month of a few categories
+
+
+class PaperMessage(NamedTuple):
+    """A digest's message showing a paper, and the thread it is in (Slack: the thread's ts;
+    Discord: the thread's channel id); `thread` is None when it is in the channel itself."""
+
+    message_id: str
+    thread: str | None = None
 
 
 class Store:
@@ -75,7 +84,7 @@ class Store:
         if missing:
             raws = await self.r.mget([self.keys.paper(i) for i in missing])
             for raw in raws:
-                if raw:
+                if isinstance(raw, bytes):  # compressed JSON; None for a paper not stored
                     self._remember(Paper.model_validate_json(zlib.decompress(raw)))
         return [self._papers[i] for i in ids if i in self._papers]
 
@@ -102,12 +111,12 @@ class Store:
         return papers if len(papers) == len(ids) else None
 
     async def known_days(self) -> list[dt.date]:
-        days = await self.r.zrange(self.keys.days(), 0, -1)
-        return [dt.date.fromisoformat(d.decode() if isinstance(d, bytes) else d) for d in days]
+        days = _members(await self.r.zrange(self.keys.days(), 0, -1))
+        return [dt.date.fromisoformat(d) for d in days]
 
     async def recent_papers(self, *, days: int = 7) -> list[Paper]:
         """Every stored paper of the latest `days` announcement days (for search)."""
-        latest = [_s(d) for d in await self.r.zrevrange(self.keys.days(), 0, days - 1)]
+        latest = _members(await self.r.zrevrange(self.keys.days(), 0, days - 1))
         if not latest:
             return []
         ids = await self.r.sunion([self.keys.day_papers(dt.date.fromisoformat(d)) for d in latest])
@@ -121,7 +130,9 @@ class Store:
         return {i: _unpack_score(i, scorer, r) for i, r in zip(ids, raws, strict=True) if r}
 
     async def put_scores(self, scorer: str, criteria_hash: str, scores: Iterable[Score]) -> None:
-        mapping = {s.paper_id: f"{s.relevance}|{s.novelty}|{s.comment}" for s in scores}
+        mapping: dict[FieldT, EncodableT] = {
+            s.paper_id: f"{s.relevance}|{s.novelty}|{s.comment}" for s in scores
+        }
         if not mapping:
             return
         key = self.keys.scores(scorer, criteria_hash)
@@ -186,8 +197,10 @@ class Store:
 
     async def set_delivery(self, channel_id: str, day: dt.date, **fields: str) -> None:
         key = self.keys.delivery(channel_id, day)
+        mapping: dict[FieldT, EncodableT] = dict(fields.items())
+        mapping["updated"] = str(time.time())
         pipe = self.r.pipeline(transaction=True)
-        pipe.hset(key, mapping={**fields, "updated": str(time.time())})
+        pipe.hset(key, mapping=mapping)
         pipe.expire(key, K.DELIVERY_TTL)
         await pipe.execute()
 
@@ -301,13 +314,36 @@ class Store:
 
     # reactions, messages, notes -------------------------------------------------------------
     async def remember_message(
-        self, platform: str, message_id: str, channel_id: str, paper_id: str
+        self,
+        platform: str,
+        message_id: str,
+        channel_id: str,
+        paper_id: str,
+        *,
+        thread: str | None = None,
     ) -> None:
-        await self.r.set(
+        """Index a paper's message both ways: a reaction on it finds the paper, and a question
+        about the paper in the channel finds the message and the thread it is in."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(
             self.keys.message(platform, message_id),
             json.dumps({"channel": channel_id, "paper": paper_id}),
             ex=K.MESSAGE_TTL,
         )
+        pipe.set(
+            self.keys.paper_message(channel_id, paper_id),
+            json.dumps({"message": message_id, "thread": thread}),
+            ex=K.MESSAGE_TTL,
+        )
+        await pipe.execute()
+
+    async def paper_message(self, channel_id: str, paper_id: str) -> PaperMessage | None:
+        """The latest digest message that showed `paper_id` in the channel, if any."""
+        raw = await self.r.get(self.keys.paper_message(channel_id, paper_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return PaperMessage(data["message"], data["thread"])
 
     async def message_paper(self, platform: str, message_id: str) -> tuple[str, str] | None:
         raw = await self.r.get(self.keys.message(platform, message_id))
@@ -367,7 +403,9 @@ class Store:
         """
         users = self.keys.prompt_users(prefix)
         async with self.r.pipeline(transaction=True) as pipe:
-            pipe.sadd(users, user).expire(users, K.DAY).scard(users)
+            pipe.sadd(users, user)
+            pipe.expire(users, K.DAY)
+            pipe.scard(users)
             *_, count = await pipe.execute()
         if count < 2:
             yield False
@@ -416,6 +454,12 @@ def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
 
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _members(response: Iterable[object]) -> list[str]:
+    """The members of a sorted-set range read without scores (redis-py 8 types every range as if
+    it might hold (member, score) pairs)."""
+    return [_s(m) for m in response if isinstance(m, (bytes, str))]
 
 
 async def connect(url: str | None, *, prefix: str) -> Store:

@@ -21,6 +21,7 @@ from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
 from bot.chat.replies import Reply
+from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
@@ -131,6 +132,11 @@ class ArxivDiscordBot(discord.Client):
                 reply = await post_now(
                     self.app.store, self.poster, reply.digest, trigger=str(interaction.id)
                 )
+            elif reply.thread is not None:
+                link = await self.poster.post_in_thread(
+                    native_id(inv.channel_id), reply.thread, reply, guild_id=interaction.guild_id
+                )
+                reply = reply.thread.answer(link)
             await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
         except ArxivBotError as e:  # e.g. Discord refused the digest: the sentence says why
             log.warning("/arxiv %s in channel %s: %s", name, interaction.channel_id, e)

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.chat.replies import Reply
+from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
@@ -105,13 +105,20 @@ class DiscordPoster:
                 return posted
             day = digest.day.isoformat() if digest.day else "latest"
             name = f"arXiv papers · {day}"
-            papers = await self._thread(int(channel), int(posted[0].message_id), name) or target
+            thread = await self._thread(int(channel), int(posted[0].message_id), name)
+            papers = thread or target
             for item, payload in zip(digest.papers, entries, strict=True):
                 key = f"paper-{item.paper.id}"
                 message_id = await self._once(
                     progress, key, papers, payload, marker, reactions=self.vote_emojis
                 )
-                posted.append(Posted(message_id=message_id, paper_id=item.paper.id))
+                posted.append(
+                    Posted(
+                        message_id=message_id,
+                        paper_id=item.paper.id,
+                        thread=str(thread.id) if thread else None,
+                    )
+                )
         except discord.HTTPException as e:
             raise DiscordPostError(channel, e) from e
         log.info(
@@ -151,14 +158,59 @@ class DiscordPoster:
 
     async def post_reply(self, channel: int, reply: Reply) -> None:
         """A command's Reply as an embed in `channel` (e.g. notes asked for with a reaction)."""
-        target = self.client.get_partial_messageable(channel)
         try:
-            await target.send(
-                embed=discord.Embed.from_dict(reply_embed(reply)),
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            await self._send_reply(self.client.get_partial_messageable(channel), reply)
         except discord.HTTPException as e:
             raise DiscordPostError(str(channel), e) from e
+
+    async def post_in_thread(
+        self, channel: str, thread: PaperThread, reply: Reply, *, guild_id: int | None
+    ) -> str:
+        """`reply` as an answer to the paper's message in its digest thread, or in a thread on a
+        new opener message when the paper was never posted here; the jump URL of the reply."""
+        parent = self.client.get_partial_messageable(int(channel))
+        reference: discord.MessageReference | None = None
+        try:
+            if thread.message is not None:
+                where = thread.message
+                target = (
+                    self.client.get_partial_messageable(int(where.thread))
+                    if where.thread
+                    else parent
+                )
+                # A digest message deleted since is no reason to fail: then it is not a reply.
+                reference = target.get_partial_message(int(where.message_id)).to_reference(
+                    fail_if_not_exists=False
+                )
+            else:
+                opener = await parent.send(
+                    clip(thread.opener, Limits.CONTENT),
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+                name = clip(f"Notes on {thread.title}", 100)
+                new_thread = await self._thread(parent.id, opener.id, name)
+                if new_thread is None:  # no threads here: answer the opener in the channel
+                    reference = opener.to_reference()
+                target = new_thread or parent
+            posted = await self._send_reply(target, reply, reference=reference)
+        except discord.HTTPException as e:
+            raise DiscordPostError(channel, e) from e
+        return discord.MessageReference(
+            message_id=posted.id, channel_id=target.id, guild_id=guild_id
+        ).jump_url
+
+    @staticmethod
+    async def _send_reply(
+        target: discord.PartialMessageable,
+        reply: Reply,
+        *,
+        reference: discord.MessageReference | None = None,
+    ) -> discord.Message:
+        embed = discord.Embed.from_dict(reply_embed(reply))
+        mentions = discord.AllowedMentions.none()
+        if reference is None:
+            return await target.send(embed=embed, allowed_mentions=mentions)
+        return await target.send(embed=embed, reference=reference, allowed_mentions=mentions)
 
     async def _thread(
         self, channel_id: int, message_id: int, name: str

@@ -23,8 +23,9 @@ from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
+from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
-from bot.errors import SettingsError
+from bot.errors import ChatUnavailable, SettingsError
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
@@ -86,6 +87,8 @@ class _Listeners:
                 reply = await post_now(
                     self.app.store, self.poster, reply.digest, trigger=command.get("trigger_id", "")
                 )
+            elif reply.thread is not None:
+                reply = await self._in_thread(channel, reply, reply.thread)
             kind = "ephemeral" if reply.ephemeral else "in_channel"
             await respond(**reply_blocks(reply), response_type=kind)
         except Exception:
@@ -94,6 +97,14 @@ class _Listeners:
                 await respond(text=SORRY, response_type="ephemeral")
             except Exception:
                 log.exception("could not tell %s that /arxiv failed", user)
+
+    async def _in_thread(self, channel: str, reply: Reply, thread: PaperThread) -> Reply:
+        """Post `reply` in its paper's thread; the Reply is for the asker."""
+        try:
+            link = await self.poster.post_in_thread(channel, thread, reply)
+        except ChatUnavailable as e:
+            return Reply.fail(str(e))
+        return thread.answer(link)
 
     async def reaction(self, event: dict[str, Any], *, added: bool) -> None:
         self._track()

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
-from bot.render.slack import SlackMessage, digest_messages, to_mrkdwn
+from bot.render.slack import SlackMessage, digest_messages, reply_blocks, to_mrkdwn
 
 __all__ = ["EVENT_TYPE", "SlackPoster", "with_rate_limit_retry"]
+
+log = logging.getLogger(__name__)
 
 # Slack message metadata type carrying the delivery marker and message key on every message.
 EVENT_TYPE = "arxiv_digest"
@@ -77,7 +81,7 @@ class SlackPoster:
             message_id = await self._once(
                 progress, key, channel, message, marker=marker, thread_ts=thread_ts
             )
-            posted.append(Posted(message_id=message_id, paper_id=item.paper.id))
+            posted.append(Posted(message_id=message_id, paper_id=item.paper.id, thread=thread_ts))
         return posted
 
     async def _recover(self, channel: str, marker: str, progress: Progress) -> None:
@@ -133,6 +137,31 @@ class SlackPoster:
         except SlackApiError as e:
             raise _unavailable(e) from e
 
+    async def post_in_thread(self, channel: str, thread: PaperThread, reply: Reply) -> str | None:
+        """`reply` in the thread of the paper's digest entry, or under a new opener message when
+        the paper was never posted here; a permalink to it, None if Slack gives none."""
+        try:
+            if thread.message is not None:
+                ts = thread.message.thread or thread.message.message_id.split(":", 1)[1]
+            else:
+                opener = await self.client.chat_postMessage(
+                    channel=channel, text=to_mrkdwn(thread.opener), unfurl_links=False
+                )
+                ts = opener["ts"]
+            posted = await self.client.chat_postMessage(
+                channel=channel, thread_ts=ts, unfurl_links=False, **reply_blocks(reply)
+            )
+        except SlackApiError as e:
+            raise _unavailable(e) from e
+        try:
+            link = await self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])
+        except SlackApiError as e:  # the note is posted; the answer names its thread instead
+            log.warning(
+                "no permalink for %s:%s (%s)", channel, posted["ts"], e.response.get("error")
+            )
+            return None
+        return str(link["permalink"])
+
     async def _once(
         self,
         progress: Progress,
@@ -141,25 +170,25 @@ class SlackPoster:
         message: SlackMessage,
         *,
         marker: str,
-        **extra: object,
+        thread_ts: str | None = None,
     ) -> str:
         done = progress.done.get(key)
         if done is not None:
             return done
         await self._pace(channel)
-        extra["metadata"] = {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"marker": marker, "key": key},
-        }
         # Unfurling every arXiv link would bury the digest under previews.
         try:
             response = await self.client.chat_postMessage(
                 channel=channel,
                 text=message["text"],
                 blocks=message["blocks"],
+                thread_ts=thread_ts,
                 unfurl_links=False,
                 unfurl_media=False,
-                **extra,
+                metadata={
+                    "event_type": EVENT_TYPE,
+                    "event_payload": {"marker": marker, "key": key},
+                },
             )
         except SlackApiError as e:
             raise _unavailable(e) from e
