@@ -33,7 +33,6 @@ The reference system: 107 tokens per scanned paper, $0.18/day on GPT-4o.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import re
@@ -50,12 +49,8 @@ from bench._servers import (
     rnd,
     table,
 )
-from bot import digest as digest_module
 from bot.app import open_app
-from bot.models import Criteria, Paper, Score
-from bot.scoring import service
 from bot.scoring.claude import min_cache_tokens
-from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
 from tests.fakes.anthropic_server import FakeAnthropic, default_judge
@@ -87,68 +82,6 @@ def realistic_judge(paper_text: str, context: str) -> tuple[int, int, str]:
     title = lines[1] if len(lines) > 1 and paper_text.startswith("<paper") else lines[0]
     words = f"{comment} It proposes {title}".split()[:COMMENT_WORDS]
     return relevance, novelty, " ".join(words).rstrip(".,;:") + "."
-
-
-class SharedRanker(LocalRanker):
-    """The local pre-filter, computed once per (criteria, papers) instead of once per channel.
-
-    Deterministic, so the digests are identical; it only keeps 1,000 channels x 5 days within
-    the time budget (the core recomputes it for every channel: see README, suggestions)."""
-
-    def __init__(self, memo: dict[tuple[str, tuple[str, ...]], list[Score]]) -> None:
-        self.memo = memo
-
-    def rank(self, papers: list[Paper], criteria: Criteria) -> list[Score]:
-        key = (criteria.digest(), tuple(p.id for p in papers))
-        if key not in self.memo:
-            self.memo[key] = super().rank(papers, criteria)
-        return self.memo[key]
-
-
-@contextlib.contextmanager
-def shared_pure_functions():
-    """Memoize the per-paper pure functions the core runs again for every channel (the
-    prompt-injection guard's regex and the followed-author match). Same results, far less CPU:
-    it keeps 1,000 channels x 5 days within the time budget. The job benchmark runs them as is."""
-    guards: dict[tuple, Score] = {}
-    follows: dict[tuple, list[str]] = {}
-    guard, follow = service._guard, service.followed_authors
-
-    def memo_guard(paper: Paper, score: Score, local: Score) -> Score:
-        key = (
-            paper.id,
-            paper.version,
-            score.relevance,
-            score.novelty,
-            score.comment,
-            local.relevance,
-            local.novelty,
-        )
-        if key not in guards:
-            guards[key] = guard(paper, score, local)
-        return guards[key]
-
-    def memo_follow(paper: Paper, followed: list[str]) -> list[str]:
-        if not followed:
-            return []
-        key = (paper.id, paper.version, tuple(followed))
-        if key not in follows:
-            follows[key] = follow(paper, followed)
-        return follows[key]
-
-    service._guard, service.followed_authors, digest_module.followed_authors = (
-        memo_guard,
-        memo_follow,
-        memo_follow,
-    )
-    try:
-        yield
-    finally:
-        service._guard, service.followed_authors, digest_module.followed_authors = (
-            guard,
-            follow,
-            follow,
-        )
 
 
 def _tool(body: dict) -> str:
@@ -186,7 +119,6 @@ async def _one_day(
     day: dt.date,
     n_channels: int,
     mode: str,
-    memo: dict,
     model: str,
 ) -> dict[str, Any]:
     fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
@@ -198,7 +130,6 @@ async def _one_day(
     )
     try:
         async with await open_app(settings, offline=True) as app:
-            app.builder.scoring.local = SharedRanker(memo)
             listing = await app.listing(day, CATEGORIES)  # fetched once, through the bundled source
             channels = [
                 app.default_channel(f"slack:C{i:04d}").model_copy(
@@ -365,17 +296,16 @@ async def run(quick: bool) -> dict[str, Any]:
     model = llm.model
     price = llm.price()
     results: dict[tuple[bool, int], list[dict[str, Any]]] = {}
-    memo: dict = {}
     started = time.perf_counter()
     cache_fake_judge_stems()
-    with RedisServer() as redis_server, shared_pure_functions():
+    with RedisServer() as redis_server:
         async with ServerThread() as threads:
             for mode in MODES:
                 for n in counts:
                     redis_server.flush()  # every configuration starts cold
                     run_days = [latest] if n > ALL_DAYS_UP_TO else days
                     results[(mode, n)] = [
-                        await _one_day(threads, redis_server.url, day, n, mode, memo, model)
+                        await _one_day(threads, redis_server.url, day, n, mode, model)
                         for day in run_days
                     ]
 
@@ -579,10 +509,6 @@ async def run(quick: bool) -> dict[str, Any]:
     notes.append(
         "Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
         "(a few hundred tokens a call) is not counted, so real input is somewhat higher."
-    )
-    notes.append(
-        "The bench memoizes the local pre-filter and the per-paper guard across channels "
-        "with equal criteria (pure functions, same digests) to fit the time budget."
     )
     summary["seconds"] = rnd(time.perf_counter() - started, 1)
     return {"summary": summary, "tables": tables, "notes": notes}

@@ -170,7 +170,7 @@ def command(
     async def go(s: Settings) -> None:
         from bot.app import open_app
         from bot.chat.commands import CommandHandler, Invocation
-        from bot.explain import Explainer
+        from bot.explain.service import Explainer
         from bot.render.markdown import render_markdown
 
         async with await open_app(s, offline=offline) as a:
@@ -204,7 +204,7 @@ def explain(
 
     async def go(s: Settings) -> None:
         from bot.app import open_app
-        from bot.explain import Explainer
+        from bot.explain.service import Explainer
         from bot.models import split_arxiv_id
         from bot.render.notes import note_markdown
 

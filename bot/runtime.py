@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from bot.app import open_app
 from bot.chat.commands import CommandHandler
 from bot.deliver import Poster
-from bot.explain import Explainer
+from bot.explain.service import Explainer
 from bot.health import Check, start_health
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler

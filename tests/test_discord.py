@@ -33,7 +33,7 @@ from bot.chat.discord.commands import SUBCOMMANDS
 from bot.chat.replies import Reply
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
-from bot.explain import Explainer
+from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
 from bot.sources.bundled import BundledSource

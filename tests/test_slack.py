@@ -31,7 +31,7 @@ from bot.chat.slack import SlackPoster, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
-from bot.explain import Explainer
+from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
 from bot.sources import BundledSource
