@@ -103,6 +103,7 @@ async def _run_once(
     *,
     blocking_pool: bool = False,
 ) -> dict[str, Any]:
+    import aiohttp
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.chat.slack.poster import SlackPoster
@@ -121,7 +122,10 @@ async def _run_once(
     settings = bench_settings(server.url, claude_url=claude.base_url)
     out: dict[str, Any] = dict(size)
     try:
-        async with await open_app(settings, offline=True) as app:
+        async with (
+            await open_app(settings, offline=True) as app,
+            aiohttp.ClientSession() as session,
+        ):
             if blocking_pool:
                 await _blocking_pool(app, server.url)
             papers = replicate(bundled_papers(), size["papers"], day=day)
@@ -140,8 +144,11 @@ async def _run_once(
                 await app.store.save_channel(
                     app.default_channel(f"slack:C{i:05d}").model_copy(update=update)
                 )
+            # One kept-open HTTP session, as the running bot's client has (start_slack).
             poster = SlackPoster(
-                AsyncWebClient(token="xoxb-bench", base_url=slack.base_url + "/api/")
+                AsyncWebClient(
+                    token="xoxb-bench", base_url=slack.base_url + "/api/", session=session
+                )
             )
             jobs = DailyJobs(app, {"slack": poster}, owner="bench")
             cpu0 = time.process_time()

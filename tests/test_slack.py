@@ -501,6 +501,10 @@ async def test_http_mode_serves_signed_requests(make_app, fake):
                 assert r.status == 401
         await eventually(lambda: fake.responses, "the reply")
         assert (await app.store.get_channel(CHANNEL)).relevance_threshold == 8
+        # The Web API client keeps its connection: no new TCP (and TLS) handshake per call.
+        for n in range(3):
+            await runtime.poster.post_text("C123", f"message {n}")
+        assert len(fake.peers) == 1
     finally:
         await runtime.close()
     assert not runtime.connected()

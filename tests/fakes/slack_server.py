@@ -118,6 +118,7 @@ class FakeSlack(LocalServer):
         self.latency = latency
         self.rate_limit_per_channel = rate_limit_per_channel
         self.calls: list[tuple[str, dict]] = []
+        self.peers: set[object] = set()  # client (host, port) pairs: one per connection
         self.responses: list[tuple[str, dict]] = []
         self.errors: list[tuple[str, dict]] = []  # (method or "response:<key>", error body)
         self.accepted: list[tuple[str, dict]] = []  # calls answered ok: true
@@ -220,6 +221,7 @@ class FakeSlack(LocalServer):
         if auth.startswith("Bearer "):
             token = auth[len("Bearer ") :]
         self.calls.append((method, args))
+        self.peers.add(request.transport.get_extra_info("peername") if request.transport else None)
         if self.latency:
             await asyncio.sleep(self.latency)
         if not token or not str(token).startswith("xoxb-"):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -149,7 +150,9 @@ class _Listeners:
             task.cancel()
 
 
-def _client(app: App) -> AsyncWebClient:
+def _client(app: App, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    """The Web API client. Without a `session`, slack_sdk opens a new connection (a TLS handshake
+    with slack.com) for every call; the running bot passes one it keeps open."""
     s = app.settings
     if s.slack_bot_token is None:
         raise SettingsError(
@@ -158,7 +161,7 @@ def _client(app: App) -> AsyncWebClient:
     kwargs: dict[str, Any] = {"token": s.slack_bot_token.get_secret_value()}
     if s.slack_api_url:
         kwargs["base_url"] = s.slack_api_url.rstrip("/") + "/"
-    return AsyncWebClient(**kwargs)
+    return AsyncWebClient(**kwargs, session=session)
 
 
 def _build(
@@ -210,8 +213,10 @@ class SlackRuntime:
         *,
         socket: AsyncSocketModeHandler | None = None,
         runner: web.AppRunner | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.bolt = bolt
+        self._session = session
         self.poster: SlackPoster = listeners.poster
         self._listeners = listeners
         self._socket = socket
@@ -244,6 +249,8 @@ class SlackRuntime:
         if runner is not None:
             await runner.cleanup()
         await self._listeners.drain(drain_seconds)
+        if self._session is not None:
+            await self._session.close()
 
 
 async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
@@ -253,7 +260,19 @@ async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
         raise SettingsError(
             "Slack over HTTP needs SLACK_SIGNING_SECRET; or set SLACK_APP_TOKEN for Socket Mode."
         )
-    bolt, listeners = _build(app, handler, None)
+    session = aiohttp.ClientSession()
+    try:
+        return await _connect(app, handler, session)
+    except BaseException:
+        await session.close()
+        raise
+
+
+async def _connect(
+    app: App, handler: CommandHandler, session: aiohttp.ClientSession
+) -> SlackRuntime:
+    s = app.settings
+    bolt, listeners = _build(app, handler, _client(app, session))
     try:
         await bolt.client.auth_test()
     except SlackApiError as e:
@@ -276,7 +295,7 @@ async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
             await socket.close_async()
             raise
         log.info("Slack connected in Socket Mode")
-        return SlackRuntime(bolt, listeners, socket=socket)
+        return SlackRuntime(bolt, listeners, socket=socket, session=session)
     runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH, port=s.slack_port), access_log=None)
     await runner.setup()
     try:
@@ -284,6 +303,6 @@ async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
     except BaseException:
         await runner.cleanup()
         raise
-    runtime = SlackRuntime(bolt, listeners, runner=runner)
+    runtime = SlackRuntime(bolt, listeners, runner=runner, session=session)
     log.info("Slack events served on port %s at %s", runtime.port, EVENTS_PATH)
     return runtime
