@@ -87,7 +87,9 @@ class DigestBuilder:
         )
         ranked = sorted(
             (
-                ScoredPaper(
+                # Built from models already validated: skip validating them again (this runs for
+                # every paper of every channel's digest).
+                ScoredPaper.model_construct(
                     paper=p,
                     score=taste.adjust(p, scored.scores[p.id]) if taste else scored.scores[p.id],
                     followed_authors=followed_authors(p, criteria.authors),

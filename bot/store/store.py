@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import time
@@ -439,9 +440,13 @@ class Store:
         )
 
 
+@functools.lru_cache(maxsize=200_000)
 def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
     """Scores are stored as 'relevance|novelty|comment': the paper id is the hash field and the
-    scorer is in the key, so repeating them in JSON only cost memory (scores are most of it)."""
+    scorer is in the key, so repeating them in JSON only cost memory (scores are most of it).
+
+    Memoised: every channel with the same interests reads the same scores each day. Callers
+    never modify a Score in place (they model_copy), so sharing the object is safe."""
     relevance, novelty, comment = _s(raw).split("|", 2)
     return Score(
         paper_id=paper_id,
