@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,18 +38,20 @@ def one_core() -> Iterator[int | None]:
 
 
 def _caches() -> list[Any]:
-    """The ranker's per-paper memo caches (e.g. term counts), whatever the current core has.
-    `_background` (the fixed IDF base) and the per-word stem cache stay warm, as they are in a
-    running bot when a new day's listing arrives."""
+    """How to empty the ranker's memos (per-paper term counts, per-listing corpora), whatever the
+    current core has. `_background` (the fixed IDF base) and the per-word stem cache stay warm, as
+    they are in a running bot when a new day's listing arrives."""
     from bot.scoring import local, text
 
     found = []
     for module in (local, text):
         for name, value in vars(module).items():
-            if name not in ("_background", "_stem") and callable(
-                getattr(value, "cache_clear", None)
-            ):
-                found.append(value)
+            if name in ("_background", "_stem"):
+                continue
+            if callable(getattr(value, "cache_clear", None)):
+                found.append(value.cache_clear)
+            elif isinstance(value, OrderedDict):
+                found.append(value.clear)
     return found
 
 
@@ -56,8 +59,8 @@ def _best(fn, reps: int, *, cold: bool = False) -> float:
     best = float("inf")
     caches = _caches() if cold else []
     for _ in range(reps):
-        for cache in caches:
-            cache.cache_clear()
+        for clear in caches:
+            clear()
         started = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - started)

@@ -24,7 +24,7 @@ from bot.app import App
 from bot.chat.replies import PaperThread, Reply
 from bot.errors import ArxivBotError, BadArxivId, CommandError
 from bot.feedback import TasteModel, record_explicit
-from bot.models import ChannelConfig, Criteria, Topic, split_arxiv_id
+from bot.models import ChannelConfig, Topic, split_arxiv_id
 from bot.render.text import clip, money
 from bot.scoring.local import LocalRanker
 from bot.sources.categories import suggestions, validate_categories
@@ -477,13 +477,11 @@ class CommandHandler:
         if not papers:
             config = await self._config(inv)
             papers = (await self.app.listing(None, config.categories)).papers
-        criteria = Criteria(topics=[Topic(name=rest, description=rest)])
-        # Ranking a week of papers takes a CPU moment: off the event loop, so other users' acks
-        # are not held up behind it.
+        # Indexing a week of papers takes a CPU moment, once per week's set: off the event loop,
+        # so other users' acks are not held up behind it. A query then scores only the papers
+        # that contain its words.
         async with self._searching:
-            scores = await asyncio.to_thread(LocalRanker().rank, papers, criteria)
-        ranked = sorted(zip(scores, papers, strict=True), key=lambda sp: -sp[0].relevance)
-        hits = [(s, p) for s, p in ranked if s.relevance > 1][:8]
+            hits = await asyncio.to_thread(LocalRanker().search, papers, rest, limit=8)
         if not hits:
             return Reply(text=f"No recent paper matches '{rest}'.")
         lines = [

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 
-from bot.models import Criteria, Paper, Score
+from bot.models import Criteria, Paper, Score, Topic
 from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.text import paper_terms, surface_words, terms
 
@@ -92,28 +92,78 @@ def _background() -> tuple[int, Counter[str], float]:
     return len(docs), df, sum(sum(d.values()) for d in docs) / len(docs)
 
 
+class _Asked:
+    """A channel's criteria as the ranker uses them, prepared once per ranking."""
+
+    def __init__(self, criteria: Criteria) -> None:
+        self.queries = _queries(criteria)
+        self.excluded = [k.lower() for k in criteria.exclude_keywords]
+        self.keywords = [k.lower() for k in criteria.keywords]
+        self.authors = criteria.authors
+
+
+class _Corpus:
+    """A set of papers as BM25 sees it: term counts, IDF, average length, and which papers hold
+    each term (so an ad-hoc query only scores the papers that contain its words)."""
+
+    def __init__(self, papers: list[Paper]) -> None:
+        self.docs = [paper_terms(p.title, p.abstract) for p in papers]
+        base_n, base_df, base_len = _background()
+        n = len(self.docs) + base_n
+        self.avg_len = (sum(sum(d.values()) for d in self.docs) + base_len * base_n) / n
+        df: Counter[str] = Counter(t for d in self.docs for t in d)
+        self.idf = {
+            t: math.log(1 + (n - c - base_df[t] + 0.5) / (c + base_df[t] + 0.5))
+            for t, c in df.items()
+        }
+        self.postings: dict[str, list[int]] = {}
+        for i, doc in enumerate(self.docs):
+            for term in doc:
+                self.postings.setdefault(term, []).append(i)
+
+
+_CORPORA: OrderedDict[tuple[str, ...], _Corpus] = OrderedDict()
+_CORPORA_KEPT = 8  # a few listings and the week that search reads
+
+
+def _corpus(papers: list[Paper]) -> _Corpus:
+    """Memoised per set of papers: every channel on a listing, and every search over the week's
+    papers, reads the same one."""
+    key = tuple(f"{p.id}v{p.version}" for p in papers)
+    corpus = _CORPORA.get(key)
+    if corpus is None:
+        corpus = _CORPORA[key] = _Corpus(papers)
+        if len(_CORPORA) > _CORPORA_KEPT:
+            _CORPORA.popitem(last=False)
+    else:
+        _CORPORA.move_to_end(key)
+    return corpus
+
+
 class LocalRanker:
     name = "local"
 
     def rank(self, papers: list[Paper], criteria: Criteria) -> list[Score]:
-        docs = [paper_terms(p.title, p.abstract) for p in papers]
-        base_n, base_df, base_len = _background()
-        n = len(docs) + base_n
-        avg_len = (sum(sum(d.values()) for d in docs) + base_len * base_n) / n
-        df: Counter[str] = Counter(t for d in docs for t in d)
-        idf = {
-            t: math.log(1 + (n - c - base_df[t] + 0.5) / (c + base_df[t] + 0.5))
-            for t, c in df.items()
-        }
-        queries = _queries(criteria)
-        excluded = [k.lower() for k in criteria.exclude_keywords]
-        keywords = [k.lower() for k in criteria.keywords]
+        corpus, asked = _corpus(papers), _Asked(criteria)
         return [
-            self._score(paper, doc, avg_len, idf, queries, excluded, keywords, criteria)
-            for paper, doc in zip(papers, docs, strict=True)
+            self._score(paper, doc, corpus, asked)
+            for paper, doc in zip(papers, corpus.docs, strict=True)
         ]
 
-    def _score(self, paper, doc, avg_len, idf, queries, excluded, keywords, criteria) -> Score:
+    def search(self, papers: list[Paper], query: str, *, limit: int) -> list[tuple[Score, Paper]]:
+        """The papers that match `query` best, best first (at most `limit`, relevance above 1)."""
+        corpus = _corpus(papers)
+        asked = _Asked(Criteria(topics=[Topic(name=query, description=query)]))
+        hits = {i for q in asked.queries for t in q.positive for i in corpus.postings.get(t, ())}
+        scored = [
+            (self._score(papers[i], corpus.docs[i], corpus, asked), papers[i]) for i in sorted(hits)
+        ]
+        scored.sort(key=lambda sp: -sp[0].relevance)
+        return [(s, p) for s, p in scored if s.relevance > 1][:limit]
+
+    def _score(self, paper: Paper, doc: Counter[str], corpus: _Corpus, asked: _Asked) -> Score:
+        queries, excluded, keywords = asked.queries, asked.excluded, asked.keywords
+        avg_len, idf = corpus.avg_len, corpus.idf
         text = _lower(paper.title, paper.abstract) if excluded or keywords else ""
         hit = next((k for k in excluded if k in text), None)
         if hit:
@@ -149,7 +199,7 @@ class LocalRanker:
         keyword_hits = [k for k in keywords if k in text]
         best += 2.0 * len(keyword_hits)
         relevance = 1 + round(9 * best / (best + 12.0)) if best > 0 else 1
-        authors = followed_authors(paper, criteria.authors)
+        authors = followed_authors(paper, asked.authors)
         novelty = _novelty(paper.abstract)
         if best_query is None:
             comment = "No overlap with this channel's topics or keywords."
