@@ -47,6 +47,8 @@ class Store:
         self.keys = K.Keys(prefix)
         self.embedded = embedded
         self._papers: dict[str, Paper] = {}
+        # The last recent_papers() answer, with the (day, size) pairs it was read for.
+        self._recent: tuple[tuple[tuple[str, int], ...], list[Paper]] | None = None
 
     async def close(self) -> None:
         await self.r.aclose()
@@ -120,8 +122,19 @@ class Store:
         latest = _members(await self.r.zrevrange(self.keys.days(), 0, days - 1))
         if not latest:
             return []
-        ids = await self.r.sunion([self.keys.day_papers(dt.date.fromisoformat(d)) for d in latest])
-        return await self.get_papers(sorted(_s(i) for i in ids))
+        keys = [self.keys.day_papers(dt.date.fromisoformat(d)) for d in latest]
+        pipe = self.r.pipeline(transaction=False)
+        for key in keys:
+            pipe.scard(key)
+        # Reading a week of ids and papers is tens of milliseconds of parsing on the event loop:
+        # do it again only when a day was added or grew.
+        seen = tuple(zip(latest, await pipe.execute(), strict=True))
+        if self._recent is not None and self._recent[0] == seen:
+            return self._recent[1]
+        ids = await self.r.sunion(keys)
+        papers = await self.get_papers(sorted(_s(i) for i in ids))
+        self._recent = (seen, papers)
+        return papers
 
     # scores -----------------------------------------------------------------------------------
     async def get_scores(self, scorer: str, criteria_hash: str, ids: list[str]) -> dict[str, Score]:
