@@ -72,8 +72,10 @@ class App:
         except ArxivUnavailable as e:
             if not self.bundled_fallback or isinstance(self.source, BundledSource):
                 raise
-            log.warning("arXiv unreachable (%s); using the bundled snapshot", e)
-            self.fallbacks.append("arXiv unreachable → bundled real arXiv data")
+            # Said once, in the CLI's one "Using: ..." line, with the first sentence of the reason.
+            log.info("arXiv unreachable (%s); using the bundled snapshot", e)
+            reason = str(e).split(". ", 1)[0].rstrip(".")
+            self.fallbacks.append(f"arXiv unreachable ({reason}) → bundled real arXiv data")
             self.source = self.builder.source = BundledSource()
             return await self.builder.listing(day, categories)
 

@@ -109,3 +109,21 @@ def test_command_runs_through_the_command_layer():
     assert result.exit_code == 0 and "threshold" in result.output
     result = runner.invoke(app, ["command", "--offline", "frobnicate"])
     assert result.exit_code == 2 and "Unknown command" in result.output
+
+
+def test_unreachable_arxiv_falls_back_to_bundled_data_and_says_so_in_one_line(
+    tmp_path, monkeypatch
+):
+    from tests.fakes.redis_server import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__RSS_URL", f"{closed}/rss")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__API_URL", f"{closed}/api/query")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__RETRIES", "0")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__DELAY_SECONDS", "0")
+    result = runner.invoke(app, ["digest", "--out", str(tmp_path / "d.md")])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.output.splitlines() if "bundled" in line]
+    assert len(said) == 1 and said[0].startswith("Using:")
+    assert "arXiv unreachable (" in said[0] and "bundled real arXiv data" in said[0]
+    assert "WARNING" not in result.output

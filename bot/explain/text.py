@@ -1,22 +1,15 @@
-"""Whitespace, clipping and counting helpers shared by the page parsers and the note writers."""
+"""Whitespace and counting helpers shared by the page parsers and the note writers."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["clip", "plural", "squash"]
+__all__ = ["plural", "squash"]
 
 
 def squash(text: str) -> str:
     """`text` with every run of whitespace made one space, and trimmed."""
     return re.sub(r"\s+", " ", text).strip()
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to fit `limit` characters, ending in "…" when cut."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def plural(n: int, noun: str) -> str:

@@ -15,8 +15,9 @@ from typing import Any
 from bot.explain.extract import PaperExtract
 from bot.explain.notes import MAX_EQUATIONS, Experiments, Note, NoteEquation, NoteKind, Symbol
 from bot.explain.prompt import Prompt
-from bot.explain.text import clip, plural, squash
+from bot.explain.text import plural, squash
 from bot.models import Usage
+from bot.render.text import clip
 
 __all__ = ["BadAnswer", "claude_note"]
 

@@ -65,7 +65,8 @@ class PoliteFetcher:
                 await asyncio.sleep(backoff * (0.5 + random.random() / 2))
                 log.info("arXiv request failed (%s), retry %d: %s", last_error, attempt + 1, url)
         raise ArxivUnavailable(
-            f"arXiv did not answer ({last_error}) after {self.retries + 1} tries."
+            f"arXiv did not answer ({last_error}) after {self.retries + 1} "
+            f"{'try' if self.retries == 0 else 'tries'}."
         )
 
 
