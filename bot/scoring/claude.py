@@ -142,19 +142,34 @@ class ClaudeScorer:
             if not wanted.intersection(p.id for p in chunk):
                 return set()
             try:
-                async with self._shared_prefix(result.sink, prompts.titles_block(chunk)) as cache:
-                    if not cache:  # nobody else reads these titles: show only ours
-                        chunk = [p for p in chunk if p.id in wanted]
-                    params = self._triage_request(
-                        prompts.titles_block(chunk), len(chunk), criteria, cache
-                    )
-                    return _kept(await self._call(params, result, "triage_titles"), chunk)
+                async with self._triage_call(chunk, wanted, criteria, result.sink) as (shown, call):
+                    return _kept(await self._call(call, result, "triage_titles"), shown)
             except (*_API_ERRORS, _BadResponse, ValueError) as e:
                 log.warning("title triage failed (%s); scoring the whole batch", type(e).__name__)
                 return {p.id for p in chunk}
 
         kept = set().union(*await asyncio.gather(*(one(c) for c in self._triage_chunks(listing))))
         return [p for p in papers if p.id in kept]
+
+    @contextlib.asynccontextmanager
+    async def _triage_call(
+        self,
+        chunk: list[Paper],
+        wanted: set[str],
+        criteria: Criteria,
+        sink: Sink | None,
+        *,
+        wait: bool = True,
+    ) -> AsyncIterator[tuple[list[Paper], dict[str, Any]]]:
+        """The titles to show and the request, inside the shared prefix's turn: the listing's
+        whole chunk when another channel reads it too (cached), else only the papers wanted."""
+        async with self._shared_prefix(sink, prompts.titles_block(chunk), wait=wait) as cache:
+            if not cache:
+                chunk = [p for p in chunk if p.id in wanted]
+            yield (
+                chunk,
+                self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, cache),
+            )
 
     @contextlib.asynccontextmanager
     async def _shared_prefix(
@@ -325,13 +340,12 @@ class ClaudeScorer:
         for i, chunk in enumerate(chunks):
             # No first-writer wait here: a batch runs for minutes, and caching in batches is
             # best-effort anyway.
-            async with self._shared_prefix(
-                result.sink, prompts.titles_block(chunk), wait=False
-            ) as cache:
-                if not cache:
-                    chunks[i] = chunk = [p for p in chunk if p.id in wanted]
-                titles = prompts.titles_block(chunk)
-                requests.append(self._triage_request(titles, len(chunk), criteria, cache))
+            async with self._triage_call(chunk, wanted, criteria, result.sink, wait=False) as (
+                shown,
+                call,
+            ):
+                chunks[i] = shown
+                requests.append(call)
         done = await self._batch(requests, result)
         if done is None:
             return await self._triage(papers, listing, criteria, result)
