@@ -9,6 +9,7 @@ nothing waits on a batch, and a lost batch only costs the full price.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # A batch usually ends within the hour; give it two before the first digest that needs it.
 LEAD = dt.timedelta(hours=2)
+_AT_ONCE = 16  # sets of interests with batches in flight at once
 
 
 @dataclass
@@ -58,23 +60,30 @@ async def prescore(
         criteria = await app.builder.criteria(config, day)
         key = (tuple(sorted(config.categories)), criteria.digest())
         groups.setdefault(key, (criteria, []))[1].append(config)
-    for criteria, configs in groups.values():
+    scoring = app.prescoring
+    gate = asyncio.Semaphore(_AT_ONCE)
+
+    async def one(criteria: Criteria, configs: list[ChannelConfig]) -> None:
         # The first channel's ledger and budget pay; every channel with these interests gains.
         payer = min(configs, key=lambda c: c.id)
-        listing = await app.listing(day, payer.categories)
-        if listing.day != day or not listing.papers:
-            continue
-        papers = list({p.id: p for c in configs for p in candidates(c, listing)}.values())
-        scored = await app.prescoring.score(
-            papers,
-            criteria,
-            day=day,
-            channel_id=payer.id,
-            budget_usd=await app.builder.budget_left(payer, day),
-        )
+        async with gate:
+            listing = await app.listing(day, payer.categories)
+            if listing.day != day or not listing.papers:
+                return
+            papers = list({p.id: p for c in configs for p in candidates(c, listing)}.values())
+            scored = await scoring.score(
+                papers,
+                criteria,
+                day=day,
+                channel_id=payer.id,
+                budget_usd=await app.builder.budget_left(payer, day),
+            )
         report.criteria += 1
         report.channels += len(configs)
         report.cost_usd += scored.usage.cost_usd
+
+    # Batches take minutes to hours: every set of interests waits on its own at the same time.
+    await asyncio.gather(*(one(criteria, configs) for criteria, configs in groups.values()))
     log.info(
         "prescored %s: %d interests for %d channels, $%.4f; %d channels due too soon",
         day,
