@@ -158,11 +158,14 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_
     assert len(fake_slack.posts()) == posts
 
 
-async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, fake_slack):
+@pytest.mark.parametrize("with_claude", [False, True])
+async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(
+    make_app, fake_slack, fake_claude, with_claude
+):
     from bot.chat.commands import CommandHandler, Invocation
     from bot.chat.feedback import record_reaction
 
-    app = await make_app()
+    app = await make_app(claude=fake_claude if with_claude else None)
     [channel] = await subscribe(app, 1, max_papers=4)
     reply = await CommandHandler(app).handle(Invocation(channel, "U1", "weekly friday"))
     assert not reply.error and "every fri" in reply.text
@@ -179,7 +182,9 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(make_app, fa
         added=True,
     )
     friday = NOW + dt.timedelta(days=3)
+    calls = len(fake_claude.requests)
     outcome = await jobs.run_weekly(channel, now=friday)
+    assert len(fake_claude.requests) == calls  # the week's scores come from the score cache
     assert outcome.status == "posted" and outcome.papers == 4
     weekly_entries = [p for p in fake_slack.posts() if "thread_ts" in p][len(entries) :]
     title = last["text"].rsplit(" (", 1)[0]

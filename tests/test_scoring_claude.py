@@ -63,6 +63,10 @@ async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(make_
     calls = len(fake_claude.requests)
     await app.digest(_channel(app, "slack:C1"), day=DAY)
     assert len(fake_claude.requests) == calls
+    # A new prompt (a deploy that bumps prompts.VERSION) does not reuse the old prompt's scores.
+    app.scorer.prompt_version = "next"
+    await app.digest(_channel(app, "slack:C1"), day=DAY)
+    assert len(fake_claude.requests) > calls
 
 
 async def test_concurrent_channels_with_same_criteria_pay_once(make_app, fake_claude):
@@ -106,9 +110,8 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app
     assert any("overloaded" in n and "local ranker" in n for n in digest.notes)
     assert "overloaded" in render_markdown(digest)
     # Fallback scores are not cached as Claude's: a later run asks Claude again.
-    cached = await app.store.get_scores(
-        "claude-haiku-4-5",
-        _channel(app, "x").criteria().digest(),
+    cached = await app.builder.scoring.cached(
+        _channel(app, "x").criteria(),
         [s.paper.id for s in digest.ranked],
     )
     assert not any(s.scorer == "local" for s in cached.values())
@@ -161,9 +164,8 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     listing = listing.model_copy(update={"papers": listing.papers[:30]})
     fake_claude.fail_next(0.0, 30.0, 30.0)  # the first batch answers; two hang until the "kill"
     run = asyncio.create_task(app.builder.build(channel, listing=listing))
-    chash = channel.criteria().digest()
     for _ in range(100):
-        if await app.store.get_scores("claude-haiku-4-5", chash, [p.id for p in listing.papers]):
+        if await app.builder.scoring.cached(channel.criteria(), [p.id for p in listing.papers]):
             break
         await asyncio.sleep(0.05)
     run.cancel()

@@ -22,7 +22,7 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.errors import ArxivBotError
-from bot.models import ChannelConfig, Digest, Listing, Paper, ScoredPaper
+from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
 
@@ -237,12 +237,14 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
         for p in await store.recent_papers(days=7)
         if p.id in posted and p.announced and p.announced > week_ago
     ]
-    criteria = config.criteria()
-    scores = await store.get_scores(app.scorer.name, criteria.digest(), [p.id for p in papers])
-    if app.scorer.name == "local":
-        from bot.scoring.local import LocalRanker
-
-        scores = {s.paper_id: s for s in LocalRanker().rank(papers, criteria)}
+    # Each paper as it was scored on its own day (a channel's criteria follow its reactions).
+    scores: dict[str, Score] = {}
+    for day in sorted({p.announced for p in papers if p.announced}):
+        criteria = await app.builder.criteria(config, day)
+        of_day = [p for p in papers if p.announced == day]
+        scores |= await app.builder.scoring.cached(criteria, [p.id for p in of_day])
+        missing = [p for p in of_day if p.id not in scores]
+        scores |= {s.paper_id: s for s in app.builder.scoring.local.rank(missing, criteria)}
     votes = await store.reactions(config.id)
     ranked = sorted(
         (ScoredPaper(paper=p, score=scores[p.id]) for p in papers if p.id in scores),

@@ -59,6 +59,7 @@ class ScoringResult:
 
 class Scorer(Protocol):
     name: str
+    prompt_version: str  # with the criteria hash, the key of the shared score cache
 
     async def score(
         self,

@@ -54,6 +54,7 @@ class ClaudeScorer:
     def __init__(self, settings: LLMSettings, *, api_key: str) -> None:
         self.settings = settings
         self.name = settings.model
+        self.prompt_version = prompts.VERSION
         self.triage = settings.triage
         self.client = AsyncAnthropic(
             api_key=api_key,

@@ -142,6 +142,7 @@ def _corpus(papers: list[Paper]) -> _Corpus:
 
 class LocalRanker:
     name = "local"
+    prompt_version = ""  # no prompt; its scores are never cached
 
     def rank(self, papers: list[Paper], criteria: Criteria) -> list[Score]:
         corpus, asked = _corpus(papers), _Asked(criteria)

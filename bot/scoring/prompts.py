@@ -14,6 +14,7 @@ from bot.models import Criteria, Paper
 
 __all__ = [
     "INSTRUCTIONS",
+    "VERSION",
     "SCORE_TOOL",
     "TRIAGE_TOOL",
     "appendix",
@@ -24,6 +25,10 @@ __all__ = [
     "triage_task",
     "trim_abstract",
 ]
+
+# Part of the score cache key: bump it when the prompt, the tools or the scales change, so that
+# scores made under the old prompt are not served as if made under the new one.
+VERSION = "2"
 
 INSTRUCTIONS = """\
 You judge new arXiv papers against a research team's <interests>: `triage_titles` on titles \

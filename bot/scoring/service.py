@@ -99,7 +99,7 @@ class ScoringService:
         if self.scorer.name == self.local.name:
             out.scores = {p.id: local[p.id] for p in out.scanned}
             return out
-        chash = criteria.digest()
+        chash = self._cache_key(criteria)
         ids = [p.id for p in out.scanned]
         cached = await self.store.get_scores(self.scorer.name, chash, ids)
         missing = [p for p in out.scanned if p.id not in cached]
@@ -118,6 +118,18 @@ class ScoringService:
             if (pid := paper.id) in cached
         }
         return out
+
+    def _cache_key(self, criteria: Criteria) -> str:
+        """Scores are shared by everyone with these criteria, under this prompt."""
+        version = self.scorer.prompt_version
+        return f"{criteria.digest()}-p{version}" if version else criteria.digest()
+
+    async def cached(self, criteria: Criteria, ids: list[str]) -> dict[str, Score]:
+        """The scores already made for these papers under these criteria (none for the local
+        ranker, which is cheap enough to run again)."""
+        if self.scorer.name == self.local.name:
+            return {}
+        return await self.store.get_scores(self.scorer.name, self._cache_key(criteria), ids)
 
     async def _score_once(
         self,
