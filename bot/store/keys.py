@@ -56,7 +56,8 @@ class Keys:
 
     def scores(self, scorer: str, criteria_hash: str) -> str:
         """Hash paper_id -> 'relevance|novelty|comment', shared by every channel and replica with
-        these criteria."""
+        these criteria; `criteria_hash` also names the prompt version ('…-p2'), so a new prompt
+        starts a new hash and the old one expires."""
         return self._k("scores", scorer, criteria_hash)
 
     def channel(self, channel_id: str) -> str:
