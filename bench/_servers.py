@@ -23,6 +23,7 @@ from bot.models import Criteria, Paper, Topic
 from bot.settings import Settings
 from bot.sources.bundled import bundled_days, load_rows, rows_to_listing
 from tests.fakes.redis_server import LOCALHOST
+from tests.fakes.settings import settings_from
 
 T = TypeVar("T")
 
@@ -118,12 +119,7 @@ def bench_settings(redis_url: str, *, claude_url: str | None = None, **overrides
     }
     if claude_url:
         data["anthropic_api_key"] = "sk-ant-bench"
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    return Settings(**data)
+    return settings_from(data, overrides)
 
 
 # --- interests ----------------------------------------------------------------------------------

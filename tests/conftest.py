@@ -15,6 +15,7 @@ from bot.sources.bundled import bundled_days, load_rows
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import RedisServer
+from tests.fakes.settings import settings_from
 from tests.fakes.slack_server import FakeSlack
 
 DAY = dt.date(2025, 6, 10)
@@ -94,12 +95,7 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
         }
         if claude:
             data["anthropic_api_key"] = "sk-ant-test"
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(data.get(key), dict):
-                data[key] = {**data[key], **value}
-            else:
-                data[key] = value
-        return Settings(**data)
+        return settings_from(data, overrides)
 
     return make
 
