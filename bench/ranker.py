@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +41,7 @@ def _caches() -> list[Any]:
     current core has. `_background` (the fixed IDF base) and the per-word stem cache stay warm, as
     they are in a running bot when a new day's listing arrives."""
     from bot.scoring import local, text
+    from bot.scoring.memo import LastUsed
 
     found = []
     for module in (local, text):
@@ -50,7 +50,7 @@ def _caches() -> list[Any]:
                 continue
             if callable(getattr(value, "cache_clear", None)):
                 found.append(value.cache_clear)
-            elif isinstance(value, OrderedDict):
+            elif isinstance(value, LastUsed):
                 found.append(value.clear)
     return found
 

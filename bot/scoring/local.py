@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import Counter, OrderedDict
+from collections import Counter
 
 from bot.models import Criteria, Paper, Score, Topic
 from bot.scoring.base import ScoringResult, Sink
+from bot.scoring.memo import LastUsed, papers_key
 from bot.scoring.text import paper_terms, surface_words, terms
 
 __all__ = ["LocalRanker", "author_key", "followed_authors"]
@@ -122,22 +123,13 @@ class _Corpus:
                 self.postings.setdefault(term, []).append(i)
 
 
-_CORPORA: OrderedDict[tuple[str, ...], _Corpus] = OrderedDict()
-_CORPORA_KEPT = 8  # a few listings and the week that search reads
+# Every channel on a listing, and every search over the week's papers, reads the same corpus:
+# a few listings and the week that search reads.
+_CORPORA: LastUsed[tuple[str, ...], _Corpus] = LastUsed(8)
 
 
 def _corpus(papers: list[Paper]) -> _Corpus:
-    """Memoised per set of papers: every channel on a listing, and every search over the week's
-    papers, reads the same one."""
-    key = tuple(f"{p.id}v{p.version}" for p in papers)
-    corpus = _CORPORA.get(key)
-    if corpus is None:
-        corpus = _CORPORA[key] = _Corpus(papers)
-        if len(_CORPORA) > _CORPORA_KEPT:
-            _CORPORA.popitem(last=False)
-    else:
-        _CORPORA.move_to_end(key)
-    return corpus
+    return _CORPORA.get(papers_key(papers), lambda: _Corpus(papers))
 
 
 class LocalRanker:

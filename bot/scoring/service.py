@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import logging
 import re
-from collections import OrderedDict
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
@@ -20,6 +19,7 @@ from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring.base import Scorer, ScoringResult, Sink
 from bot.scoring.local import LocalRanker, followed_authors
+from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
 
 __all__ = ["ScoringService", "Scored"]
@@ -38,7 +38,6 @@ _INJECTION = re.compile(
     re.I,
 )
 _INJECTION_MARGIN = 1
-_RANKS_KEPT = 64  # distinct (interests, listing) pairs: a day of a large deployment
 
 
 class ScoringBusy(ArxivBotError):
@@ -66,18 +65,15 @@ class ScoringService:
         self.local = LocalRanker()
         self.prefilter_min = prefilter_min
         # The day's local ranks per (criteria, papers): every channel with the same interests
-        # reads the same listing, and ranking it is most of a digest's CPU.
-        self._ranks: OrderedDict[tuple[str, tuple[str, ...]], dict[str, Score]] = OrderedDict()
+        # reads the same listing, and ranking it is most of a digest's CPU. Distinct (interests,
+        # listing) pairs of a day of a large deployment.
+        self._ranks: LastUsed[tuple[str, tuple[str, ...]], dict[str, Score]] = LastUsed(64)
 
     def _local(self, papers: list[Paper], criteria: Criteria) -> dict[str, Score]:
-        key = (criteria.digest(), tuple(f"{p.id}v{p.version}" for p in papers))
-        if key in self._ranks:
-            self._ranks.move_to_end(key)
-        else:
-            self._ranks[key] = {s.paper_id: s for s in self.local.rank(papers, criteria)}
-            if len(self._ranks) > _RANKS_KEPT:
-                self._ranks.popitem(last=False)
-        return self._ranks[key]
+        return self._ranks.get(
+            (criteria.digest(), papers_key(papers)),
+            lambda: {s.paper_id: s for s in self.local.rank(papers, criteria)},
+        )
 
     async def score(
         self,
