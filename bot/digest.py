@@ -14,7 +14,7 @@ from bot.scoring.service import ScoringService
 from bot.sources import Source
 from bot.store import Store
 
-__all__ = ["DigestBuilder", "candidates", "select"]
+__all__ = ["DigestBuilder", "candidates", "channel_criteria", "select"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class DigestBuilder:
                     await self.store.release(key, token)
 
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
-        return _criteria(channel, await TasteModel.load(self.store, channel.id), day)
+        return channel_criteria(channel, await TasteModel.load(self.store, channel.id), day)
 
     async def budget_left(self, channel: ChannelConfig, day: dt.date | None) -> float:
         spent = (await self.store.usage(channel.id, day or dt.date.today())).cost_usd
@@ -77,7 +77,7 @@ class DigestBuilder:
         papers = candidates(channel, listing)
         taste = await TasteModel.load(self.store, channel.id)
         if criteria is None:
-            criteria = _criteria(channel, taste, listing.day)
+            criteria = channel_criteria(channel, taste, listing.day)
         scored = await self.scoring.score(
             papers,
             criteria,
@@ -119,7 +119,9 @@ class DigestBuilder:
         )
 
 
-def _criteria(channel: ChannelConfig, taste: TasteModel | None, day: dt.date | None) -> Criteria:
+def channel_criteria(
+    channel: ChannelConfig, taste: TasteModel | None, day: dt.date | None
+) -> Criteria:
     """What the channel's papers are scored against on `day`: its settings plus what its
     reactions taught (which change at most once a day, so the score cache holds all day)."""
     criteria = channel.criteria()

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from bot import metrics
 from bot.app import App
 from bot.chat.replies import PaperThread, Reply
+from bot.digest import channel_criteria
 from bot.errors import ArxivBotError, BadArxivId, CommandError
 from bot.feedback import TasteModel, record_explicit
 from bot.models import ChannelConfig, Topic, split_arxiv_id
@@ -501,15 +502,12 @@ class CommandHandler:
         paper = await self._paper(rest)
         config = await self._config(inv)
         taste = await TasteModel.load(self.app.store, inv.channel_id)
-        criteria = config.criteria()
-        if taste is not None:
-            criteria = taste.criteria(criteria, day=paper.announced)
         scored = await self.app.builder.scoring.score(
             [paper],
-            criteria,
+            channel_criteria(config, taste, paper.announced),
             day=paper.announced,
             channel_id=inv.channel_id,
-            budget_usd=config.budget_usd,
+            budget_usd=await self.app.builder.budget_left(config, paper.announced),
         )
         score = scored.scores.get(paper.id)
         if score is None:

@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
+from bot.digest import channel_criteria
 from bot.errors import ArxivBotError
+from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
@@ -239,8 +241,9 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
     ]
     # Each paper as it was scored on its own day (a channel's criteria follow its reactions).
     scores: dict[str, Score] = {}
+    taste = await TasteModel.load(store, config.id)
     for day in sorted({p.announced for p in papers if p.announced}):
-        criteria = await app.builder.criteria(config, day)
+        criteria = channel_criteria(config, taste, day)
         of_day = [p for p in papers if p.announced == day]
         scores |= await app.builder.scoring.cached(criteria, [p.id for p in of_day])
         missing = [p for p in of_day if p.id not in scores]
