@@ -197,17 +197,12 @@ class _StoreSink:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
 
-_ADDRESSED: dict[tuple[str, int], bool] = {}
+_ADDRESSED: LastUsed[tuple[str, int], bool] = LastUsed(50_000)
 
 
 def _addresses_reviewer(paper: Paper) -> bool:
     """Memoised per paper version: every channel's digest asks it of the same papers."""
-    key = (paper.id, paper.version)
-    if key not in _ADDRESSED:
-        if len(_ADDRESSED) >= 50_000:
-            _ADDRESSED.clear()
-        _ADDRESSED[key] = bool(_INJECTION.search(paper.text))
-    return _ADDRESSED[key]
+    return _ADDRESSED.get((paper.id, paper.version), lambda: bool(_INJECTION.search(paper.text)))
 
 
 def _guard(paper: Paper, score: Score, local: Score) -> Score:
