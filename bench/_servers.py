@@ -320,7 +320,7 @@ def timed_slack(**kwargs: Any):
             self.post_log: list[tuple[float, str]] = []  # (accepted at, channel)
             self.response_times: dict[str, float] = {}
 
-        def _m_chat_postMessage(self, args: dict):  # noqa: N802 (the fake's naming)
+        def _m_chat_postMessage(self, args: dict):
             errors = len(self.errors)
             response = super()._m_chat_postMessage(args)
             if len(self.errors) == errors:

@@ -17,6 +17,7 @@ days (~1,650 papers) are stored first (`--quick`: one day). Target: p99 ack < 10
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -62,10 +63,8 @@ async def _load(url: str, slack: Any, rounds: int, commands: list[str]) -> list[
                 await resp.read()
                 status = resp.status
             acked = time.perf_counter()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(arrived.wait(), REPLY_TIMEOUT)
-            except TimeoutError:
-                pass
             replied = slack.response_times.get(key)
             return {
                 "command": text,

@@ -40,9 +40,7 @@ def flatten(result: dict[str, Any]) -> dict[str, float]:
     table / first cell of the row / column."""
     out: dict[str, float] = {}
     for key, value in (result.get("summary") or {}).items():
-        if isinstance(value, bool):
-            out[key] = float(value)
-        elif isinstance(value, int | float):
+        if isinstance(value, (bool, int | float)):
             out[key] = float(value)
     for spec in result.get("tables") or []:
         columns = spec["columns"]

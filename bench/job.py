@@ -207,7 +207,9 @@ async def _run_once(
     for at, channel in slack.post_log:
         by_channel[channel].append(at)
     intervals = [
-        b - a for times in by_channel.values() for a, b in zip(sorted(times), sorted(times)[1:])
+        b - a
+        for times in by_channel.values()
+        for a, b in zip(sorted(times), sorted(times)[1:], strict=False)
     ]
     out.update(
         {

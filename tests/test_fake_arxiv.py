@@ -17,7 +17,9 @@ from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML, WITHDRAWN
 DATA = Path(__file__).resolve().parents[1] / "bot" / "sources" / "data"
 DAY = dt.date(2025, 6, 10)  # a Tuesday
 LISTINGS = {
-    dt.date.fromisoformat(p.name[:10]): [json.loads(line) for line in gzip.open(p, "rt")]
+    dt.date.fromisoformat(p.name[:10]): [
+        json.loads(line) for line in gzip.decompress(p.read_bytes()).splitlines()
+    ]
     for p in sorted(DATA.glob("*.jsonl.gz"))
 }
 
@@ -84,7 +86,7 @@ async def test_arxiv_package_id_list_and_search(fake):
     got = await results(c, id_list=[D2R_ID, CLARIFY_ID + "v1", "2506.99999"])
     assert [r.get_short_id() for r in got] == [D2R_ID + "v1", CLARIFY_ID + "v1"]
     assert got[0].primary_category == "cs.CV" and got[0].pdf_url.endswith("/pdf/2506.07056v1")
-    assert got[0].published == dt.datetime(2025, 6, 9, tzinfo=dt.timezone.utc)
+    assert got[0].published == dt.datetime(2025, 6, 9, tzinfo=dt.UTC)
     query = "cat:cs.CL AND submittedDate:[202506090000 TO 202506092359]"
     got = await results(c, query=query, max_results=None, sort_by=arxiv.SortCriterion.SubmittedDate)
     assert len(got) > 100 and all("cs.CL" in r.categories for r in got)  # two pages of 100

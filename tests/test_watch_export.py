@@ -15,7 +15,7 @@ from tests.fakes.slack_server import FakeSlack
 async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app):
     app = await make_app(offline=True)
     handler = CommandHandler(app)
-    ask = lambda text, user="U7": handler.handle(Invocation("slack:C1", user, text))  # noqa: E731
+    ask = lambda text, user="U7": handler.handle(Invocation("slack:C1", user, text))
     assert "not one of this channel's topics" in (await ask("watch Astrology")).text
     assert (await ask("watch vision-language")).error is False
     digest = await app.digest(await app.channel("slack:C1"))

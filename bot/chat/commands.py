@@ -141,7 +141,7 @@ class CommandHandler:
             hint = f" Did you mean `{close[0]}`?" if close else ""
             return Reply.fail(
                 f"Unknown command `{name}`.{hint} Try `help` for the list.",
-                close and _BY_NAME[close[0]].usage or "help",
+                (close and _BY_NAME[close[0]].usage) or "help",
             )
         if (
             command.edits

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import ClassVar
 
 from bot.explain.extract import PaperExtract
 from bot.explain.markup import VOID_TAGS
@@ -24,7 +25,11 @@ _WITHDRAWN = re.compile(
 class _AbsParser(HTMLParser):
     """citation_* meta tags, plus the comments and submission history (versions, withdrawal)."""
 
-    _WANTED = {"comments": "comments", "submission-history": "history", "abstract": "abstract"}
+    _WANTED: ClassVar[dict[str, str]] = {
+        "comments": "comments",
+        "submission-history": "history",
+        "abstract": "abstract",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -173,9 +173,8 @@ class Explainer:
         version = version or in_id
         meta = await self._metadata(pid)
         guess = version or (meta.version if meta else None)
-        if self.writer is not None and guess:
-            if cached := await self._cached(pid, guess):
-                return cached
+        if self.writer is not None and guess and (cached := await self._cached(pid, guess)):
+            return cached
         extract = await self.read(pid, version)
         if meta is not None:
             extract.version = extract.version or meta.version
@@ -184,9 +183,12 @@ class Explainer:
             extract.abstract = extract.abstract or meta.abstract
         if self.writer is None:
             return self._extractive(extract, "no Claude key configured")
-        if extract.version and extract.version != guess:
-            if cached := await self._cached(pid, extract.version):
-                return cached
+        if (
+            extract.version
+            and extract.version != guess
+            and (cached := await self._cached(pid, extract.version))
+        ):
+            return cached
         prompt = build_prompt(extract, max_input_tokens=self.max_input_tokens)
         refusal = await self._over_budget(channel_id, prompt)
         if refusal:

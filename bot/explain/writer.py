@@ -38,7 +38,10 @@ class NoteWriter:
         )
         usage = self.scorer.price_usage(message.usage)
         for block in message.content:
-            if block.type == "tool_use" and block.name == NOTES_TOOL["name"]:
-                if isinstance(block.input, dict):
-                    return block.input, usage
+            if (
+                block.type == "tool_use"
+                and block.name == NOTES_TOOL["name"]
+                and isinstance(block.input, dict)
+            ):
+                return block.input, usage
         return None, usage

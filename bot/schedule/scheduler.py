@@ -152,7 +152,7 @@ class Scheduler:
         if self.aps is not None:
             self.aps.shutdown(wait=False)
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=drain_seconds)
+            _done, pending = await asyncio.wait(self._tasks, timeout=drain_seconds)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

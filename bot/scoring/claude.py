@@ -26,7 +26,7 @@ from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
-__all__ = ["ClaudeScorer", "TRIAGE_DROP", "describe_api_error", "min_cache_tokens"]
+__all__ = ["TRIAGE_DROP", "ClaudeScorer", "describe_api_error", "min_cache_tokens"]
 
 log = logging.getLogger(__name__)
 

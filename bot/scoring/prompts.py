@@ -14,9 +14,9 @@ from bot.models import Criteria, Paper
 
 __all__ = [
     "INSTRUCTIONS",
-    "VERSION",
     "SCORE_TOOL",
     "TRIAGE_TOOL",
+    "VERSION",
     "appendix",
     "criteria_text",
     "paper_block",

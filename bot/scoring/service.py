@@ -22,7 +22,7 @@ from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
 
-__all__ = ["ScoringService", "Scored"]
+__all__ = ["Scored", "ScoringService"]
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,17 @@ _GROUPS = {
 }
 KNOWN = frozenset(
     [f"{g}.{s}" for g, subs in _GROUPS.items() for s in subs.split()]
-    + "gr-qc hep-ex hep-lat hep-ph hep-th math-ph nucl-ex nucl-th quant-ph".split()
+    + [
+        "gr-qc",
+        "hep-ex",
+        "hep-lat",
+        "hep-ph",
+        "hep-th",
+        "math-ph",
+        "nucl-ex",
+        "nucl-th",
+        "quant-ph",
+    ]
 )
 _BY_LOWER = {c.lower(): c for c in KNOWN}
 

@@ -44,20 +44,22 @@ class PoliteFetcher:
         for attempt in range(self.retries + 1):
             await self._wait_turn()
             try:
-                async with aiohttp.ClientSession(timeout=self.timeout) as session:
-                    async with session.get(url, headers={"User-Agent": "arxiv-bot/0.1"}) as resp:
-                        if resp.status == 404:
-                            raise NotFound(url)
-                        if resp.status == 200:
-                            return await resp.text()
-                        last_error = f"HTTP {resp.status}"
-                        retry_after = _retry_after(resp.headers.get("Retry-After"))
-                        if resp.status not in _TRANSIENT_STATUS:
-                            break
+                async with (
+                    aiohttp.ClientSession(timeout=self.timeout) as session,
+                    session.get(url, headers={"User-Agent": "arxiv-bot/0.1"}) as resp,
+                ):
+                    if resp.status == 404:
+                        raise NotFound(url)
+                    if resp.status == 200:
+                        return await resp.text()
+                    last_error = f"HTTP {resp.status}"
+                    retry_after = _retry_after(resp.headers.get("Retry-After"))
+                    if resp.status not in _TRANSIENT_STATUS:
+                        break
             except aiohttp.ClientConnectorDNSError as e:
                 # No name resolution means no network: retrying cannot help, say so at once.
                 raise ArxivUnavailable(f"Cannot resolve arXiv's host ({url.split('/')[2]}).") from e
-            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, aiohttp.ClientError) as e:
                 last_error = type(e).__name__
                 retry_after = None
             if attempt < self.retries:

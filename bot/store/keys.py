@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["DAY", "Keys", "SCHEMA"]
+__all__ = ["DAY", "SCHEMA", "Keys"]
 
 SCHEMA = 1
 DAY = 24 * 3600

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
@@ -11,7 +11,7 @@ from aiohttp import web
 class LocalServer:
     base_url: str = ""
     _runner: web.AppRunner | None = None
-    runner_options: dict[str, Any] = {}
+    runner_options: ClassVar[dict[str, Any]] = {}
 
     def build_app(self) -> web.Application:
         """The routes of this fake."""

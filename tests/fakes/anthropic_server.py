@@ -89,8 +89,9 @@ import hashlib
 import json
 import math
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -110,15 +111,129 @@ _TITLES_RE = re.compile(r"<titles>\n(.*?)</titles>", re.DOTALL)
 _WORD_RE = re.compile(r"[a-z]{4,}")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "ly", "al", "s")
 _STOP = frozenset(
-    """about above after again also among analysis another approach based because been before
-    being below between both could does doing during each either from further given have having
-    here into itself just more most much must next only other over paper papers propose proposed
-    rate rating relevance relevant novelty novel score scores scoring same should show shows some
-    such than that their them then there these they this those through under until very were what
-    when where which while whom will with within without would your yours abstract title comment
-    comments channel topic topics record tool tools reader readers interest interested please
-    each give using used user work works following below above result results method methods
-    make made many like well""".split()
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "also",
+        "among",
+        "analysis",
+        "another",
+        "approach",
+        "based",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "during",
+        "each",
+        "either",
+        "from",
+        "further",
+        "given",
+        "have",
+        "having",
+        "here",
+        "into",
+        "itself",
+        "just",
+        "more",
+        "most",
+        "much",
+        "must",
+        "next",
+        "only",
+        "other",
+        "over",
+        "paper",
+        "papers",
+        "propose",
+        "proposed",
+        "rate",
+        "rating",
+        "relevance",
+        "relevant",
+        "novelty",
+        "novel",
+        "score",
+        "scores",
+        "scoring",
+        "same",
+        "should",
+        "show",
+        "shows",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "whom",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "your",
+        "yours",
+        "abstract",
+        "title",
+        "comment",
+        "comments",
+        "channel",
+        "topic",
+        "topics",
+        "record",
+        "tool",
+        "tools",
+        "reader",
+        "readers",
+        "interest",
+        "interested",
+        "please",
+        "each",
+        "give",
+        "using",
+        "used",
+        "user",
+        "work",
+        "works",
+        "following",
+        "below",
+        "above",
+        "result",
+        "results",
+        "method",
+        "methods",
+        "make",
+        "made",
+        "many",
+        "like",
+        "well",
+    ]
 )
 
 _FAULT_STRINGS = frozenset(
@@ -513,7 +628,7 @@ class FakeAnthropic(LocalServer):
                 self._validate(r.get("params"))
         except _Fault as f:
             return self._error(f.status, f.message)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         batch_id = self._next_id("msgbatch")
         batch = {
             "id": batch_id,
@@ -561,7 +676,7 @@ class FakeAnthropic(LocalServer):
             lines.append(json.dumps({"custom_id": r["custom_id"], "result": result}))
         batch["_results"] = "\n".join(lines) + "\n"
         batch["processing_status"] = "ended"
-        batch["ended_at"] = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        batch["ended_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         batch["results_url"] = f"{self.base_url}/v1/messages/batches/{batch['id']}/results"
 
     async def _h_batch_retrieve(self, request: web.Request) -> web.Response:

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import re
@@ -63,7 +64,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote_plus
 from xml.sax.saxutils import escape, quoteattr
 
@@ -92,7 +93,20 @@ _SUBJECT_CLASSES = {
 }
 ARCHIVES: dict[str, list[str]] = {
     a: [f"{a}.{s}" for s in subs.split()] for a, subs in _SUBJECT_CLASSES.items()
-} | {a: [] for a in "gr-qc hep-ex hep-lat hep-ph hep-th math-ph nucl-ex nucl-th quant-ph".split()}
+} | {
+    a: []
+    for a in [
+        "gr-qc",
+        "hep-ex",
+        "hep-lat",
+        "hep-ph",
+        "hep-th",
+        "math-ph",
+        "nucl-ex",
+        "nucl-th",
+        "quant-ph",
+    ]
+}
 CATEGORIES = frozenset(c for cats in ARCHIVES.values() for c in cats) | {
     a for a, cats in ARCHIVES.items() if not cats
 }
@@ -156,7 +170,7 @@ def et_midnight(day: dt.date) -> dt.datetime:
 
 
 def _iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_feed_query(query: str) -> tuple[list[str], list[str]]:
@@ -212,12 +226,12 @@ class _Paper:
 
 
 def _make_paper(row: dict, day: dt.date) -> _Paper:
-    submitted = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+    submitted = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC)
     replaced = is_replacement(row, day)
     published = submitted
     m = NEW_ID_RE.match(row["id"])
     if replaced and m:
-        published = dt.datetime(2000 + int(m.group(1)), int(m.group(2)), 1, tzinfo=dt.timezone.utc)
+        published = dt.datetime(2000 + int(m.group(1)), int(m.group(2)), 1, tzinfo=dt.UTC)
     version = int(row.get("version") or (2 if replaced else 1))
     return _Paper(row, day, version, published, submitted)
 
@@ -248,7 +262,7 @@ def _stamp(digits: str, end: bool) -> dt.datetime:
     if len(digits) == 8:
         digits += "2359" if end else "0000"
     fmt = "%Y%m%d%H%M%S" if len(digits) == 14 else "%Y%m%d%H%M"
-    stamp = dt.datetime.strptime(digits, fmt).replace(tzinfo=dt.timezone.utc)
+    stamp = dt.datetime.strptime(digits, fmt).replace(tzinfo=dt.UTC)
     return stamp + dt.timedelta(seconds=59) if end and len(digits) == 12 else stamp
 
 
@@ -356,7 +370,7 @@ class FakeArxiv(LocalServer):
         self._closing = asyncio.Event()
 
     # -------------------------------------------------------------- lifecycle
-    runner_options = {"handler_cancellation": True}
+    runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
 
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -393,10 +407,8 @@ class FakeArxiv(LocalServer):
         return None
 
     async def _wait(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._closing.wait(), seconds)
-        except TimeoutError:
-            pass
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -431,7 +443,7 @@ class FakeArxiv(LocalServer):
             f'    <atom:link href="{link}" rel="self" type="application/rss+xml"/>\n'
             "    <docs>http://www.rssboard.org/rss-specification</docs>\n"
             "    <language>en-us</language>\n"
-            f"    <lastBuildDate>{format_datetime(midnight.astimezone(dt.timezone.utc))}"
+            f"    <lastBuildDate>{format_datetime(midnight.astimezone(dt.UTC))}"
             "</lastBuildDate>\n    <managingEditor>rss-help@arxiv.org</managingEditor>\n"
             f"    <pubDate>{format_datetime(midnight)}</pubDate>\n"
         )

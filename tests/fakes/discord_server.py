@@ -597,7 +597,7 @@ class FakeDiscord(LocalServer):
         elif request.method == "POST":
             cmd = echo(body)  # type: ignore[arg-type]
             rest = [c for c in self.commands.get(gid, []) if c["name"] != cmd["name"]]
-            self.commands[gid] = rest + [cmd]
+            self.commands[gid] = [*rest, cmd]
             return _json(cmd, status=201)
         return _json(self.commands.get(gid, []))
 
