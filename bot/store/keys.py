@@ -27,6 +27,11 @@ NOTE_TTL = 90 * DAY
 # Posted-message index maps a reaction back to its paper, and a paper to its message in a channel.
 MESSAGE_TTL = 90 * DAY
 AUDIT_MAX = 200
+# A paper's passages for `ask` never change for a given version; rebuilt from arXiv if evicted.
+PASSAGES_TTL = 30 * DAY
+# A thread's questions and answers: the context of follow-ups while people still talk there.
+CONVERSATION_TTL = 14 * DAY
+CONVERSATION_MAX = 20
 # Anthropic keeps a cached prompt prefix 5 minutes after its last use: a little less, to be safe.
 PROMPT_WARM_TTL = 4 * 60
 
@@ -112,6 +117,14 @@ class Keys:
 
     def note(self, paper_id: str, version: int, model: str) -> str:
         return self._k("note", f"{paper_id}v{version}", model)
+
+    def passages(self, paper_id: str, version: int) -> str:
+        """Compressed JSON: the paper's sections cut into passages, for `ask`."""
+        return self._k("passages", f"{paper_id}v{version}")
+
+    def conversation(self, platform: str, thread: str) -> str:
+        """List of JSON turns {paper, question, answer}, newest first: a thread's Q&A."""
+        return self._k("conversation", platform, thread)
 
     def prompt_users(self, prefix: str) -> str:
         """Set of criteria hashes whose prompts share a cacheable prefix (a day's titles)."""

@@ -1,0 +1,14 @@
+"""Questions about one paper, answered from its full text in the thread where it was posted.
+
+passages.py cuts the explain parser's PaperExtract into cited passages (cached per version in
+Redis by bot.store.passages); retrieve.py ranks them for a question with BM25; conversation.py
+reads a mention (which paper, which earlier turns); prompt.py and check.py are the Claude request
+(the paper fenced as untrusted data) and the checks on its answer; extractive.py answers with the
+passages themselves when Claude is not used. service.py (Asker) wires them, beside the Explainer.
+"""
+
+from bot.ask.answer import Answer, AnswerKind
+from bot.ask.conversation import Mention, Turn
+from bot.ask.passages import PaperText, Passage
+
+__all__ = ["Answer", "AnswerKind", "Mention", "PaperText", "Passage", "Turn"]

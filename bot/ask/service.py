@@ -1,0 +1,263 @@
+"""`ask`: a question about a paper, answered from its full text, in chat and on the CLI.
+
+Order of work, cheapest first: the paper's passages (cached per version; read with the
+Explainer, which knows arXiv's HTML and abstract pages), BM25 retrieval, then, with a key and
+budget left, one Claude call on the retrieved passages whose usage goes to the channel's ledger.
+Without a key, over budget or when Claude fails, the answer is the best passages quoted, and it
+says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING
+
+import anthropic
+from pydantic import ValidationError
+
+from bot.ask.answer import Answer, AnswerKind, Quote
+from bot.ask.check import BadAnswer, checked_answer
+from bot.ask.conversation import Mention, Turn, named_papers, recent_turns, strip_ids
+from bot.ask.passages import PaperText, cut_passages
+from bot.ask.prompt import ANSWER_TOOL, SYSTEM_PROMPT, AskPrompt, build_ask_prompt
+from bot.ask.retrieve import Hit, PassageIndex
+from bot.chat.replies import Reply
+from bot.errors import ArxivBotError, ArxivUnavailable, BadArxivId, PaperNotFound
+from bot.explain.service import Explainer
+from bot.explain.writer import NoteWriter
+from bot.models import split_arxiv_id
+from bot.render.answer import answer_replies
+from bot.render.text import clip, money
+from bot.scoring.claude import describe_api_error
+from bot.store.conversations import add_turn, turns
+from bot.store.passages import get_passages, put_passages
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+__all__ = ["EXAMPLE", "Asker"]
+
+log = logging.getLogger(__name__)
+
+EXAMPLE = "@arxiv-bot 2506.07056 what dataset do they evaluate on?"
+QUOTED = 3  # passages quoted without a model
+SENT = 8  # passages sent to Claude
+ANSWER_TOKENS = 700
+HISTORY_TOKENS = 800
+REMEMBERED_ANSWER = 600  # characters of an answer kept as the thread's context
+
+
+class Asker:
+    def __init__(
+        self,
+        app: App,
+        explainer: Explainer,
+        *,
+        writer: NoteWriter | None,
+        history_tokens: int = HISTORY_TOKENS,
+    ) -> None:
+        self.app = app
+        self.explainer = explainer
+        self.writer = writer
+        self.history_tokens = history_tokens
+
+    @classmethod
+    def from_app(cls, app: App, explainer: Explainer | None = None) -> Asker:
+        """Read papers with the chat's Explainer (one arXiv fetcher) and answer through its
+        Claude client and pricing."""
+        explainer = explainer or Explainer.from_app(app)
+        writer = None
+        if explainer.writer is not None:
+            writer = NoteWriter(
+                explainer.writer.scorer,
+                max_tokens=ANSWER_TOKENS,
+                tool=ANSWER_TOOL,
+                system=SYSTEM_PROMPT,
+            )
+        return cls(app, explainer, writer=writer)
+
+    # reading -----------------------------------------------------------------------------------
+    async def paper(self, paper_id: str, version: int | None = None) -> PaperText:
+        """The paper's passages, from the cache when this version was read before.
+
+        Raises PaperNotFound, PaperWithdrawn, ArxivUnavailable."""
+        if version is None:
+            try:
+                version = (await self.app.lookup(paper_id)).version
+            except (PaperNotFound, ArxivUnavailable) as e:
+                log.info("no metadata for %s (%s); reading its pages", paper_id, e)
+        if version and (raw := await get_passages(self.app.store, paper_id, version)):
+            try:
+                return PaperText.model_validate_json(raw)
+            except ValidationError:
+                log.warning("cached passages of %sv%d no longer parse", paper_id, version)
+        extract = await self.explainer.read(paper_id, version)
+        extract.version = extract.version or version
+        text = cut_passages(extract)
+        if text.version:
+            await put_passages(self.app.store, paper_id, text.version, text.model_dump_json())
+        return text
+
+    # answering ---------------------------------------------------------------------------------
+    async def answer(
+        self,
+        question: str,
+        paper_id: str,
+        version: int | None = None,
+        *,
+        channel_id: str,
+        history: list[Turn] | None = None,
+        switched_from: str | None = None,
+    ) -> Answer:
+        """The answer to `question` about one paper. Raises BadArxivId, PaperNotFound,
+        PaperWithdrawn, ArxivUnavailable."""
+        try:
+            pid, in_id = split_arxiv_id(paper_id)
+        except ValueError:
+            raise BadArxivId(paper_id or "(nothing)") from None
+        paper = await self.paper(pid, version or in_id)
+        history = history or []
+        index = PassageIndex(paper.passages)
+        context = history[-1].question if history else ""
+        hits = index.search(index.query(question, context=context), k=SENT)
+        base = Answer(
+            paper_id=pid,
+            version=paper.version,
+            title=paper.title,
+            abs_url=f"{self.app.settings.arxiv.abs_url.rstrip('/')}/{paper.versioned_id}",
+            question=question,
+            kind=AnswerKind.EXTRACTIVE,
+            notes=[f"Read: {paper.describe()}."],
+            switched_from=switched_from,
+        )
+        if self.writer is None:
+            return self._quoted(base, index, hits, "no Claude key configured")
+        if not hits:
+            return self._quoted(base, index, hits, "")
+        prompt = build_ask_prompt(paper, [h.passage for h in hits], question, history)
+        refusal = await self._over_budget(channel_id, prompt)
+        if refusal:
+            return self._quoted(base, index, hits, refusal)
+        return await self._ask_claude(base, index, hits, paper, prompt, channel_id)
+
+    async def _ask_claude(
+        self,
+        base: Answer,
+        index: PassageIndex,
+        hits: list[Hit],
+        paper: PaperText,
+        prompt: AskPrompt,
+        channel_id: str,
+    ) -> Answer:
+        assert self.writer is not None
+        try:
+            raw, usage = await self.writer.write(prompt)
+        except anthropic.APIError as e:
+            log.warning("Claude failed on a question about %s: %s", paper.versioned_id, e)
+            return self._quoted(
+                base, index, hits, f"Claude was unavailable: {describe_api_error(e)}"
+            )
+        await self.app.store.record_usage(channel_id, dt.date.today(), usage)
+        base = base.model_copy(update={"usage": usage})
+        try:
+            if raw is None:
+                raise BadAnswer("no answer in the reply")
+            return checked_answer(raw, paper, prompt, question=base.question, base=base)
+        except BadAnswer as e:
+            log.warning("unusable answer about %s: %s", paper.versioned_id, e)
+            return self._quoted(base, index, hits, f"Claude's answer could not be used: {e}")
+
+    async def _over_budget(self, channel_id: str, prompt: AskPrompt) -> str | None:
+        """Why Claude may not answer within the channel's budget for today, if it may not."""
+        assert self.writer is not None
+        budget = (await self.app.channel(channel_id)).budget_usd
+        left = budget - (await self.app.store.usage(channel_id, dt.date.today())).cost_usd
+        if left <= 0:
+            return f"this channel's Claude budget for today ({money(budget)}) is spent"
+        if left < self.writer.worst_case_usd(prompt):
+            return (
+                f"this channel has {money(left)} of its {money(budget)} Claude budget left "
+                f"today, less than an answer can cost"
+            )
+        return None
+
+    def _quoted(self, base: Answer, index: PassageIndex, hits: list[Hit], why: str) -> Answer:
+        """The best passages as the answer, or plainly that the paper does not answer."""
+        notes = list(base.notes)
+        missing = index.unanswered(base.question, hits)
+        if missing or not hits:
+            words = ", ".join(f"“{w}”" for w in missing[:4]) or "what it asks"
+            return base.model_copy(
+                update={
+                    "kind": AnswerKind.NOT_IN_PAPER,
+                    "text": f"Its text does not answer this: nothing in it is about {words}.",
+                    "notes": notes,
+                }
+            )
+        if why:
+            notes.insert(0, f"Quoted passages ({why}): the paper's own words, not an answer.")
+        quotes = [Quote(cite=h.passage.cite, text=h.passage.text) for h in hits[:QUOTED]]
+        return base.model_copy(update={"quotes": quotes, "notes": notes})
+
+    # chat --------------------------------------------------------------------------------------
+    async def ask(self, mention: Mention) -> list[Reply]:
+        """A mention's answer as chat messages; any error is one Reply.fail with an example."""
+        store = self.app.store
+        raw_turns = await turns(store, mention.platform, mention.thread)
+        history = [Turn.model_validate_json(t) for t in raw_turns]
+        named = named_papers(mention.text)
+        question = strip_ids(mention.text)
+        thread_paper = history[0].paper_id if history else await self._thread_paper(mention)
+        if isinstance(thread_paper, list):
+            return [self._which(thread_paper)]
+        if not question:
+            return [Reply.fail("Ask me a question about the paper.", EXAMPLE)]
+        if named:
+            (paper_id, version), switched = named[0], thread_paper
+        elif thread_paper:
+            (paper_id, version), switched = (thread_paper, None), None
+        else:
+            return [self._which([])]
+        if switched == paper_id:
+            switched = None
+        try:
+            answer = await self.answer(
+                question,
+                paper_id,
+                version,
+                channel_id=mention.channel_id,
+                history=recent_turns(history, paper_id, max_tokens=self.history_tokens),
+                switched_from=switched,
+            )
+        except ArxivBotError as e:
+            return [Reply.fail(str(e), EXAMPLE)]
+        said = answer.text or " ".join(q.text for q in answer.quotes)
+        turn = Turn(paper_id=paper_id, question=question, answer=clip(said, REMEMBERED_ANSWER))
+        await add_turn(store, mention.platform, mention.thread, turn.model_dump_json())
+        return answer_replies(answer)
+
+    async def _thread_paper(self, mention: Mention) -> str | list[str] | None:
+        """The paper the thread shows: one id, several (the thread shows more than one), or
+        None; found through the index of posted papers' messages."""
+        found: list[str] = []
+        for i, message_id in enumerate(mention.messages):
+            hit = await self.app.store.message_paper(mention.platform, message_id)
+            if hit is None:
+                continue
+            if i == 0:  # the message replied to, or the thread's root, is a paper's
+                return hit[1]
+            if hit[1] not in found:
+                found.append(hit[1])
+        return found[0] if len(found) == 1 else (found or None)
+
+    @staticmethod
+    def _which(papers: list[str]) -> Reply:
+        if papers:
+            shown = ", ".join(f"`{p}`" for p in papers[:8])
+            return Reply.fail(
+                f"This thread shows several papers ({shown}): name the one you mean.", EXAMPLE
+            )
+        return Reply.fail(
+            "I could not tell which paper you mean: ask in its thread, or name it.", EXAMPLE
+        )
