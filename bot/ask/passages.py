@@ -134,4 +134,3 @@ def cut_passages(extract: PaperExtract) -> PaperText:
             for i, (s, t, k, label) in enumerate(found, 1)
         ],
     )
-

@@ -9,6 +9,7 @@ weight. A question whose distinctive words the paper never uses is not answered 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -38,9 +39,15 @@ _ALSO = {
     terms(word)[0]: tuple(t for other in others for t in terms(other))
     for word, others in _SYNONYMS.items()
 }
-# Below this share of the question's weight (IDF) found in the best passage, or when the
-# question's rarest words are all absent from the paper, the paper does not answer it.
-MIN_COVERAGE = 0.34
+# Below this share of the question's weight (IDF) found in the best passages, the paper does not
+# answer it; nor when the question names something ("LoRA", "BLEU", "GPUs") the paper never does.
+MIN_COVERAGE = 0.2
+# Words of how people ask, not of what they ask about.
+_QUESTION_WORDS = frozenset(
+    terms("value default final include many much differ different kind type way exactly")
+)
+# A name: an acronym or a word with capitals or digits inside ("LoRA", "GPT-4o", "CIFAR-10").
+_NAME = re.compile(r"\b[A-Za-z][a-z]*[A-Z0-9][\w-]*\b")
 
 
 @dataclass(frozen=True)
@@ -91,16 +98,24 @@ class PassageIndex:
         hits.sort(key=lambda h: (-h.score, h.passage.n))
         return hits[:k]
 
-    def unanswered(self, question: str, hits: list[Hit]) -> list[str]:
-        """The question's words that the paper does not use, when they are what the question is
-        about (empty when the best passage covers enough of it)."""
-        asked = set(terms(question))
+    def unanswered(self, question: str, hits: list[Hit], evidence: str) -> list[str]:
+        """What the question asks about that the paper does not have (empty when it answers):
+        a name it never uses ("LoRA", "BLEU"), or words none of the best passages covers."""
+        lowered = evidence.lower()
+        names = [
+            n
+            for n in _NAME.findall(question)
+            if not re.search(rf"\b{re.escape(n.lower().rstrip('s'))}", lowered)
+        ]
+        if names:
+            return names
+        asked = set(terms(question)) - _QUESTION_WORDS
         if not asked:
             return []
-        covered = sum(self.idf(t) for t in asked & hits[0].matched) if hits else 0.0
-        coverage = covered / sum(self.idf(t) for t in asked)
-        absent = sorted(t for t in asked if not self.df.get(t))
-        if coverage >= 0.5 or (coverage >= MIN_COVERAGE and not absent):
+        matched = set().union(*(h.matched for h in hits)) if hits else set()
+        covered = {t for t in asked if t in matched or matched & set(_ALSO.get(t, ()))}
+        coverage = sum(self.idf(t) for t in covered) / sum(self.idf(t) for t in asked)
+        if coverage >= MIN_COVERAGE:
             return []
         shown = surface_words(question, "")
-        return [shown.get(t, t) for t in absent] or ["what it asks"]
+        return [shown.get(t, t) for t in sorted(asked - covered)]

@@ -132,13 +132,13 @@ class Asker:
             switched_from=switched_from,
         )
         if self.writer is None:
-            return self._quoted(base, index, hits, "no Claude key configured")
+            return self._quoted(base, paper, index, hits, "no Claude key configured")
         if not hits:
-            return self._quoted(base, index, hits, "")
+            return self._quoted(base, paper, index, hits, "")
         prompt = build_ask_prompt(paper, [h.passage for h in hits], question, history)
         refusal = await self._over_budget(channel_id, prompt)
         if refusal:
-            return self._quoted(base, index, hits, refusal)
+            return self._quoted(base, paper, index, hits, refusal)
         return await self._ask_claude(base, index, hits, paper, prompt, channel_id)
 
     async def _ask_claude(
@@ -155,9 +155,8 @@ class Asker:
             raw, usage = await self.writer.write(prompt)
         except anthropic.APIError as e:
             log.warning("Claude failed on a question about %s: %s", paper.versioned_id, e)
-            return self._quoted(
-                base, index, hits, f"Claude was unavailable: {describe_api_error(e)}"
-            )
+            why = f"Claude was unavailable: {describe_api_error(e)}"
+            return self._quoted(base, paper, index, hits, why)
         await self.app.store.record_usage(channel_id, dt.date.today(), usage)
         base = base.model_copy(update={"usage": usage})
         try:
@@ -166,7 +165,7 @@ class Asker:
             return checked_answer(raw, paper, prompt, question=base.question, base=base)
         except BadAnswer as e:
             log.warning("unusable answer about %s: %s", paper.versioned_id, e)
-            return self._quoted(base, index, hits, f"Claude's answer could not be used: {e}")
+            return self._quoted(base, paper, index, hits, f"Claude's answer could not be used: {e}")
 
     async def _over_budget(self, channel_id: str, prompt: AskPrompt) -> str | None:
         """Why Claude may not answer within the channel's budget for today, if it may not."""
@@ -182,10 +181,12 @@ class Asker:
             )
         return None
 
-    def _quoted(self, base: Answer, index: PassageIndex, hits: list[Hit], why: str) -> Answer:
+    def _quoted(
+        self, base: Answer, paper: PaperText, index: PassageIndex, hits: list[Hit], why: str
+    ) -> Answer:
         """The best passages as the answer, or plainly that the paper does not answer."""
         notes = list(base.notes)
-        missing = index.unanswered(base.question, hits)
+        missing = index.unanswered(base.question, hits, paper.evidence())
         if missing or not hits:
             words = ", ".join(f"“{w}”" for w in missing[:4]) or "what it asks"
             return base.model_copy(
