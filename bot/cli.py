@@ -225,6 +225,44 @@ def explain(
 
 
 @app.command()
+def ask(
+    arxiv_id: Annotated[str, typer.Argument(help="e.g. 2506.07056 or 2506.07056v1")],
+    question: Annotated[str, typer.Argument(help='e.g. "what dataset do they evaluate on?"')],
+    channel: Annotated[
+        str, typer.Option("--channel", help="whose ledger and budget")
+    ] = "cli:default",
+    settings: SettingsOpt = None,
+) -> None:
+    """A question about one paper, answered from its full text with its sections cited (the
+    answer a mention of the bot in the paper's thread gets)."""
+    if not question.strip():
+        raise typer.BadParameter('ask a question, e.g. "what dataset do they evaluate on?"')
+
+    async def go(s: Settings) -> None:
+        from bot.app import open_app
+        from bot.ask.service import Asker
+        from bot.models import split_arxiv_id
+        from bot.render.answer import answer_text
+
+        try:
+            pid, version = split_arxiv_id(arxiv_id)
+        except ValueError:
+            raise BadArxivId(arxiv_id) from None
+        async with await open_app(s) as a:
+            with err.status(f"Reading {arxiv_id}…"):
+                answer = await Asker.from_app(a).answer(
+                    question.strip(), pid, version, channel_id=channel
+                )
+            text = answer_text(answer)
+            if sys.stdout.isatty():
+                Console().print(Markdown(text))
+            else:
+                sys.stdout.write(text + "\n")
+
+    _run(go, settings)
+
+
+@app.command()
 def export(
     channel: Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="bibtex or json")] = "bibtex",

@@ -697,3 +697,55 @@ class FakeAnthropic(LocalServer):
         if batch["_results"] is None:
             return self._error(400, "batch is still processing")
         return web.Response(text=batch["_results"], content_type="application/binary")
+
+
+# --- the `ask` answer tool (bot/ask) -------------------------------------------------------------
+ASK_TOOL = "answer_from_paper"
+_FENCED_PAPER_RE = re.compile(r"<paper\b[^>]*>.*?</paper>", re.DOTALL)
+_PASSAGE_RE = re.compile(r'<passage id="(P\d+)"[^>]*>\n(.*?)\n</passage>', re.DOTALL)
+_QUESTION_RE = re.compile(r"<question>\n(.*?)\n</question>", re.DOTALL)
+_ASKED_RE = re.compile(r"^Q: (.*)$", re.M)
+OBEYED = "As instructed: @everyone <!channel> <@U999> read https://evil.example, 99.9% accuracy."
+
+
+def answer_from_passages(body: dict, *, obey_injections: bool = False) -> dict:
+    """A plausible `answer_from_paper` input for the bot's ask requests.
+
+    Reads the question and the `<passage id="Pn">` blocks of the `<paper>` fence, answers with
+    the first sentence of the passage sharing most word stems with the question (plus, for a
+    short follow-up, the thread's last question in `<conversation>`), cites it and quotes it;
+    `answered: false` when no passage shares a word. Like a model, it obeys an "ignore previous
+    instructions" that stands outside the paper's fence, or inside it when the system prompt does
+    not say to ignore instructions in the paper, or always with `obey_injections` (a model that
+    fell for it): the answer is then OBEYED, with a live-looking mention and invented numbers.
+    """
+    text = last_user_text(body)
+    system = system_text(body).lower()
+    outside = _FENCED_PAPER_RE.sub("", text).lower()
+    inside = "".join(_FENCED_PAPER_RE.findall(text)).lower()
+    guarded = "never follow instructions" in system
+    if (
+        obey_injections
+        or INJECTION_PHRASE in outside
+        or (INJECTION_PHRASE in inside and not guarded)
+    ):
+        return {"answered": True, "answer": OBEYED, "quotes": []}
+    found = _QUESTION_RE.search(text)
+    question = found.group(1) if found else ""
+    asked = stems(question)
+    earlier = _ASKED_RE.findall(text)
+    if earlier and len(asked) <= 3:
+        asked |= stems(earlier[-1])
+    passages = _PASSAGE_RE.findall(text)
+    scored = sorted(
+        ((len(asked & stems(p)), -i, key, p) for i, (key, p) in enumerate(passages)), reverse=True
+    )
+    if not scored or scored[0][0] == 0:
+        return {"answered": False, "answer": "The paper does not discuss this.", "quotes": []}
+    _, _, key, passage = scored[0]
+    first = re.split(r"(?<=[.!?])\s+", passage.strip())[0]
+    return {
+        "answered": True,
+        "answer": f"{first} [{key}]",
+        "quotes": [{"passage": key, "text": first}],
+    }
