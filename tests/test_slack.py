@@ -472,7 +472,14 @@ def test_manifest_declares_what_the_adapter_uses():
         "usergroups:read",
     }
     settings = manifest["settings"]
-    assert settings["event_subscriptions"]["bot_events"] == ["reaction_added", "reaction_removed"]
+    assert settings["event_subscriptions"]["bot_events"] == [
+        "reaction_added",
+        "reaction_removed",
+        "app_mention",
+    ]
+    assert {"app_mentions:read", "reactions:write"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )
     assert settings["socket_mode_enabled"] is True and settings["interactivity"]["is_enabled"]
 
 

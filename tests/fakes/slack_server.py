@@ -355,6 +355,9 @@ class FakeSlack(LocalServer):
     def _m_reactions_add(self, args: dict) -> web.Response:
         return self._ok()
 
+    def _m_reactions_remove(self, args: dict) -> web.Response:
+        return self._ok()
+
     def _m_conversations_info(self, args: dict) -> web.Response:
         cid = args.get("channel") or "C1"
         return self._ok(

@@ -17,6 +17,7 @@ from discord import app_commands
 from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.discord.commands import ArxivGroup
+from bot.chat.discord.mentions import MentionAnswers
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
@@ -42,6 +43,7 @@ def default_intents() -> discord.Intents:
     intents = discord.Intents.none()
     intents.guilds = True  # the guild/channel/role cache: thread parents, the admin role's name
     intents.guild_reactions = True  # 👍/👎 on posted papers are votes
+    intents.guild_messages = True  # mentions of the bot (their content comes without the intent)
     return intents
 
 
@@ -74,6 +76,7 @@ class ArxivDiscordBot(discord.Client):
         self.tree = _ReplicaTree(self)
         self.tree.add_command(ArxivGroup(self))
         self.tree.error(self._on_tree_error)
+        self.mentions = MentionAnswers(self)
 
     async def setup_hook(self) -> None:
         guild_id = self.app.settings.discord_guild_id
@@ -86,6 +89,9 @@ class ArxivDiscordBot(discord.Client):
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands", len(synced))
+
+    async def on_message(self, message: discord.Message) -> None:
+        await self.mentions.on_message(message)
 
     async def on_ready(self) -> None:
         log.info("discord gateway ready as %s in %d guilds", self.user, len(self.guilds))

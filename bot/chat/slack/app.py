@@ -25,6 +25,7 @@ from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
 from bot.chat.replies import PaperThread, Reply
+from bot.chat.slack.mentions import register_mentions
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
 from bot.errors import ChatUnavailable, SettingsError
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
@@ -193,6 +194,7 @@ def _build(
     async def on_reaction_removed(event: dict[str, Any]) -> None:
         await listeners.reaction(event, added=False)
 
+    register_mentions(bolt, app, handler, poster)
     return bolt, listeners
 
 

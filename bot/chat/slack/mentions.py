@@ -1,0 +1,114 @@
+"""`@arxiv-bot question` in a paper's thread on Slack: the `app_mention` event, answered there.
+
+Thin: the text and the thread go to bot.ask's Asker, which finds the paper (the thread's root or
+messages through the posted-message index, the thread's earlier answers, or an id in the
+question) and answers; this module claims the event (one replica answers), shows an
+"answering…" reaction on the question while it works, and posts the answer in the thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.app import App
+from bot.ask import Mention
+from bot.ask.service import Asker
+from bot.chat.commands import CommandHandler
+from bot.chat.replies import Reply
+from bot.chat.slack.poster import SlackPoster
+from bot.errors import ChatUnavailable
+
+__all__ = ["WORKING", "register_mentions"]
+
+log = logging.getLogger(__name__)
+
+WORKING = "hourglass_flowing_sand"  # the "answering…" reaction on the question
+CLAIM_SECONDS = 3600  # Slack retries an event for an hour at most
+THREAD_SCAN = 200  # thread messages looked up in the posted-message index
+SORRY = "Something went wrong on our side while answering; it has been logged."
+_LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+>)+")
+
+
+def question_text(raw: str) -> str:
+    """The question after the bot's mention, with Slack's escaping and link markup undone."""
+    from bot.chat.slack.app import command_text  # app.py registers this module's listener
+
+    return command_text(_LEADING_MENTIONS.sub("", raw))
+
+
+class _Mentions:
+    def __init__(self, app: App, asker: Asker, poster: SlackPoster) -> None:
+        self.app = app
+        self.asker = asker
+        self.poster = poster
+
+    async def on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return  # our own answers, edits
+        channel, ts = event["channel"], event["ts"]
+        claim = f"slack-mention:{body.get('event_id') or f'{channel}:{ts}'}"
+        if not await self.app.store.claim(claim, ttl=CLAIM_SECONDS):
+            return
+        thread = event.get("thread_ts") or ts
+        client = self.poster.client
+        await self._react(client.reactions_add, channel, ts)
+        try:
+            mention = Mention(
+                platform="slack",
+                channel_id=f"slack:{channel}",
+                thread=f"{channel}:{thread}",
+                text=question_text(event.get("text", "")),
+                user=event.get("user", ""),
+                messages=await self._thread_messages(channel, thread, ts),
+            )
+            replies = await self.asker.ask(mention)
+        except Exception:
+            log.exception("answering a mention in %s:%s failed", channel, thread)
+            replies = [Reply.fail(SORRY)]
+        try:
+            for reply in replies:
+                await self.poster.reply_in_thread(channel, thread, reply)
+        except ChatUnavailable as e:
+            log.warning("could not answer in %s:%s: %s", channel, thread, e)
+        finally:
+            await self._react(client.reactions_remove, channel, ts)
+
+    async def _thread_messages(self, channel: str, thread: str, ts: str) -> tuple[str, ...]:
+        """The thread's root first, then its other messages (a digest thread shows many
+        papers), as 'CHANNEL:TS' ids of the posted-message index."""
+        if thread == ts:
+            return ()
+        ids = [f"{channel}:{thread}"]
+        try:
+            found = await self.poster.client.conversations_replies(
+                channel=channel, ts=thread, limit=THREAD_SCAN
+            )
+            messages: list[dict[str, Any]] = found.get("messages") or []
+            ids += [f"{channel}:{m['ts']}" for m in messages if m["ts"] != thread]
+        except SlackApiError as e:
+            log.info("no thread history for %s:%s (%s)", channel, thread, e.response.get("error"))
+        return tuple(ids)
+
+    @staticmethod
+    async def _react(call: Any, channel: str, ts: str) -> None:
+        try:
+            await call(channel=channel, timestamp=ts, name=WORKING)
+        except SlackApiError as e:  # the answer matters, the hourglass does not
+            log.info("reaction %s on %s:%s: %s", WORKING, channel, ts, e.response.get("error"))
+
+
+def register_mentions(
+    bolt: AsyncApp, app: App, handler: CommandHandler, poster: SlackPoster
+) -> None:
+    """Answer `app_mention` events with the handler's Explainer reading the papers."""
+    explainer = getattr(handler, "explainer", None)  # a test handler may have none
+    mentions = _Mentions(app, Asker.from_app(app, explainer), poster)
+
+    @bolt.event("app_mention")
+    async def on_app_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
+        await mentions.on_mention(event, body)
