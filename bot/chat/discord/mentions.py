@@ -48,7 +48,8 @@ class MentionAnswers:
     def _question(self, message: discord.Message) -> str | None:
         """The text after the bot's mention; None when the message does not mention the bot."""
         me = self.bot.user
-        if me is None or message.author.bot or me.id not in message.raw_mentions:
+        # Discord's own list: `<@id>` in the text, and the author of a message replied to.
+        if me is None or message.author.bot or all(u.id != me.id for u in message.mentions):
             return None
         return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
 
