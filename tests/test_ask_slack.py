@@ -12,18 +12,16 @@ import time
 from bot.chat.slack import SlackPoster
 from bot.deliver import deliver
 from bot.models import Usage
+from tests import test_slack
 from tests.conftest import digest_of
 from tests.fakes.anthropic_server import answer_from_passages
 from tests.fakes.ask_pages import INJECTED_HTML, INJECTED_ID
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID
-from tests.test_slack import (  # fake and slack are the fixtures these tests use
-    CHANNEL,
-    all_text,
-    eventually,
-    fake,  # noqa: F401
-    signed_headers,
-    slack,  # noqa: F401
-)
+from tests.test_slack import CHANNEL, all_text, eventually, signed_headers
+
+# The Slack harness of test_slack.py: FakeSlack, and the real Bolt app on an offline App.
+fake = test_slack.fake
+slack = test_slack.slack
 
 
 def mention_body(text: str, *, thread_ts: str | None, ts: str, event_id: str | None = None) -> str:
