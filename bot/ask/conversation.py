@@ -29,6 +29,7 @@ class Turn(BaseModel):
     """One question and its answer in a thread."""
 
     paper_id: str
+    channel_id: str = ""  # whose budget paid: the channel that posted the paper
     question: str
     answer: str
     at: float = Field(default_factory=time.time)

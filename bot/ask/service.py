@@ -209,48 +209,57 @@ class Asker:
         history = [Turn.model_validate_json(t) for t in raw_turns]
         named = named_papers(mention.text)
         question = strip_ids(mention.text)
-        thread_paper = history[0].paper_id if history else await self._thread_paper(mention)
-        if isinstance(thread_paper, list):
-            return [self._which(thread_paper)]
+        shown, channel_id = await self._thread_papers(mention, history)
+        if len(shown) > 1 and not named:
+            return [self._which(shown)]
         if not question:
             return [Reply.fail("Ask me a question about the paper.", EXAMPLE)]
+        thread_paper = shown[0] if len(shown) == 1 else None
         if named:
-            (paper_id, version), switched = named[0], thread_paper
+            paper_id, version = named[0]
         elif thread_paper:
-            (paper_id, version), switched = (thread_paper, None), None
+            paper_id, version = thread_paper, None
         else:
             return [self._which([])]
-        if switched == paper_id:
-            switched = None
         try:
             answer = await self.answer(
                 question,
                 paper_id,
                 version,
-                channel_id=mention.channel_id,
+                channel_id=channel_id,
                 history=recent_turns(history, paper_id, max_tokens=self.history_tokens),
-                switched_from=switched,
+                switched_from=thread_paper if thread_paper != paper_id else None,
             )
         except ArxivBotError as e:
             return [Reply.fail(str(e), EXAMPLE)]
         said = answer.text or " ".join(q.text for q in answer.quotes)
-        turn = Turn(paper_id=paper_id, question=question, answer=clip(said, REMEMBERED_ANSWER))
+        turn = Turn(
+            paper_id=paper_id,
+            channel_id=channel_id,
+            question=question,
+            answer=clip(said, REMEMBERED_ANSWER),
+        )
         await add_turn(store, mention.platform, mention.thread, turn.model_dump_json())
         return answer_replies(answer)
 
-    async def _thread_paper(self, mention: Mention) -> str | list[str] | None:
-        """The paper the thread shows: one id, several (the thread shows more than one), or
-        None; found through the index of posted papers' messages."""
-        found: list[str] = []
-        for i, message_id in enumerate(mention.messages):
-            hit = await self.app.store.message_paper(mention.platform, message_id)
-            if hit is None:
-                continue
-            if i == 0:  # the message replied to, or the thread's root, is a paper's
-                return hit[1]
-            if hit[1] not in found:
+    async def _thread_papers(self, mention: Mention, history: list[Turn]) -> tuple[list[str], str]:
+        """The paper(s) the thread is about, and the channel whose budget pays: the message
+        replied to (or the thread's root) when it shows a paper, else the paper of the thread's
+        last answer, else the papers its messages show (the index of posted papers' messages
+        also says which channel posted them)."""
+        index = self.app.store.message_paper
+        first = await index(mention.platform, mention.messages[0]) if mention.messages else None
+        if first is not None:
+            return [first[1]], first[0]
+        if history:
+            return [history[0].paper_id], history[0].channel_id or mention.channel_id
+        found, channel_id = [], mention.channel_id
+        for message_id in mention.messages[1:]:
+            hit = await index(mention.platform, message_id)
+            if hit is not None and hit[1] not in found:
                 found.append(hit[1])
-        return found[0] if len(found) == 1 else (found or None)
+                channel_id = hit[0]
+        return found, channel_id
 
     @staticmethod
     def _which(papers: list[str]) -> Reply:
