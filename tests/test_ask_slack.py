@@ -134,6 +134,15 @@ async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(slack, fake_
         assert live not in text
 
 
+async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack):
+    h = await slack(explain=True)
+    await h.command(f"explain {D2R_ID}")  # never posted here: a new thread under an opener
+    opener = h.fake.history["C1"][0]
+    assert opener["text"].startswith("Notes on") and "thread_ts" not in opener
+    [answer] = await ask(h, "How does CAG craft adversarial examples?", thread_ts=opener["ts"])
+    assert "§3.3 Collaborative adversarial generation" in all_text(answer)
+
+
 async def test_two_replicas_answer_each_mention_once(slack):
     one, two = await slack(explain=True), await slack(explain=True)
     thread = await posted_digest(one)

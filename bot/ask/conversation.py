@@ -49,6 +49,7 @@ class Mention:
     text: str
     user: str
     messages: tuple[str, ...] = field(default=())
+    root_text: str = ""  # the bot's own message the thread hangs from (an explain note's opener)
 
 
 def named_papers(text: str) -> list[tuple[str, int | None]]:

@@ -246,7 +246,7 @@ class Asker:
         """The paper(s) the thread is about, and the channel whose budget pays: the message
         replied to (or the thread's root) when it shows a paper, else the paper of the thread's
         last answer, else the papers its messages show (the index of posted papers' messages
-        also says which channel posted them)."""
+        also says which channel posted them), else the one paper the bot's root message names."""
         index = self.app.store.message_paper
         first = await index(mention.platform, mention.messages[0]) if mention.messages else None
         if first is not None:
@@ -259,6 +259,9 @@ class Asker:
             if hit is not None and hit[1] not in found:
                 found.append(hit[1])
                 channel_id = hit[0]
+        named = named_papers(mention.root_text)
+        if not found and len(named) == 1:  # "Notes on … (arXiv:2506.07056), asked by …"
+            found = [named[0][0]]
         return found, channel_id
 
     @staticmethod

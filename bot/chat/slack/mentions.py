@@ -58,13 +58,15 @@ class _Mentions:
         client = self.poster.client
         await self._react(client.reactions_add, channel, ts)
         try:
+            messages, root_text = await self._thread(channel, thread, ts)
             mention = Mention(
                 platform="slack",
                 channel_id=f"slack:{channel}",
                 thread=f"{channel}:{thread}",
                 text=question_text(event.get("text", "")),
                 user=event.get("user", ""),
-                messages=await self._thread_messages(channel, thread, ts),
+                messages=messages,
+                root_text=root_text,
             )
             replies = await self.asker.ask(mention)
         except Exception:
@@ -78,21 +80,25 @@ class _Mentions:
         finally:
             await self._react(client.reactions_remove, channel, ts)
 
-    async def _thread_messages(self, channel: str, thread: str, ts: str) -> tuple[str, ...]:
-        """The thread's root first, then its other messages (a digest thread shows many
-        papers), as 'CHANNEL:TS' ids of the posted-message index."""
+    async def _thread(self, channel: str, thread: str, ts: str) -> tuple[tuple[str, ...], str]:
+        """What of the thread may name its paper: the root first, then the other messages (a
+        digest thread shows many papers), as 'CHANNEL:TS' ids of the posted-message index; and
+        the root's text when the bot posted it (an explain note's opener names the paper)."""
         if thread == ts:
-            return ()
-        ids = [f"{channel}:{thread}"]
+            return (), ""
+        ids, root_text = [f"{channel}:{thread}"], ""
         try:
             found = await self.poster.client.conversations_replies(
                 channel=channel, ts=thread, limit=THREAD_SCAN
             )
             messages: list[dict[str, Any]] = found.get("messages") or []
             ids += [f"{channel}:{m['ts']}" for m in messages if m["ts"] != thread]
+            root_text = next(
+                (m.get("text", "") for m in messages if m["ts"] == thread and m.get("bot_id")), ""
+            )
         except SlackApiError as e:
             log.info("no thread history for %s:%s (%s)", channel, thread, e.response.get("error"))
-        return tuple(ids)
+        return tuple(ids), root_text
 
     @staticmethod
     async def _react(call: Any, channel: str, ts: str) -> None:
