@@ -241,17 +241,12 @@ def ask(
     async def go(s: Settings) -> None:
         from bot.app import open_app
         from bot.ask.service import Asker
-        from bot.models import split_arxiv_id
         from bot.render.answer import answer_text
 
-        try:
-            pid, version = split_arxiv_id(arxiv_id)
-        except ValueError:
-            raise BadArxivId(arxiv_id) from None
         async with await open_app(s) as a:
-            with err.status(f"Reading {arxiv_id}…"):
+            with err.status(f"Reading {arxiv_id}…"):  # a bad id: BadArxivId, one line
                 answer = await Asker.from_app(a).answer(
-                    question.strip(), pid, version, channel_id=channel
+                    question.strip(), arxiv_id, channel_id=channel
                 )
             text = answer_text(answer)
             if sys.stdout.isatty():
