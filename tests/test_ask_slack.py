@@ -64,6 +64,7 @@ async def ask(h, text: str = "", *, thread_ts: str | None, body: str | None = No
     resp = await h.send(body, signed_headers(body, content_type="application/json"))
     assert resp.status == 200
     await eventually(lambda: removes(h) > done, f"the answer to {text!r}")
+    assert h.fake.errors == []  # within Slack's limits: the fake refuses what Slack refuses
     return h.fake.posts("C1")[before:]
 
 
@@ -141,6 +142,20 @@ async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack)
     assert opener["text"].startswith("Notes on") and "thread_ts" not in opener
     [answer] = await ask(h, "How does CAG craft adversarial examples?", thread_ts=opener["ts"])
     assert "§3.3 Collaborative adversarial generation" in all_text(answer)
+
+
+async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_bot_asks(slack):
+    h = await slack(explain=True)
+    one, two = await digest_of(h.app, CHANNEL, D2R_ID), await digest_of(h.app, CHANNEL, CLARIFY_ID)
+    both = one.model_copy(update={"papers": one.papers + two.papers})
+    await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), both, marker="2")
+    thread = h.fake.history["C1"][0]["ts"]
+    [which] = await ask(h, "What did they evaluate on?", thread_ts=thread)
+    assert f"This thread shows several papers (`{D2R_ID}`, `{CLARIFY_ID}`)" in all_text(which)
+    [answer] = await ask(h, "How does D2R's CAG craft adversarial examples?", thread_ts=thread)
+    assert "§3.3 Collaborative adversarial generation" in all_text(answer)
+    [follow] = await ask(h, "And what did they evaluate on?", thread_ts=thread)  # the same paper
+    assert "CIFAR-10" in all_text(follow)
 
 
 async def test_two_replicas_answer_each_mention_once(slack):

@@ -30,6 +30,7 @@ from bot.models import split_arxiv_id
 from bot.render.answer import answer_replies
 from bot.render.text import clip, money
 from bot.scoring.claude import describe_api_error
+from bot.scoring.text import terms
 from bot.store.conversations import add_turn, turns
 from bot.store.passages import get_passages, put_passages
 
@@ -211,7 +212,10 @@ class Asker:
         question = strip_ids(mention.text)
         shown, channel_id = await self._thread_papers(mention, history)
         if len(shown) > 1 and not named:
-            return [self._which(shown)]
+            picked = await self._by_title(question, shown)
+            if picked is None:
+                return [self._which(shown)]
+            shown = [picked]
         if not question:
             return [Reply.fail("Ask me a question about the paper.", EXAMPLE)]
         thread_paper = shown[0] if len(shown) == 1 else None
@@ -263,6 +267,25 @@ class Asker:
         if not found and len(named) == 1:  # "Notes on … (arXiv:2506.07056), asked by …"
             found = [named[0][0]]
         return found, channel_id
+
+    async def _by_title(self, question: str, paper_ids: list[str]) -> str | None:
+        """Of a digest thread's papers, the one whose title alone shares most words with the
+        question ("how does D2R's CAG work?"), if exactly one does."""
+        asked = set(terms(question))
+        overlap = sorted(
+            (
+                (len(asked & set(terms(p.title))), p.id)
+                for p in await self.app.store.get_papers(paper_ids)
+            ),
+            reverse=True,
+        )
+        if (
+            not overlap
+            or not overlap[0][0]
+            or (len(overlap) > 1 and overlap[1][0] == overlap[0][0])
+        ):
+            return None
+        return overlap[0][1]
 
     @staticmethod
     def _which(papers: list[str]) -> Reply:

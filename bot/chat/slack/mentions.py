@@ -22,6 +22,7 @@ from bot.chat.commands import CommandHandler
 from bot.chat.replies import Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.errors import ChatUnavailable
+from bot.store import REDIS_ERRORS
 
 __all__ = ["WORKING", "register_mentions"]
 
@@ -52,8 +53,11 @@ class _Mentions:
             return  # our own answers, edits
         channel, ts = event["channel"], event["ts"]
         claim = f"slack-mention:{body.get('event_id') or f'{channel}:{ts}'}"
-        if not await self.app.store.claim(claim, ttl=CLAIM_SECONDS):
-            return
+        try:
+            if not await self.app.store.claim(claim, ttl=CLAIM_SECONDS):
+                return
+        except REDIS_ERRORS:  # better answered twice than not at all
+            log.warning("Redis unreachable: answering %s without a claim", claim)
         thread = event.get("thread_ts") or ts
         client = self.poster.client
         await self._react(client.reactions_add, channel, ts)
