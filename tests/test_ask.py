@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import functools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -210,6 +211,38 @@ async def test_a_model_that_obeys_the_paper_cannot_ping_link_or_invent_numbers(
         assert live not in text
     assert inert("<@U1> <#C1|x> <!here> @here [a](https://x)") == (
         "<\u200b@U1> <\u200b#C1|x> <\u200b!here> @\u200bhere [a]\u200b(https://x)"
+    )
+
+
+async def test_invented_numbers_equations_and_citations_are_dropped_and_said(make_app, fake_claude):
+    def invents(body: dict) -> dict:
+        sent = re.findall(r'<passage id="(P\d+)" section="([^"]+)"', body["messages"][0]["content"])
+        eq5 = next(key for key, cite in sent if cite.endswith("Eq. (5)"))
+        return {
+            "answered": True,
+            "answer": "The target model minimizes $\\mathcal{L}_{\\mathrm{D2R}}="
+            f"\\mathcal{{L}}_{{\\mathrm{{adv}}}}+\\lambda\\,\\mathcal{{L}}_{{\\mathrm{{clean}}}}$ [{eq5}]. "
+            f"It adds $\\mu\\|\\theta\\|_{{2}}^{{2}}$ [{eq5}]. It reaches 61.2% AutoAttack "
+            "accuracy. See also [P99].",
+            "quotes": [
+                {"passage": eq5, "text": "and the target model minimizes"},
+                {"passage": eq5, "text": "a sentence the paper never wrote"},
+            ],
+        }
+
+    fake_claude.responder = invents
+    app = await make_app(claude=fake_claude)
+    answer = await Asker.from_app(app).answer(
+        "What is the final D2R objective?", D2R_ID, channel_id=CHANNEL
+    )
+    assert answer.kind is AnswerKind.CLAUDE
+    assert answer.text.startswith("The target model minimizes $\\mathcal{L}_{\\mathrm{D2R}}")
+    assert "\\mu" not in answer.text and "61.2" not in answer.text and "P99" not in answer.text
+    assert [q.text for q in answer.quotes] == ["and the target model minimizes"]
+    assert answer.notes[-1] == (
+        "Checked against the paper, dropped: 1 sentence with numbers the paper does not give; "
+        "1 sentence with math the paper does not write; 1 citation of passages it was not given; "
+        "1 quote not found verbatim in the paper."
     )
 
 

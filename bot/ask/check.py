@@ -1,8 +1,9 @@
 """Claude's `answer_from_paper` input -> an Answer, checked against the passages it was given.
 
 Citations of passages that were not sent are dropped, a quote that is not verbatim in its passage
-is dropped, and a sentence whose numbers occur neither in the paper nor in the question is
-dropped: the paper's numbers as written, never invented ones. What was dropped is said.
+is dropped, and a sentence whose numbers occur neither in the paper nor in the question, or whose
+`$math$` the paper does not write, is dropped: the paper's numbers and equations as written,
+never invented ones. What was dropped is said.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from bot.ask.answer import Answer, AnswerKind, Quote
 from bot.ask.passages import PaperText
 from bot.ask.prompt import AskPrompt
+from bot.explain.extract import latex_key
 from bot.explain.text import plural, squash
 from bot.render.text import clip
 
@@ -21,6 +23,7 @@ __all__ = ["BadAnswer", "checked_answer"]
 _MARKERS = re.compile(r"\[((?:P\d+\s*,?\s*)+)\]", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MATH = re.compile(r"\$([^$]+)\$")
 MAX_ANSWER = 1200
 
 
@@ -59,10 +62,13 @@ def checked_answer(
 ) -> Answer:
     """`base` (paper, question, usage) completed with Claude's checked answer."""
     text = squash(str(raw.get("answer") or "")) if isinstance(raw.get("answer"), str) else ""
-    known = _numbers(paper.evidence()) | _numbers(question)
-    kept, invented = [], 0
+    evidence = paper.evidence()
+    known, written = _numbers(evidence) | _numbers(question), latex_key(evidence)
+    kept, invented, unwritten = [], 0, 0
     for sentence in _SENTENCES.split(text):
-        if _numbers(_MARKERS.sub("", sentence)) <= known:
+        if any(latex_key(m) not in written for m in _MATH.findall(sentence)):
+            unwritten += 1
+        elif _numbers(_MARKERS.sub("", sentence)) <= known:
             kept.append(sentence)
         else:
             invented += 1
@@ -83,6 +89,8 @@ def checked_answer(
     dropped = []
     if invented:
         dropped.append(f"{plural(invented, 'sentence')} with numbers the paper does not give")
+    if unwritten:
+        dropped.append(f"{plural(unwritten, 'sentence')} with math the paper does not write")
     if unknown:
         dropped.append(f"{plural(unknown, 'citation')} of passages it was not given")
     if unverified:
