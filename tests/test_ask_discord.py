@@ -92,6 +92,7 @@ async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(fake, mak
     assert str(answer["message_reference"]["message_id"]) == question["id"]  # replies to it
     assert "§4 Experiments, Table 2" in text_of(answer)
     assert answer["allowed_mentions"]["parse"] == []
+    assert ("POST", f"/api/v10/channels/{thread}/typing") in [(m, p) for m, p, _ in fake.calls]
 
     # A follow-up in the thread, not a reply: the thread's conversation says which paper.
     await gateway(bot, "MESSAGE_CREATE", message_payload("and with which network?", channel=thread))

@@ -338,6 +338,7 @@ class FakeDiscord(LocalServer):
         r.add_post(p + "/channels/{cid}/messages", self._post_message)
         r.add_route("*", p + "/channels/{cid}/messages/{mid}", self._channel_message)
         r.add_put(p + "/channels/{cid}/messages/{mid}/reactions/{emoji}/@me", self._reaction)
+        r.add_post(p + "/channels/{cid}/typing", self._typing)
         r.add_post(p + "/channels/{cid}/messages/{mid}/threads", self._thread)
         r.add_post(p + "/channels/{cid}/threads", self._thread)
         r.add_route("*", "/{tail:.*}", self._not_found)
@@ -745,6 +746,11 @@ class FakeDiscord(LocalServer):
             self._messages.pop(int(mid), None)
             return web.Response(status=204)
         return _json(msg)
+
+    async def _typing(self, request: web.Request) -> web.Response:
+        """The "is typing…" indicator: recorded in `calls`, shown for 10 s by Discord."""
+        await self._record(request)
+        return self._auth_failed(request) or web.Response(status=204)
 
     async def _reaction(self, request: web.Request) -> web.Response:
         await self._record(request)

@@ -3,8 +3,9 @@
 Discord sends a message's content to a bot without the privileged message-content intent when the
 message mentions the bot (a reply to the bot's message mentions it too); the `guild_messages`
 intent delivers the messages. Every replica's gateway session receives each message, so the
-message is claimed in Redis and answered once. The question goes to bot.ask's Asker; the answer
-is posted as a reply to the question, in the same channel or thread.
+message is claimed in Redis and answered once. The question goes to bot.ask's Asker while the
+channel shows the bot typing; the answer is posted as a reply to the question, in the same channel
+or thread.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ class MentionAnswers:
             user=str(message.author.id),
             messages=(str(reference),) if reference else (),
         )
+        try:
+            await self.bot.http.send_typing(channel.id)  # "answering…" while it works
+        except discord.HTTPException as e:
+            log.info("no typing indicator in %s (%s)", channel.id, e.status)
         try:
             replies = await self.asker.ask(mention)
         except Exception:
