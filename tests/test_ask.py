@@ -141,11 +141,20 @@ async def test_cli_ask_prints_the_same_answer(make_app, make_settings, tmp_path)
 
 
 # ------------------------------------------------------------------------- with Claude
-async def test_claude_answers_from_the_retrieved_passages_with_citations(make_app, fake_claude):
-    fake_claude.responder = answer_from_passages
+async def claude_answer(make_app, fake_claude, responder, question: str, paper_id: str):
+    """The answer with the fake Messages API answering through `responder`."""
+    fake_claude.responder = responder
     app = await make_app(claude=fake_claude)
-    answer = await Asker.from_app(app).answer(
-        "Which language model do they fine-tune?", CLARIFY_ID, channel_id=CHANNEL
+    return await Asker.from_app(app).answer(question, paper_id, channel_id=CHANNEL), app
+
+
+async def test_claude_answers_from_the_retrieved_passages_with_citations(make_app, fake_claude):
+    answer, app = await claude_answer(
+        make_app,
+        fake_claude,
+        answer_from_passages,
+        "Which language model do they fine-tune?",
+        CLARIFY_ID,
     )
     assert answer.kind is AnswerKind.CLAUDE
     assert answer.text.startswith("We fine-tune Llama-3.1-8B-Instruct on 6,000 simulated")
@@ -198,10 +207,9 @@ async def test_a_model_that_obeys_the_paper_cannot_ping_link_or_invent_numbers(
     make_app, fake_claude, fake_arxiv
 ):
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
-    fake_claude.responder = functools.partial(answer_from_passages, obey_injections=True)
-    app = await make_app(claude=fake_claude)
-    answer = await Asker.from_app(app).answer(
-        "What F1-score do they report?", INJECTED_ID, channel_id=CHANNEL
+    obeys = functools.partial(answer_from_passages, obey_injections=True)
+    answer, _ = await claude_answer(
+        make_app, fake_claude, obeys, "What F1-score do they report?", INJECTED_ID
     )
     # Its one sentence carries a number the paper never gives: dropped, and said so.
     assert answer.kind is AnswerKind.EXTRACTIVE and "99.9" not in answer_text(answer)
@@ -230,10 +238,8 @@ async def test_invented_numbers_equations_and_citations_are_dropped_and_said(mak
             ],
         }
 
-    fake_claude.responder = invents
-    app = await make_app(claude=fake_claude)
-    answer = await Asker.from_app(app).answer(
-        "What is the final D2R objective?", D2R_ID, channel_id=CHANNEL
+    answer, _ = await claude_answer(
+        make_app, fake_claude, invents, "What is the final D2R objective?", D2R_ID
     )
     assert answer.kind is AnswerKind.CLAUDE
     assert answer.text.startswith("The target model minimizes $\\mathcal{L}_{\\mathrm{D2R}}")
