@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bot.ask import AnswerKind, Mention
+from bot.ask import AnswerKind, Mention, Turn
+from bot.ask.conversation import recent_turns
 from bot.ask.passages import cut_passages
 from bot.ask.retrieve import PassageIndex
 from bot.ask.service import Asker
@@ -275,6 +276,13 @@ async def test_a_follow_up_uses_the_thread_and_another_paper_named_is_answered_i
         in (other.text)
     )
     assert "Llama-3.1-8B-Instruct" in other.text and other.title.startswith("Learning to Clarify")
+
+
+def test_the_thread_context_is_the_latest_turns_about_the_paper_within_the_budget():
+    turns = [Turn(paper_id=D2R_ID, question=f"q{i}", answer="a" * 396) for i in range(5)]
+    turns.insert(1, Turn(paper_id=CLARIFY_ID, question="other", answer="x"))
+    kept = recent_turns(turns, D2R_ID, max_tokens=300)  # turns are given newest first
+    assert [t.question for t in kept] == ["q2", "q1", "q0"]  # oldest first, 100 tokens each
 
 
 async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app):

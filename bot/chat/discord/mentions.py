@@ -74,7 +74,8 @@ class MentionAnswers:
             thread=str(channel.id),
             text=question,
             user=str(message.author.id),
-            messages=(str(reference),) if reference else (),
+            # The message replied to, then the thread's starter message (its id is the thread's).
+            messages=tuple(str(m) for m in (reference, channel.id) if m),
         )
         try:
             await self.bot.http.send_typing(channel.id)  # "answering…" while it works
