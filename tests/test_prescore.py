@@ -15,6 +15,8 @@ from bot.schedule.prescore import prescore
 from tests.conftest import DAY
 from tests.test_jobs import headers_per_channel, poster_for
 
+TODAY = dt.date.today()  # spend is booked on the day it is spent
+
 ANNOUNCED = announced_at(DAY).astimezone(dt.UTC)  # 2025-06-10 00:00 UTC
 
 
@@ -52,11 +54,11 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert fake_claude.batch_requests_count == len(fake_claude.requests) > 0
     assert report.cost_usd > 0
     # Half price, in the ledger of the first channel with those interests.
-    ledger = await app.store.usage("slack:C1", DAY)
+    ledger = await app.store.usage("slack:C1", TODAY)
     list_price = app.scorer.price_usage(ledger).cost_usd  # the same tokens, not batched
     assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
-    assert (await app.store.usage("slack:C2", DAY)).calls == 0
-    speech = await app.store.usage("slack:C3", DAY)
+    assert (await app.store.usage("slack:C2", TODAY)).calls == 0
+    speech = await app.store.usage("slack:C3", TODAY)
     assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)
     # Another replica's prescore job, or a second firing, does nothing.
     assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran

@@ -4,16 +4,24 @@ Structured output through forced tool calls. The triage puts the whole listing's
 first, as a block every channel reading that listing shares: when more than one channel's interests
 use it, it is marked for prompt caching and the first call with it goes alone, so the others read
 it at a tenth of the price. Responses are checked: missing, invented, duplicate or out-of-range
-entries are retried for just those papers in smaller batches; API failures after the SDK's own
-retries fall back to the local ranker for that batch, and the digest says so.
+entries are retried for just those papers in smaller batches.
+
+Every run has one deadline (`llm.deadline_seconds`): each call's timeout fits in what is left, and
+retries are ours, not the SDK's, so that a `retry-after` is capped and never waited past the
+deadline. Whatever cannot be scored by then (or after a refusal, a text-only answer or answers
+that cannot be repaired, each retried once in halves) is ranked by the local ranker, counted per
+`Failure` for the digest's opening line. Every attempt is a call in the ledger, billed or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import hashlib
 import logging
+import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,11 +30,18 @@ from anthropic import AsyncAnthropic
 
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import prompts
-from bot.scoring.base import ScoringResult, Sink
+from bot.scoring.base import Failure, ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
-__all__ = ["TRIAGE_DROP", "ClaudeScorer", "describe_api_error", "min_cache_tokens"]
+__all__ = [
+    "TRIAGE_DROP",
+    "ClaudeScorer",
+    "describe_api_error",
+    "failure_of",
+    "min_cache_tokens",
+    "retry_wait",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +62,19 @@ def min_cache_tokens(model: str) -> int:
 
 
 class _BadResponse(Exception):
-    pass
+    """An answer without usable scores: `kind` says how it failed."""
+
+    def __init__(self, message: str, kind: Failure = Failure.UNREPAIRABLE) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _GaveUp(Exception):
+    """The API failed after our retries, or the deadline left no time for another call."""
+
+    def __init__(self, kind: Failure) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
 
 
 class ClaudeScorer:
@@ -59,9 +86,12 @@ class ClaudeScorer:
         self.client = AsyncAnthropic(
             api_key=api_key,
             base_url=settings.base_url,
-            max_retries=settings.max_retries,
+            # Ours, not the SDK's: it waits whatever `retry-after` says, past any deadline.
+            max_retries=0,
             timeout=settings.timeout_seconds,
         )
+        # The Batches API's few calls have no digest waiting on them: the SDK retries those.
+        self._batches = self.client.with_options(max_retries=settings.max_retries).messages.batches
         self._parallel = asyncio.Semaphore(4)
         self._local = LocalRanker()
 
@@ -124,19 +154,47 @@ class ClaudeScorer:
     async def _call(
         self, params: dict[str, Any], result: ScoringResult, tool: str
     ) -> dict[str, Any]:
-        async with self._parallel:
-            message = await self.client.messages.create(**params)
-        await result.add_usage(self.price_usage(message.usage))
-        return _tool_input(message, tool)
+        """One answer's tool input, with our own retries inside the run's deadline."""
+        for attempt in range(self.settings.max_retries + 1):
+            if result.tripped is not None:
+                raise _GaveUp(result.tripped)
+            async with self._parallel:
+                left = result.time_left()
+                if left <= 0.05:
+                    raise _GaveUp(Failure.TIMED_OUT)
+                try:
+                    message = await self.client.messages.create(
+                        **params, timeout=min(self.settings.timeout_seconds, left)
+                    )
+                except _API_ERRORS as e:
+                    failed = e
+                else:
+                    await result.add_usage(self.price_usage(message.usage))
+                    return _tool_input(message, tool)
+            await result.add_usage(Usage(model=self.name, calls=1))  # made, not billed
+            kind = failure_of(failed)
+            wait = retry_wait(failed, attempt, self.settings.max_retry_after_seconds)
+            if wait is None or attempt == self.settings.max_retries or wait >= result.time_left():
+                log.warning("Claude call failed (%s); giving up", describe_api_error(failed))
+                result.tripped = kind
+                raise _GaveUp(kind)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     # stage 1 ---------------------------------------------------------------------------------
     def _triage_chunks(self, listing: list[Paper]) -> list[list[Paper]]:
         return [listing[i : i + _TRIAGE_BATCH] for i in range(0, len(listing), _TRIAGE_BATCH)]
 
     async def _triage(
-        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+        budget_usd: float | None,
     ) -> list[Paper]:
-        """Titles only; a failed triage keeps its whole batch (fail open: nothing lost)."""
+        """Titles only; a failed or unaffordable triage keeps its whole batch (fail open: the
+        scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
 
         async def one(chunk: list[Paper]) -> set[str]:
@@ -144,9 +202,16 @@ class ClaudeScorer:
                 return set()
             try:
                 async with self._triage_call(chunk, wanted, criteria, result.sink) as (shown, call):
-                    return _kept(await self._call(call, result, "triage_titles"), shown)
-            except (*_API_ERRORS, _BadResponse, ValueError) as e:
-                log.warning("title triage failed (%s); scoring the whole batch", type(e).__name__)
+                    estimate = self._estimate(call)
+                    if not self._affordable(estimate, result, budget_usd):
+                        return {p.id for p in chunk}
+                    result.reserved += estimate
+                    try:
+                        return _kept(await self._call(call, result, "triage_titles"), shown)
+                    finally:
+                        result.reserved -= estimate
+            except (_GaveUp, _BadResponse, ValueError) as e:
+                log.warning("title triage failed (%s); scoring the whole batch", e)
                 return {p.id for p in chunk}
 
         kept = set().union(*await asyncio.gather(*(one(c) for c in self._triage_chunks(listing))))
@@ -217,6 +282,12 @@ class ClaudeScorer:
                 continue  # out of range or malformed: retried below
         return good
 
+    @staticmethod
+    def _affordable(estimate: float, result: ScoringResult, budget_usd: float | None) -> bool:
+        return (
+            budget_usd is None or result.usage.cost_usd + result.reserved + estimate <= budget_usd
+        )
+
     async def _score_chunk(
         self,
         chunk: list[Paper],
@@ -225,21 +296,28 @@ class ClaudeScorer:
         budget_usd: float | None,
         rounds: int = 0,
     ) -> None:
+        """Score a chunk; what the answer lost is asked again in halves, up to `_REPAIR_ROUNDS`
+        times, but a refusal or a text-only answer only once: a lone paper that is refused is
+        excluded, and the rest go to the local ranker."""
         params = self._score_request(chunk, criteria)
         estimate = self._estimate(params)
-        if (
-            budget_usd is not None
-            and result.usage.cost_usd + result.reserved + estimate > budget_usd
-        ):
-            self._fallback(chunk, criteria, result, f"Daily budget of ${budget_usd:.2f} reached")
+        if not self._affordable(estimate, result, budget_usd):
+            self._fallback(chunk, criteria, result, Failure.BUDGET)
             return
         result.reserved += estimate
+        last = rounds >= _REPAIR_ROUNDS
         try:
             good = self._parse(await self._call(params, result, "record_scores"), chunk)
-        except _BadResponse:
+        except _BadResponse as e:
             good = {}
-        except _API_ERRORS as e:
-            self._fallback(chunk, criteria, result, f"Claude unavailable ({describe_api_error(e)})")
+            if e.kind is not Failure.UNREPAIRABLE:
+                last = last or rounds > 0 or len(chunk) == 1
+                rounds = _REPAIR_ROUNDS - 1  # the one retry, in halves
+            if last:
+                self._fallback(chunk, criteria, result, e.kind)
+                return
+        except _GaveUp as e:
+            self._fallback(chunk, criteria, result, e.kind)
             return
         finally:
             result.reserved -= estimate
@@ -247,10 +325,10 @@ class ClaudeScorer:
         rest = [p for p in chunk if p.id not in good]
         if not rest:
             return
-        if rounds >= _REPAIR_ROUNDS:
-            result.unscored.extend(p.id for p in rest)
+        if last:
+            self._fallback(rest, criteria, result, Failure.UNREPAIRABLE)
             return
-        half = max(1, len(rest) // 2)
+        half = max(1, (len(rest) + 1) // 2)
         await asyncio.gather(
             *(
                 self._score_chunk(rest[i : i + half], criteria, result, budget_usd, rounds + 1)
@@ -259,7 +337,7 @@ class ClaudeScorer:
         )
 
     def _fallback(
-        self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: str
+        self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: Failure
     ) -> None:
         for score in self._local.rank(papers, criteria):
             result.scores[score.paper_id] = score
@@ -280,13 +358,14 @@ class ClaudeScorer:
         result = ScoringResult(usage=Usage(model=self.name), sink=sink)
         if not papers:
             return result
+        self._start_clock(result)
         listing = listing or papers
         if not self.triage:
             candidates = papers
         elif self.settings.use_batches_api:
-            candidates = await self._triage_batch(papers, listing, criteria, result)
+            candidates = await self._triage_batch(papers, listing, criteria, result, budget_usd)
         else:
-            candidates = await self._triage(papers, listing, criteria, result)
+            candidates = await self._triage(papers, listing, criteria, result, budget_usd)
         kept = {p.id for p in candidates}
         await result.add_scores(
             {
@@ -305,8 +384,13 @@ class ClaudeScorer:
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
             chunks = await self._score_batch(chunks, criteria, result)
+            self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result, budget_usd) for c in chunks))
         return result
+
+    def _start_clock(self, result: ScoringResult) -> None:
+        """The deadline of the interactive calls (a batch's own wait is not a digest's)."""
+        result.deadline = asyncio.get_running_loop().time() + self.settings.deadline_seconds
 
     # Message Batches: the daily bulk run at half price ------------------------------------------
     async def _batch(
@@ -317,12 +401,12 @@ class ClaudeScorer:
         # Our params are plain dicts built by _request; the SDK types them as TypedDicts.
         items: list[Any] = [{"custom_id": f"r-{i}", "params": p} for i, p in enumerate(requests)]
         try:
-            batch = await self.client.messages.batches.create(requests=items)
+            batch = await self._batches.create(requests=items)
             while batch.processing_status != "ended":
                 await asyncio.sleep(self.settings.batch_poll_seconds)
-                batch = await self.client.messages.batches.retrieve(batch.id)
+                batch = await self._batches.retrieve(batch.id)
             done: dict[int, Any] = {}
-            async for item in await self.client.messages.batches.results(batch.id):
+            async for item in await self._batches.results(batch.id):
                 if item.result.type == "succeeded":
                     message = item.result.message
                     await result.add_usage(self.price_usage(message.usage, batch=True))
@@ -333,11 +417,16 @@ class ClaudeScorer:
             return None
 
     async def _triage_batch(
-        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+        budget_usd: float | None,
     ) -> list[Paper]:
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        requests = []
+        requests: list[dict[str, Any]] = []
         for i, chunk in enumerate(chunks):
             # No first-writer wait here: a batch runs for minutes, and caching in batches is
             # best-effort anyway.
@@ -347,9 +436,12 @@ class ClaudeScorer:
             ):
                 chunks[i] = shown
                 requests.append(call)
+        if not self._affordable(sum(map(self._estimate, requests)) / 2, result, budget_usd):
+            return papers
         done = await self._batch(requests, result)
         if done is None:
-            return await self._triage(papers, listing, criteria, result)
+            self._start_clock(result)
+            return await self._triage(papers, listing, criteria, result, budget_usd)
         kept: set[str] = set()
         for i, chunk in enumerate(chunks):
             try:
@@ -378,10 +470,12 @@ class ClaudeScorer:
 
 
 def _tool_input(message: Any, tool: str) -> dict[str, Any]:
+    if message.stop_reason == "refusal":
+        raise _BadResponse("the model refused", Failure.REFUSED)
     for block in message.content:
         if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
             return block.input
-    raise _BadResponse("no tool call in the answer")
+    raise _BadResponse("no tool call in the answer", Failure.NO_TOOL)
 
 
 def _number(value: Any) -> int | None:
@@ -397,14 +491,52 @@ def _kept(answer: dict[str, Any], chunk: list[Paper]) -> set[str]:
     return {p.id for i, p in enumerate(chunk) if i in numbers}
 
 
+def failure_of(error: Exception) -> Failure:
+    """What an API error was. A timeout is checked first: the SDK's timeout error subclasses its
+    connection error."""
+    if isinstance(error, anthropic.APITimeoutError):
+        return Failure.TIMED_OUT
+    if isinstance(error, anthropic.APIConnectionError):
+        return Failure.UNREACHABLE
+    status = getattr(error, "status_code", 0)
+    return {429: Failure.RATE_LIMITED, 529: Failure.OVERLOADED}.get(status, Failure.API_ERROR)
+
+
 def describe_api_error(error: Exception) -> str:
     status = getattr(error, "status_code", None)
-    if status == 529:
-        return "overloaded"
-    if status == 429:
-        return "rate-limited"
-    if status:
+    if status and status not in (429, 529):
         return f"HTTP {status}"
-    return (
-        "no connection" if isinstance(error, anthropic.APIConnectionError) else type(error).__name__
-    )
+    return {
+        Failure.TIMED_OUT: "timed out",
+        Failure.UNREACHABLE: "no connection",
+        Failure.RATE_LIMITED: "rate-limited",
+        Failure.OVERLOADED: "overloaded",
+    }.get(failure_of(error), type(error).__name__)
+
+
+def retry_wait(error: Exception, attempt: int, cap: float) -> float | None:
+    """Seconds to wait before retrying, or None when retrying cannot help. Like the SDK (same
+    statuses, `x-should-retry`, exponential backoff from 0.5 s), but `retry-after` is capped."""
+    response = getattr(error, "response", None)
+    if response is not None:
+        headers = response.headers
+        should = headers.get("x-should-retry")
+        status = response.status_code
+        if should == "false" or (
+            should != "true" and status not in (408, 409, 429) and status < 500
+        ):
+            return None
+        asked = _retry_after(headers)
+        if asked is not None:
+            return min(asked, cap)
+    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(headers.get("retry-after-ms")) / 1000)
+    value = headers.get("retry-after")
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(value))
+    when = email.utils.parsedate_tz(value) if value else None
+    return None if when is None else max(0.0, email.utils.mktime_tz(when) - time.time())
