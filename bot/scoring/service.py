@@ -25,7 +25,7 @@ from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
 
-__all__ = ["FLAG_GAP", "Scored", "ScoringService", "consistent"]
+__all__ = ["FLAG_FLOOR", "FLAG_GAP", "Scored", "ScoringService", "consistent"]
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +34,11 @@ _SCORING_LEASE_MS = 30 * 1000
 # How long a channel waits for another replica's scoring of the same criteria before giving up
 # (the job then fails once, says so, and the sweep retries).
 _WAIT_SECONDS = 20 * 60
-# How far Claude's relevance may exceed the local ranker's on the same text before the score is
-# flagged (bench/injection.py measures what this catches and what it costs on honest papers).
-FLAG_GAP = 4
+# A Claude relevance of at least FLAG_FLOOR that exceeds the local ranker's on the same text by
+# FLAG_GAP or more is flagged: a top score for a paper in which the ranker finds little of the
+# topic (bench/injection.py measures what this catches, and how many honest papers it caps).
+FLAG_FLOOR = 8
+FLAG_GAP = 5
 
 
 class ScoringBusy(ArxivBotError):
@@ -197,7 +199,11 @@ class _StoreSink:
 def consistent(score: Score, local: Score) -> Score:
     """Claude's score, unless its relevance is far above what the text supports locally: then it
     is capped at the local relevance and flagged, whatever words persuaded the model."""
-    if score.scorer == local.scorer or score.relevance < local.relevance + FLAG_GAP:
+    if (
+        score.scorer == local.scorer
+        or score.relevance < FLAG_FLOOR
+        or score.relevance < local.relevance + FLAG_GAP
+    ):
         return score
     return score.model_copy(
         update={
