@@ -73,12 +73,12 @@ async def test_a_refused_paper_is_isolated_and_the_rest_scored(make_app, fake_cl
     digest, elapsed = await _digest(make_app, fake_claude, triage=False, batch_size=4)
     assert elapsed < DEADLINE + MARGIN
     local = {s.paper.id for s in digest.ranked if s.score.scorer == "local"}
-    # The batch of 4 is retried once in halves: only the refused half goes to the local ranker.
-    assert victim.id in local and len(local) == 2
+    # The refused batch of 4 is halved until the refused paper is alone: only it is excluded.
+    assert local == {victim.id}
     assert digest.status == (
-        f"Claude refused for 2 of {digest.scanned} papers; those are ranked by the local ranker."
+        f"Claude refused for 1 of {digest.scanned} papers; those are ranked by the local ranker."
     )
-    assert len(fake_claude.requests) == 10 + 2  # 10 batches, and the one retry in halves
+    assert len(fake_claude.requests) == 10 + 2 + 2  # 10 batches, then halves of 4 and of 2
 
 
 async def test_text_without_a_tool_call_is_retried_once_then_ranked_locally(make_app, fake_claude):

@@ -66,6 +66,7 @@ class ScoringResult:
     fallback: set[str] = field(default_factory=set)
     failures: dict[Failure, int] = field(default_factory=dict)
     from_cache: int = 0  # scores another run made meanwhile, served from the shared cache
+    splits: int = 0  # refused batches halved so far
     reserved: float = 0.0  # dollars of calls under way, counted against the budget
     sink: Sink | None = None
     # Loop time by which all of this run's calls must be done (inf: no deadline).

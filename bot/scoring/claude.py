@@ -8,8 +8,9 @@ entries are retried for just those papers in smaller batches.
 
 Every run has one deadline (`llm.deadline_seconds`): each call's timeout fits in what is left, and
 retries are ours, not the SDK's, so that a `retry-after` is capped and never waited past the
-deadline. Whatever cannot be scored by then (or after a refusal, a text-only answer or answers
-that cannot be repaired, each retried once in halves) is ranked by the local ranker, counted per
+deadline. Whatever cannot be scored by then (or is refused, answered without a tool call, or
+answered in ways that cannot be repaired, after a bounded retry in halves) is ranked by the local
+ranker, counted per
 `Failure` for the digest's opening line. Every attempt is a call in the ledger, billed or not.
 """
 
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 _API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
+_MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
 # Output tokens allowed per paper: the row's JSON plus a comment of at most 15 words, with room.
 _TOKENS_PER_SCORE = 60
@@ -297,8 +299,9 @@ class ClaudeScorer:
         rounds: int = 0,
     ) -> None:
         """Score a chunk; what the answer lost is asked again in halves, up to `_REPAIR_ROUNDS`
-        times, but a refusal or a text-only answer only once: a lone paper that is refused is
-        excluded, and the rest go to the local ranker."""
+        times. A text-only answer is retried once, in halves; a refusal is halved toward the
+        paper that triggers it (at most `_MAX_SPLITS` times a run), which is then excluded.
+        Whatever is still without a score goes to the local ranker."""
         params = self._score_request(chunk, criteria)
         estimate = self._estimate(params)
         if not self._affordable(estimate, result, budget_usd):
@@ -310,9 +313,13 @@ class ClaudeScorer:
             good = self._parse(await self._call(params, result, "record_scores"), chunk)
         except _BadResponse as e:
             good = {}
-            if e.kind is not Failure.UNREPAIRABLE:
+            if e.kind is Failure.REFUSED:  # halve toward the refused paper, a few times a run
+                last = len(chunk) == 1 or result.splits >= _MAX_SPLITS
+                result.splits += not last
+            elif e.kind is Failure.NO_TOOL:  # not about a paper: one retry, in halves
                 last = last or rounds > 0 or len(chunk) == 1
-                rounds = _REPAIR_ROUNDS - 1  # the one retry, in halves
+            if e.kind is not Failure.UNREPAIRABLE:
+                rounds = _REPAIR_ROUNDS - 1  # the halves get one answer each, no repairs
             if last:
                 self._fallback(chunk, criteria, result, e.kind)
                 return
