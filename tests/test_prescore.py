@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.models import Topic
+from bot.render.markdown import render_markdown
 from bot.schedule.calendar import announced_at
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.prescore import prescore
@@ -43,7 +44,7 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
 ):
     app = await make_app(claude=fake_claude)
     assert app.prescoring is not None
-    await _save(app, "slack:C1", "UTC", "08:00")
+    c1 = await _save(app, "slack:C1", "UTC", "08:00")
     await _save(app, "slack:C2", "Europe/Paris", "09:00")  # same interests as C1: scored once
     await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
     # Tokyo at 09:00 is due the moment the listing is announced: no time for a batch.
@@ -60,6 +61,11 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert (await app.store.usage("slack:C2", TODAY)).calls == 0
     speech = await app.store.usage("slack:C3", TODAY)
     assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)
+    # The morning digest names who made its scores and who paid, not "[local ranker] $0.00".
+    morning = await app.builder.build(c1, day=DAY)
+    assert morning.usage.calls == 0 and morning.ranked
+    label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
+    assert morning.scored_by == label and f"| *[{label}]* |" in render_markdown(morning)
     # Another replica's prescore job, or a second firing, does nothing.
     assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran
 

@@ -35,6 +35,8 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     reported = fake_claude.usage_log
     ledger = await app.store.usage("slack:C1", TODAY)
     assert ledger.calls == len(reported) == digest.usage.calls
+    # Booked on the day it was spent, not on the listing's announcement day.
+    assert (await app.store.usage("slack:C1", DAY)).calls == 0
     assert ledger.input_tokens == sum(u["input_tokens"] for u in reported)
     assert ledger.output_tokens == sum(u["output_tokens"] for u in reported)
     assert ledger.cache_read_input_tokens == sum(u["cache_read_input_tokens"] for u in reported)
@@ -118,6 +120,36 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app
         [s.paper.id for s in digest.ranked],
     )
     assert not any(s.scorer == "local" for s in cached.values())
+
+
+async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(make_app, fake_claude):
+    from bot.render.discord import digest_messages as discord_messages
+    from bot.render.slack import digest_messages as slack_messages
+
+    app = await make_app(claude=fake_claude)
+    first = await app.digest(_channel(app, "slack:C1"))
+    assert first.scored_by == "claude-haiku-4-5"
+    second = await app.digest(_channel(app, "discord:2"))  # the same interests: all cached
+    assert second.usage.calls == 0 and second.ranked
+    label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
+    assert second.scored_by == label
+    md = render_markdown(second, price=app.settings.llm.price())
+    assert f"| *[{label}]* |" in md and "local ranker" not in md.split("Total arXiv")[0]
+    assert label in json.dumps(discord_messages(second)) and label in json.dumps(
+        slack_messages(second)
+    )
+
+
+async def test_budget_zero_spends_nothing_not_even_the_title_triage(make_app, fake_claude):
+    app = await make_app(claude=fake_claude)
+    digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.0))
+    assert fake_claude.requests == [] and (await app.store.usage("slack:C1", TODAY)).calls == 0
+    assert digest.ranked and all(s.score.scorer == "local" for s in digest.ranked)
+    assert digest.status == (
+        f"The daily budget ran out for {digest.scanned} of {digest.scanned} papers; "
+        "those are ranked by the local ranker."
+    )
+    assert digest.scored_by == "local ranker"
 
 
 async def test_budget_cap_ranks_the_rest_locally(make_app, fake_claude):

@@ -10,8 +10,8 @@ Every run has one deadline (`llm.deadline_seconds`): each call's timeout fits in
 retries are ours, not the SDK's, so that a `retry-after` is capped and never waited past the
 deadline. Whatever cannot be scored by then (or is refused, answered without a tool call, or
 answered in ways that cannot be repaired, after a bounded retry in halves) is ranked by the local
-ranker, counted per
-`Failure` for the digest's opening line. Every attempt is a call in the ledger, billed or not.
+ranker, counted per `Failure` for the digest's opening line. Every attempt is a call in the
+ledger, billed or not.
 """
 
 from __future__ import annotations
