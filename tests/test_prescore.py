@@ -100,3 +100,25 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
         assert scheduler.aps.get_job("prescore") is None
     finally:
         await scheduler.close(drain_seconds=1)
+
+
+async def test_with_two_sets_of_interests_the_prompt_cache_costs_less_than_none(
+    make_app, fake_claude
+):
+    """Prescore knows every set of interests: with two, the first marks the day's titles for
+    caching (a write at 1.25x) and the second reads them (0.1x), instead of 2 x 1.0."""
+    app = await make_app(claude=fake_claude)
+    await _save(app, "slack:C1", "UTC", "08:00")
+    await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
+    report = await prescore(app, platforms={"slack"}, now=ANNOUNCED + dt.timedelta(minutes=30))
+    assert report.criteria == 2
+    triage = [
+        usage
+        for body, usage in zip(fake_claude.requests, fake_claude.usage_log, strict=True)
+        if body["tool_choice"]["name"] == "triage_titles"
+    ]
+    writes = sum(u["cache_creation_input_tokens"] for u in triage)
+    reads = sum(u["cache_read_input_tokens"] for u in triage)
+    plain = sum(u["input_tokens"] for u in triage)
+    assert writes and reads == writes  # one write, one read of the same titles
+    assert plain + 1.25 * writes + 0.1 * reads < plain + writes + reads

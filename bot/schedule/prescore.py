@@ -77,6 +77,7 @@ async def prescore(
                 day=day,
                 channel_id=payer.id,
                 budget_usd=await app.builder.budget_left(payer),
+                sharing=sum(k[0] == tuple(sorted(payer.categories)) for k in groups),
             )
         report.criteria += 1
         report.channels += len(configs)

@@ -54,8 +54,9 @@ class Sink(Protocol):
     async def scores(self, scores: list[Score]) -> None: ...
 
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
-        """Whether to mark a prompt prefix other criteria share for caching; the first marked
-        call runs alone so the others read what it wrote."""
+        """Whether to mark a prompt prefix other criteria share for caching (only when enough
+        of them read it to cover the write premium); the first marked call runs alone so the
+        others read what it wrote."""
         ...
 
 
