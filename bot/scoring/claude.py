@@ -88,12 +88,12 @@ class ClaudeScorer:
         self.client = AsyncAnthropic(
             api_key=api_key,
             base_url=settings.base_url,
-            # Ours, not the SDK's: it waits whatever `retry-after` says, past any deadline.
-            max_retries=0,
+            max_retries=settings.max_retries,
             timeout=settings.timeout_seconds,
         )
-        # The Batches API's few calls have no digest waiting on them: the SDK retries those.
-        self._batches = self.client.with_options(max_retries=settings.max_retries).messages.batches
+        # Scoring calls retry by our rules, not the SDK's: it waits whatever `retry-after` says,
+        # past any deadline. (The Batches API and explain have no digest waiting on them.)
+        self._messages = self.client.with_options(max_retries=0).messages
         self._parallel = asyncio.Semaphore(4)
         self._local = LocalRanker()
 
@@ -165,7 +165,7 @@ class ClaudeScorer:
                 if left <= 0.05:
                     raise _GaveUp(Failure.TIMED_OUT)
                 try:
-                    message = await self.client.messages.create(
+                    message = await self._messages.create(
                         **params, timeout=min(self.settings.timeout_seconds, left)
                     )
                 except _API_ERRORS as e:
@@ -408,12 +408,12 @@ class ClaudeScorer:
         # Our params are plain dicts built by _request; the SDK types them as TypedDicts.
         items: list[Any] = [{"custom_id": f"r-{i}", "params": p} for i, p in enumerate(requests)]
         try:
-            batch = await self._batches.create(requests=items)
+            batch = await self.client.messages.batches.create(requests=items)
             while batch.processing_status != "ended":
                 await asyncio.sleep(self.settings.batch_poll_seconds)
-                batch = await self._batches.retrieve(batch.id)
+                batch = await self.client.messages.batches.retrieve(batch.id)
             done: dict[int, Any] = {}
-            async for item in await self._batches.results(batch.id):
+            async for item in await self.client.messages.batches.results(batch.id):
                 if item.result.type == "succeeded":
                     message = item.result.message
                     await result.add_usage(self.price_usage(message.usage, batch=True))
