@@ -68,6 +68,7 @@ class ScoringResult:
     failures: dict[Failure, int] = field(default_factory=dict)
     from_cache: int = 0  # scores another run made meanwhile, served from the shared cache
     splits: int = 0  # refused batches halved so far
+    budget_usd: float | None = None  # what this run may spend (None: no limit)
     reserved: float = 0.0  # dollars of calls under way, counted against the budget
     sink: Sink | None = None
     # Loop time by which all of this run's calls must be done (inf: no deadline).

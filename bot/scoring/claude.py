@@ -188,12 +188,7 @@ class ClaudeScorer:
         return [listing[i : i + _TRIAGE_BATCH] for i in range(0, len(listing), _TRIAGE_BATCH)]
 
     async def _triage(
-        self,
-        papers: list[Paper],
-        listing: list[Paper],
-        criteria: Criteria,
-        result: ScoringResult,
-        budget_usd: float | None,
+        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
     ) -> list[Paper]:
         """Titles only; a failed or unaffordable triage keeps its whole batch (fail open: the
         scoring pass then decides, within the same budget and deadline)."""
@@ -205,7 +200,7 @@ class ClaudeScorer:
             try:
                 async with self._triage_call(chunk, wanted, criteria, result.sink) as (shown, call):
                     estimate = self._estimate(call)
-                    if not self._affordable(estimate, result, budget_usd):
+                    if not self._affordable(estimate, result):
                         return {p.id for p in chunk}
                     result.reserved += estimate
                     try:
@@ -285,17 +280,15 @@ class ClaudeScorer:
         return good
 
     @staticmethod
-    def _affordable(estimate: float, result: ScoringResult, budget_usd: float | None) -> bool:
-        return (
-            budget_usd is None or result.usage.cost_usd + result.reserved + estimate <= budget_usd
-        )
+    def _affordable(estimate: float, result: ScoringResult) -> bool:
+        budget = result.budget_usd
+        return budget is None or result.usage.cost_usd + result.reserved + estimate <= budget
 
     async def _score_chunk(
         self,
         chunk: list[Paper],
         criteria: Criteria,
         result: ScoringResult,
-        budget_usd: float | None,
         rounds: int = 0,
     ) -> None:
         """Score a chunk; what the answer lost is asked again in halves, up to `_REPAIR_ROUNDS`
@@ -304,7 +297,7 @@ class ClaudeScorer:
         Whatever is still without a score goes to the local ranker."""
         params = self._score_request(chunk, criteria)
         estimate = self._estimate(params)
-        if not self._affordable(estimate, result, budget_usd):
+        if not self._affordable(estimate, result):
             self._fallback(chunk, criteria, result, Failure.BUDGET)
             return
         result.reserved += estimate
@@ -338,7 +331,7 @@ class ClaudeScorer:
         half = max(1, (len(rest) + 1) // 2)
         await asyncio.gather(
             *(
-                self._score_chunk(rest[i : i + half], criteria, result, budget_usd, rounds + 1)
+                self._score_chunk(rest[i : i + half], criteria, result, rounds + 1)
                 for i in range(0, len(rest), half)
             )
         )
@@ -362,7 +355,7 @@ class ClaudeScorer:
     ) -> ScoringResult:
         """Scores for `papers`; `listing` (all the day's papers these came from) is the title
         list the triage shows, the same for every channel on that listing."""
-        result = ScoringResult(usage=Usage(model=self.name), sink=sink)
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
         if not papers:
             return result
         self._start_clock(result)
@@ -370,9 +363,9 @@ class ClaudeScorer:
         if not self.triage:
             candidates = papers
         elif self.settings.use_batches_api:
-            candidates = await self._triage_batch(papers, listing, criteria, result, budget_usd)
+            candidates = await self._triage_batch(papers, listing, criteria, result)
         else:
-            candidates = await self._triage(papers, listing, criteria, result, budget_usd)
+            candidates = await self._triage(papers, listing, criteria, result)
         kept = {p.id for p in candidates}
         await result.add_scores(
             {
@@ -392,7 +385,7 @@ class ClaudeScorer:
         if self.settings.use_batches_api and chunks:
             chunks = await self._score_batch(chunks, criteria, result)
             self._start_clock(result)
-        await asyncio.gather(*(self._score_chunk(c, criteria, result, budget_usd) for c in chunks))
+        await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
         return result
 
     def _start_clock(self, result: ScoringResult) -> None:
@@ -424,12 +417,7 @@ class ClaudeScorer:
             return None
 
     async def _triage_batch(
-        self,
-        papers: list[Paper],
-        listing: list[Paper],
-        criteria: Criteria,
-        result: ScoringResult,
-        budget_usd: float | None,
+        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
     ) -> list[Paper]:
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
@@ -443,12 +431,12 @@ class ClaudeScorer:
             ):
                 chunks[i] = shown
                 requests.append(call)
-        if not self._affordable(sum(map(self._estimate, requests)) / 2, result, budget_usd):
+        if not self._affordable(sum(map(self._estimate, requests)) / 2, result):
             return papers
         done = await self._batch(requests, result)
         if done is None:
             self._start_clock(result)
-            return await self._triage(papers, listing, criteria, result, budget_usd)
+            return await self._triage(papers, listing, criteria, result)
         kept: set[str] = set()
         for i, chunk in enumerate(chunks):
             try:
