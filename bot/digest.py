@@ -61,8 +61,9 @@ class DigestBuilder:
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
         return channel_criteria(channel, await TasteModel.load(self.store, channel.id), day)
 
-    async def budget_left(self, channel: ChannelConfig) -> float:
-        """What the channel may still spend today (spend is booked on the day it is spent)."""
+    async def budget_left(self, channel: ChannelConfig, day: dt.date | None = None) -> float:
+        """What the channel may still spend today, whatever listing `day` it scores: spend is
+        booked, and budgeted, on the day it is spent."""
         spent = (await self.store.usage(channel.id, dt.date.today())).cost_usd
         return max(0.0, channel.budget_usd - spent)
 

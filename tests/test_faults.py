@@ -9,6 +9,7 @@ counts every call the fake received, billed or not.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 
@@ -17,7 +18,9 @@ import httpx2 as httpx
 import pytest
 
 from bot.models import Digest, Topic
+from bot.render.discord import digest_messages as discord_messages
 from bot.render.markdown import render_markdown
+from bot.render.slack import digest_messages as slack_messages
 from bot.scoring.base import Failure
 from bot.scoring.claude import describe_api_error, failure_of, retry_wait
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -53,6 +56,8 @@ async def _digest(make_app, fake: FakeAnthropic, **llm) -> tuple[Digest, float]:
     if local:
         assert f"of {digest.scanned} papers; those are ranked by the local ranker." in digest.status
         assert render_markdown(digest).split("\n")[2] == f"**{digest.status}**"
+        for messages in (slack_messages(digest), discord_messages(digest)):
+            assert digest.status in json.dumps(messages[0][0], ensure_ascii=False)
     # The ledger counts every call made, the failed ones too, and the tokens the fake reported.
     ledger = await app.store.usage("slack:C1", dt.date.today())
     assert ledger.calls == len(fake.requests) == digest.usage.calls

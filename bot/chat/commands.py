@@ -507,7 +507,7 @@ class CommandHandler:
             channel_criteria(config, taste, paper.announced),
             day=paper.announced,
             channel_id=inv.channel_id,
-            budget_usd=await self.app.builder.budget_left(config),
+            budget_usd=await self.app.builder.budget_left(config, paper.announced),
         )
         score = scored.scores.get(paper.id)
         if score is None:

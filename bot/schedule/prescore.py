@@ -76,8 +76,7 @@ async def prescore(
                 criteria,
                 day=day,
                 channel_id=payer.id,
-                budget_usd=await app.builder.budget_left(payer),
-                sharing=sum(k[0] == tuple(sorted(payer.categories)) for k in groups),
+                budget_usd=await app.builder.budget_left(payer, day),
             )
         report.criteria += 1
         report.channels += len(configs)

@@ -85,9 +85,7 @@ class ScoringService:
         day: dt.date | None,
         channel_id: str,
         budget_usd: float | None = None,
-        sharing: int | None = None,
     ) -> Scored:
-        """`sharing`: how many sets of interests read this listing, when known (prescore)."""
         out = Scored()
         local = self._local(papers, criteria)
         for paper in papers:
@@ -105,9 +103,7 @@ class ScoringService:
         out.cached = len(cached)
         missing = [p for p in out.scanned if p.id not in cached]
         if missing:
-            sink = _StoreSink(
-                self.store, self.scorer.name, chash, channel_id, dt.date.today(), sharing
-            )
+            sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
             result = await self._score_once(missing, papers, criteria, chash, day, budget_usd, sink)
             out.cached += result.from_cache
             cached.update(result.scores)
@@ -189,7 +185,6 @@ class _StoreSink:
     criteria_hash: str
     channel_id: str
     day: dt.date
-    sharing: int | None = None  # users of the listing's prefixes, when known
 
     async def usage(self, usage: Usage) -> None:
         await self.store.record_usage(self.channel_id, self.day, usage)
@@ -198,7 +193,7 @@ class _StoreSink:
         await self.store.put_scores(self.scorer, self.criteria_hash, scores)
 
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
-        return self.store.shared_prefix(key, self.criteria_hash, wait=wait, expected=self.sharing)
+        return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
 
 def consistent(score: Score, local: Score) -> Score:

@@ -405,24 +405,15 @@ class Store:
     # shared prompt prefixes ----------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def shared_prefix(
-        self,
-        prefix: str,
-        user: str,
-        *,
-        wait: bool = True,
-        timeout: float = 60.0,
-        expected: int | None = None,
+        self, prefix: str, user: str, *, wait: bool = True, timeout: float = 60.0
     ) -> AsyncIterator[bool]:
         """Whether a call should mark `prefix` for prompt caching, and its turn to make the call.
 
         Caching pays only when another user (criteria) reads the prefix too: a cache write costs
-        1.25x and a read 0.1x an input token. With the number of users `expected` known (the
-        prescore run knows every set of interests), it is marked when two or more will read it:
-        the first writes, the others read (two users: 1.25 + 0.1 instead of 2 x 1.0). Otherwise
-        the first user of the day's prefix does not mark it, and from the second on it is marked.
-        The first marked call runs alone (a lease) and the others wait until it has succeeded, so
-        that they read the cache instead of all writing it at once; with `wait=False` (batches)
-        nobody waits.
+        1.25x and a read 0.1x an input token. The first user of the day's prefix therefore does not
+        mark it; from the second on it is marked. The first marked call runs alone (a lease) and
+        the others wait until it has succeeded, so that they read the cache instead of all writing
+        it at once; with `wait=False` (batches) nobody waits.
         """
         users = self.keys.prompt_users(prefix)
         async with self.r.pipeline(transaction=True) as pipe:
@@ -430,7 +421,7 @@ class Store:
             pipe.expire(users, K.DAY)
             pipe.scard(users)
             *_, count = await pipe.execute()
-        if (count if expected is None else expected) < 2:
+        if count < 2:
             yield False
             return
         warm = self.keys.prompt_warm(prefix)
