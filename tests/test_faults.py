@@ -21,7 +21,7 @@ from bot.models import Digest, Topic
 from bot.render.discord import digest_messages as discord_messages
 from bot.render.markdown import render_markdown
 from bot.render.slack import digest_messages as slack_messages
-from bot.scoring.base import Failure
+from bot.scoring.base import Failure, status_line
 from bot.scoring.claude import describe_api_error, failure_of, retry_wait
 from tests.fakes.anthropic_server import FakeAnthropic
 
@@ -165,3 +165,12 @@ def test_retry_after_is_capped_and_bad_requests_are_not_retried():
     assert retry_wait(_status_error(400, {}), 0, 30) is None
     assert retry_wait(_status_error(529, {"x-should-retry": "false"}), 0, 30) is None
     assert 0.3 < (retry_wait(_status_error(529, {}), 1, 30) or 0) <= 1.0
+
+
+def test_the_opening_line_names_every_failure_with_its_count():
+    line = status_line({Failure.REFUSED: 3, Failure.TIMED_OUT: 20, Failure.BUDGET: 30}, 250)
+    assert line == (
+        "Claude refused for 3 and timed out for 20; the daily budget ran out for 30 of 250 "
+        "papers; those are ranked by the local ranker."
+    )
+    assert status_line({}, 250) == ""

@@ -159,9 +159,9 @@ class ClaudeScorer:
     ) -> dict[str, Any]:
         """One answer's tool input, with our own retries inside the run's deadline."""
         for attempt in range(self.settings.max_retries + 1):
-            if result.tripped is not None:
-                raise _GaveUp(result.tripped)
             async with self._parallel:
+                if result.tripped is not None:  # checked in turn: a storm can trip it meanwhile
+                    raise _GaveUp(result.tripped)
                 left = result.time_left()
                 if left <= 0.05:
                     raise _GaveUp(Failure.TIMED_OUT)
