@@ -194,26 +194,36 @@ class ClaudeScorer:
         """Titles only; a failed or unaffordable triage keeps its whole batch (fail open: the
         scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
+        chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
+        await self._register(chunks, result.sink, 0.0)
 
         async def one(chunk: list[Paper]) -> set[str]:
-            if not wanted.intersection(p.id for p in chunk):
-                return set()
+            whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
+            estimate = self._estimate(whole)  # the most this call can cost
+            if not self._affordable(estimate, result):
+                return {p.id for p in chunk}
+            result.reserved += estimate
             try:
                 async with self._triage_call(chunk, wanted, criteria, result.sink) as (shown, call):
-                    estimate = self._estimate(call)
-                    if not self._affordable(estimate, result):
-                        return {p.id for p in chunk}
-                    result.reserved += estimate
-                    try:
-                        return _kept(await self._call(call, result, "triage_titles"), shown)
-                    finally:
-                        result.reserved -= estimate
+                    return _kept(await self._call(call, result, "triage_titles"), shown)
             except (_GaveUp, _BadResponse, ValueError) as e:
                 log.warning("title triage failed (%s); scoring the whole batch", e)
                 return {p.id for p in chunk}
+            finally:
+                result.reserved -= estimate
 
-        kept = set().union(*await asyncio.gather(*(one(c) for c in self._triage_chunks(listing))))
+        kept = set().union(*await asyncio.gather(*(one(c) for c in chunks)))
         return [p for p in papers if p.id in kept]
+
+    async def _register(self, chunks: list[list[Paper]], sink: Sink | None, wait: float) -> None:
+        """Count this run as a reader of each chunk's titles before any call is marked, and give
+        the other sets of interests starting now `wait` seconds to do the same: the count then
+        says whether a cache write will be read. (The prescore run starts every set at once.)"""
+        for chunk in chunks:
+            async with self._shared_prefix(sink, prompts.titles_block(chunk), wait=False):
+                pass
+        if wait and chunks:
+            await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
     async def _triage_call(
@@ -422,14 +432,9 @@ class ClaudeScorer:
     ) -> list[Paper]:
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        # The prescore run submits every set of interests at once: each registers as a reader
-        # of the titles first, and counts after a moment, when all have registered. With two
-        # sets or more every request then marks the titles: the first processed writes them
-        # (1.25x), the others read (0.1x); two sets pay 1.35x, not 2.25x (or 2x uncached).
-        for chunk in chunks:
-            async with self._shared_prefix(result.sink, prompts.titles_block(chunk), wait=False):
-                pass
-        await asyncio.sleep(_RENDEZVOUS_SECONDS)
+        # With two sets of interests or more, every request then marks the titles: the first
+        # processed writes them (1.25x), the others read (0.1x): 1.35x for two, not 2.25x.
+        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS)
         requests: list[dict[str, Any]] = []
         for i, chunk in enumerate(chunks):
             # No first-writer wait here: a batch runs for minutes, and caching in batches is
