@@ -24,20 +24,25 @@ def _refuse_one(fake: FakeAnthropic, title: str) -> None:
     fake.refuse_containing = title
 
 
+def _long_rate_limit(fake: FakeAnthropic, title: str) -> None:
+    fake.retry_after = 3600
+    fake.fail_next(*[429] * 50)
+
+
+def _mix(fake: FakeAnthropic, title: str) -> None:
+    _refuse_one(fake, title)
+    fake.fail_next(0.0, 529, "text_only", 3.0, "missing", 429)
+
+
+# How the fake misbehaves in each mode, given the title of a paper to refuse.
 MODES: dict[str, Callable[[FakeAnthropic, str], None]] = {
     "no fault": lambda fake, title: None,
     "refusal (one paper)": _refuse_one,
     "text without tool call": lambda fake, title: fake.fail_next(*["text_only"] * 50),
     "hang past the deadline": lambda fake, title: fake.fail_next(*[120.0] * 50),
-    "429, retry-after 3600": lambda fake, title: (
-        setattr(fake, "retry_after", 3600),
-        fake.fail_next(*[429] * 50),
-    ),
+    "429, retry-after 3600": _long_rate_limit,
     "529 storm": lambda fake, title: fake.fail_next(*[529] * 200),
-    "mix across batches": lambda fake, title: (
-        _refuse_one(fake, title),
-        fake.fail_next(0.0, 529, "text_only", 3.0, "missing", 429),
-    ),
+    "mix across batches": _mix,
 }
 
 
@@ -52,15 +57,9 @@ async def _one(redis_url: str, mode: str) -> dict[str, Any]:
                 update={**TOPIC_SETS[0].update(), "categories": CATEGORIES, "budget_usd": 50}
             )
             # The paper to refuse: the locally best, which the triage surely keeps.
-            top = app.builder.scoring.local.rank(listing.papers, channel.criteria())
-            MODES[mode](
-                fake,
-                next(
-                    p.title
-                    for p in listing.papers
-                    if p.id == max(top, key=lambda s: s.relevance).paper_id
-                ),
-            )
+            ranks = app.builder.scoring.local.rank(listing.papers, channel.criteria())
+            best = max(ranks, key=lambda s: s.relevance).paper_id
+            MODES[mode](fake, next(p.title for p in listing.papers if p.id == best))
             started = time.perf_counter()
             digest = await app.builder.build(channel, listing=listing)
             seconds = time.perf_counter() - started
@@ -89,7 +88,7 @@ async def run(quick: bool) -> dict[str, Any]:
             rnd(r["seconds"] - base, 2),
             r["calls"],
             rnd(r["usd"], 4),
-            f"{r['local_share']:.0%}",
+            f"{r['local_share']:.1%}",
             r["status"],
         ]
         for mode, r in results.items()
