@@ -318,6 +318,12 @@ class FakeDiscord(LocalServer):
         self._acked: set[str] = set()
         self._accepted: list[tuple[str, str, dict]] = []  # (kind, channel id or token, body)
         self._windows = FixedWindow()
+        self.message_faults: list[int] = []  # HTTP statuses of the next message creates
+
+    def fail_next_messages(self, *statuses: int) -> None:
+        """The next message creates fail with these statuses (e.g. 503), nothing posted; a 0 lets
+        that one through (0, 0, 0, 503: the 4th fails)."""
+        self.message_faults.extend(statuses)
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -712,6 +718,8 @@ class FakeDiscord(LocalServer):
         if bad := self._check(request, body, has_files):
             return bad
         cid = request.match_info["cid"]
+        if self.message_faults and (status := self.message_faults.pop(0)):
+            return web.json_response({"message": "Service Unavailable", "code": 0}, status=status)
         headers, retry_after = self._rate(cid)
         if retry_after is not None:
             self.rate_limited += 1

@@ -83,6 +83,10 @@ class DiscordPoster:
         self.vote_emojis = tuple(vote_emojis)
         self.thread_archive_minutes = thread_archive_minutes
 
+    async def recover(self, channel: str, marker: str, progress: Progress) -> None:
+        """Nothing to read back: every message is sent with its delivery's nonce (enforce_nonce),
+        so Discord answers a repeated send within its nonce window with the message it made."""
+
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
     ) -> list[Posted]:
