@@ -293,7 +293,10 @@ class DailyJobs:
         words, only when the digest is really late."""
         metrics.DIGESTS.labels(status="failed").inc()
         why = _in_words(error)
-        log.error("digest for %s on %s failed: %s (%r)", channel_id, day, why, error)
+        log.error("digest for %s on %s failed: %s (%s)", channel_id, day, why, type(error).__name__)
+        # Redis away is the operators' business (readyz, metrics), retried within seconds: a
+        # channel hears only of what is late for reasons of its own (arXiv, the platform).
+        late = late and not _store_error(error)
         key = f"{channel_id}:{day}:failed"
         try:
             if lease is not None:
@@ -315,9 +318,13 @@ class DailyJobs:
         return Outcome(channel_id, day, "failed", detail=why)
 
 
+def _store_error(error: Exception) -> bool:
+    return isinstance(error, StoreUnavailable | RedisError)
+
+
 def _in_words(error: Exception) -> str:
     """What failed, for people: never a raw exception text or a host:port."""
-    if isinstance(error, StoreUnavailable | RedisError):
+    if _store_error(error):
         return "The bot's state store (Redis) could not be reached."
     if isinstance(error, ArxivUnavailable):
         return "arXiv could not be reached."

@@ -76,9 +76,7 @@ class SlackPoster:
         except SlackApiError as e:
             raise _unavailable(e) from e
         except (TimeoutError, aiohttp.ClientError) as e:
-            raise ChatUnavailable(
-                "Slack did not answer in time.", hint="It will be retried automatically."
-            ) from e
+            raise ChatUnavailable("Slack did not answer in time.") from e
 
     async def post_message(self, channel: str, **kwargs: Any) -> AsyncSlackResponse:
         """chat.postMessage in the channel's turn (every message of the bot goes through here)."""
