@@ -67,8 +67,9 @@ def due_at(config: ChannelConfig, day: dt.date) -> dt.datetime:
 # A delivery this late is worth a word in the channel; before that, a failure is retried quietly
 # (a replica's death or a Redis restart costs seconds, not an alarm).
 LATE_AFTER = dt.timedelta(minutes=30)
-# Leases one replica holds at once: the rest stay free for the other replicas to take.
-MAX_LEASES = 16
+# Leases one replica holds at once (deliveries it posts at once): beyond it, the rest stay free
+# for the other replicas to take. High enough for one replica to post a 200-channel morning.
+MAX_LEASES = 100
 
 
 class DailyJobs:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 from collections.abc import Coroutine
 from typing import Any
 
@@ -29,6 +30,7 @@ __all__ = ["PRESCORE_AFTER", "Scheduler"]
 
 # arXiv's feeds carry the new listing a little after the 20:00 ET announcement.
 PRESCORE_AFTER = dt.timedelta(minutes=30)
+JITTER_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +125,10 @@ class Scheduler:
 
         async def run() -> None:
             try:
+                # Every replica fires the same jobs at the same moment: a random head start of
+                # up to a second lets each win its share of the leases instead of the fastest
+                # taking them all.
+                await asyncio.sleep(random.uniform(0, min(JITTER_SECONDS, self.takeover_seconds)))
                 await self.jobs.run_channel(channel_id)
             finally:
                 self._running.discard(channel_id)
