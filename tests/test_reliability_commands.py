@@ -12,13 +12,12 @@ import aiohttp
 import pytest
 
 from bot.chat.commands import CommandHandler
-from bot.chat.discord import ArxivDiscordBot
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
-from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack, command_payload, signed_headers
 from tests.test_discord import slash
+from tests.test_reliability_delivery import discord_bot_on
 
 SECRET = "test-signing-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -125,17 +124,8 @@ async def test_slack_acks_within_3s_while_redis_is_paused(slack_http, fake_slack
 
 @pytest.fixture
 async def discord_on(make_app, own_redis) -> AsyncIterator:
-    async with (
-        FakeDiscord(guild_id=1300, bot_user_id=1200) as fake,
-        fake.patch_discord(),
-    ):
-        app = await make_app(offline=True, redis_url=own_redis.url)
-        bot = ArxivDiscordBot(app, CommandHandler(app))
-        await bot.login("token")
-        try:
-            yield fake, bot
-        finally:
-            await bot.close()
+    async with discord_bot_on(make_app, redis_url=own_redis.url) as pair:
+        yield pair
 
 
 @pytest.mark.parametrize("sub", ["settings", "digest"])

@@ -20,7 +20,8 @@ from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
 from bot.chat.replies import Reply
 from bot.chat.slack.poster import SlackPoster
-from bot.errors import LeaseLost, StoreUnavailable
+from bot.deliver import Progress, deliver
+from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
 from bot.models import Digest, Score, ScoredPaper
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
@@ -84,19 +85,28 @@ async def test_slack_digest_now_broken_at_the_4th_message_continues_on_retry(mak
     assert "nothing posted" in third.text
 
 
-@pytest.fixture
-async def discord_bot(make_app) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+@contextlib.asynccontextmanager
+async def discord_bot_on(
+    make_app, **settings
+) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+    """A logged-in ArxivDiscordBot on an offline App, against a FakeDiscord."""
     async with (
         FakeDiscord(guild_id=GUILD, bot_user_id=1200) as fake,
         fake.patch_discord(),
     ):
-        app = await make_app(offline=True)
+        app = await make_app(offline=True, **settings)
         bot = ArxivDiscordBot(app, CommandHandler(app))
         await bot.login("token")
         try:
             yield fake, bot
         finally:
             await bot.close()
+
+
+@pytest.fixture
+async def discord_bot(make_app) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+    async with discord_bot_on(make_app) as pair:
+        yield pair
 
 
 async def test_discord_digest_now_broken_by_a_503_continues_on_retry(discord_bot):
@@ -108,12 +118,32 @@ async def test_discord_digest_now_broken_by_a_503_continues_on_retry(discord_bot
     second = await post_now(bot.app.store, bot.poster, digest, trigger="2")
     assert "remaining 4 papers of 6" in second.text
     assert len(fake.messages(DISCORD_CHANNEL)) == 1  # the header, once
-    entries = [
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+
+
+def discord_entries(fake: FakeDiscord) -> list[str]:
+    return [
         m["embeds"][0]["url"].rsplit("/", 1)[1]
         for m in fake.messages()
         if m.get("embeds") and "/abs/" in m["embeds"][0].get("url", "")
     ]
-    assert sorted(entries) == sorted(s.paper.id for s in digest.papers)
+
+
+async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(discord_bot):
+    fake, bot = discord_bot
+    fake.nonce_window = 0  # long ago: Discord's nonces no longer help, only the channel does
+    store, channel = bot.app.store, f"discord:{DISCORD_CHANNEL}"
+    digest = await digest_for(channel, 5)
+    fake.fail_next_messages(0, 0, 0, 503)
+    with pytest.raises(ChatUnavailable):
+        progress = await Progress.load(store, channel, DAY, resumed=False)
+        await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    await store.r.flushall()  # Redis restarted without persistence
+    progress = await Progress.load(store, channel, DAY, resumed=False)
+    await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+    assert set(progress.done) == {"header-0", *(f"paper-{s.paper.id}" for s in digest.papers)}
 
 
 # ------------------------------------------------------------------- one pacer per channel

@@ -59,30 +59,15 @@ class Scheduler:
     async def start(self) -> None:
         """Must run inside the event loop (AsyncIOScheduler binds to it on start)."""
         self.aps = AsyncIOScheduler(timezone="UTC")
-        self.aps.add_job(
-            self.reconcile,
-            "interval",
-            seconds=self.reconcile_seconds,
-            id="reconcile",
-            coalesce=True,
-            max_instances=1,
-        )
-        self.aps.add_job(
-            self._sweep,
-            "interval",
-            seconds=self.sweep_seconds,
-            id="sweep",
-            coalesce=True,
-            max_instances=1,
-        )
-        self.aps.add_job(
-            self._takeover,
-            "interval",
-            seconds=self.takeover_seconds,
-            id="takeover",
-            coalesce=True,
-            max_instances=1,
-        )
+        for job, seconds in (
+            (self.reconcile, self.reconcile_seconds),
+            (self._sweep, self.sweep_seconds),
+            (self._takeover, self.takeover_seconds),
+        ):
+            name = job.__name__.lstrip("_")
+            self.aps.add_job(
+                job, "interval", seconds=seconds, id=name, coalesce=True, max_instances=1
+            )
         if self.jobs.app.prescoring is not None:
             at = announced_at(dt.date.today()) + PRESCORE_AFTER
             self.aps.add_job(

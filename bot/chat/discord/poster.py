@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import discord
@@ -21,6 +22,8 @@ __all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
 log = logging.getLogger(__name__)
 
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+RECOVER_LIMIT = 100  # messages of the channel (and of the thread) read back: Discord's maximum
+MAX_HEADERS = 10
 
 
 def message_nonce(marker: str, key: str) -> str:
@@ -54,6 +57,29 @@ class DiscordPostError(ChatUnavailable):
         self.code = error.code
 
 
+def _embeds(messages: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(message id, embed) for every embed of `messages` (as Discord's REST API gives them)."""
+    for m in messages:
+        for embed in m.get("embeds") or []:
+            yield str(m["id"]), dict(embed)
+
+
+def _ref(nonce: str) -> str:
+    return f"ref {nonce}"
+
+
+def _with_ref(payload: dict[str, Any], nonce: str) -> dict[str, Any]:
+    """`payload` with its nonce at the end of its last embed's footer: the content marker by
+    which a later attempt finds it in the channel's history."""
+    embeds = [dict(e) for e in payload.get("embeds", [])]
+    if not embeds:
+        return payload
+    text = (embeds[-1].get("footer") or {}).get("text", "")
+    ref = _ref(nonce)
+    embeds[-1]["footer"] = {"text": clip(text, 2000) + " · " + ref if text else ref}
+    return {**payload, "embeds": embeds}
+
+
 def _kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "content": payload.get("content"),
@@ -84,8 +110,38 @@ class DiscordPoster:
         self.thread_archive_minutes = thread_archive_minutes
 
     async def recover(self, channel: str, marker: str, progress: Progress) -> None:
-        """Nothing to read back: every message is sent with its delivery's nonce (enforce_nonce),
-        so Discord answers a repeated send within its nonce window with the message it made."""
+        """Record this delivery's messages that the channel shows but `progress` lacks.
+
+        Discord returns no nonce in a channel's history, so each header message carries its
+        nonce as a content marker (`ref …` in its footer); the papers are the messages of the
+        thread started on the first header (a thread has its message's id), known by their
+        arXiv links. Needs Read Message History; without it, the nonces still make Discord
+        answer a repeated send within its nonce window with the message it already made.
+        """
+        found: dict[str, str] = {}
+        try:
+            history = await self.client.http.logs_from(int(channel), limit=RECOVER_LIMIT)
+            refs = {_ref(message_nonce(marker, f"header-{i}")): i for i in range(MAX_HEADERS)}
+            for message_id, embed in _embeds(history):
+                footer = (embed.get("footer") or {}).get("text", "")
+                for ref, i in refs.items():
+                    if footer.endswith(ref):
+                        found.setdefault(f"header-{i}", message_id)
+            header = found.get("header-0") or progress.done.get("header-0")
+            if header:
+                with contextlib.suppress(discord.NotFound):  # papers went to the channel
+                    thread = await self.client.http.logs_from(int(header), limit=RECOVER_LIMIT)
+                    for message_id, embed in _embeds(thread):
+                        if "/abs/" in (url := embed.get("url") or ""):
+                            found.setdefault(f"paper-{url.rsplit('/', 1)[1]}", message_id)
+        except discord.Forbidden:
+            log.warning("cannot read the history of discord:%s; relying on nonces", channel)
+            return
+        except discord.HTTPException as e:
+            raise DiscordPostError(channel, e) from e
+        for key, message_id in found.items():
+            if key not in progress.done:
+                await progress.record(key, message_id)
 
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
@@ -143,7 +199,10 @@ class DiscordPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
-        msg = await target.send(**_kwargs(payload), nonce=message_nonce(marker, key))
+        nonce = message_nonce(marker, key)
+        if key.startswith("header-"):
+            payload = _with_ref(payload, nonce)
+        msg = await target.send(**_kwargs(payload), nonce=nonce)
         await progress.record(key, str(msg.id))
         try:
             for emoji in reactions:
