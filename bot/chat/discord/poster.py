@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import discord
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 RECOVER_LIMIT = 100  # messages of the channel (and of the thread) read back: Discord's maximum
 MAX_HEADERS = 10
+CALL_TIMEOUT = 30.0
+T = TypeVar("T")
 
 
 def message_nonce(marker: str, key: str) -> str:
@@ -55,6 +58,16 @@ class DiscordPostError(ChatUnavailable):
         )
         self.status = error.status
         self.code = error.code
+
+
+async def _bounded(call: Awaitable[T]) -> T:
+    """One REST call, bounded in time (discord.py waits out rate limits inside it, so the bound
+    is generous): a hung Discord fails the delivery visibly, to be resumed by the next sweep."""
+    try:
+        async with asyncio.timeout(CALL_TIMEOUT):
+            return await call
+    except TimeoutError as e:
+        raise ChatUnavailable("Discord did not answer in time.") from e
 
 
 def _embeds(messages: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -120,7 +133,7 @@ class DiscordPoster:
         """
         found: dict[str, str] = {}
         try:
-            history = await self.client.http.logs_from(int(channel), limit=RECOVER_LIMIT)
+            history = await _bounded(self.client.http.logs_from(int(channel), limit=RECOVER_LIMIT))
             refs = {_ref(message_nonce(marker, f"header-{i}")): i for i in range(MAX_HEADERS)}
             for message_id, embed in _embeds(history):
                 footer = (embed.get("footer") or {}).get("text", "")
@@ -130,7 +143,9 @@ class DiscordPoster:
             header = found.get("header-0") or progress.done.get("header-0")
             if header:
                 with contextlib.suppress(discord.NotFound):  # papers went to the channel
-                    thread = await self.client.http.logs_from(int(header), limit=RECOVER_LIMIT)
+                    thread = await _bounded(
+                        self.client.http.logs_from(int(header), limit=RECOVER_LIMIT)
+                    )
                     for message_id, embed in _embeds(thread):
                         if "/abs/" in (url := embed.get("url") or ""):
                             found.setdefault(f"paper-{url.rsplit('/', 1)[1]}", message_id)
@@ -202,11 +217,11 @@ class DiscordPoster:
         nonce = message_nonce(marker, key)
         if key.startswith("header-"):
             payload = _with_ref(payload, nonce)
-        msg = await target.send(**_kwargs(payload), nonce=nonce)
+        msg = await _bounded(target.send(**_kwargs(payload), nonce=nonce))
         await progress.record(key, str(msg.id))
         try:
             for emoji in reactions:
-                await msg.add_reaction(emoji)
+                await _bounded(msg.add_reaction(emoji))
         except discord.HTTPException as e:  # voting still works by picking the emoji by hand
             log.warning("could not seed reactions on %s (%s %s)", msg.id, e.status, e.text)
         return str(msg.id)
@@ -215,7 +230,7 @@ class DiscordPoster:
         """Plain text; user mentions ping (for `watch`), @everyone and roles never do."""
         target = self.client.get_partial_messageable(int(channel))
         try:
-            await target.send(clip(text, Limits.CONTENT), allowed_mentions=_USERS_ONLY)
+            await _bounded(target.send(clip(text, Limits.CONTENT), allowed_mentions=_USERS_ONLY))
         except discord.HTTPException as e:
             raise DiscordPostError(channel, e) from e
 
@@ -246,9 +261,11 @@ class DiscordPoster:
                     fail_if_not_exists=False
                 )
             else:
-                opener = await parent.send(
-                    clip(thread.opener, Limits.CONTENT),
-                    allowed_mentions=discord.AllowedMentions.none(),
+                opener = await _bounded(
+                    parent.send(
+                        clip(thread.opener, Limits.CONTENT),
+                        allowed_mentions=discord.AllowedMentions.none(),
+                    )
                 )
                 name = clip(f"Notes on {thread.title}", 100)
                 new_thread = await self._thread(parent.id, opener.id, name)
@@ -272,8 +289,10 @@ class DiscordPoster:
         embed = discord.Embed.from_dict(reply_embed(reply))
         mentions = discord.AllowedMentions.none()
         if reference is None:
-            return await target.send(embed=embed, allowed_mentions=mentions)
-        return await target.send(embed=embed, reference=reference, allowed_mentions=mentions)
+            return await _bounded(target.send(embed=embed, allowed_mentions=mentions))
+        return await _bounded(
+            target.send(embed=embed, reference=reference, allowed_mentions=mentions)
+        )
 
     async def _thread(
         self, channel_id: int, message_id: int, name: str
@@ -281,11 +300,13 @@ class DiscordPoster:
         """A public thread on the header message; None where threads are impossible (a DM, no
         Create Public Threads permission): the papers then go to the channel itself."""
         try:
-            data = await self.client.http.start_thread_with_message(
-                channel_id,
-                message_id,
-                name=name[:100],
-                auto_archive_duration=self.thread_archive_minutes,  # type: ignore[arg-type]
+            data = await _bounded(
+                self.client.http.start_thread_with_message(
+                    channel_id,
+                    message_id,
+                    name=name[:100],
+                    auto_archive_duration=self.thread_archive_minutes,  # type: ignore[arg-type]
+                )
             )
             thread_id = int(data["id"])
         except discord.HTTPException as e:
