@@ -151,3 +151,14 @@ async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
     answer = fake.followups() or [first["data"]]
     [embed] = answer[-1]["embeds"]
     assert embed["description"] == UNAVAILABLE or embed.get("title"), embed
+
+
+async def test_redis_gone_the_command_layer_answers_in_one_sentence(make_app, own_redis):
+    from bot.chat.commands import Invocation
+
+    app = await make_app(offline=True, redis_url=own_redis.url)
+    handler = CommandHandler(app)
+    own_redis.stop()
+    for text in ("settings", "threshold 7", "keywords add diffusion"):
+        reply = await handler.handle(Invocation("slack:C1", "U1", text))  # never raises
+        assert reply.error and reply.text.startswith(UNAVAILABLE), (text, reply.text)

@@ -206,6 +206,23 @@ async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(make_
     assert not [p for p in fake.posts() if "could not be built" in p["text"]]
 
 
+async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(make_app, fake_slack):
+    app = await make_app()
+    [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
+    jobs = DailyJobs(app, {"slack": slack_poster(fake_slack)}, owner="r1")
+    assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
+    daily = len(fake_slack.posts())
+    friday = NOW + dt.timedelta(days=3)
+    fake_slack.fail_next("chat.postMessage", 0, 0, 503)  # the roll-up's header and 1st paper
+    assert (await jobs.run_weekly(channel, now=friday)).status == "failed"
+    assert (await jobs.run_weekly(channel, now=friday)).status == "posted"
+    weekly = fake_slack.posts()[daily:]
+    assert len([p for p in weekly if not p.get("thread_ts")]) == 1
+    entries = slack_entries(fake_slack, "C000")[daily - 1 :]
+    assert len(entries) == len(set(entries)) == 4
+    assert (await jobs.run_weekly(channel, now=friday)).status == "already"
+
+
 # ------------------------------------------------------------------------ Slack hangs
 async def test_a_hung_slack_fails_the_job_visibly_and_the_next_sweep_completes_it(
     make_app, fake_slack, caplog

@@ -25,6 +25,7 @@ from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
+from bot.store.store import StoreDown
 
 # Reacting with this on a paper's message asks for its notes.
 EXPLAIN_EMOJI = "🔍"
@@ -155,6 +156,14 @@ class ArxivDiscordBot(discord.Client):
         except ArxivBotError as e:  # e.g. Discord refused the digest: the sentence says why
             log.warning("/arxiv %s in channel %s: %s", name, interaction.channel_id, e)
             await self._apologize(interaction, str(e))
+        except REDIS_ERRORS as e:  # raised outside the store's methods (a lease's context)
+            log.warning(
+                "/arxiv %s in channel %s: Redis unreachable (%s)",
+                name,
+                interaction.channel_id,
+                type(e).__name__,
+            )
+            await self._apologize(interaction, str(StoreDown()))
         except Exception:
             log.exception("/arxiv %s failed in channel %s", name, interaction.channel_id)
             await self._apologize(interaction)

@@ -32,6 +32,8 @@ from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
 from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
+from bot.store import REDIS_ERRORS
+from bot.store.store import StoreDown
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
 
@@ -71,6 +73,12 @@ async def reject_malformed(
         except UnicodeDecodeError:
             return web.Response(status=400, text="the request body is not UTF-8")
     return await handler(request)
+
+
+def _sentence(error: Exception) -> str:
+    """The user's sentence for an error: Redis errors raised outside the store's methods (in a
+    lease's context manager) read as the store's own."""
+    return str(error) if isinstance(error, ArxivBotError) else str(StoreDown())
 
 
 class _Listeners:
@@ -134,9 +142,9 @@ class _Listeners:
                 reply = await self._in_thread(channel, reply, reply.thread)
             kind = "ephemeral" if reply.ephemeral else "in_channel"
             await respond(**reply_blocks(reply), response_type=kind)
-        except ArxivBotError as e:  # the state store is away, Slack refused: the sentence says so
+        except (ArxivBotError, *REDIS_ERRORS) as e:  # the store is away, Slack refused: say so
             log.warning("/arxiv %r in %s: %s", inv.text, inv.channel_id, e)
-            await respond(text=str(e), response_type="ephemeral")
+            await respond(text=_sentence(e), response_type="ephemeral")
         except Exception:
             log.exception("/arxiv %r by %s in %s failed", inv.text, user, inv.channel_id)
             try:
