@@ -68,7 +68,7 @@ def due_at(config: ChannelConfig, day: dt.date) -> dt.datetime:
 # (a replica's death or a Redis restart costs seconds, not an alarm).
 LATE_AFTER = dt.timedelta(minutes=30)
 # Leases one replica holds at once (deliveries it posts at once): beyond it, the rest stay free
-# for the other replicas to take. High enough for one replica alone to post a 200-channel morning at once.
+# for the other replicas to take. High enough for one replica to post a 200-channel morning.
 MAX_LEASES = 250
 
 
