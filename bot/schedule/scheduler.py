@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -176,25 +176,24 @@ class Scheduler:
     async def _sweep(self) -> None:
         """Start a job task for every due channel and return: a slow channel (a hung platform)
         never holds the next sweep back."""
-        if self.accepting:
-            try:
-                for channel_id in await self.jobs.due_channels():
-                    self._run_channel(channel_id, "sweep")
-            except REDIS_ERRORS:
-                log.warning("sweep skipped: Redis unreachable")
-            except Exception:
-                # A background loop must not die silently: log with the traceback, sweep again later.
-                metrics.BACKGROUND_FAILURES.labels(task="sweep").inc()
-                log.exception("sweep failed")
+        await self._start_each(self.jobs.due_channels, "sweep")
 
     async def _takeover(self) -> None:
         """Resume, within seconds, the started deliveries whose owner's lease has expired."""
-        if self.accepting:
-            try:
-                for channel_id in await self.jobs.orphaned():
-                    self._run_channel(channel_id, "takeover")
-            except REDIS_ERRORS:
-                log.warning("takeover check skipped: Redis unreachable")
+        await self._start_each(self.jobs.orphaned, "takeover")
+
+    async def _start_each(self, find: Callable[[], Awaitable[list[str]]], why: str) -> None:
+        if not self.accepting:
+            return
+        try:
+            for channel_id in await find():
+                self._run_channel(channel_id, why)
+        except REDIS_ERRORS:
+            log.warning("%s skipped: Redis unreachable", why)
+        except Exception:
+            # A background loop must not die silently: log with the traceback, run again later.
+            metrics.BACKGROUND_FAILURES.labels(task=why).inc()
+            log.exception("%s failed", why)
 
     def next_run(self, channel_id: str):
         job = self.aps.get_job(f"digest:{channel_id}") if self.aps else None
