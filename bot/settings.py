@@ -143,7 +143,12 @@ class Settings(BaseSettings):
     health_port: int = 8080
     log_json: bool = False
     catch_up_days: int = Field(default=3, ge=0, le=30)
-    job_lease_seconds: float = Field(default=120.0, gt=0, description="renewed while a job runs")
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="renewed at a third of its life while a job runs; a dead replica's "
+        "deliveries resume about this long after it died",
+    )
     sweep_seconds: int = Field(default=300, ge=1, description="catch-up/retry sweep interval")
     reconcile_seconds: int = Field(default=30, ge=1, description="re-read schedules this often")
     drain_seconds: float = Field(default=30.0, ge=0, description="SIGTERM: wait for running jobs")
