@@ -1,11 +1,14 @@
 # arxiv-bot: one process runs Slack, Discord, the daily schedule and the health endpoint.
-FROM python:3.12-slim AS build
+# Python 3.11, the version the lock files are compiled for.
+FROM python:3.11-slim AS build
 WORKDIR /src
+COPY requirements-bot.lock ./
+RUN pip install --no-cache-dir --prefix=/install --require-hashes -r requirements-bot.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install --no-deps .
 
-FROM python:3.12-slim
+FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 arxivbot
 COPY --from=build /install /usr/local
 USER arxivbot

@@ -169,7 +169,7 @@ async def _one_day(
         "output": sum(u["output_tokens"] for u in log),
         "ledger_calls": sum(d.usage.calls for d in digests),
         "ledger_usd": sum(d.usage.cost_usd for d in digests),
-        "fallbacks": sum(1 for d in digests if any("local ranker instead" in n for n in d.notes)),
+        "fallbacks": sum(1 for d in digests if d.status),
         "selected_per_channel": sum(len(d.papers) for d in digests) / max(1, len(digests)),
         "seconds": seconds,
     }

@@ -1,10 +1,10 @@
 """Posting a digest through a platform's Poster, resumable and remembered.
 
 A Poster only turns a Digest into messages on its platform. Every message it posts is recorded in a
-Progress (Redis) under a stable key before the next one is sent, so a replica that takes over a
-delivery after a crash skips what was already posted: at most the one message in flight at the
-moment of the crash can be repeated, and platforms with idempotency keys (Discord's nonce) absorb
-even that. Marking papers posted and indexing messages for reactions happens here, for every
+Progress (Redis) under a stable key before the next one is sent, under the delivery's lease. Before
+posting, the poster reads what the channel already shows of this delivery (Slack message metadata,
+Discord nonce and thread) and records it, so a replica that takes over after a crash, or a Redis
+that lost its data, skips what was already posted. Marking papers posted and indexing messages for reactions happens here, for every
 platform alike.
 """
 
@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot.models import Digest
 from bot.store import Store
+from bot.store.store import Lease
 
 __all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id"]
 
@@ -32,23 +33,45 @@ class Posted:
 
 @dataclass
 class Progress:
-    """Messages of one delivery already posted: key (e.g. 'header-0', 'paper-2506.01234') -> id."""
+    """Messages of one delivery already posted: key (e.g. 'header-0', 'paper-2506.01234') -> id.
+
+    With a store, each message is recorded under `delivery` (the delivery's marker) as soon as the
+    platform accepts it, and only while `lease` is held: a replica that lost the lease raises
+    LeaseLost at its next message and writes nothing more. Without a store it only remembers."""
 
     store: Store | None = None
-    channel_id: str = ""
-    day: dt.date | None = None
+    delivery: str = ""
     done: dict[str, str] = field(default_factory=dict)
     resumed: bool = False  # an earlier attempt died mid-post: messages may exist beyond `done`
+    lease: Lease | None = None
 
     @classmethod
-    async def load(cls, store: Store, channel_id: str, day: dt.date, *, resumed: bool) -> Progress:
-        done = await store.delivery_progress(channel_id, day)
-        return cls(store, channel_id, day, done, resumed)
+    async def load(
+        cls,
+        store: Store,
+        channel_id: str,
+        day: dt.date,
+        *,
+        resumed: bool,
+        lease: Lease | None = None,
+        kind: str = "",
+    ) -> Progress:
+        delivery = ":".join([channel_id, day.isoformat(), *([kind] if kind else [])])
+        return await cls.of(store, delivery, resumed=resumed, lease=lease)
+
+    @classmethod
+    async def of(
+        cls, store: Store, delivery: str, *, resumed: bool, lease: Lease | None = None
+    ) -> Progress:
+        return cls(store, delivery, await store.progress(delivery), resumed, lease)
 
     async def record(self, key: str, message_id: str) -> None:
         self.done[key] = message_id
-        if self.store is not None and self.day is not None:
-            await self.store.record_progress(self.channel_id, self.day, key, message_id)
+        if self.store is not None and self.delivery:
+            await self.store.record_progress(self.delivery, key, message_id, lease=self.lease)
+
+    def papers_done(self) -> int:
+        return sum(1 for k in self.done if k.startswith("paper-"))
 
 
 class Poster(Protocol):
@@ -60,6 +83,11 @@ class Poster(Protocol):
         """Post `digest` in the platform channel `channel`, skipping the keys in
         `progress.done` and recording each message as it is accepted. `marker` identifies this
         delivery (for platforms that accept an idempotency key or metadata)."""
+        ...
+
+    async def recover(self, channel: str, marker: str, progress: Progress) -> None:
+        """Record in `progress` this delivery's messages that the channel already shows (the
+        platform's own record wins over what Redis remembers or forgot)."""
         ...
 
     async def post_text(self, channel: str, text: str) -> None: ...
@@ -79,6 +107,8 @@ async def deliver(
     store: Store, poster: Poster, digest: Digest, *, marker: str, progress: Progress | None = None
 ) -> list[Posted]:
     progress = progress or Progress()
+    if progress.store is not None:
+        await poster.recover(native_id(digest.channel), marker, progress)
     posted = await poster.post_digest(
         native_id(digest.channel), digest, marker=marker, progress=progress
     )

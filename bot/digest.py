@@ -9,8 +9,9 @@ import logging
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper
 from bot.scoring import prompts
+from bot.scoring.base import status_line
 from bot.scoring.local import followed_authors
-from bot.scoring.service import ScoringService
+from bot.scoring.service import Scored, ScoringService
 from bot.sources import Source
 from bot.store import Store
 
@@ -60,8 +61,10 @@ class DigestBuilder:
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
         return channel_criteria(channel, await TasteModel.load(self.store, channel.id), day)
 
-    async def budget_left(self, channel: ChannelConfig, day: dt.date | None) -> float:
-        spent = (await self.store.usage(channel.id, day or dt.date.today())).cost_usd
+    async def budget_left(self, channel: ChannelConfig, day: dt.date | None = None) -> float:
+        """What the channel may still spend today, whatever listing `day` it scores: spend is
+        booked, and budgeted, on the day it is spent."""
+        spent = (await self.store.usage(channel.id, dt.date.today())).cost_usd
         return max(0.0, channel.budget_usd - spent)
 
     async def build(
@@ -83,7 +86,7 @@ class DigestBuilder:
             criteria,
             day=listing.day,
             channel_id=channel.id,
-            budget_usd=await self.budget_left(channel, listing.day),
+            budget_usd=await self.budget_left(channel),
         )
         ranked = sorted(
             (
@@ -100,7 +103,12 @@ class DigestBuilder:
             key=lambda s: (-s.score.relevance, -s.score.novelty, s.paper.id),
         )
         posted = await self.store.posted_ids(channel.id) if skip_posted else set()
-        notes = list(scored.notes)
+        notes = []
+        if scored.flagged:
+            notes.append(
+                f"{scored.flagged} papers got a Claude relevance far above what their text "
+                "supports (possibly instructions to the model in the text): capped and marked."
+            )
         if listing.day is None or not listing.papers:
             notes.append("No announcement from arXiv for this day (weekend or holiday).")
         using_local = self.scoring.scorer.name == "local"
@@ -111,12 +119,25 @@ class DigestBuilder:
             scanned=len(scored.scanned),
             papers=select(ranked, channel, posted),
             ranked=ranked,
-            unscored=scored.unscored,
             usage=scored.usage,
+            scored_by=self._scored_by(scored),
+            status=status_line(scored.failures, len(scored.scanned)),
             notes=notes,
             prompt=prompts.criteria_text(criteria) if using_local else prompts.appendix(criteria),
             criteria=criteria,
         )
+
+    def _scored_by(self, scored: Scored) -> str:
+        """The scorer that made the scores, and who paid: this run, or an earlier one."""
+        model = self.scoring.scorer.name
+        if not any(s.scorer == model for s in scored.scores.values()):
+            return "local ranker"
+        if not scored.cached:
+            return model
+        paid = "paid by another channel or the prescore run"
+        if not scored.usage.calls:
+            return f"{model} (cached; {paid})"
+        return f"{model} ({scored.cached} scores cached, {paid})"
 
 
 def channel_criteria(

@@ -8,6 +8,7 @@ __all__ = [
     "BadArxivId",
     "ChatUnavailable",
     "CommandError",
+    "LeaseLost",
     "PaperNotFound",
     "SettingsError",
     "StoreUnavailable",
@@ -52,6 +53,10 @@ class PaperNotFound(ArxivBotError):
 
 class StoreUnavailable(ArxivBotError):
     hint = "Check that Redis is running and REDIS_URL points at it."
+
+
+class LeaseLost(ArxivBotError):
+    """This replica no longer holds the lease of a delivery: it must stop and write nothing."""
 
 
 class CommandError(ArxivBotError):

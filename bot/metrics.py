@@ -7,6 +7,7 @@ from prometheus_client import Counter, Histogram
 from bot.models import Usage
 
 __all__ = [
+    "BACKGROUND_FAILURES",
     "COMMAND_SECONDS",
     "DIGESTS",
     "JOB_SECONDS",
@@ -20,6 +21,9 @@ PAPERS_FETCHED = Counter("arxivbot_papers_fetched", "Papers fetched from arXiv f
 LLM_TOKENS = Counter("arxivbot_llm_tokens", "Claude tokens used", ["kind"])
 LLM_DOLLARS = Counter("arxivbot_llm_dollars", "Claude spend in US dollars")
 DIGESTS = Counter("arxivbot_digests", "Digests by outcome", ["status"])
+BACKGROUND_FAILURES = Counter(
+    "arxivbot_background_failures", "Background tasks that ended with an error", ["task"]
+)
 COMMAND_SECONDS = Histogram("arxivbot_command_seconds", "Chat command latency", ["command"])
 JOB_SECONDS = Histogram(
     "arxivbot_job_seconds",

@@ -113,6 +113,9 @@ class Score(BaseModel):
     novelty: int = Field(ge=1, le=10)
     comment: str
     scorer: str = Field(description="'local' or the Claude model that produced the score")
+    flagged: bool = Field(
+        default=False, description="Claude's relevance was far above the text's; capped"
+    )
 
 
 class Usage(BaseModel):
@@ -205,6 +208,12 @@ class Digest(BaseModel):
     ranked: list[ScoredPaper] = Field(default=[], description="every scanned paper, best first")
     unscored: list[Paper] = []
     usage: Usage = Usage()
+    scored_by: str = Field(
+        default="local ranker", description="who made the scores, and who paid for them"
+    )
+    status: str = Field(
+        default="", description="one line on what failed in scoring, shown first; '' if nothing"
+    )
     notes: list[str] = []
     prompt: str = ""
     criteria: Criteria = Criteria()

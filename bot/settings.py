@@ -51,8 +51,16 @@ class LLMSettings(BaseModel):
     model: str = "claude-haiku-4-5"
     base_url: str | None = None
     batch_size: int = Field(default=100, ge=1, le=200)
-    max_retries: int = Field(default=3, ge=0, le=10)
-    timeout_seconds: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10, description="per call, within the deadline")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="per call, within the deadline")
+    deadline_seconds: float = Field(
+        default=180.0,
+        gt=0,
+        description="all of a digest's Claude calls; what is not scored by then is ranked locally",
+    )
+    max_retry_after_seconds: float = Field(
+        default=30.0, ge=0, description="the longest `retry-after` waited (never past the deadline)"
+    )
     use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
     batch_poll_seconds: float = Field(default=30.0, ge=0)
     prescore: bool = Field(
@@ -135,7 +143,12 @@ class Settings(BaseSettings):
     health_port: int = 8080
     log_json: bool = False
     catch_up_days: int = Field(default=3, ge=0, le=30)
-    job_lease_seconds: float = Field(default=120.0, gt=0, description="renewed while a job runs")
+    job_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="renewed at a third of its life while a job runs; a dead replica's "
+        "deliveries resume about this long after it died",
+    )
     sweep_seconds: int = Field(default=300, ge=1, description="catch-up/retry sweep interval")
     reconcile_seconds: int = Field(default=30, ge=1, description="re-read schedules this often")
     drain_seconds: float = Field(default=30.0, ge=0, description="SIGTERM: wait for running jobs")

@@ -9,11 +9,14 @@ import datetime as dt
 import pytest
 
 from bot.models import Topic
+from bot.render.markdown import render_markdown
 from bot.schedule.calendar import announced_at
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.prescore import prescore
 from tests.conftest import DAY
 from tests.test_jobs import headers_per_channel, poster_for
+
+TODAY = dt.date.today()  # spend is booked on the day it is spent
 
 ANNOUNCED = announced_at(DAY).astimezone(dt.UTC)  # 2025-06-10 00:00 UTC
 
@@ -41,7 +44,7 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
 ):
     app = await make_app(claude=fake_claude)
     assert app.prescoring is not None
-    await _save(app, "slack:C1", "UTC", "08:00")
+    c1 = await _save(app, "slack:C1", "UTC", "08:00")
     await _save(app, "slack:C2", "Europe/Paris", "09:00")  # same interests as C1: scored once
     await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
     # Tokyo at 09:00 is due the moment the listing is announced: no time for a batch.
@@ -52,12 +55,17 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert fake_claude.batch_requests_count == len(fake_claude.requests) > 0
     assert report.cost_usd > 0
     # Half price, in the ledger of the first channel with those interests.
-    ledger = await app.store.usage("slack:C1", DAY)
+    ledger = await app.store.usage("slack:C1", TODAY)
     list_price = app.scorer.price_usage(ledger).cost_usd  # the same tokens, not batched
     assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
-    assert (await app.store.usage("slack:C2", DAY)).calls == 0
-    speech = await app.store.usage("slack:C3", DAY)
+    assert (await app.store.usage("slack:C2", TODAY)).calls == 0
+    speech = await app.store.usage("slack:C3", TODAY)
     assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)
+    # The morning digest names who made its scores and who paid, not "[local ranker] $0.00".
+    morning = await app.builder.build(c1, day=DAY)
+    assert morning.usage.calls == 0 and morning.ranked
+    label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
+    assert morning.scored_by == label and f"| *[{label}]* |" in render_markdown(morning)
     # Another replica's prescore job, or a second firing, does nothing.
     assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran
 
@@ -92,3 +100,25 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
         assert scheduler.aps.get_job("prescore") is None
     finally:
         await scheduler.close(drain_seconds=1)
+
+
+async def test_with_two_sets_of_interests_the_prompt_cache_costs_less_than_none(
+    make_app, fake_claude
+):
+    """Prescore knows every set of interests: with two, the first marks the day's titles for
+    caching (a write at 1.25x) and the second reads them (0.1x), instead of 2 x 1.0."""
+    app = await make_app(claude=fake_claude)
+    await _save(app, "slack:C1", "UTC", "08:00")
+    await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
+    report = await prescore(app, platforms={"slack"}, now=ANNOUNCED + dt.timedelta(minutes=30))
+    assert report.criteria == 2
+    triage = [
+        usage
+        for body, usage in zip(fake_claude.requests, fake_claude.usage_log, strict=True)
+        if body["tool_choice"]["name"] == "triage_titles"
+    ]
+    writes = sum(u["cache_creation_input_tokens"] for u in triage)
+    reads = sum(u["cache_read_input_tokens"] for u in triage)
+    plain = sum(u["input_tokens"] for u in triage)
+    assert writes and reads == writes  # one write, one read of the same titles
+    assert plain + 1.25 * writes + 0.1 * reads < plain + writes + reads

@@ -188,3 +188,43 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
     entries = Counter(p["text"] for p in posts if "thread_ts" in p)
     assert len(entries) == 12 and set(entries.values()) == {1}  # not even the one in flight
     assert (await store.get_delivery(channel, day))["state"] == "posted"
+
+
+async def test_a_killed_replicas_channels_resume_on_survivors_within_seconds(
+    world, redis_url, spawn
+):
+    """No full sweep for 5 minutes: only the takeover check (a third of the lease) can resume
+    the dead replica's deliveries. At the default lease of 15 s that is about 20 s; here 3 s."""
+    day, arxiv, slack, store = world
+    slack.latency = 0.1
+    channels = await _subscribe(store, 18, max_papers=3)
+    procs = [spawn(_env(redis_url, arxiv, slack, ARXIV_BOT_SWEEP_SECONDS="300")) for _ in range(3)]
+    try:
+
+        async def some_posted() -> bool:
+            return len(slack.posts()) >= 12
+
+        await _wait(some_posted, 60)
+        victim = procs[0]
+        victim.kill()
+        victim.wait(10)
+        killed_at = asyncio.get_running_loop().time()
+
+        async def all_delivered() -> bool:
+            return all([await store.last_delivered(c) == day for c in channels])
+
+        await _wait(all_delivered, 60)
+        assert asyncio.get_running_loop().time() - killed_at < 60
+    finally:
+        for p in procs[1:]:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(30) for p in procs[1:]]
+    assert codes == [0, 0], [p.stderr.read().decode()[-2000:] for p in procs[1:]]
+    digests = [p for p in slack.posts() if (p.get("metadata") or {}).get("event_payload")]
+    headers = Counter(p["channel"] for p in digests if "thread_ts" not in p)
+    assert len(headers) == 18 and set(headers.values()) == {1}
+    entries = Counter((p["channel"], p["text"]) for p in digests if "thread_ts" in p)
+    assert len(entries) == 54 and set(entries.values()) == {1}
+    assert not [p for p in slack.posts() if "could not be built" in p["text"]]  # not late
+    owners = {(await store.get_delivery(c, day)).get("owner") for c in channels}
+    assert len(owners) >= 2  # the work was spread

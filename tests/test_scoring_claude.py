@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,6 +11,8 @@ from bot.models import Topic
 from bot.render.markdown import render_markdown
 from bot.scoring.prompts import titles_block
 from tests.conftest import DAY
+
+TODAY = dt.date.today()  # spend is booked on the day it is spent
 
 LLM_TOPIC = Topic(
     name="Language models",
@@ -30,8 +33,10 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     assert digest.papers and all(s.score.scorer == "claude-haiku-4-5" for s in digest.papers)
     assert fake_claude.requests, "no call reached the fake"
     reported = fake_claude.usage_log
-    ledger = await app.store.usage("slack:C1", DAY)
+    ledger = await app.store.usage("slack:C1", TODAY)
     assert ledger.calls == len(reported) == digest.usage.calls
+    # Booked on the day it was spent, not on the listing's announcement day.
+    assert (await app.store.usage("slack:C1", DAY)).calls == 0
     assert ledger.input_tokens == sum(u["input_tokens"] for u in reported)
     assert ledger.output_tokens == sum(u["output_tokens"] for u in reported)
     assert ledger.cache_read_input_tokens == sum(u["cache_read_input_tokens"] for u in reported)
@@ -94,8 +99,7 @@ async def test_broken_model_output_is_repaired_and_no_paper_is_lost(make_app, fa
     listing = listing.model_copy(update={"papers": listing.papers[:10]})
     fake_claude.fail_next(fault)
     digest = await app.builder.build(channel, listing=listing)
-    scored = {s.paper.id for s in digest.ranked} | {p.id for p in digest.unscored}
-    assert scored == {p.id for p in listing.papers}
+    assert {s.paper.id for s in digest.ranked} == {p.id for p in listing.papers}
     assert all(1 <= s.score.relevance <= 10 and 1 <= s.score.novelty <= 10 for s in digest.ranked)
     assert "9999.99999" not in {s.paper.id for s in digest.ranked}
     # Papers the answer lost or garbled are asked again; an invented extra id is just ignored.
@@ -107,8 +111,9 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app
     fake_claude.fail_next(*[529] * 40)
     digest = await app.digest(_channel(app, "slack:C1"))
     assert digest.ranked and any(s.score.scorer == "local" for s in digest.ranked)
-    assert any("overloaded" in n and "local ranker" in n for n in digest.notes)
-    assert "overloaded" in render_markdown(digest)
+    assert digest.status.startswith("Claude was overloaded for")
+    assert "ranked by the local ranker" in digest.status
+    assert f"**{digest.status}**" in render_markdown(digest)
     # Fallback scores are not cached as Claude's: a later run asks Claude again.
     cached = await app.builder.scoring.cached(
         _channel(app, "x").criteria(),
@@ -117,11 +122,41 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app
     assert not any(s.scorer == "local" for s in cached.values())
 
 
+async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(make_app, fake_claude):
+    from bot.render.discord import digest_messages as discord_messages
+    from bot.render.slack import digest_messages as slack_messages
+
+    app = await make_app(claude=fake_claude)
+    first = await app.digest(_channel(app, "slack:C1"))
+    assert first.scored_by == "claude-haiku-4-5"
+    second = await app.digest(_channel(app, "discord:2"))  # the same interests: all cached
+    assert second.usage.calls == 0 and second.ranked
+    label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
+    assert second.scored_by == label
+    md = render_markdown(second, price=app.settings.llm.price())
+    assert f"| *[{label}]* |" in md and "local ranker" not in md.split("Total arXiv")[0]
+    assert label in json.dumps(discord_messages(second)) and label in json.dumps(
+        slack_messages(second)
+    )
+
+
+async def test_budget_zero_spends_nothing_not_even_the_title_triage(make_app, fake_claude):
+    app = await make_app(claude=fake_claude)
+    digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.0))
+    assert fake_claude.requests == [] and (await app.store.usage("slack:C1", TODAY)).calls == 0
+    assert digest.ranked and all(s.score.scorer == "local" for s in digest.ranked)
+    assert digest.status == (
+        f"The daily budget ran out for {digest.scanned} of {digest.scanned} papers; "
+        "those are ranked by the local ranker."
+    )
+    assert digest.scored_by == "local ranker"
+
+
 async def test_budget_cap_ranks_the_rest_locally(make_app, fake_claude):
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 20})
     digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.01))
     assert 0 < digest.usage.cost_usd <= 0.01
-    assert any("budget" in n for n in digest.notes)
+    assert "daily budget ran out" in digest.status
     assert any(s.score.scorer == "local" for s in digest.ranked)
 
 
@@ -170,7 +205,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
         await asyncio.sleep(0.05)
     run.cancel()
     await asyncio.gather(run, return_exceptions=True)
-    ledger = await app.store.usage("slack:C1", DAY)
+    ledger = await app.store.usage("slack:C1", TODAY)
     assert ledger.calls == 1 and ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
     by_title = {p.title: p.id for p in listing.papers}
 

@@ -116,12 +116,12 @@ def _header_embed(digest: Digest) -> dict[str, Any]:
         f"**{digest.fetched}** fetched → **{digest.scanned}** scanned → "
         f"**{digest.relevant}** relevant"
     )
-    lines = [totals]
+    lines = [f"**{clip(digest.status, NOTE_CHARS)}**"] * bool(digest.status) + [totals]
     lines += [f"> {clip(note, NOTE_CHARS)}" for note in digest.notes]
     if not digest.papers:
         lines.append("No new paper passed this channel's thresholds.")
     u = digest.usage
-    scorer = u.model if u.calls else "local ranker"
+    scorer = digest.scored_by
     cost = money(u.cost_usd)
     if u.calls:
         cost += f" ({u.calls} calls, {u.prompt_tokens + u.output_tokens:,} tokens)"

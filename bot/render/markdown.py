@@ -18,10 +18,9 @@ def _cost_table(digest: Digest, price: Price | None) -> list[str]:
     if price and u.calls:
         completion_cost = u.output_tokens * price.output / 1e6
         prompt_cost = max(0.0, u.cost_usd - completion_cost)
-    label = u.model if u.calls else "local ranker"
     prompt = u.prompt_tokens
     return [
-        f"| *[{label}]* | Prompt | Completion | Total |",
+        f"| *[{digest.scored_by}]* | Prompt | Completion | Total |",
         "|:------------:|:--------:|:------------:|:-------:|",
         f"| **Token** | {prompt} | {u.output_tokens} | {prompt + u.output_tokens} |",
         f"| **Cost** | {money(prompt_cost)} | {money(completion_cost)} | {money(u.cost_usd)} |",
@@ -41,6 +40,8 @@ def _paper(i: int, item: ScoredPaper) -> list[str]:
     ]
     if item.followed_authors:
         lines += [f"**Followed author:** {', '.join(item.followed_authors)}", ""]
+    if s.flagged:
+        lines += ["**Flagged:** its Claude score was far above what its text supports.", ""]
     lines += [
         f"**Abstract:** {clip(p.abstract, ABSTRACT_CHARS)}",
         "",
@@ -57,7 +58,10 @@ def _paper(i: int, item: ScoredPaper) -> list[str]:
 
 def render_markdown(digest: Digest, *, price: Price | None = None) -> str:
     day = digest.day.isoformat() if digest.day else "(no announcement)"
-    out = [f"# Personalized Daily ArXiv Papers {day}", "", *_cost_table(digest, price), ""]
+    out = [f"# Personalized Daily ArXiv Papers {day}", ""]
+    if digest.status:
+        out += [f"**{digest.status}**", ""]
+    out += [*_cost_table(digest, price), ""]
     out += [
         f"Total arXiv papers: {digest.fetched}",
         "",

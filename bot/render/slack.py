@@ -225,14 +225,14 @@ def _entry(item: ScoredPaper) -> SlackMessage:
 
 def _intro(digest: Digest) -> list[dict[str, Any]]:
     u = digest.usage
-    model = u.model if u.calls else "local ranker"
+    model = digest.scored_by
     totals = (
         f"{digest.fetched} fetched → {digest.scanned} scanned → {digest.relevant} relevant"
         f" · cost {money(u.cost_usd)} · model {escape(model)}"
     )
     if digest.unscored:
         totals += f" · {len(digest.unscored)} could not be scored"
-    context = [totals]
+    context = [f":warning: {_fit(digest.status, NOTE_CHARS)}"] * bool(digest.status) + [totals]
     if digest.papers:
         context.append(
             "Full entries are in the thread; react :+1: or :-1: on them to tune the ranking."

@@ -1,9 +1,12 @@
 """The daily job for one channel, safe to run on every replica at once.
 
 Exactly once per (channel, announcement day): a lease in Redis (SET NX PX, renewed while working,
-released by token) lets one replica work; `last-delivered` is checked before and after taking it;
-a delivery record (posting → posted) and per-message progress let a replica resume a delivery whose
-owner died mid-post without posting twice.
+released by token) lets one replica work, and every write of the delivery's record and progress is
+made only while that lease is still held (WATCH/MULTI on its token); `last-delivered` is checked
+before and after taking it; a delivery record (posting → posted), per-message progress and what the
+channel itself shows let a replica resume a delivery whose owner died mid-post without posting
+twice. Started deliveries are listed in Redis, so a survivor notices an expired lease within
+seconds (Scheduler's takeover sweep).
 """
 
 from __future__ import annotations
@@ -13,20 +16,24 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from redis.exceptions import RedisError
+
 from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.digest import channel_criteria
-from bot.errors import ArxivBotError
+from bot.errors import ArxivBotError, ArxivUnavailable, ChatUnavailable, LeaseLost, StoreUnavailable
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
 from bot.store import REDIS_ERRORS
+from bot.store.store import Lease
 
 __all__ = ["DailyJobs", "Outcome", "due_at"]
 
@@ -57,6 +64,14 @@ def due_at(config: ChannelConfig, day: dt.date) -> dt.datetime:
     return at if at >= published else at + dt.timedelta(days=1)
 
 
+# A delivery this late is worth a word in the channel; before that, a failure is retried quietly
+# (a replica's death or a Redis restart costs seconds, not an alarm).
+LATE_AFTER = dt.timedelta(minutes=30)
+# Leases one replica holds at once (deliveries it posts at once): beyond it, the rest stay free
+# for the other replicas to take. High enough for one replica to post a 200-channel morning.
+MAX_LEASES = 250
+
+
 class DailyJobs:
     def __init__(
         self,
@@ -64,7 +79,8 @@ class DailyJobs:
         posters: dict[str, Poster],
         *,
         owner: str,
-        lease_ms: int = 120_000,
+        lease_ms: int = 15_000,
+        max_leases: int = MAX_LEASES,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
         self.app = app
@@ -76,10 +92,11 @@ class DailyJobs:
         # Digests built at once (CPU and Redis); posting is not bounded here, since each channel
         # waits on its own platform rate limit.
         self._building = asyncio.Semaphore(32)
+        self._leases = asyncio.Semaphore(max_leases)
 
-    async def run_due(self, *, now: dt.datetime | None = None) -> list[Outcome]:
-        """Every subscribed channel whose time has come and whose latest digest is not delivered:
-        the catch-up on start-up and the periodic sweep that retries failures."""
+    async def due_channels(self, *, now: dt.datetime | None = None) -> list[str]:
+        """Subscribed channels whose time has come and whose latest digest is not delivered, in
+        random order (so that replicas sweeping at once do not all start with the same ones)."""
         now = now or self.clock()
         day = latest_announcement(now)
         due = []
@@ -90,100 +107,155 @@ class DailyJobs:
             last = await self.app.store.last_delivered(channel_id)
             if (last is None or last < day) and due_at(config, day) <= now:
                 due.append(channel_id)
+        random.shuffle(due)
+        return due
+
+    async def orphaned(self) -> list[str]:
+        """Channels whose delivery started and whose lease has expired: their owner died."""
+        found = []
+        for channel_id, day in await self.app.store.active_deliveries():
+            if not await self.app.store.leased(digest_lease(channel_id, day)):
+                found.append(channel_id)
+        random.shuffle(found)
+        return found
+
+    async def run_due(self, *, now: dt.datetime | None = None) -> list[Outcome]:
+        """Every due channel: the catch-up on start-up and the periodic sweep that retries."""
+        due = await self.due_channels(now=now)
         return list(await asyncio.gather(*(self.run_channel(c, now=now) for c in due)))
 
     async def run_channel(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
+        """Never raises: every failure is logged, counted and left for the next sweep."""
         now = now or self.clock()
         day = latest_announcement(now)
+        try:
+            async with self._leases:
+                return await self._run_leased(channel_id, day, now)
+        except Exception as e:
+            metrics.DIGESTS.labels(status="failed").inc()
+            log.exception("digest for %s on %s failed unexpectedly", channel_id, day)
+            return Outcome(channel_id, day, "failed", detail=type(e).__name__)
+
+    async def _run_leased(self, channel_id: str, day: dt.date, now: dt.datetime) -> Outcome:
         store = self.app.store
         try:
             config = await store.get_channel(channel_id)
+            if config is None or not config.subscribed:
+                return Outcome(channel_id, day, "unsubscribed")
+            poster = self.posters.get(config.platform)
+            if poster is None:
+                return Outcome(channel_id, day, "no-platform")
+            if await self._delivered(channel_id, day):
+                return Outcome(channel_id, day, "already")
+            name = digest_lease(channel_id, day)
+            token = await store.acquire(name, ttl_ms=self.lease_ms)
         except REDIS_ERRORS as e:
-            return await self._failed(
-                channel_id, day, None, f"Redis unreachable ({type(e).__name__})"
-            )
-        if config is None or not config.subscribed:
-            return Outcome(channel_id, day, "unsubscribed")
-        poster = self.posters.get(config.platform)
-        if poster is None:
-            return Outcome(channel_id, day, "no-platform")
-        if await self._delivered(channel_id, day):
-            return Outcome(channel_id, day, "already")
-        lease = digest_lease(channel_id, day)
-        token = await store.acquire(lease, ttl_ms=self.lease_ms)
+            return await self._failed(channel_id, day, None, e, late=False)
         if token is None:
             return Outcome(channel_id, day, "leased")
+        lease = Lease(name, token)
         started = time.perf_counter()
         try:
-            async with store.keep(lease, token, ttl_ms=self.lease_ms):
-                return await self._deliver_day(config, poster, day)
+            async with store.keep(name, token, ttl_ms=self.lease_ms):
+                await store.mark_active(channel_id, day)
+                return await self._deliver_day(config, poster, day, lease)
+        except LeaseLost:
+            metrics.DIGESTS.labels(status="lease-lost").inc()
+            log.warning("lost the lease of %s on %s; its new owner goes on", channel_id, day)
+            return Outcome(channel_id, day, "leased", detail="lease lost")
         except (ArxivBotError, *REDIS_ERRORS) as e:
-            return await self._failed(channel_id, day, poster, str(e) or type(e).__name__)
+            late = now - due_at(config, day) >= LATE_AFTER
+            return await self._failed(channel_id, day, poster, e, late=late, lease=lease)
         finally:
             metrics.JOB_SECONDS.observe(time.perf_counter() - started)
             with contextlib.suppress(*REDIS_ERRORS):
-                await store.release(lease, token)
+                await store.release(name, token)
 
-    async def _deliver_day(self, config: ChannelConfig, poster: Poster, day: dt.date) -> Outcome:
+    async def _deliver_day(
+        self, config: ChannelConfig, poster: Poster, day: dt.date, lease: Lease
+    ) -> Outcome:
         """Under the lease: build the day's digest and post it, resuming an earlier attempt."""
         store, channel_id = self.app.store, config.id
         if await self._delivered(channel_id, day):
+            await store.forget_active(channel_id, day)
             return Outcome(channel_id, day, "already")
         async with self._building:
             digest = await self._build(config, day)
         if digest.fetched == 0:
             if config.notify_empty:
                 await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
-            await self._finish(channel_id, day, "empty", [])
+            await self._finish(channel_id, day, "empty", [], lease)
             return Outcome(channel_id, day, "empty")
         previous = await store.get_delivery(channel_id, day)
         resumed = previous.get("state") == "posting"
         ids = [s.paper.id for s in digest.papers]
+        before = json.loads(previous.get("papers") or "[]")
+        if resumed and before and set(before) <= await store.posted_ids(channel_id):
+            # Its owner posted every paper and died (or lost the lease) before the end: the
+            # digest built now leaves those out and would post others under the same header.
+            await self._finish(channel_id, day, "posted", before, lease)
+            return Outcome(channel_id, day, "posted", papers=len(before))
         await store.set_delivery(
             channel_id,
             day,
+            lease=lease,
             state="posting",
             owner=self.owner,
             papers=json.dumps(ids),
             resumed_from=previous.get("owner", "") if resumed else "",
         )
-        progress = await Progress.load(store, channel_id, day, resumed=resumed)
+        progress = await Progress.load(store, channel_id, day, resumed=resumed, lease=lease)
         await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
-        await self._finish(channel_id, day, "posted", ids)
+        await self._finish(channel_id, day, "posted", ids, lease)
         metrics.DIGESTS.labels(status="posted").inc()
         return Outcome(channel_id, day, "posted", papers=len(ids))
 
     async def run_weekly(self, channel_id: str, *, now: dt.datetime | None = None) -> Outcome:
-        """The week's best posted papers, by the channel's reactions and then by score."""
+        """The week's best posted papers, by the channel's reactions and then by score; one
+        resumable delivery (per-message progress under its lease), like the daily digest."""
         now = now or self.clock()
         week = now.date() - dt.timedelta(days=now.date().weekday())
-        config = await self.app.store.get_channel(channel_id)
+        store = self.app.store
+        config = await store.get_channel(channel_id)
         poster = self.posters.get(config.platform) if config else None
         if config is None or not config.weekly_day or poster is None:
             return Outcome(channel_id, week, "unsubscribed")
-        lease = f"weekly:{channel_id}:{week}"
-        token = await self.app.store.acquire(lease, ttl_ms=self.lease_ms)
+        name = f"weekly:{channel_id}:{week}"
+        token = await store.acquire(name, ttl_ms=self.lease_ms)
         if token is None:
             return Outcome(channel_id, week, "leased")
+        lease = Lease(name, token)
         try:
-            if not await self.app.store.once(f"{channel_id}:weekly:{week}", ttl=8 * 86400):
-                return Outcome(channel_id, week, "already")
-            digest = await weekly_digest(self.app, config, now=now)
-            if digest.papers:
-                await deliver(self.app.store, poster, digest, marker=f"{channel_id}:weekly:{week}")
+            async with store.keep(name, token, ttl_ms=self.lease_ms):
+                if (await store.get_delivery(channel_id, week, "weekly")).get("state") == "posted":
+                    return Outcome(channel_id, week, "already")
+                digest = await weekly_digest(self.app, config, now=now)
+                if digest.papers:
+                    marker = f"{channel_id}:weekly:{week}"
+                    progress = await Progress.of(store, marker, resumed=True, lease=lease)
+                    await deliver(store, poster, digest, marker=marker, progress=progress)
+                await store.set_delivery(
+                    channel_id, week, lease=lease, kind="weekly", state="posted", owner=self.owner
+                )
             return Outcome(channel_id, week, "posted", papers=len(digest.papers))
+        except (ArxivBotError, *REDIS_ERRORS) as e:
+            log.warning("weekly roll-up of %s failed: %s", channel_id, e)
+            metrics.DIGESTS.labels(status="failed").inc()
+            return Outcome(channel_id, week, "failed", detail=_in_words(e))
         finally:
-            await self.app.store.release(lease, token)
+            with contextlib.suppress(*REDIS_ERRORS):
+                await store.release(name, token)
 
     async def _delivered(self, channel_id: str, day: dt.date) -> bool:
         last = await self.app.store.last_delivered(channel_id)
         return last is not None and last >= day
 
-    async def _finish(self, channel_id: str, day: dt.date, state: str, ids: list[str]) -> None:
-        await self.app.store.set_delivery(
-            channel_id, day, state=state, owner=self.owner, papers=json.dumps(ids)
+    async def _finish(
+        self, channel_id: str, day: dt.date, state: str, ids: list[str], lease: Lease
+    ) -> None:
+        await self.app.store.finish_delivery(
+            channel_id, day, lease=lease, state=state, papers=json.dumps(ids), owner=self.owner
         )
-        await self.app.store.set_last_delivered(channel_id, day)
 
     async def _build(self, config: ChannelConfig, day: dt.date) -> Digest:
         """The day's digest; after downtime, one catch-up digest over the missed days (capped)."""
@@ -208,25 +280,60 @@ class DailyJobs:
         return digest
 
     async def _failed(
-        self, channel_id: str, day: dt.date, poster: Poster | None, why: str
+        self,
+        channel_id: str,
+        day: dt.date,
+        poster: Poster | None,
+        error: Exception,
+        *,
+        late: bool,
+        lease: Lease | None = None,
     ) -> Outcome:
-        """Say it once in the channel (deduped in Redis, or in memory when Redis is the problem)."""
+        """Log and count; note the error on the record only under the lease (never its state: a
+        `posting` record is what makes the next attempt recover); tell the channel, once and in
+        words, only when the digest is really late."""
         metrics.DIGESTS.labels(status="failed").inc()
-        log.error("digest for %s on %s failed: %s", channel_id, day, why)
+        why = _in_words(error)
+        log.error("digest for %s on %s failed: %s (%s)", channel_id, day, why, type(error).__name__)
+        # Redis away is the operators' business (readyz, metrics), retried within seconds: a
+        # channel hears only of what is late for reasons of its own (arXiv, the platform).
+        late = late and not _store_error(error)
         key = f"{channel_id}:{day}:failed"
         try:
-            await self.app.store.set_delivery(channel_id, day, state="failed", error=why[:300])
-            first = await self.app.store.once(key)
-        except REDIS_ERRORS:
-            first = key not in self._warned
-        self._warned.add(key)
+            if lease is not None:
+                await self.app.store.set_delivery(channel_id, day, lease=lease, error=why)
+            first = late and await self.app.store.once(key)
+        except (LeaseLost, *REDIS_ERRORS):
+            first = late and key not in self._warned
+        if first:
+            self._warned.add(key)
         if first and poster is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await poster.post_text(
                     native_id(channel_id),
-                    f"Today's arXiv digest could not be built: {why} It will be retried automatically.",
+                    f"Today's arXiv digest could not be built yet: {why} "
+                    "It will be retried automatically.",
                 )
+            except ArxivBotError as e:
+                log.warning("could not tell %s that its digest is late: %s", channel_id, e)
         return Outcome(channel_id, day, "failed", detail=why)
+
+
+def _store_error(error: Exception) -> bool:
+    return isinstance(error, StoreUnavailable | RedisError)
+
+
+def _in_words(error: Exception) -> str:
+    """What failed, for people: never a raw exception text or a host:port."""
+    if _store_error(error):
+        return "The bot's state store (Redis) could not be reached."
+    if isinstance(error, ArxivUnavailable):
+        return "arXiv could not be reached."
+    if isinstance(error, ChatUnavailable):
+        return str(error)
+    if isinstance(error, ArxivBotError):
+        return error.message
+    return "An unexpected error occurred; it has been logged."
 
 
 async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) -> Digest:

@@ -3,7 +3,8 @@
 Every replica runs the same jobs (APScheduler cannot share a job store between processes); the
 lease in DailyJobs makes one of them do the work. A reconcile job re-reads channel settings so a
 `/arxiv schedule` made through any replica applies everywhere without a restart; a sweep job
-catches up missed or failed deliveries; with a Claude key, a prescore job scores each new listing
+catches up missed or failed deliveries, and a takeover check every few seconds resumes the
+deliveries whose owner died (their lease expired); with a Claude key, a prescore job scores each new listing
 through the Batches API half an hour after arXiv announces it.
 """
 
@@ -12,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import metrics
 from bot.schedule.calendar import ANNOUNCE_TZ, announced_at
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.prescore import prescore
@@ -25,15 +30,27 @@ __all__ = ["PRESCORE_AFTER", "Scheduler"]
 
 # arXiv's feeds carry the new listing a little after the 20:00 ET announcement.
 PRESCORE_AFTER = dt.timedelta(minutes=30)
+JITTER_SECONDS = 1.0
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, jobs: DailyJobs, *, reconcile_seconds: int = 30, sweep_seconds: int = 300):
+    def __init__(
+        self,
+        jobs: DailyJobs,
+        *,
+        reconcile_seconds: int = 30,
+        sweep_seconds: int = 300,
+        takeover_seconds: float | None = None,
+    ):
         self.jobs = jobs
         self.reconcile_seconds = reconcile_seconds
         self.sweep_seconds = sweep_seconds
+        # Checking the leases of started deliveries is cheap: do it at a third of a lease's
+        # life, so a dead replica's channels resume about one lease after it died.
+        self.takeover_seconds = takeover_seconds or max(1.0, jobs.lease_ms / 3000)
+        self._running: set[str] = set()  # channels with a job task in this process
         self.aps: AsyncIOScheduler | None = None
         self._installed: dict[str, tuple[str, str, str, str | None]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
@@ -42,22 +59,15 @@ class Scheduler:
     async def start(self) -> None:
         """Must run inside the event loop (AsyncIOScheduler binds to it on start)."""
         self.aps = AsyncIOScheduler(timezone="UTC")
-        self.aps.add_job(
-            self.reconcile,
-            "interval",
-            seconds=self.reconcile_seconds,
-            id="reconcile",
-            coalesce=True,
-            max_instances=1,
-        )
-        self.aps.add_job(
-            self._sweep,
-            "interval",
-            seconds=self.sweep_seconds,
-            id="sweep",
-            coalesce=True,
-            max_instances=1,
-        )
+        for job, seconds in (
+            (self.reconcile, self.reconcile_seconds),
+            (self._sweep, self.sweep_seconds),
+            (self._takeover, self.takeover_seconds),
+        ):
+            name = job.__name__.lstrip("_")
+            self.aps.add_job(
+                job, "interval", seconds=seconds, id=name, coalesce=True, max_instances=1
+            )
         if self.jobs.app.prescoring is not None:
             at = announced_at(dt.date.today()) + PRESCORE_AFTER
             self.aps.add_job(
@@ -77,10 +87,38 @@ class Scheduler:
         await self.reconcile()
         self._spawn(self._sweep(), "catch-up")
 
-    def _spawn(self, coro, name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, object], name: str) -> None:
+        """A named background task, kept until it ends; its failure is logged and counted (the
+        next sweep retries the work), never a "Task exception was never retrieved"."""
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[object]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            metrics.BACKGROUND_FAILURES.labels(task=task.get_name().split(":", 1)[0]).inc()
+            log.error("background task %s failed", task.get_name(), exc_info=error)
+
+    def _run_channel(self, channel_id: str, why: str) -> None:
+        """One job task per channel in this process at a time; the lease orders the replicas."""
+        if channel_id in self._running or not self.accepting:
+            return
+        self._running.add(channel_id)
+
+        async def run() -> None:
+            try:
+                # Every replica fires the same jobs at the same moment: a random head start of
+                # up to a second lets each win its share of the leases instead of the fastest
+                # taking them all.
+                await asyncio.sleep(random.uniform(0, min(JITTER_SECONDS, self.takeover_seconds)))
+                await self.jobs.run_channel(channel_id)
+            finally:
+                self._running.discard(channel_id)
+
+        self._spawn(run(), f"{why}:{channel_id}")
 
     async def reconcile(self) -> None:
         assert self.aps is not None
@@ -121,9 +159,12 @@ class Scheduler:
             self._installed[job_id] = spec
 
     async def _fire(self, job_id: str, channel_id: str) -> None:
-        if self.accepting:
-            run = self.jobs.run_weekly if job_id.startswith("weekly:") else self.jobs.run_channel
-            self._spawn(run(channel_id), job_id)
+        if not self.accepting:
+            return
+        if job_id.startswith("weekly:"):
+            self._spawn(self.jobs.run_weekly(channel_id), job_id)
+        else:
+            self._run_channel(channel_id, "digest")
 
     async def _prescore(self) -> None:
         if self.accepting:
@@ -133,14 +174,26 @@ class Scheduler:
                 log.exception("prescore failed; digests will score at their own time")
 
     async def _sweep(self) -> None:
-        if self.accepting:
-            try:
-                await self.jobs.run_due()
-            except REDIS_ERRORS:
-                log.warning("sweep skipped: Redis unreachable", exc_info=True)
-            except Exception:
-                # A background loop must not die silently: log with the traceback, sweep again later.
-                log.exception("sweep failed")
+        """Start a job task for every due channel and return: a slow channel (a hung platform)
+        never holds the next sweep back."""
+        await self._start_each(self.jobs.due_channels, "sweep")
+
+    async def _takeover(self) -> None:
+        """Resume, within seconds, the started deliveries whose owner's lease has expired."""
+        await self._start_each(self.jobs.orphaned, "takeover")
+
+    async def _start_each(self, find: Callable[[], Awaitable[list[str]]], why: str) -> None:
+        if not self.accepting:
+            return
+        try:
+            for channel_id in await find():
+                self._run_channel(channel_id, why)
+        except REDIS_ERRORS:
+            log.warning("%s skipped: Redis unreachable", why)
+        except Exception:
+            # A background loop must not die silently: log with the traceback, run again later.
+            metrics.BACKGROUND_FAILURES.labels(task=why).inc()
+            log.exception("%s failed", why)
 
     def next_run(self, channel_id: str):
         job = self.aps.get_job(f"digest:{channel_id}") if self.aps else None

@@ -2,13 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from bot.models import Criteria, Paper, Score, Usage
 
-__all__ = ["Scorer", "ScoringResult", "Sink"]
+__all__ = ["Failure", "Scorer", "ScoringResult", "Sink", "status_line"]
+
+
+class Failure(StrEnum):
+    """Why papers went to the local ranker, worded as the digest's opening line says it."""
+
+    REFUSED = "Claude refused"
+    NO_TOOL = "Claude answered without scores"
+    UNREPAIRABLE = "Claude gave answers that could not be repaired"
+    TIMED_OUT = "Claude timed out"
+    RATE_LIMITED = "Claude was rate-limited"
+    OVERLOADED = "Claude was overloaded"
+    UNREACHABLE = "Claude could not be reached"
+    API_ERROR = "Claude failed"
+    BUDGET = "The daily budget ran out"
+
+
+def status_line(failures: dict[Failure, int], total: int) -> str:
+    """One sentence: what failed, for how many papers, and that those are ranked locally."""
+    if not failures:
+        return ""
+    claude = [
+        f"{kind.value.removeprefix('Claude ')} for {n}"
+        for kind, n in failures.items()
+        if kind is not Failure.BUDGET
+    ]
+    parts = [f"Claude {' and '.join(claude)}"] if claude else []
+    if Failure.BUDGET in failures:
+        parts.append(
+            f"{Failure.BUDGET.value[0].lower()}{Failure.BUDGET.value[1:]} for "
+            f"{failures[Failure.BUDGET]}"
+        )
+    text = "; ".join(parts)
+    return f"{text[0].upper()}{text[1:]} of {total} papers; those are ranked by the local ranker."
 
 
 class Sink(Protocol):
@@ -19,8 +54,9 @@ class Sink(Protocol):
     async def scores(self, scores: list[Score]) -> None: ...
 
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
-        """Whether to mark a prompt prefix other criteria share for caching; the first marked
-        call runs alone so the others read what it wrote."""
+        """Whether to mark a prompt prefix other criteria share for caching (only when enough
+        of them read it to cover the write premium); the first marked call runs alone so the
+        others read what it wrote."""
         ...
 
 
@@ -28,11 +64,20 @@ class Sink(Protocol):
 class ScoringResult:
     scores: dict[str, Score] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
-    unscored: list[str] = field(default_factory=list)
     fallback: set[str] = field(default_factory=set)
-    reasons: dict[str, int] = field(default_factory=dict)
+    failures: dict[Failure, int] = field(default_factory=dict)
+    from_cache: int = 0  # scores another run made meanwhile, served from the shared cache
+    splits: int = 0  # refused batches halved so far
+    budget_usd: float | None = None  # what this run may spend (None: no limit)
     reserved: float = 0.0  # dollars of calls under way, counted against the budget
     sink: Sink | None = None
+    # Loop time by which all of this run's calls must be done (inf: no deadline).
+    deadline: float = float("inf")
+    # Set when the API itself failed after its retries: the calls not yet made are not made.
+    tripped: Failure | None = None
+
+    def time_left(self) -> float:
+        return self.deadline - asyncio.get_running_loop().time()
 
     async def add_usage(self, usage: Usage) -> None:
         self.usage += usage
@@ -45,16 +90,9 @@ class ScoringResult:
         if self.sink is not None and scores:
             await self.sink.scores(list(scores.values()))
 
-    def fell_back(self, why: str, count: int) -> None:
-        """Count papers per fallback reason, so the digest says it once, with a total."""
-        self.reasons[why] = self.reasons.get(why, 0) + count
-
-    @property
-    def notes(self) -> list[str]:
-        return [
-            f"{why}: {n} papers ranked by the local ranker instead."
-            for why, n in self.reasons.items()
-        ]
+    def fell_back(self, why: Failure, count: int) -> None:
+        """Count papers per failure, so the digest says it once, with a total."""
+        self.failures[why] = self.failures.get(why, 0) + count
 
 
 class Scorer(Protocol):

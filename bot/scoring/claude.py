@@ -4,16 +4,25 @@ Structured output through forced tool calls. The triage puts the whole listing's
 first, as a block every channel reading that listing shares: when more than one channel's interests
 use it, it is marked for prompt caching and the first call with it goes alone, so the others read
 it at a tenth of the price. Responses are checked: missing, invented, duplicate or out-of-range
-entries are retried for just those papers in smaller batches; API failures after the SDK's own
-retries fall back to the local ranker for that batch, and the digest says so.
+entries are retried for just those papers in smaller batches.
+
+Every run has one deadline (`llm.deadline_seconds`): each call's timeout fits in what is left, and
+retries are ours, not the SDK's, so that a `retry-after` is capped and never waited past the
+deadline. Whatever cannot be scored by then (or is refused, answered without a tool call, or
+answered in ways that cannot be repaired, after a bounded retry in halves) is ranked by the local
+ranker, counted per `Failure` for the digest's opening line. Every attempt is a call in the
+ledger, billed or not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import hashlib
 import logging
+import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,16 +31,25 @@ from anthropic import AsyncAnthropic
 
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import prompts
-from bot.scoring.base import ScoringResult, Sink
+from bot.scoring.base import Failure, ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
 
-__all__ = ["TRIAGE_DROP", "ClaudeScorer", "describe_api_error", "min_cache_tokens"]
+__all__ = [
+    "TRIAGE_DROP",
+    "ClaudeScorer",
+    "describe_api_error",
+    "failure_of",
+    "min_cache_tokens",
+    "retry_wait",
+]
 
 log = logging.getLogger(__name__)
 
 _API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
+_RENDEZVOUS_SECONDS = 1.0  # for every set of interests in a prescore run to register
+_MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
 # Output tokens allowed per paper: the row's JSON plus a comment of at most 15 words, with room.
 _TOKENS_PER_SCORE = 60
@@ -47,7 +65,19 @@ def min_cache_tokens(model: str) -> int:
 
 
 class _BadResponse(Exception):
-    pass
+    """An answer without usable scores: `kind` says how it failed."""
+
+    def __init__(self, message: str, kind: Failure = Failure.UNREPAIRABLE) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class _GaveUp(Exception):
+    """The API failed after our retries, or the deadline left no time for another call."""
+
+    def __init__(self, kind: Failure) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
 
 
 class ClaudeScorer:
@@ -62,6 +92,9 @@ class ClaudeScorer:
             max_retries=settings.max_retries,
             timeout=settings.timeout_seconds,
         )
+        # Scoring calls retry by our rules, not the SDK's: it waits whatever `retry-after` says,
+        # past any deadline. (The Batches API and explain have no digest waiting on them.)
+        self._messages = self.client.with_options(max_retries=0).messages
         self._parallel = asyncio.Semaphore(4)
         self._local = LocalRanker()
 
@@ -124,10 +157,32 @@ class ClaudeScorer:
     async def _call(
         self, params: dict[str, Any], result: ScoringResult, tool: str
     ) -> dict[str, Any]:
-        async with self._parallel:
-            message = await self.client.messages.create(**params)
-        await result.add_usage(self.price_usage(message.usage))
-        return _tool_input(message, tool)
+        """One answer's tool input, with our own retries inside the run's deadline."""
+        for attempt in range(self.settings.max_retries + 1):
+            async with self._parallel:
+                if result.tripped is not None:  # checked in turn: a storm can trip it meanwhile
+                    raise _GaveUp(result.tripped)
+                left = result.time_left()
+                if left <= 0.05:
+                    raise _GaveUp(Failure.TIMED_OUT)
+                try:
+                    message = await self._messages.create(
+                        **params, timeout=min(self.settings.timeout_seconds, left)
+                    )
+                except _API_ERRORS as e:
+                    failed = e
+                else:
+                    await result.add_usage(self.price_usage(message.usage))
+                    return _tool_input(message, tool)
+            await result.add_usage(Usage(model=self.name, calls=1))  # made, not billed
+            kind = failure_of(failed)
+            wait = retry_wait(failed, attempt, self.settings.max_retry_after_seconds)
+            if wait is None or attempt == self.settings.max_retries or wait >= result.time_left():
+                log.warning("Claude call failed (%s); giving up", describe_api_error(failed))
+                result.tripped = kind
+                raise _GaveUp(kind)
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
 
     # stage 1 ---------------------------------------------------------------------------------
     def _triage_chunks(self, listing: list[Paper]) -> list[list[Paper]]:
@@ -136,21 +191,39 @@ class ClaudeScorer:
     async def _triage(
         self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
     ) -> list[Paper]:
-        """Titles only; a failed triage keeps its whole batch (fail open: nothing lost)."""
+        """Titles only; a failed or unaffordable triage keeps its whole batch (fail open: the
+        scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
+        chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
+        await self._register(chunks, result.sink, 0.0)
 
         async def one(chunk: list[Paper]) -> set[str]:
-            if not wanted.intersection(p.id for p in chunk):
-                return set()
+            whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
+            estimate = self._estimate(whole)  # the most this call can cost
+            if not self._affordable(estimate, result):
+                return {p.id for p in chunk}
+            result.reserved += estimate
             try:
                 async with self._triage_call(chunk, wanted, criteria, result.sink) as (shown, call):
                     return _kept(await self._call(call, result, "triage_titles"), shown)
-            except (*_API_ERRORS, _BadResponse, ValueError) as e:
-                log.warning("title triage failed (%s); scoring the whole batch", type(e).__name__)
+            except (_GaveUp, _BadResponse, ValueError) as e:
+                log.warning("title triage failed (%s); scoring the whole batch", e)
                 return {p.id for p in chunk}
+            finally:
+                result.reserved -= estimate
 
-        kept = set().union(*await asyncio.gather(*(one(c) for c in self._triage_chunks(listing))))
+        kept = set().union(*await asyncio.gather(*(one(c) for c in chunks)))
         return [p for p in papers if p.id in kept]
+
+    async def _register(self, chunks: list[list[Paper]], sink: Sink | None, wait: float) -> None:
+        """Count this run as a reader of each chunk's titles before any call is marked, and give
+        the other sets of interests starting now `wait` seconds to do the same: the count then
+        says whether a cache write will be read. (The prescore run starts every set at once.)"""
+        for chunk in chunks:
+            async with self._shared_prefix(sink, prompts.titles_block(chunk), wait=False):
+                pass
+        if wait and chunks:
+            await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
     async def _triage_call(
@@ -217,29 +290,45 @@ class ClaudeScorer:
                 continue  # out of range or malformed: retried below
         return good
 
+    @staticmethod
+    def _affordable(estimate: float, result: ScoringResult) -> bool:
+        budget = result.budget_usd
+        return budget is None or result.usage.cost_usd + result.reserved + estimate <= budget
+
     async def _score_chunk(
         self,
         chunk: list[Paper],
         criteria: Criteria,
         result: ScoringResult,
-        budget_usd: float | None,
         rounds: int = 0,
     ) -> None:
+        """Score a chunk; what the answer lost is asked again in halves, up to `_REPAIR_ROUNDS`
+        times. A text-only answer is retried once, in halves; a refusal is halved toward the
+        paper that triggers it (at most `_MAX_SPLITS` times a run), which is then excluded.
+        Whatever is still without a score goes to the local ranker."""
         params = self._score_request(chunk, criteria)
         estimate = self._estimate(params)
-        if (
-            budget_usd is not None
-            and result.usage.cost_usd + result.reserved + estimate > budget_usd
-        ):
-            self._fallback(chunk, criteria, result, f"Daily budget of ${budget_usd:.2f} reached")
+        if not self._affordable(estimate, result):
+            self._fallback(chunk, criteria, result, Failure.BUDGET)
             return
         result.reserved += estimate
+        last = rounds >= _REPAIR_ROUNDS
         try:
             good = self._parse(await self._call(params, result, "record_scores"), chunk)
-        except _BadResponse:
+        except _BadResponse as e:
             good = {}
-        except _API_ERRORS as e:
-            self._fallback(chunk, criteria, result, f"Claude unavailable ({describe_api_error(e)})")
+            if e.kind is Failure.REFUSED:  # halve toward the refused paper, a few times a run
+                last = len(chunk) == 1 or result.splits >= _MAX_SPLITS
+                result.splits += not last
+            elif e.kind is Failure.NO_TOOL:  # not about a paper: one retry, in halves
+                last = last or rounds > 0 or len(chunk) == 1
+            if e.kind is not Failure.UNREPAIRABLE:
+                rounds = _REPAIR_ROUNDS - 1  # the halves get one answer each, no repairs
+            if last:
+                self._fallback(chunk, criteria, result, e.kind)
+                return
+        except _GaveUp as e:
+            self._fallback(chunk, criteria, result, e.kind)
             return
         finally:
             result.reserved -= estimate
@@ -247,19 +336,19 @@ class ClaudeScorer:
         rest = [p for p in chunk if p.id not in good]
         if not rest:
             return
-        if rounds >= _REPAIR_ROUNDS:
-            result.unscored.extend(p.id for p in rest)
+        if last:
+            self._fallback(rest, criteria, result, Failure.UNREPAIRABLE)
             return
-        half = max(1, len(rest) // 2)
+        half = max(1, (len(rest) + 1) // 2)
         await asyncio.gather(
             *(
-                self._score_chunk(rest[i : i + half], criteria, result, budget_usd, rounds + 1)
+                self._score_chunk(rest[i : i + half], criteria, result, rounds + 1)
                 for i in range(0, len(rest), half)
             )
         )
 
     def _fallback(
-        self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: str
+        self, papers: list[Paper], criteria: Criteria, result: ScoringResult, why: Failure
     ) -> None:
         for score in self._local.rank(papers, criteria):
             result.scores[score.paper_id] = score
@@ -277,9 +366,10 @@ class ClaudeScorer:
     ) -> ScoringResult:
         """Scores for `papers`; `listing` (all the day's papers these came from) is the title
         list the triage shows, the same for every channel on that listing."""
-        result = ScoringResult(usage=Usage(model=self.name), sink=sink)
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
         if not papers:
             return result
+        self._start_clock(result)
         listing = listing or papers
         if not self.triage:
             candidates = papers
@@ -305,8 +395,13 @@ class ClaudeScorer:
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
             chunks = await self._score_batch(chunks, criteria, result)
-        await asyncio.gather(*(self._score_chunk(c, criteria, result, budget_usd) for c in chunks))
+            self._start_clock(result)
+        await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
         return result
+
+    def _start_clock(self, result: ScoringResult) -> None:
+        """The deadline of the interactive calls (a batch's own wait is not a digest's)."""
+        result.deadline = asyncio.get_running_loop().time() + self.settings.deadline_seconds
 
     # Message Batches: the daily bulk run at half price ------------------------------------------
     async def _batch(
@@ -337,7 +432,10 @@ class ClaudeScorer:
     ) -> list[Paper]:
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        requests = []
+        # With two sets of interests or more, every request then marks the titles: the first
+        # processed writes them (1.25x), the others read (0.1x): 1.35x for two, not 2.25x.
+        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS)
+        requests: list[dict[str, Any]] = []
         for i, chunk in enumerate(chunks):
             # No first-writer wait here: a batch runs for minutes, and caching in batches is
             # best-effort anyway.
@@ -347,8 +445,11 @@ class ClaudeScorer:
             ):
                 chunks[i] = shown
                 requests.append(call)
+        if not self._affordable(sum(map(self._estimate, requests)) / 2, result):
+            return papers
         done = await self._batch(requests, result)
         if done is None:
+            self._start_clock(result)
             return await self._triage(papers, listing, criteria, result)
         kept: set[str] = set()
         for i, chunk in enumerate(chunks):
@@ -378,10 +479,12 @@ class ClaudeScorer:
 
 
 def _tool_input(message: Any, tool: str) -> dict[str, Any]:
+    if message.stop_reason == "refusal":
+        raise _BadResponse("the model refused", Failure.REFUSED)
     for block in message.content:
         if block.type == "tool_use" and block.name == tool and isinstance(block.input, dict):
             return block.input
-    raise _BadResponse("no tool call in the answer")
+    raise _BadResponse("no tool call in the answer", Failure.NO_TOOL)
 
 
 def _number(value: Any) -> int | None:
@@ -397,14 +500,52 @@ def _kept(answer: dict[str, Any], chunk: list[Paper]) -> set[str]:
     return {p.id for i, p in enumerate(chunk) if i in numbers}
 
 
+def failure_of(error: Exception) -> Failure:
+    """What an API error was. A timeout is checked first: the SDK's timeout error subclasses its
+    connection error."""
+    if isinstance(error, anthropic.APITimeoutError):
+        return Failure.TIMED_OUT
+    if isinstance(error, anthropic.APIConnectionError):
+        return Failure.UNREACHABLE
+    status = getattr(error, "status_code", 0)
+    return {429: Failure.RATE_LIMITED, 529: Failure.OVERLOADED}.get(status, Failure.API_ERROR)
+
+
 def describe_api_error(error: Exception) -> str:
     status = getattr(error, "status_code", None)
-    if status == 529:
-        return "overloaded"
-    if status == 429:
-        return "rate-limited"
-    if status:
+    if status and status not in (429, 529):
         return f"HTTP {status}"
-    return (
-        "no connection" if isinstance(error, anthropic.APIConnectionError) else type(error).__name__
-    )
+    return {
+        Failure.TIMED_OUT: "timed out",
+        Failure.UNREACHABLE: "no connection",
+        Failure.RATE_LIMITED: "rate-limited",
+        Failure.OVERLOADED: "overloaded",
+    }.get(failure_of(error), type(error).__name__)
+
+
+def retry_wait(error: Exception, attempt: int, cap: float) -> float | None:
+    """Seconds to wait before retrying, or None when retrying cannot help. Like the SDK (same
+    statuses, `x-should-retry`, exponential backoff from 0.5 s), but `retry-after` is capped."""
+    response = getattr(error, "response", None)
+    if response is not None:
+        headers = response.headers
+        should = headers.get("x-should-retry")
+        status = response.status_code
+        if should == "false" or (
+            should != "true" and status not in (408, 409, 429) and status < 500
+        ):
+            return None
+        asked = _retry_after(headers)
+        if asked is not None:
+            return min(asked, cap)
+    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(headers.get("retry-after-ms")) / 1000)
+    value = headers.get("retry-after")
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(value))
+    when = email.utils.parsedate_tz(value) if value else None
+    return None if when is None else max(0.0, email.utils.mktime_tz(when) - time.time())

@@ -2,7 +2,11 @@
 
 Scores are cached per (scorer, criteria hash) and shared by every channel and replica with the same
 criteria; a short lease per (scorer, criteria, day) makes concurrent channels wait for one scoring
-run instead of paying twice.
+run instead of paying twice. Spend is booked on the day it is spent.
+
+Paper text can be instructions to the model, in any wording. The defence does not read the words:
+a Claude relevance far above what the local ranker finds in the same text is flagged, capped at
+the local relevance (so it is never selected on Claude's score alone) and marked as such.
 """
 
 from __future__ import annotations
@@ -11,18 +15,17 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
-from bot.scoring.base import Scorer, ScoringResult, Sink
+from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
 
-__all__ = ["Scored", "ScoringService"]
+__all__ = ["FLAG_FLOOR", "FLAG_GAP", "Scored", "ScoringService", "consistent"]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +34,11 @@ _SCORING_LEASE_MS = 30 * 1000
 # How long a channel waits for another replica's scoring of the same criteria before giving up
 # (the job then fails once, says so, and the sweep retries).
 _WAIT_SECONDS = 20 * 60
-# Phrases with which an abstract addresses the reviewer rather than the reader.
-_INJECTION = re.compile(
-    r"ignore (all |the )?(previous|prior|above) instructions|disregard (the|your) (rules|instructions)"
-    r"|(give|rate|score) this paper (a )?(10|ten)|you are (now )?(an?|the) (ai|assistant|reviewer)",
-    re.I,
-)
-_INJECTION_MARGIN = 1
+# A Claude relevance of at least FLAG_FLOOR that exceeds the local ranker's on the same text by
+# FLAG_GAP or more is flagged: a top score for a paper in which the ranker finds little of the
+# topic (bench/injection.py measures what this catches, and how many honest papers it caps).
+FLAG_FLOOR = 8
+FLAG_GAP = 5
 
 
 class ScoringBusy(ArxivBotError):
@@ -51,8 +52,9 @@ class Scored:
     scanned: list[Paper] = field(default_factory=list)
     scores: dict[str, Score] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
-    notes: list[str] = field(default_factory=list)
-    unscored: list[Paper] = field(default_factory=list)
+    failures: dict[Failure, int] = field(default_factory=dict)
+    cached: int = 0  # Claude's scores served from the shared cache (paid for by an earlier run)
+    flagged: int = 0
 
 
 class ScoringService:
@@ -98,21 +100,17 @@ class ScoringService:
         chash = self._cache_key(criteria)
         ids = [p.id for p in out.scanned]
         cached = await self.store.get_scores(self.scorer.name, chash, ids)
+        out.cached = len(cached)
         missing = [p for p in out.scanned if p.id not in cached]
         if missing:
-            sink = _StoreSink(
-                self.store, self.scorer.name, chash, channel_id, day or dt.date.today()
-            )
+            sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
             result = await self._score_once(missing, papers, criteria, chash, day, budget_usd, sink)
+            out.cached += result.from_cache
             cached.update(result.scores)
             out.usage = result.usage
-            out.notes = result.notes
-            out.unscored = [p for p in missing if p.id in set(result.unscored)]
-        out.scores = {
-            pid: _guard(paper, cached[pid], local[pid])
-            for paper in out.scanned
-            if (pid := paper.id) in cached
-        }
+            out.failures = result.failures
+        out.scores = {p.id: consistent(cached[p.id], local[p.id]) for p in out.scanned}
+        out.flagged = sum(s.flagged for s in out.scores.values())
         return out
 
     def _cache_key(self, criteria: Criteria) -> str:
@@ -171,6 +169,7 @@ class ScoringService:
             if todo
             else ScoringResult()
         )
+        result.from_cache = len(cached)
         result.scores.update(cached)
         return result
 
@@ -197,24 +196,21 @@ class _StoreSink:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
 
-_ADDRESSED: LastUsed[tuple[str, int], bool] = LastUsed(50_000)
-
-
-def _addresses_reviewer(paper: Paper) -> bool:
-    """Memoised per paper version: every channel's digest asks it of the same papers."""
-    return _ADDRESSED.get((paper.id, paper.version), lambda: bool(_INJECTION.search(paper.text)))
-
-
-def _guard(paper: Paper, score: Score, local: Score) -> Score:
-    """An abstract that talks to the reviewer cannot buy a score its content does not earn."""
-    cap = min(10, local.relevance + _INJECTION_MARGIN)
-    if score.relevance <= cap or not _addresses_reviewer(paper):
+def consistent(score: Score, local: Score) -> Score:
+    """Claude's score, unless its relevance is far above what the text supports locally: then it
+    is capped at the local relevance and flagged, whatever words persuaded the model."""
+    if (
+        score.scorer == local.scorer
+        or score.relevance < FLAG_FLOOR
+        or score.relevance < local.relevance + FLAG_GAP
+    ):
         return score
     return score.model_copy(
         update={
-            "relevance": cap,
+            "relevance": local.relevance,
             "novelty": min(score.novelty, local.novelty),
-            "comment": f"Score capped: the abstract contains instructions to reviewers. "
-            f"(Model said: {score.comment[:120]})",
+            "flagged": True,
+            "comment": f"Flagged: Claude gave relevance {score.relevance}, far above what the "
+            f"text supports ({local.relevance}); capped. (Claude said: {score.comment[:120]})",
         }
     )

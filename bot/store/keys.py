@@ -79,12 +79,20 @@ class Keys:
         """Hash paper_id -> first channel that posted it on that day (for 'also in #x')."""
         return self._k("posted-day", day.isoformat())
 
-    def delivery(self, channel_id: str, day: dt.date) -> str:
-        return self._k("delivery", channel_id, day.isoformat())
+    def delivery(self, channel_id: str, day: dt.date, kind: str = "") -> str:
+        """Hash state (posting/posted/empty), owner, papers (JSON ids), error: one delivery of
+        the day's digest; `kind` 'now' is the pending `digest now` of that day (its marker)."""
+        return self._k("delivery", channel_id, day.isoformat(), *([kind] if kind else []))
 
-    def progress(self, channel_id: str, day: dt.date) -> str:
-        """Hash message key -> platform message id: what a delivery already posted."""
-        return self._k("progress", channel_id, day.isoformat())
+    def progress(self, delivery: str) -> str:
+        """Hash message key -> platform message id: what a delivery ('CHANNEL:DAY[:…]', its
+        marker) already posted."""
+        return self._k("progress", delivery)
+
+    def active(self) -> str:
+        """Sorted set 'CHANNEL|DAY' of daily deliveries started and not finished: the takeover
+        sweep checks their leases every few seconds, so a dead owner's work resumes at once."""
+        return self._k("active")
 
     def last_delivered(self, channel_id: str) -> str:
         """The newest announcement day delivered to the channel (for catch-up)."""

@@ -20,17 +20,25 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
-from bot.errors import StoreUnavailable
+from bot.errors import LeaseLost, StoreUnavailable
 from bot.models import ChannelConfig, Paper, Score, Usage
 from bot.store import keys as K
 
-__all__ = ["PaperMessage", "Store", "connect"]
+__all__ = ["Lease", "PaperMessage", "Store", "StoreDown", "connect"]
 
 log = logging.getLogger(__name__)
 
 # redis-py wraps socket errors in these; anything else is not Redis being away.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
+_WATCH_TRIES = 5
 _PAPER_CACHE = 50_000  # parsed papers kept in memory: about a month of a few categories
+
+
+class Lease(NamedTuple):
+    """A held lease: what every write of the work it guards must show."""
+
+    name: str
+    token: str
 
 
 class PaperMessage(NamedTuple):
@@ -205,37 +213,84 @@ class Store:
         raws = await self.r.hmget(self.keys.posted_today(day), ids)
         return {i: _s(r) for i, r in zip(ids, raws, strict=True) if r}
 
-    async def get_delivery(self, channel_id: str, day: dt.date) -> dict[str, str]:
-        raw = await self.r.hgetall(self.keys.delivery(channel_id, day))
+    async def get_delivery(self, channel_id: str, day: dt.date, kind: str = "") -> dict[str, str]:
+        raw = await self.r.hgetall(self.keys.delivery(channel_id, day, kind))
         return {_s(k): _s(v) for k, v in raw.items()}
 
-    async def set_delivery(self, channel_id: str, day: dt.date, **fields: str) -> None:
-        key = self.keys.delivery(channel_id, day)
+    async def set_delivery(
+        self, channel_id: str, day: dt.date, *, lease: Lease, kind: str = "", **fields: str
+    ) -> None:
+        """Update a delivery's record, only while `lease` is still ours (LeaseLost if not)."""
+        key = self.keys.delivery(channel_id, day, kind)
         mapping: dict[FieldT, EncodableT] = dict(fields.items())
         mapping["updated"] = str(time.time())
-        pipe = self.r.pipeline(transaction=True)
-        pipe.hset(key, mapping=mapping)
-        pipe.expire(key, K.DELIVERY_TTL)
-        await pipe.execute()
+
+        def write(pipe: Any) -> None:
+            pipe.hset(key, mapping=mapping)
+            pipe.expire(key, K.DELIVERY_TTL)
+
+        await self._under(lease, write)
+
+    async def finish_delivery(
+        self, channel_id: str, day: dt.date, *, lease: Lease, state: str, papers: str, owner: str
+    ) -> None:
+        """The daily delivery's end, in one transaction under its lease: the record, the
+        channel's last delivered day, and out of the set of deliveries in progress."""
+        key = self.keys.delivery(channel_id, day)
+
+        def write(pipe: Any) -> None:
+            pipe.hset(
+                key,
+                mapping={"state": state, "papers": papers, "owner": owner, "updated": time.time()},
+            )
+            pipe.expire(key, K.DELIVERY_TTL)
+            pipe.set(self.keys.last_delivered(channel_id), day.isoformat())
+            pipe.zrem(self.keys.active(), _active(channel_id, day))
+
+        await self._under(lease, write)
 
     async def delivery_progress(self, channel_id: str, day: dt.date) -> dict[str, str]:
-        raw = await self.r.hgetall(self.keys.progress(channel_id, day))
+        return await self.progress(f"{channel_id}:{day}")
+
+    async def progress(self, delivery: str) -> dict[str, str]:
+        """Message key -> platform message id, for one delivery ('CHANNEL:DAY[:kind…]')."""
+        raw = await self.r.hgetall(self.keys.progress(delivery))
         return {_s(k): _s(v) for k, v in raw.items()}
 
     async def record_progress(
-        self, channel_id: str, day: dt.date, key: str, message_id: str
+        self, delivery: str, key: str, message_id: str, *, lease: Lease | None
     ) -> None:
-        pipe = self.r.pipeline(transaction=True)
-        pipe.hset(self.keys.progress(channel_id, day), key, message_id)
-        pipe.expire(self.keys.progress(channel_id, day), K.DELIVERY_TTL)
-        await pipe.execute()
+        """One message of `delivery` posted; only under its lease when one is given."""
+        name = self.keys.progress(delivery)
+
+        def write(pipe: Any) -> None:
+            pipe.hset(name, key, message_id)
+            pipe.expire(name, K.DELIVERY_TTL)
+
+        if lease is None:
+            async with self.r.pipeline(transaction=True) as pipe:
+                write(pipe)
+                await pipe.execute()
+            return
+        await self._under(lease, write)
 
     async def last_delivered(self, channel_id: str) -> dt.date | None:
         raw = await self.r.get(self.keys.last_delivered(channel_id))
         return dt.date.fromisoformat(_s(raw)) if raw else None
 
-    async def set_last_delivered(self, channel_id: str, day: dt.date) -> None:
-        await self.r.set(self.keys.last_delivered(channel_id), day.isoformat())
+    async def mark_active(self, channel_id: str, day: dt.date) -> None:
+        """A daily delivery has started: the takeover sweep watches its lease from now on."""
+        await self.r.zadd(self.keys.active(), {_active(channel_id, day): day.toordinal()})
+
+    async def active_deliveries(self) -> list[tuple[str, dt.date]]:
+        found = []
+        for member in _members(await self.r.zrange(self.keys.active(), 0, -1)):
+            channel_id, _, day = member.rpartition("|")
+            found.append((channel_id, dt.date.fromisoformat(day)))
+        return found
+
+    async def forget_active(self, channel_id: str, day: dt.date) -> None:
+        await self.r.zrem(self.keys.active(), _active(channel_id, day))
 
     # leases -------------------------------------------------------------------------------------
     async def acquire(self, name: str, *, ttl_ms: int) -> str | None:
@@ -243,6 +298,10 @@ class Store:
         token = uuid.uuid4().hex
         ok = await self.r.set(self.keys.lock(name), token, nx=True, px=ttl_ms)
         return token if ok else None
+
+    async def leased(self, name: str) -> bool:
+        """Whether anybody holds the lease `name` now."""
+        return bool(await self.r.exists(self.keys.lock(name)))
 
     @contextlib.asynccontextmanager
     async def keep(self, name: str, token: str, *, ttl_ms: int) -> AsyncIterator[None]:
@@ -282,22 +341,30 @@ class Store:
     async def release(self, name: str, token: str) -> bool:
         return await self._if_owner(name, token, lambda pipe, key: pipe.delete(key))
 
+    async def _under(self, lease: Lease, write: Any) -> None:
+        """`write(pipe)` in one MULTI, only if `lease` is still held by its token."""
+        if not await self._if_owner(lease.name, lease.token, lambda pipe, _key: write(pipe)):
+            raise LeaseLost(f"Lease {lease.name} is no longer held by this replica.")
+
     async def _if_owner(self, name: str, token: str, action: Any) -> bool:
         """Compare-and-act with WATCH/MULTI (no Lua, so the in-process store can do it too):
-        only the holder of the lease token may renew or release it."""
+        only the holder of the lease token may renew or release it, or write under it. A
+        transaction aborted by a change of the key (our own renewal) is tried again."""
         key = self.keys.lock(name)
-        async with self.r.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                if _s(await pipe.get(key) or b"") != token:
-                    await pipe.unwatch()
-                    return False
-                pipe.multi()
-                action(pipe, key)
-                await pipe.execute()
-                return True
-            except WatchError:
-                return False
+        for _ in range(_WATCH_TRIES):
+            async with self.r.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    if _s(await pipe.get(key) or b"") != token:
+                        await pipe.unwatch()
+                        return False
+                    pipe.multi()
+                    action(pipe, key)
+                    await pipe.execute()
+                    return True
+                except WatchError:
+                    continue
+        return False
 
     # cost ledger ------------------------------------------------------------------------------
     async def record_usage(self, channel_id: str, day: dt.date, usage: Usage) -> None:
@@ -446,6 +513,16 @@ class Store:
         """True for the first replica to claim `name` (an interaction, an event) within `ttl` s."""
         return bool(await self.r.set(self.keys.claim(name), "1", nx=True, ex=ttl))
 
+    async def count(self, name: str, *, window: int) -> int:
+        """How many times `name` was counted in the fixed window of `window` s now running,
+        this time included (a rate limit shared by every replica)."""
+        key = self.keys.claim(f"count:{name}")
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.set(key, 0, nx=True, ex=window)
+            pipe.incr(key)
+            _, hits = await pipe.execute()
+        return int(hits)
+
     async def once(self, key: str, *, ttl: int = K.DAY) -> bool:
         """True the first time `key` is claimed: used so an ops message is sent once, not a flood."""
         return bool(
@@ -470,6 +547,38 @@ def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
     )
 
 
+def _active(channel_id: str, day: dt.date) -> str:
+    return f"{channel_id}|{day.isoformat()}"
+
+
+class StoreDown(StoreUnavailable, RedisConnectionError):
+    """Redis did not answer. One typed error at the store's boundary, with a sentence for people;
+    also a redis ConnectionError, so code that retries on Redis being away still sees one."""
+
+    hint = ""
+
+    def __init__(self) -> None:
+        super().__init__("State store unavailable, try again shortly.")
+
+
+def _typed_errors(method: Any) -> Any:
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except StoreDown:
+            raise
+        except REDIS_ERRORS as e:
+            raise StoreDown() from e
+
+    return call
+
+
+for _name, _method in list(vars(Store).items()):
+    if asyncio.iscoroutinefunction(_method) and not _name.startswith("_") and _name != "close":
+        setattr(Store, _name, _typed_errors(_method))
+
+
 def _s(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -492,7 +601,8 @@ async def connect(url: str | None, *, prefix: str) -> Store:
         url,
         max_connections=64,
         timeout=30,
-        socket_timeout=10,
+        # Short: a command waits at most this long on a stalled Redis before saying so.
+        socket_timeout=3,
         socket_connect_timeout=5,
         health_check_interval=30,
     )

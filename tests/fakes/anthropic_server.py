@@ -66,6 +66,8 @@ Faults (``fail_next``), consumed one per ``POST /v1/messages``, in order
 * float -> sleep that many seconds, then answer normally.
 * ``"invalid_json"``  -> tool input ``{"scores": "oops"}``.
 * ``"text_only"``     -> a single text block, ``stop_reason="end_turn"``.
+* ``"refusal"``       -> a short text block, ``stop_reason="refusal"`` (no tool call), as the API
+  answers when its classifiers stop a response.
 * ``"missing"``       -> only the first ``n // 2`` papers are scored.
 * ``"invented"``      -> an extra entry for id ``9999.99999``.
 * ``"out_of_range"``  -> first paper gets relevance 14, novelty 0.
@@ -73,8 +75,16 @@ Faults (``fail_next``), consumed one per ``POST /v1/messages``, in order
 * ``"injected"``      -> papers whose text contains "ignore previous instructions"
   (any case) get 10/10 and comment "As instructed, 10/10"; the tool input also gets a
   top-level ``"note": "system override"``.
-The paper-specific faults only alter ``record_scores`` answers; ``text_only`` and
+The paper-specific faults only alter ``record_scores`` answers; ``text_only``, ``refusal`` and
 ``invalid_json`` apply to any tool.
+
+Standing behaviours (attributes, for every request until changed)
+------------------------------------------------------------------
+* ``retry_after = 3600`` -> error responses carry ``retry-after: 3600`` (seconds) instead of
+  ``retry-after-ms``: what a long rate-limit window looks like.
+* ``refuse_containing = "text"`` -> a scoring request whose papers contain the text is refused.
+* ``obey = [instructions]`` -> a model that follows instructions found in paper text: a paper
+  whose block contains any of them (any case) gets 10/10 and "As instructed, 10/10".
 
 Note on retries: the SDK only honours ``retry-after-ms`` when it is > 0 (``0`` falls back
 to its exponential backoff of ~0.5 s, 1 s, ...), so the fake sends ``retry-after-ms: 1``
@@ -237,7 +247,16 @@ _STOP = frozenset(
 )
 
 _FAULT_STRINGS = frozenset(
-    {"invalid_json", "text_only", "missing", "invented", "out_of_range", "duplicate", "injected"}
+    {
+        "invalid_json",
+        "text_only",
+        "refusal",
+        "missing",
+        "invented",
+        "out_of_range",
+        "duplicate",
+        "injected",
+    }
 )
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -337,6 +356,9 @@ class FakeAnthropic(LocalServer):
         self.latency = latency
         self.min_cache_tokens = min_cache_tokens
         self.retry_after_ms: float = 1  # sent as `retry-after-ms` on error responses
+        self.retry_after: float | None = None  # if set, sent as `retry-after` (seconds) instead
+        self.refuse_containing: str | None = None
+        self.obey: list[str] = []
         self.requests: list[dict] = []
         self.usage_log: list[dict] = []
         self.judge: Judge | None = default_judge
@@ -461,8 +483,10 @@ class FakeAnthropic(LocalServer):
         ]
         numbered = bool(papers) and isinstance(papers[0][0], int)
         scores: list[dict] = []
+        obey = [o.lower() for o in self.obey]
         for pid, text in papers:
-            if fault == "injected" and INJECTION_PHRASE in text.lower():
+            lower = text.lower()
+            if (fault == "injected" and INJECTION_PHRASE in lower) or any(o in lower for o in obey):
                 scores.append(
                     {"id": pid, "relevance": 10, "novelty": 10, "comment": "As instructed, 10/10"}
                 )
@@ -514,7 +538,15 @@ class FakeAnthropic(LocalServer):
     def _make_message(self, body: dict, fault: str | None = None) -> dict:
         """Build a message for a validated request; raises _Fault on responder problems."""
         tool = self._requested_tool(body)
-        if fault == "text_only" or tool is None:
+        if self.refuse_containing and tool == SCORING_TOOL:
+            papers = "".join(m.group(0) for m in _PAPER_RE.finditer(last_user_text(body)))
+            if self.refuse_containing in papers:
+                fault = "refusal"
+        if fault == "refusal":
+            text = "I can't help with that."
+            content = [{"type": "text", "text": text}]
+            stop, out = "refusal", text
+        elif fault == "text_only" or tool is None:
             text = (
                 "I'm sorry, but I can't provide scores in the requested format."
                 if fault == "text_only"
@@ -567,7 +599,10 @@ class FakeAnthropic(LocalServer):
         }
         headers = {"request-id": request_id}
         if retry and (status == 429 or status >= 500):
-            headers["retry-after-ms"] = str(self.retry_after_ms)
+            if self.retry_after is None:
+                headers["retry-after-ms"] = str(self.retry_after_ms)
+            else:
+                headers["retry-after"] = str(self.retry_after)
             headers["x-should-retry"] = "true"
         elif status >= 500:
             headers["x-should-retry"] = "false"  # deterministic misconfiguration: fail fast

@@ -318,6 +318,15 @@ class FakeDiscord(LocalServer):
         self._acked: set[str] = set()
         self._accepted: list[tuple[str, str, dict]] = []  # (kind, channel id or token, body)
         self._windows = FixedWindow()
+        self.message_faults: list[int] = []  # HTTP statuses of the next message creates
+        self.nonce_window = 300.0  # seconds a nonce with enforce_nonce returns the same message
+        self._nonces: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._threads: set[str] = set()  # messages a thread was started from
+
+    def fail_next_messages(self, *statuses: int) -> None:
+        """The next message creates fail with these statuses (e.g. 503), nothing posted; a 0 lets
+        that one through (0, 0, 0, 503: the 4th fails)."""
+        self.message_faults.extend(statuses)
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -336,6 +345,7 @@ class FakeDiscord(LocalServer):
         r.add_route("*", p + "/webhooks/{app}/{token}/messages/{mid}", self._webhook_message)
         r.add_get(p + "/channels/{cid}", self._channel)
         r.add_post(p + "/channels/{cid}/messages", self._post_message)
+        r.add_get(p + "/channels/{cid}/messages", self._history)
         r.add_route("*", p + "/channels/{cid}/messages/{mid}", self._channel_message)
         r.add_put(p + "/channels/{cid}/messages/{mid}/reactions/{emoji}/@me", self._reaction)
         r.add_post(p + "/channels/{cid}/typing", self._typing)
@@ -713,6 +723,8 @@ class FakeDiscord(LocalServer):
         if bad := self._check(request, body, has_files):
             return bad
         cid = request.match_info["cid"]
+        if self.message_faults and (status := self.message_faults.pop(0)):
+            return web.json_response({"message": "Service Unavailable", "code": 0}, status=status)
         headers, retry_after = self._rate(cid)
         if retry_after is not None:
             self.rate_limited += 1
@@ -726,9 +738,26 @@ class FakeDiscord(LocalServer):
                 },
                 headers=headers,
             )
+        nonce = (cid, str(body.get("nonce"))) if isinstance(body, dict) else None
+        if nonce and body.get("enforce_nonce") and nonce in self._nonces:  # type: ignore[union-attr]
+            at, earlier = self._nonces[nonce]
+            if time.monotonic() - at < self.nonce_window:
+                return _json(earlier, headers=headers)  # the message it already made
         self._accepted.append(("message", cid, body))  # type: ignore[arg-type]
         msg = self._make_message(cid, body, guild_id=str(self.guild_id))  # type: ignore[arg-type]
+        if nonce:
+            self._nonces[nonce] = (time.monotonic(), msg)
         return _json(msg, headers=headers)
+
+    async def _history(self, request: web.Request) -> web.Response:
+        """GET /channels/{id}/messages: newest first, without nonces (as Discord answers)."""
+        await self._record(request)
+        if bad := self._auth_failed(request):
+            return bad
+        cid = request.match_info["cid"]
+        limit = min(100, int(request.query.get("limit", 50)))
+        found = [m for m in self._messages.values() if m["channel_id"] == cid]
+        return _json(sorted(found, key=lambda m: int(m["id"]), reverse=True)[:limit])
 
     async def _channel_message(self, request: web.Request) -> web.Response:
         body, has_files = await self._record(request)
@@ -766,9 +795,18 @@ class FakeDiscord(LocalServer):
             return bad
         body = body if isinstance(body, dict) else {}
         auto = int(body.get("auto_archive_duration") or 1440)
+        # A thread started from a message has the message's id, once.
+        thread_id = request.match_info.get("mid") or str(snowflake())
+        if thread_id in self._threads:
+            return self._error(
+                request,
+                400,
+                {"message": "A thread has already been created for this message", "code": 160004},
+            )
+        self._threads.add(thread_id)
         return _json(
             {
-                "id": str(snowflake()),
+                "id": thread_id,
                 "guild_id": str(self.guild_id),
                 "parent_id": request.match_info["cid"],
                 "owner_id": str(self.bot_user_id),

@@ -1,9 +1,11 @@
 """A redis-server process of our own on a free port of 127.0.0.1, for the tests and the
-benchmarks (never the one that may run on 6379). No persistence."""
+benchmarks (never the one that may run on 6379). No persistence unless asked (`appendonly`);
+it can be paused (SIGSTOP), killed (SIGKILL) and started again on the same port."""
 
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -25,7 +27,8 @@ class RedisServer:
     """The port is chosen once: stop() then start() brings the same server address back, as a
     Redis restart would."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, appendonly: bool = False) -> None:
+        self.appendonly = appendonly
         binary = shutil.which("redis-server")
         if not binary:
             raise RuntimeError("redis-server is not installed (./run test installs it)")
@@ -52,7 +55,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "everysec",
                 "--dir",
                 self.dir,
             ],
@@ -75,6 +80,7 @@ class RedisServer:
 
     def stop(self) -> None:
         if self.proc is not None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(5)
@@ -82,6 +88,22 @@ class RedisServer:
                 self.proc.kill()
                 self.proc.wait(5)
             self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL: what the AOF had not written yet (up to a second of it) is lost."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(5)
+            self.proc = None
+
+    def pause(self) -> None:
+        """SIGSTOP: connections stay open and every command waits, as with a stalled Redis."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
         self.stop()

@@ -125,6 +125,8 @@ class FakeSlack(LocalServer):
         self.history: dict[str, list[dict]] = {}  # channel -> messages posted, with metadata
         self.rate_limited = 0
         self.base_url = ""
+        self.faults: dict[str, list[int]] = {}  # method -> HTTP statuses of its next calls
+        self.hold: asyncio.Event | None = None  # while set and not released, every call hangs
         self._ts = 0
         self._windows = FixedWindow()
 
@@ -146,6 +148,17 @@ class FakeSlack(LocalServer):
             for method, args in self.accepted
             if method == "chat.postMessage" and (channel is None or args.get("channel") == channel)
         ]
+
+    def fail_next(self, method: str, *statuses: int) -> None:
+        """The next calls of `method` fail with these HTTP statuses (e.g. 500, 503), nothing
+        done; a 0 lets that call through (0, 0, 0, 500: the 4th call fails)."""
+        self.faults.setdefault(method, []).extend(statuses)
+
+    def hang(self) -> asyncio.Event:
+        """Every call from now on hangs (accepted by the socket, unanswered) until the returned
+        event is set; then they are carried out as usual."""
+        self.hold = asyncio.Event()
+        return self.hold
 
     def methods(self) -> list[str]:
         return [m for m, _ in self.calls]
@@ -222,8 +235,12 @@ class FakeSlack(LocalServer):
             token = auth[len("Bearer ") :]
         self.calls.append((method, args))
         self.peers.add(request.transport.get_extra_info("peername") if request.transport else None)
+        if self.hold is not None:
+            await self.hold.wait()
         if self.latency:
             await asyncio.sleep(self.latency)
+        if self.faults.get(method) and (status := self.faults[method].pop(0)):
+            return self._fail(method, {"ok": False, "error": "fatal_error"}, status=status)
         if not token or not str(token).startswith("xoxb-"):
             return self._fail(method, {"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)

@@ -26,6 +26,7 @@ from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
+from bot.store.store import StoreDown
 
 # Reacting with this on a paper's message asks for its notes.
 EXPLAIN_EMOJI = "🔍"
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 GENERIC_ERROR = "Something went wrong on our side; it has been logged."
 CLAIM_SECONDS = 15 * 60  # an interaction token lives 15 minutes; no redelivery after that
+CLAIM_TIMEOUT = 1.0
+# Discord wants the first answer within 3 s: a command not done by then is deferred, whatever
+# it waits on (a stalled Redis included).
+ACK_BUDGET = 1.5
 
 
 def default_intents() -> discord.Intents:
@@ -47,20 +52,27 @@ def default_intents() -> discord.Intents:
     return intents
 
 
-class _ReplicaTree(app_commands.CommandTree["ArxivDiscordBot"]):
-    """A command tree that handles each interaction on one replica only.
-
-    Every replica holds a gateway session with the same token, and Discord sends each session
-    every event: without a claim, two replicas would both run `/arxiv digest`.
-    """
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        try:
-            return await self.client.app.store.claim(
+async def claim(bot: ArxivDiscordBot, interaction: discord.Interaction) -> bool:
+    """Whether this replica handles `interaction`: every replica holds a gateway session with the
+    same token and Discord sends each session every event; without a claim, two replicas would
+    both run `/arxiv digest`. Bounded in time, and True when Redis is away (better answered twice
+    than not at all; the command will say the store is unavailable)."""
+    try:
+        async with asyncio.timeout(CLAIM_TIMEOUT):
+            return await bot.app.store.claim(
                 f"discord-interaction:{interaction.id}", ttl=CLAIM_SECONDS
             )
-        except REDIS_ERRORS:
-            return True  # better answered twice than not at all; the command will say Redis is down
+    except (TimeoutError, *REDIS_ERRORS):
+        return True
+
+
+class _ReplicaTree(app_commands.CommandTree["ArxivDiscordBot"]):
+    """Autocompletes are claimed here; commands in run_command, after their acknowledgement."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.type is not discord.InteractionType.autocomplete:
+            return True
+        return await claim(self.client, interaction)
 
 
 class ArxivDiscordBot(discord.Client):
@@ -120,7 +132,12 @@ class ArxivDiscordBot(discord.Client):
     async def run_command(
         self, interaction: discord.Interaction, text: str, *, slow: bool = False
     ) -> None:
-        """Run one command line for this interaction and answer it; never shows a traceback."""
+        """Run one command line for this interaction and answer it; never shows a traceback.
+
+        Acknowledge first: a slow command is deferred before anything else, then claimed; a fast
+        one is claimed and run while a timer runs, and deferred if it is not done within
+        ACK_BUDGET. Discord accepts one first answer per interaction, so a replica whose defer
+        is refused has lost the race and stops."""
         name = text.partition(" ")[0]
         try:
             inv = Invocation(
@@ -130,26 +147,59 @@ class ArxivDiscordBot(discord.Client):
                 can_edit=self.can_edit(interaction),
             )
             if slow:
-                # Discord wants a first answer within 3 s; the follow-up may come 15 min later.
-                await interaction.response.defer(ephemeral=True, thinking=True)
-            reply = await self.handler.handle(inv)
-            if reply.digest is not None and not reply.error:
-                # One delivery per interaction: a retried request reuses its message nonces.
-                reply = await post_now(
-                    self.app.store, self.poster, reply.digest, trigger=str(interaction.id)
-                )
-            elif reply.thread is not None:
-                link = await self.poster.post_in_thread(
-                    native_id(inv.channel_id), reply.thread, reply, guild_id=interaction.guild_id
-                )
-                reply = reply.thread.answer(link)
-            await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
+                if not await self._defer(interaction):
+                    return
+                reply = await self._claimed_reply(interaction, inv)
+            else:
+                work = asyncio.ensure_future(self._claimed_reply(interaction, inv))
+                done, _ = await asyncio.wait({work}, timeout=ACK_BUDGET)
+                if not done and not await self._defer(interaction):
+                    work.cancel()
+                    return
+                reply = await work
+            if reply is not None:
+                await self._answer(interaction, reply, ephemeral=reply.ephemeral or reply.error)
         except ArxivBotError as e:  # e.g. Discord refused the digest: the sentence says why
             log.warning("/arxiv %s in channel %s: %s", name, interaction.channel_id, e)
             await self._apologize(interaction, str(e))
+        except REDIS_ERRORS as e:  # raised outside the store's methods (a lease's context)
+            log.warning(
+                "/arxiv %s in channel %s: Redis unreachable (%s)",
+                name,
+                interaction.channel_id,
+                type(e).__name__,
+            )
+            await self._apologize(interaction, str(StoreDown()))
         except Exception:
             log.exception("/arxiv %s failed in channel %s", name, interaction.channel_id)
             await self._apologize(interaction)
+
+    async def _defer(self, interaction: discord.Interaction) -> bool:
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException as e:
+            log.info("interaction %s answered elsewhere (%s)", interaction.id, e.status)
+            return False
+        return True
+
+    async def _claimed_reply(
+        self, interaction: discord.Interaction, inv: Invocation
+    ) -> Reply | None:
+        """The command's Reply, None when another replica has claimed the interaction."""
+        if not await claim(self, interaction):
+            return None
+        reply = await self.handler.handle(inv)
+        if reply.digest is not None and not reply.error:
+            # One delivery per interaction: a retried request reuses its message nonces.
+            return await post_now(
+                self.app.store, self.poster, reply.digest, trigger=str(interaction.id)
+            )
+        if reply.thread is not None:
+            link = await self.poster.post_in_thread(
+                native_id(inv.channel_id), reply.thread, reply, guild_id=interaction.guild_id
+            )
+            return reply.thread.answer(link)
+        return reply
 
     async def _answer(
         self, interaction: discord.Interaction, reply: Reply, *, ephemeral: bool

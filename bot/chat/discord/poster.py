@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import discord
 
@@ -21,6 +23,10 @@ __all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
 log = logging.getLogger(__name__)
 
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+RECOVER_LIMIT = 100  # messages of the channel (and of the thread) read back: Discord's maximum
+MAX_HEADERS = 10
+CALL_TIMEOUT = 30.0
+T = TypeVar("T")
 
 
 def message_nonce(marker: str, key: str) -> str:
@@ -54,6 +60,39 @@ class DiscordPostError(ChatUnavailable):
         self.code = error.code
 
 
+async def _bounded(call: Awaitable[T]) -> T:
+    """One REST call, bounded in time (discord.py waits out rate limits inside it, so the bound
+    is generous): a hung Discord fails the delivery visibly, to be resumed by the next sweep."""
+    try:
+        async with asyncio.timeout(CALL_TIMEOUT):
+            return await call
+    except TimeoutError as e:
+        raise ChatUnavailable("Discord did not answer in time.") from e
+
+
+def _embeds(messages: Iterable[Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(message id, embed) for every embed of `messages` (as Discord's REST API gives them)."""
+    for m in messages:
+        for embed in m.get("embeds") or []:
+            yield str(m["id"]), dict(embed)
+
+
+def _ref(nonce: str) -> str:
+    return f"ref {nonce}"
+
+
+def _with_ref(payload: dict[str, Any], nonce: str) -> dict[str, Any]:
+    """`payload` with its nonce at the end of its last embed's footer: the content marker by
+    which a later attempt finds it in the channel's history."""
+    embeds = [dict(e) for e in payload.get("embeds", [])]
+    if not embeds:
+        return payload
+    text = (embeds[-1].get("footer") or {}).get("text", "")
+    ref = _ref(nonce)
+    embeds[-1]["footer"] = {"text": clip(text, 2000) + " · " + ref if text else ref}
+    return {**payload, "embeds": embeds}
+
+
 def _kwargs(payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "content": payload.get("content"),
@@ -82,6 +121,42 @@ class DiscordPoster:
         self.client = client
         self.vote_emojis = tuple(vote_emojis)
         self.thread_archive_minutes = thread_archive_minutes
+
+    async def recover(self, channel: str, marker: str, progress: Progress) -> None:
+        """Record this delivery's messages that the channel shows but `progress` lacks.
+
+        Discord returns no nonce in a channel's history, so each header message carries its
+        nonce as a content marker (`ref …` in its footer); the papers are the messages of the
+        thread started on the first header (a thread has its message's id), known by their
+        arXiv links. Needs Read Message History; without it, the nonces still make Discord
+        answer a repeated send within its nonce window with the message it already made.
+        """
+        found: dict[str, str] = {}
+        try:
+            history = await _bounded(self.client.http.logs_from(int(channel), limit=RECOVER_LIMIT))
+            refs = {_ref(message_nonce(marker, f"header-{i}")): i for i in range(MAX_HEADERS)}
+            for message_id, embed in _embeds(history):
+                footer = (embed.get("footer") or {}).get("text", "")
+                for ref, i in refs.items():
+                    if footer.endswith(ref):
+                        found.setdefault(f"header-{i}", message_id)
+            header = found.get("header-0") or progress.done.get("header-0")
+            if header:
+                with contextlib.suppress(discord.NotFound):  # papers went to the channel
+                    thread = await _bounded(
+                        self.client.http.logs_from(int(header), limit=RECOVER_LIMIT)
+                    )
+                    for message_id, embed in _embeds(thread):
+                        if "/abs/" in (url := embed.get("url") or ""):
+                            found.setdefault(f"paper-{url.rsplit('/', 1)[1]}", message_id)
+        except discord.Forbidden:
+            log.warning("cannot read the history of discord:%s; relying on nonces", channel)
+            return
+        except discord.HTTPException as e:
+            raise DiscordPostError(channel, e) from e
+        for key, message_id in found.items():
+            if key not in progress.done:
+                await progress.record(key, message_id)
 
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
@@ -139,11 +214,14 @@ class DiscordPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
-        msg = await target.send(**_kwargs(payload), nonce=message_nonce(marker, key))
+        nonce = message_nonce(marker, key)
+        if key.startswith("header-"):
+            payload = _with_ref(payload, nonce)
+        msg = await _bounded(target.send(**_kwargs(payload), nonce=nonce))
         await progress.record(key, str(msg.id))
         try:
             for emoji in reactions:
-                await msg.add_reaction(emoji)
+                await _bounded(msg.add_reaction(emoji))
         except discord.HTTPException as e:  # voting still works by picking the emoji by hand
             log.warning("could not seed reactions on %s (%s %s)", msg.id, e.status, e.text)
         return str(msg.id)
@@ -152,7 +230,7 @@ class DiscordPoster:
         """Plain text; user mentions ping (for `watch`), @everyone and roles never do."""
         target = self.client.get_partial_messageable(int(channel))
         try:
-            await target.send(clip(text, Limits.CONTENT), allowed_mentions=_USERS_ONLY)
+            await _bounded(target.send(clip(text, Limits.CONTENT), allowed_mentions=_USERS_ONLY))
         except discord.HTTPException as e:
             raise DiscordPostError(channel, e) from e
 
@@ -183,9 +261,11 @@ class DiscordPoster:
                     fail_if_not_exists=False
                 )
             else:
-                opener = await parent.send(
-                    clip(thread.opener, Limits.CONTENT),
-                    allowed_mentions=discord.AllowedMentions.none(),
+                opener = await _bounded(
+                    parent.send(
+                        clip(thread.opener, Limits.CONTENT),
+                        allowed_mentions=discord.AllowedMentions.none(),
+                    )
                 )
                 name = clip(f"Notes on {thread.title}", 100)
                 new_thread = await self._thread(parent.id, opener.id, name)
@@ -209,8 +289,10 @@ class DiscordPoster:
         embed = discord.Embed.from_dict(reply_embed(reply))
         mentions = discord.AllowedMentions.none()
         if reference is None:
-            return await target.send(embed=embed, allowed_mentions=mentions)
-        return await target.send(embed=embed, reference=reference, allowed_mentions=mentions)
+            return await _bounded(target.send(embed=embed, allowed_mentions=mentions))
+        return await _bounded(
+            target.send(embed=embed, reference=reference, allowed_mentions=mentions)
+        )
 
     async def _thread(
         self, channel_id: int, message_id: int, name: str
@@ -218,11 +300,13 @@ class DiscordPoster:
         """A public thread on the header message; None where threads are impossible (a DM, no
         Create Public Threads permission): the papers then go to the channel itself."""
         try:
-            data = await self.client.http.start_thread_with_message(
-                channel_id,
-                message_id,
-                name=name[:100],
-                auto_archive_duration=self.thread_archive_minutes,  # type: ignore[arg-type]
+            data = await _bounded(
+                self.client.http.start_thread_with_message(
+                    channel_id,
+                    message_id,
+                    name=name[:100],
+                    auto_archive_duration=self.thread_archive_minutes,  # type: ignore[arg-type]
+                )
             )
             thread_id = int(data["id"])
         except discord.HTTPException as e:

@@ -2,12 +2,15 @@
 
 Bolt (process_before_response=False, the default) runs a listener as a task of its own and
 answers Slack's HTTP request (or Socket Mode envelope) as soon as the listener calls ack(); the
-listener then goes on and replies through response_url. So the command is acked first, then run.
+listener then goes on and replies through response_url. So the command is acked first (no Redis
+or network call before it), then deduplicated (a replayed signed body or a Slack retry runs once),
+then run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -17,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,8 +31,10 @@ from bot.chat.posting import post_now
 from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.mentions import register_mentions
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
-from bot.errors import ChatUnavailable, SettingsError
+from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
+from bot.store import REDIS_ERRORS
+from bot.store.store import StoreDown
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
 
@@ -39,6 +45,8 @@ SORRY = "Something went wrong on our side; it has been logged."
 # Closing waits this long for commands that are still running (a digest being posted).
 DRAIN_SECONDS = 10.0
 CONNECT_SECONDS = 30.0
+# Slack rejects a signed request older than 5 minutes: a replay is only possible within it.
+REPLAY_WINDOW = 5 * 60
 # Slack sends command text with &, <, > escaped, and links as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 
@@ -49,6 +57,29 @@ def command_text(raw: str) -> str:
     """The text a user typed after `/arxiv`, undoing Slack's escaping of &, <, > and links."""
     text = _SLACK_LINK.sub(r"\1", raw)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
+
+
+@web.middleware
+async def reject_malformed(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A timestamp that is not a number is unauthenticated (401) and a body that is not UTF-8 is
+    malformed (400), before Bolt's verifier, which answers both with a 500 and a traceback."""
+    if request.method == "POST":
+        stamp = request.headers.get("X-Slack-Request-Timestamp")
+        if stamp is not None and not stamp.strip().isdigit():
+            return web.Response(status=401, text="invalid X-Slack-Request-Timestamp")
+        try:
+            (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="the request body is not UTF-8")
+    return await handler(request)
+
+
+def _sentence(error: Exception) -> str:
+    """The user's sentence for an error: Redis errors raised outside the store's methods (in a
+    lease's context manager) read as the store's own."""
+    return str(error) if isinstance(error, ArxivBotError) else str(StoreDown())
 
 
 class _Listeners:
@@ -71,11 +102,30 @@ class _Listeners:
         # Only members of a channel can run a slash command in it.
         return not self.admins or user_id in self.admins
 
+    async def _first_time(self, request: AsyncBoltRequest | None) -> bool:
+        """After the ack: False for a request already carried out, a replay of its signed body
+        or a Slack retry (X-Slack-Retry-Num) of it, within the signature's 5-minute window."""
+        if request is None:
+            return True
+        body = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            return await self.app.store.claim(f"slack-request:{digest}", ttl=REPLAY_WINDOW)
+        except StoreUnavailable:
+            return True  # better carried out than lost; the command will say the store is away
+
     async def command(
-        self, ack: Callable[[], Awaitable[Any]], command: dict[str, Any], respond: Respond
+        self,
+        ack: Callable[[], Awaitable[Any]],
+        command: dict[str, Any],
+        respond: Respond,
+        request: AsyncBoltRequest | None = None,
     ) -> None:
         self._track()
         await ack()
+        if not await self._first_time(request):
+            log.info("replayed or retried /arxiv request ignored")
+            return
         channel, user = command["channel_id"], command["user_id"]
         inv = Invocation(
             channel_id=f"slack:{channel}",
@@ -93,6 +143,9 @@ class _Listeners:
                 reply = await self._in_thread(channel, reply, reply.thread)
             kind = "ephemeral" if reply.ephemeral else "in_channel"
             await respond(**reply_blocks(reply), response_type=kind)
+        except (ArxivBotError, *REDIS_ERRORS) as e:  # the store is away, Slack refused: say so
+            log.warning("/arxiv %r in %s: %s", inv.text, inv.channel_id, e)
+            await respond(text=_sentence(e), response_type="ephemeral")
         except Exception:
             log.exception("/arxiv %r by %s in %s failed", inv.text, user, inv.channel_id)
             try:
@@ -125,19 +178,24 @@ class _Listeners:
         except Exception:
             log.exception("could not record reaction %s on %s", event.get("reaction"), item)
 
-    async def explain(self, ack: Callable[[], Awaitable[Any]], body: dict[str, Any]) -> None:
+    async def explain(
+        self,
+        ack: Callable[[], Awaitable[Any]],
+        body: dict[str, Any],
+        request: AsyncBoltRequest | None = None,
+    ) -> None:
         """The Explain button on a paper: the note goes in that paper's thread."""
         self._track()
         await ack()
+        if not await self._first_time(request):
+            return
         channel, message = body["channel"]["id"], body.get("message", {})
         thread = message.get("thread_ts") or message.get("ts")
         paper_id = body["actions"][0]["value"]
         inv = Invocation(f"slack:{channel}", body["user"]["id"], f"explain {paper_id}")
         try:
             reply = await self.handler.handle(inv)
-            await self.poster.client.chat_postMessage(
-                channel=channel, thread_ts=thread, unfurl_links=False, **reply_blocks(reply)
-            )
+            await self.poster.post_reply(channel, reply, thread_ts=thread)
         except Exception:
             log.exception("explain %s in %s failed", paper_id, channel)
 
@@ -179,12 +237,14 @@ def _build(
     listeners = _Listeners(app, handler, poster)
 
     @bolt.command("/arxiv")
-    async def on_arxiv(ack: Any, command: dict[str, Any], respond: Respond) -> None:
-        await listeners.command(ack, command, respond)
+    async def on_arxiv(
+        ack: Any, command: dict[str, Any], respond: Respond, request: AsyncBoltRequest
+    ) -> None:
+        await listeners.command(ack, command, respond, request)
 
     @bolt.action(EXPLAIN_ACTION)
-    async def on_explain(ack: Any, body: dict[str, Any]) -> None:
-        await listeners.explain(ack, body)
+    async def on_explain(ack: Any, body: dict[str, Any], request: AsyncBoltRequest) -> None:
+        await listeners.explain(ack, body, request)
 
     @bolt.event("reaction_added")
     async def on_reaction_added(event: dict[str, Any]) -> None:
@@ -298,7 +358,9 @@ async def _connect(
             raise
         log.info("Slack connected in Socket Mode")
         return SlackRuntime(bolt, listeners, socket=socket, session=session)
-    runner = web.AppRunner(bolt.web_app(path=EVENTS_PATH, port=s.slack_port), access_log=None)
+    web_app = bolt.web_app(path=EVENTS_PATH, port=s.slack_port)
+    web_app.middlewares.append(reject_malformed)
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host="0.0.0.0", port=s.slack_port).start()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.chat.pacing import ChannelPacer
 from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
@@ -23,6 +27,8 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "arxiv_digest"
 # chat.postMessage allows about one message a second per channel; a 200-paper thread meets 429s.
 RATE_LIMIT_RETRIES = 5
+# One Web API call never takes longer than this (slack_sdk's own default is 30 s per attempt).
+CALL_TIMEOUT = 15.0
 
 
 def with_rate_limit_retry(
@@ -48,12 +54,34 @@ class SlackPoster:
 
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.1) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        per_channel_interval: float = 1.1,
+        call_timeout: float = CALL_TIMEOUT,
+    ) -> None:
         self.client = with_rate_limit_retry(client)
-        # Slack allows about one message a second per channel: pace ourselves (with a margin
-        # for clock jitter) rather than collect 429s and their whole-second Retry-After.
-        self.interval = per_channel_interval
-        self._next: dict[str, float] = {}
+        # Slack allows about one message a second per channel: pace every message we post there
+        # (with a margin for clock jitter) rather than collect 429s and their Retry-After.
+        self.pacer = ChannelPacer(per_channel_interval)
+        self.call_timeout = call_timeout
+
+    async def _call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
+        """One Web API call, bounded in time: a hung Slack becomes a ChatUnavailable that the
+        delivery records and retries, never a task stuck for minutes or a bare TimeoutError."""
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as e:
+            raise _unavailable(e) from e
+        except (TimeoutError, aiohttp.ClientError) as e:
+            raise ChatUnavailable("Slack did not answer in time.") from e
+
+    async def post_message(self, channel: str, **kwargs: Any) -> AsyncSlackResponse:
+        """chat.postMessage in the channel's turn (every message of the bot goes through here)."""
+        async with self.pacer.turn(channel):
+            return await self._call("chat_postMessage", channel=channel, **kwargs)
 
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
@@ -66,8 +94,6 @@ class SlackPoster:
         resumed delivery also finds the message that was in flight when its owner died.
         """
         progress = progress or Progress()
-        if progress.resumed:
-            await self._recover(channel, marker, progress)
         headers, entries = digest_messages(digest)
         posted: list[Posted] = []
         thread_ts: str | None = None
@@ -84,10 +110,11 @@ class SlackPoster:
             posted.append(Posted(message_id=message_id, paper_id=item.paper.id, thread=thread_ts))
         return posted
 
-    async def _recover(self, channel: str, marker: str, progress: Progress) -> None:
+    async def recover(self, channel: str, marker: str, progress: Progress) -> None:
         """Record this delivery's messages that are in the channel but not in `progress`.
 
-        Slack has no idempotency key; message metadata is how we recognise our own messages.
+        Slack has no idempotency key; message metadata is how we recognise our own messages
+        (reading it needs the channels:history / groups:history scopes).
         """
         found: dict[str, str] = {}
 
@@ -97,45 +124,37 @@ class SlackPoster:
                 if payload.get("marker") == marker and payload.get("key"):
                     found.setdefault(payload["key"], f"{channel}:{m['ts']}")
 
-        try:
-            history = await self.client.conversations_history(
-                channel=channel, limit=100, include_all_metadata=True
-            )
-            collect(history["messages"])
-            header = found.get("header-0") or progress.done.get("header-0")
-            if header:
-                replies = await self.client.conversations_replies(
+        history = await self._call(
+            "conversations_history", channel=channel, limit=100, include_all_metadata=True
+        )
+        collect(history["messages"])
+        header = found.get("header-0") or progress.done.get("header-0")
+        if header:
+            try:
+                replies = await self._call(
+                    "conversations_replies",
                     channel=channel,
                     ts=header.split(":", 1)[1],
                     limit=1000,
                     include_all_metadata=True,
                 )
                 collect(replies["messages"])
-        except SlackApiError as e:
-            if e.response.get("error") != "thread_not_found":  # someone deleted the header
-                raise _unavailable(e) from e
+            except ChatUnavailable as e:
+                if "thread_not_found" not in str(e):  # someone deleted the header
+                    raise
         for key, message_id in found.items():
             if key not in progress.done:
                 await progress.record(key, message_id)
 
-    async def _pace(self, channel: str) -> None:
-        """Wait until `interval` after the channel's previous message was accepted (measured
-        from its completion, so a message delayed by load does not shorten the next gap)."""
-        wait = self._next.get(channel, 0.0) - asyncio.get_running_loop().time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def _sent(self, channel: str) -> None:
-        self._next[channel] = asyncio.get_running_loop().time() + self.interval
-
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
-        try:
-            await self.client.chat_postMessage(
-                channel=channel, text=to_mrkdwn(text), unfurl_links=False
-            )
-        except SlackApiError as e:
-            raise _unavailable(e) from e
+        await self.post_message(channel, text=to_mrkdwn(text), unfurl_links=False)
+
+    async def post_reply(self, channel: str, reply: Reply, *, thread_ts: str | None) -> None:
+        """A command's Reply in `channel` (or a thread of it), e.g. notes asked for by a button."""
+        await self.post_message(
+            channel, thread_ts=thread_ts, unfurl_links=False, **reply_blocks(reply)
+        )
 
     async def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply) -> str:
         """`reply` in the thread `thread_ts`, paced like the digests; the message's ts."""
@@ -153,25 +172,20 @@ class SlackPoster:
     async def post_in_thread(self, channel: str, thread: PaperThread, reply: Reply) -> str | None:
         """`reply` in the thread of the paper's digest entry, or under a new opener message when
         the paper was never posted here; a permalink to it, None if Slack gives none."""
-        try:
-            if thread.message is not None:
-                ts = thread.message.thread or thread.message.message_id.split(":", 1)[1]
-            else:
-                opener = await self.client.chat_postMessage(
-                    channel=channel, text=to_mrkdwn(thread.opener), unfurl_links=False
-                )
-                ts = opener["ts"]
-            posted = await self.client.chat_postMessage(
-                channel=channel, thread_ts=ts, unfurl_links=False, **reply_blocks(reply)
+        if thread.message is not None:
+            ts = thread.message.thread or thread.message.message_id.split(":", 1)[1]
+        else:
+            opener = await self.post_message(
+                channel, text=to_mrkdwn(thread.opener), unfurl_links=False
             )
-        except SlackApiError as e:
-            raise _unavailable(e) from e
+            ts = opener["ts"]
+        posted = await self.post_message(
+            channel, thread_ts=ts, unfurl_links=False, **reply_blocks(reply)
+        )
         try:
-            link = await self.client.chat_getPermalink(channel=channel, message_ts=posted["ts"])
-        except SlackApiError as e:  # the note is posted; the answer names its thread instead
-            log.warning(
-                "no permalink for %s:%s (%s)", channel, posted["ts"], e.response.get("error")
-            )
+            link = await self._call("chat_getPermalink", channel=channel, message_ts=posted["ts"])
+        except ChatUnavailable as e:  # the note is posted; the answer names its thread instead
+            log.warning("no permalink for %s:%s (%s)", channel, posted["ts"], e)
             return None
         return str(link["permalink"])
 
@@ -188,25 +202,16 @@ class SlackPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
-        await self._pace(channel)
         # Unfurling every arXiv link would bury the digest under previews.
-        try:
-            response = await self.client.chat_postMessage(
-                channel=channel,
-                text=message["text"],
-                blocks=message["blocks"],
-                thread_ts=thread_ts,
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata={
-                    "event_type": EVENT_TYPE,
-                    "event_payload": {"marker": marker, "key": key},
-                },
-            )
-        except SlackApiError as e:
-            raise _unavailable(e) from e
-        finally:
-            self._sent(channel)
+        response = await self.post_message(
+            channel,
+            text=message["text"],
+            blocks=message["blocks"],
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata={"event_type": EVENT_TYPE, "event_payload": {"marker": marker, "key": key}},
+        )
         message_id = f"{response['channel']}:{response['ts']}"
         await progress.record(key, message_id)
         return message_id

@@ -1,0 +1,164 @@
+"""Commands acknowledged first and carried out once: Slack over real HTTP and Discord through
+discord.py, against a real redis-server that is paused (SIGSTOP) or healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from bot.chat.commands import CommandHandler
+from bot.chat.slack import start_slack
+from bot.chat.slack.app import SlackRuntime
+from tests.fakes.redis_server import RedisServer
+from tests.fakes.slack_server import FakeSlack, command_payload, signed_headers
+from tests.test_discord import slash
+from tests.test_reliability_delivery import discord_bot_on
+
+SECRET = "test-signing-secret"
+FORM = "application/x-www-form-urlencoded"
+UNAVAILABLE = "State store unavailable, try again shortly."
+
+
+@pytest.fixture
+def own_redis():
+    with RedisServer() as server:
+        yield server
+        if server.running:
+            server.resume()
+
+
+async def slack_runtime(make_app, fake: FakeSlack, **settings) -> SlackRuntime:
+    app = await make_app(
+        offline=True,
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=fake.base_url + "/api/",
+        slack_port=0,
+        **settings,
+    )
+    return await start_slack(app, CommandHandler(app))
+
+
+@pytest.fixture
+async def slack_http(make_app, fake_slack) -> AsyncIterator:
+    runtimes: list[SlackRuntime] = []
+
+    async def start(**settings):
+        runtime = await slack_runtime(make_app, fake_slack, **settings)
+        runtimes.append(runtime)
+        return runtime, f"http://127.0.0.1:{runtime.port}/slack/events"
+
+    async with aiohttp.ClientSession() as http:
+        yield start, http
+    for runtime in runtimes:
+        await runtime.close(drain_seconds=10)
+
+
+async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while not (found := [b for k, b in fake.responses if k == key]):
+        assert time.monotonic() < deadline, f"no reply to {key}"
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def test_a_replayed_or_retried_signed_command_runs_once(slack_http, fake_slack):
+    start, http = slack_http
+    runtime, url = await start()
+    body = urlencode(command_payload(fake_slack, "threshold 7 5", key="r1"))
+    headers = signed_headers(body, secret=SECRET, content_type=FORM)
+    retried = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    for h in (headers, headers, headers, retried):
+        async with http.post(url, data=body, headers=h) as r:
+            assert r.status == 200  # each is acknowledged, so Slack stops retrying
+    [reply] = await replies(fake_slack, "r1")
+    await asyncio.sleep(0.5)  # time for a second run to show up, if there were one
+    assert [k for k, _ in fake_slack.responses] == ["r1"] and "7" in reply["text"]
+    store = runtime._listeners.app.store
+    assert len(await store.audit_log("slack:C1", limit=10)) == 1
+
+
+async def test_garbage_timestamps_and_bodies_get_400_or_401(slack_http, fake_slack):
+    start, http = slack_http
+    _runtime, url = await start()
+    body = urlencode(command_payload(fake_slack, "settings", key="g"))
+    headers = signed_headers(body, secret=SECRET, content_type=FORM)
+    for stamp in ("abc", "17e8", "", "-1"):
+        async with http.post(
+            url, data=body, headers={**headers, "X-Slack-Request-Timestamp": stamp}
+        ) as r:
+            assert r.status in (400, 401), (stamp, r.status)
+    raw = b"text=\xff\xfe\xfd&command=%2Farxiv"
+    async with http.post(url, data=raw, headers={**headers, "content-type": FORM}) as r:
+        assert r.status == 400
+    async with http.post(url, data=body, headers={**headers, "X-Slack-Signature": "v0=bad"}) as r:
+        assert r.status == 401
+    assert fake_slack.responses == []
+
+
+async def test_slack_acks_within_3s_while_redis_is_paused(slack_http, fake_slack, own_redis):
+    start, http = slack_http
+    _runtime, url = await start(redis_url=own_redis.url)
+    body = urlencode(command_payload(fake_slack, "settings", key="p1"))
+    own_redis.pause()
+    resume = asyncio.get_running_loop().call_later(6, own_redis.resume)
+    try:
+        started = time.monotonic()
+        async with http.post(
+            url, data=body, headers=signed_headers(body, secret=SECRET, content_type=FORM)
+        ) as r:
+            assert r.status == 200
+        assert time.monotonic() - started < 3
+        [reply] = await replies(fake_slack, "p1", timeout=20)
+    finally:
+        resume.cancel()
+        own_redis.resume()
+    # Either the answer, once Redis is back, or the one sentence for a store that is away.
+    assert reply["text"] == UNAVAILABLE or reply["text"].startswith("*Settings of this channel*")
+
+
+@pytest.fixture
+async def discord_on(make_app, own_redis) -> AsyncIterator:
+    async with discord_bot_on(make_app, redis_url=own_redis.url) as pair:
+        yield pair
+
+
+@pytest.mark.parametrize("sub", ["settings", "digest"])
+async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
+    discord_on, own_redis, sub
+):
+    fake, bot = discord_on
+    fake.reset()
+    own_redis.pause()
+    resume = asyncio.get_running_loop().call_later(6, own_redis.resume)
+    try:
+        started = time.monotonic()
+        command = asyncio.create_task(slash(bot, sub, channel_id=555, guild_id=1300, user_id=42))
+        while not fake.interaction_responses():
+            assert time.monotonic() - started < 3, "no first answer within Discord's 3 s"
+            await asyncio.sleep(0.02)
+        await asyncio.wait_for(command, 30)
+    finally:
+        resume.cancel()
+        own_redis.resume()
+    [first] = fake.interaction_responses()
+    assert first["type"] in (4, 5)
+    answer = fake.followups() or [first["data"]]
+    [embed] = answer[-1]["embeds"]
+    assert embed["description"] == UNAVAILABLE or embed.get("title"), embed
+
+
+async def test_redis_gone_the_command_layer_answers_in_one_sentence(make_app, own_redis):
+    from bot.chat.commands import Invocation
+
+    app = await make_app(offline=True, redis_url=own_redis.url)
+    handler = CommandHandler(app)
+    own_redis.stop()
+    for text in ("settings", "threshold 7", "keywords add diffusion"):
+        reply = await handler.handle(Invocation("slack:C1", "U1", text))  # never raises
+        assert reply.error and reply.text.startswith(UNAVAILABLE), (text, reply.text)

@@ -1,0 +1,290 @@
+"""Nothing lost, nothing twice, in-process: `digest now` broken halfway and retried, Redis restarted
+mid-delivery (with and without persistence), a hung Slack API, explain notes during a digest.
+Real redis-server processes, the real Slack and Discord clients against their fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.chat.commands import CommandHandler
+from bot.chat.discord import ArxivDiscordBot
+from bot.chat.posting import post_now
+from bot.chat.replies import Reply
+from bot.chat.slack.poster import SlackPoster
+from bot.deliver import Progress, deliver
+from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
+from bot.models import Digest, Score, ScoredPaper
+from bot.schedule.jobs import DailyJobs
+from bot.schedule.scheduler import Scheduler
+from bot.sources.bundled import BundledSource
+from bot.store.store import Lease
+from tests.conftest import DAY
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.redis_server import RedisServer
+from tests.fakes.slack_server import FakeSlack
+from tests.test_jobs import NOW, subscribe
+
+GUILD, DISCORD_CHANNEL = 1300, 555
+
+
+def slack_poster(fake: FakeSlack, *, interval: float = 0, timeout: float = 15) -> SlackPoster:
+    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+    return SlackPoster(client, per_channel_interval=interval, call_timeout=timeout)
+
+
+async def digest_for(channel: str, n: int) -> Digest:
+    listing = await BundledSource().listing(DAY, ["cs.CL", "cs.CV"])
+    papers = [
+        ScoredPaper(
+            paper=p,
+            score=Score(paper_id=p.id, relevance=9, novelty=6, comment="Fits.", scorer="local"),
+        )
+        for p in listing.papers[:n]
+    ]
+    return Digest(channel=channel, day=DAY, fetched=n, scanned=n, papers=papers)
+
+
+def slack_entries(fake: FakeSlack, channel: str) -> list[str]:
+    return [
+        re.search(r"arXiv:(\d{4}\.\d{4,5})", str(p["blocks"])).group(1)
+        for p in fake.posts(channel)
+        if p.get("thread_ts")
+    ]
+
+
+def slack_headers(fake: FakeSlack, channel: str) -> list[dict]:
+    """The digest headers (notices carry no delivery metadata)."""
+    return [p for p in fake.posts(channel) if not p.get("thread_ts") and p.get("metadata")]
+
+
+# ------------------------------------------------------------------------ digest now, retried
+async def test_slack_digest_now_broken_at_the_4th_message_continues_on_retry(make_app, fake_slack):
+    app = await make_app(offline=True)
+    poster = slack_poster(fake_slack)
+    digest = await digest_for("slack:C1", 6)
+    fake_slack.fail_next("chat.postMessage", 0, 0, 0, 500)  # header, 2 papers, then a 5xx
+    first = await post_now(app.store, poster, digest, trigger="t1")
+    assert first.error and "2 of 6 papers were posted" in first.text
+    assert "continues where it stopped" in first.text
+    second = await post_now(app.store, poster, digest, trigger="t2")  # a new request
+    assert not second.error and "remaining 4 papers of 6" in second.text
+    assert len(slack_headers(fake_slack, "C1")) == 1
+    entries = slack_entries(fake_slack, "C1")
+    assert sorted(entries) == sorted(s.paper.id for s in digest.papers)  # each once
+    assert len({p["thread_ts"] for p in fake_slack.posts("C1") if p.get("thread_ts")}) == 1
+    third = await post_now(app.store, poster, digest, trigger="t3")
+    assert "nothing posted" in third.text
+
+
+@contextlib.asynccontextmanager
+async def discord_bot_on(
+    make_app, **settings
+) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+    """A logged-in ArxivDiscordBot on an offline App, against a FakeDiscord."""
+    async with (
+        FakeDiscord(guild_id=GUILD, bot_user_id=1200) as fake,
+        fake.patch_discord(),
+    ):
+        app = await make_app(offline=True, **settings)
+        bot = ArxivDiscordBot(app, CommandHandler(app))
+        await bot.login("token")
+        try:
+            yield fake, bot
+        finally:
+            await bot.close()
+
+
+@pytest.fixture
+async def discord_bot(make_app) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+    async with discord_bot_on(make_app) as pair:
+        yield pair
+
+
+async def test_discord_digest_now_broken_by_a_503_continues_on_retry(discord_bot):
+    fake, bot = discord_bot
+    digest = await digest_for(f"discord:{DISCORD_CHANNEL}", 6)
+    fake.fail_next_messages(0, 0, 0, 503)
+    first = await post_now(bot.app.store, bot.poster, digest, trigger="1")
+    assert first.error and "2 of 6 papers were posted" in first.text
+    second = await post_now(bot.app.store, bot.poster, digest, trigger="2")
+    assert "remaining 4 papers of 6" in second.text
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1  # the header, once
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+
+
+def discord_entries(fake: FakeDiscord) -> list[str]:
+    return [
+        m["embeds"][0]["url"].rsplit("/", 1)[1]
+        for m in fake.messages()
+        if m.get("embeds") and "/abs/" in m["embeds"][0].get("url", "")
+    ]
+
+
+async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(discord_bot):
+    fake, bot = discord_bot
+    fake.nonce_window = 0  # long ago: Discord's nonces no longer help, only the channel does
+    store, channel = bot.app.store, f"discord:{DISCORD_CHANNEL}"
+    digest = await digest_for(channel, 5)
+    fake.fail_next_messages(0, 0, 0, 503)
+    with pytest.raises(ChatUnavailable):
+        progress = await Progress.load(store, channel, DAY, resumed=False)
+        await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    await store.r.flushall()  # Redis restarted without persistence
+    progress = await Progress.load(store, channel, DAY, resumed=False)
+    await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+    assert set(progress.done) == {"header-0", *(f"paper-{s.paper.id}" for s in digest.papers)}
+
+
+# ------------------------------------------------------------------- one pacer per channel
+async def test_notes_and_mentions_during_a_digest_share_its_pace(make_app):
+    async with FakeSlack(rate_limit_per_channel=5) as fake:  # 5 messages a second, then 429
+        app = await make_app(offline=True)
+        poster = slack_poster(fake, interval=0.25)
+        digest = await digest_for("slack:C1", 6)
+        notes = [Reply(text=f"Note {i} on a paper.") for i in range(3)]
+        await asyncio.gather(
+            post_now(app.store, poster, digest, trigger="t"),
+            *(poster.post_reply("C1", note, thread_ts=None) for note in notes),
+            poster.post_text("C1", "<@U1> new on **Diffusion**"),
+        )
+        assert fake.rate_limited == 0
+        texts = [p["text"] for p in fake.posts("C1")]
+        assert all(any(f"Note {i}" in t for t in texts) for i in range(3))
+        assert len(texts) == 1 + 6 + 3 + 1
+
+
+# ------------------------------------------------------------------------ Redis restarted
+@pytest.mark.parametrize("appendonly", [True, False], ids=["aof", "no-persistence"])
+async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(make_app, appendonly):
+    with RedisServer(appendonly=appendonly) as redis_server:
+        async with FakeSlack(latency=0.03) as fake:
+            replicas = [await make_app(redis_url=redis_server.url) for _ in range(3)]
+            channels = await subscribe(replicas[0], 12, max_papers=5)
+            jobs = [
+                DailyJobs(app, {"slack": slack_poster(fake)}, owner=f"r{i}", lease_ms=3000)
+                for i, app in enumerate(replicas)
+            ]
+
+            async def delivered() -> bool:
+                try:
+                    days = [await replicas[0].store.last_delivered(c) for c in channels]
+                except Exception:
+                    return False
+                return days == [DAY] * len(channels)
+
+            async def sweep(job: DailyJobs) -> None:
+                while not await delivered():
+                    with contextlib.suppress(StoreUnavailable):  # Redis away: sweep again
+                        await job.run_due(now=NOW)
+                    await asyncio.sleep(0.1)
+
+            sweeps = [asyncio.create_task(sweep(j)) for j in jobs]
+            while len(fake.posts()) < 25:
+                await asyncio.sleep(0.005)
+            redis_server.kill()  # mid-delivery; with AOF, up to its last second is lost
+            await asyncio.sleep(0.5)
+            redis_server.start()
+            if not appendonly:  # an empty Redis: the channels set themselves up again
+                await subscribe(replicas[0], 12, max_papers=5)
+            await asyncio.wait_for(asyncio.gather(*sweeps), 60)
+    for channel in channels:
+        native = channel.split(":")[1]
+        assert len(slack_headers(fake, native)) == 1, native
+        entries = slack_entries(fake, native)
+        assert len(entries) == len(set(entries)) == 5, (native, entries)
+    assert not [p for p in fake.posts() if "could not be built" in p["text"]]
+
+
+async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(make_app, fake_slack):
+    app = await make_app()
+    [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
+    jobs = DailyJobs(app, {"slack": slack_poster(fake_slack)}, owner="r1")
+    assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
+    daily = len(fake_slack.posts())
+    friday = NOW + dt.timedelta(days=3)
+    fake_slack.fail_next("chat.postMessage", 0, 0, 503)  # the roll-up's header and 1st paper
+    assert (await jobs.run_weekly(channel, now=friday)).status == "failed"
+    assert (await jobs.run_weekly(channel, now=friday)).status == "posted"
+    weekly = fake_slack.posts()[daily:]
+    assert len([p for p in weekly if not p.get("thread_ts")]) == 1
+    entries = slack_entries(fake_slack, "C000")[daily - 1 :]
+    assert len(entries) == len(set(entries)) == 4
+    assert (await jobs.run_weekly(channel, now=friday)).status == "already"
+
+
+# ------------------------------------------------------------------------ Slack hangs
+async def test_a_hung_slack_fails_the_job_visibly_and_the_next_sweep_completes_it(
+    make_app, fake_slack, caplog
+):
+    app = await make_app()
+    [channel] = await subscribe(app, 1, max_papers=6)
+    jobs = DailyJobs(app, {"slack": slack_poster(fake_slack, timeout=0.5)}, owner="r1")
+    run = asyncio.create_task(jobs.run_channel(channel, now=NOW))
+    while len(fake_slack.posts()) < 3:
+        await asyncio.sleep(0.005)
+    hold = fake_slack.hang()
+    outcome = await asyncio.wait_for(run, 10)  # not stuck, not raised
+    assert outcome.status == "failed" and outcome.detail == "Slack did not answer in time."
+    hold.set()  # Slack answers again (and carries out the calls it held)
+    fake_slack.hold = None
+    await asyncio.sleep(0.1)
+    assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
+    assert len(slack_headers(fake_slack, "C000")) == 1
+    entries = slack_entries(fake_slack, "C000")
+    assert len(entries) == len(set(entries)) == 6
+    notices = [p for p in fake_slack.posts("C000") if "could not be built" in p["text"]]
+    assert len(notices) == 1  # 15 hours late: said once, in words
+    assert "Task exception was never retrieved" not in caplog.text
+
+
+async def test_a_background_task_that_fails_is_logged_and_counted(make_app, caplog):
+    app = await make_app()
+    scheduler = Scheduler(DailyJobs(app, {}, owner="r1"))
+
+    async def boom() -> None:
+        raise TimeoutError
+
+    before = metrics.BACKGROUND_FAILURES.labels(task="digest")._value.get()
+    with caplog.at_level(logging.ERROR, logger="bot.schedule.scheduler"):
+        scheduler._spawn(boom(), "digest:slack:C1")
+        await asyncio.sleep(0.05)
+    assert metrics.BACKGROUND_FAILURES.labels(task="digest")._value.get() == before + 1
+    assert "background task digest:slack:C1 failed" in caplog.text
+    assert not scheduler._tasks
+
+
+async def test_a_replica_whose_lease_expired_writes_nothing(make_app, fake_slack):
+    app = await make_app()
+    [channel] = await subscribe(app, 1, max_papers=3)
+    store = app.store
+    lease = f"digest:{channel}:{DAY}"
+    token = await store.acquire(lease, ttl_ms=60_000)
+    await store.r.delete(store.keys.lock(lease))  # expired; a survivor takes it
+    survivor = await store.acquire(lease, ttl_ms=60_000)
+    with pytest.raises(LeaseLost):
+        await store.set_delivery(channel, DAY, lease=Lease(lease, token), state="failed")
+    with pytest.raises(LeaseLost):
+        await store.record_progress(
+            f"{channel}:{DAY}", "header-0", "C:1", lease=Lease(lease, token)
+        )
+    assert await store.get_delivery(channel, DAY) == {}
+    await store.set_delivery(channel, DAY, lease=Lease(lease, survivor), state="posting")
+    assert (await store.get_delivery(channel, DAY))["state"] == "posting"
+
+
+def test_default_lease_resumes_within_seconds():
+    from bot.settings import Settings
+
+    assert Settings().job_lease_seconds == 15  # takeover checks every 5 s: resumed in ~20 s
+    assert dt.timedelta(seconds=Settings().job_lease_seconds * 4 / 3) < dt.timedelta(seconds=60)
