@@ -12,6 +12,7 @@ import logging
 import re
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
@@ -78,7 +79,7 @@ class _Mentions:
             replies = [Reply.fail(SORRY)]
         try:
             for reply in replies:
-                await self.poster.reply_in_thread(channel, thread, reply)
+                await self.poster.post_reply(channel, reply, thread_ts=thread)
         except ChatUnavailable as e:
             log.warning("could not answer in %s:%s: %s", channel, thread, e)
         finally:
@@ -102,6 +103,8 @@ class _Mentions:
             )
         except SlackApiError as e:
             log.info("no thread history for %s:%s (%s)", channel, thread, e.response.get("error"))
+        except (TimeoutError, aiohttp.ClientError) as e:
+            log.info("no thread history for %s:%s (%s)", channel, thread, type(e).__name__)
         return tuple(ids), root_text
 
     @staticmethod
@@ -110,6 +113,8 @@ class _Mentions:
             await call(channel=channel, timestamp=ts, name=WORKING)
         except SlackApiError as e:  # the answer matters, the hourglass does not
             log.info("reaction %s on %s:%s: %s", WORKING, channel, ts, e.response.get("error"))
+        except (TimeoutError, aiohttp.ClientError) as e:
+            log.info("reaction %s on %s:%s: %s", WORKING, channel, ts, type(e).__name__)
 
 
 def register_mentions(

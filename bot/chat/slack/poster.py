@@ -156,19 +156,6 @@ class SlackPoster:
             channel, thread_ts=thread_ts, unfurl_links=False, **reply_blocks(reply)
         )
 
-    async def reply_in_thread(self, channel: str, thread_ts: str, reply: Reply) -> str:
-        """`reply` in the thread `thread_ts`, paced like the digests; the message's ts."""
-        await self._pace(channel)
-        try:
-            posted = await self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, unfurl_links=False, **reply_blocks(reply)
-            )
-        except SlackApiError as e:
-            raise _unavailable(e) from e
-        finally:
-            self._sent(channel)
-        return str(posted["ts"])
-
     async def post_in_thread(self, channel: str, thread: PaperThread, reply: Reply) -> str | None:
         """`reply` in the thread of the paper's digest entry, or under a new opener message when
         the paper was never posted here; a permalink to it, None if Slack gives none."""
