@@ -87,7 +87,7 @@ async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(s
     adds = [a for m, a in h.fake.calls if m == "reactions.add"]
     assert adds and adds[0]["name"] == "hourglass_flowing_sand"  # "answering…" while it works
 
-    [follow] = await ask(h, "and with which network?", thread_ts=thread)
+    [follow] = await ask(h, "and with which network, <@UBOT>?", thread_ts=thread)
     assert follow["thread_ts"] == thread and "PreActResNet18" in all_text(follow)
     sent = fake_claude.requests[-1]["messages"][0]["content"]
     assert "<conversation>\nQ: What does the ablation on CIFAR-100 show?" in sent

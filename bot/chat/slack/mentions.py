@@ -36,11 +36,22 @@ SORRY = "Something went wrong on our side while answering; it has been logged."
 _LEADING_MENTIONS = re.compile(r"^(?:\s*<@[UW][A-Z0-9]+>)+")
 
 
-def question_text(raw: str) -> str:
-    """The question after the bot's mention, with Slack's escaping and link markup undone."""
+def question_text(raw: str, bot_user: str = "") -> str:
+    """The question without the bot's mention (leading, or `bot_user`'s anywhere), with Slack's
+    escaping and link markup undone."""
     from bot.chat.slack.app import command_text  # app.py registers this module's listener
 
-    return command_text(_LEADING_MENTIONS.sub("", raw))
+    text = _LEADING_MENTIONS.sub("", raw)
+    if bot_user:
+        text = text.replace(f"<@{bot_user}>", " ")
+    return command_text(re.sub(r"\s+", " ", text))
+
+
+def _bot_user(body: dict[str, Any]) -> str:
+    """The bot's own user id, as the event's authorizations say."""
+    return next(
+        (a.get("user_id", "") for a in body.get("authorizations") or [] if a.get("is_bot")), ""
+    )
 
 
 class _Mentions:
@@ -68,7 +79,7 @@ class _Mentions:
                 platform="slack",
                 channel_id=f"slack:{channel}",
                 thread=f"{channel}:{thread}",
-                text=question_text(event.get("text", "")),
+                text=question_text(event.get("text", ""), _bot_user(body)),
                 user=event.get("user", ""),
                 messages=messages,
                 root_text=root_text,
