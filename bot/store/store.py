@@ -8,10 +8,11 @@ import datetime as dt
 import functools
 import json
 import logging
+import random
 import time
 import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple
 
 import redis.asyncio as redis
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # redis-py wraps socket errors in these; anything else is not Redis being away.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
+# Optimistic transactions on one channel's config: enough for 50 admins changing it at once.
+_UPDATE_TRIES = 200
 _PAPER_CACHE = 50_000  # parsed papers kept in memory: about a month of a few categories
 
 
@@ -167,18 +170,71 @@ class Store:
         pipe.sadd(self.keys.channels(), config.id)
         await pipe.execute()
 
+    async def update_channel(
+        self,
+        channel_id: str,
+        apply: Callable[[ChannelConfig], ChannelConfig],
+        *,
+        default: Callable[[], ChannelConfig],
+        user: str,
+        change: str,
+        fields: Callable[[], list[str]],
+    ) -> tuple[ChannelConfig, ChannelConfig]:
+        """Store `apply(fresh config)` and its audit entry as one transaction; (old, new).
+
+        An optimistic WATCH/MULTI: when another change lands between the read and the write,
+        `apply` runs again on the config that change left, so concurrent changes are all kept
+        and the audit log records exactly what was stored. `fields()` names what `apply`
+        changed, for the audit entry.
+        """
+        key = self.keys.channel(channel_id)
+        for attempt in range(_UPDATE_TRIES):
+            async with self.r.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    old = ChannelConfig.model_validate_json(raw) if raw else default()
+                    new = apply(old)
+                    before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
+                    names = fields()
+                    pipe.multi()
+                    # Only what differs from the defaults: ten thousand channels mostly share them.
+                    pipe.set(key, new.model_dump_json(exclude_defaults=True))
+                    pipe.sadd(self.keys.channels(), channel_id)
+                    self._audit(
+                        pipe,
+                        channel_id,
+                        user=user,
+                        change=change,
+                        old={k: before[k] for k in names},
+                        new={k: after[k] for k in names},
+                    )
+                    await pipe.execute()
+                    return old, new
+                except WatchError:
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+        raise StoreUnavailable(
+            "This channel's settings are changing too fast to save this change.",
+            hint="Try again in a moment.",
+        )
+
     async def channel_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self.r.smembers(self.keys.channels()))
 
     async def audit(self, channel_id: str, *, user: str, change: str, old: Any, new: Any) -> None:
+        pipe = self.r.pipeline(transaction=True)
+        self._audit(pipe, channel_id, user=user, change=change, old=old, new=new)
+        await pipe.execute()
+
+    def _audit(
+        self, pipe: Any, channel_id: str, *, user: str, change: str, old: Any, new: Any
+    ) -> None:
         entry = json.dumps(
             {"at": time.time(), "user": user, "change": change, "old": old, "new": new},
             default=str,
         )
-        pipe = self.r.pipeline(transaction=True)
         pipe.lpush(self.keys.audit(channel_id), entry)
         pipe.ltrim(self.keys.audit(channel_id), 0, K.AUDIT_MAX - 1)
-        await pipe.execute()
 
     async def audit_log(self, channel_id: str, *, limit: int = 5) -> list[dict[str, Any]]:
         return [

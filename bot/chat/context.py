@@ -1,0 +1,102 @@
+"""What a command handler is given: who asks where, and the few operations commands share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from bot.chat.registry import Syntax
+from bot.errors import BadArxivId, CommandError
+from bot.feedback import TasteModel
+from bot.models import ChannelConfig, Paper, split_arxiv_id
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.chat.registry import Registry
+
+__all__ = ["Context", "Invocation"]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One command from a platform: a typed line (`text`), or, from a platform with typed
+    options, the command's `path` and its `args`. `syntax` is how that platform writes commands
+    (help and examples are shown in it)."""
+
+    channel_id: str
+    user_id: str
+    text: str = ""
+    can_edit: bool = True
+    path: tuple[str, ...] | None = None
+    args: Mapping[str, Any] | None = None
+    syntax: Syntax = "text"
+
+
+@dataclass
+class Context:
+    app: App
+    inv: Invocation
+    registry: Registry
+    explainer: Any
+    searching: asyncio.Semaphore
+    command: str
+
+    @property
+    def channel_id(self) -> str:
+        return self.inv.channel_id
+
+    async def config(self) -> ChannelConfig:
+        return await self.app.channel(self.inv.channel_id)
+
+    async def change(
+        self, updates: Callable[[ChannelConfig], dict[str, Any]]
+    ) -> tuple[ChannelConfig, ChannelConfig]:
+        """Apply `updates(fresh config)` as one atomic, validated, audited change; (old, new).
+
+        `updates` may run more than once (when another change lands first) and may raise
+        CommandError to refuse the change on the config it sees.
+        """
+        fields: list[str] = []
+
+        def apply(old: ChannelConfig) -> ChannelConfig:
+            changed = updates(old)
+            fields[:] = list(changed)
+            try:
+                return ChannelConfig.model_validate({**old.model_dump(), **changed})
+            except ValidationError as e:
+                first = e.errors()[0]
+                msg = str(first["msg"]).removeprefix("Value error, ")
+                raise CommandError(f"{first['loc'][0]}: {msg}.") from None
+
+        return await self.app.store.update_channel(
+            self.inv.channel_id,
+            apply,
+            default=lambda: self.app.default_channel(self.inv.channel_id),
+            user=self.inv.user_id,
+            change=self.command,
+            fields=lambda: fields,
+        )
+
+    async def audit(self, old: Any, new: Any) -> None:
+        await self.app.store.audit(
+            self.inv.channel_id, user=self.inv.user_id, change=self.command, old=old, new=new
+        )
+
+    async def learned(self) -> str:
+        model = await TasteModel.load(self.app.store, self.inv.channel_id)
+        return model.describe() if model else ""
+
+    async def paper(self, raw: str) -> Paper:
+        try:
+            pid, _version = split_arxiv_id(raw)
+        except ValueError:
+            raise BadArxivId(raw or "(nothing)") from None
+        return await self.app.lookup(pid)
+
+    def usage(self, path: tuple[str, ...]) -> str:
+        """Another command's usage, in the asker's syntax (for 'try …' hints)."""
+        return self.registry.specs[path].usage(self.inv.syntax)
