@@ -19,14 +19,14 @@ __all__ = [
     "Digest",
     "Listing",
     "Paper",
-    "TimeOfDay",
-    "check_time",
-    "check_zone",
-    "TimeZone",
     "Score",
     "ScoredPaper",
+    "TimeOfDay",
+    "TimeZone",
     "Topic",
     "Usage",
+    "check_time",
+    "check_zone",
     "split_arxiv_id",
 ]
 

@@ -93,9 +93,7 @@ def interaction(
     inner = make_interaction_payload(
         "arxiv", options, subcommand=leaf, permissions=permissions, **kw
     )
-    inner["data"]["options"] = [
-        {"type": 2, "name": group, "options": inner["data"]["options"]}
-    ]
+    inner["data"]["options"] = [{"type": 2, "name": group, "options": inner["data"]["options"]}]
     return inner
 
 

@@ -101,7 +101,9 @@ class CommandHandler:
             return Reply.fail(f"Use {known}.")
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean `{close[0]}`?" if close else ""
-        example = next((s.usage(inv.syntax) for s in self.registry if close and s.path[0] == close[0]), "help")
+        example = next(
+            (s.usage(inv.syntax) for s in self.registry if close and s.path[0] == close[0]), "help"
+        )
         return Reply.fail(
             f"Unknown command `{inert(name[:40])}`.{hint} Try `help` for the list.", example
         )

@@ -170,7 +170,9 @@ class Spec:
         if a is None and not self.args:
             return CommandError(f"`{self.name}` takes no arguments.")
         if a is None:
-            return CommandError(f"`{self.name}` needs " + ", ".join(x.name for x in self.args) + ".")
+            return CommandError(
+                f"`{self.name}` needs " + ", ".join(x.name for x in self.args) + "."
+            )
         return CommandError(f"{a.name}: {_expects(a)}.")
 
 
@@ -216,9 +218,7 @@ class Registry:
             if len(lowered) < length:
                 continue
             path = tuple(lowered[:length])
-            spec = self.specs.get(path) or next(
-                (s for s in self if path in s.aliases), None
-            )
+            spec = self.specs.get(path) or next((s for s in self if path in s.aliases), None)
             if spec is not None:
                 return spec, text.split(None, length)[length] if len(words) > length else ""
         return None

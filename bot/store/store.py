@@ -218,6 +218,38 @@ class Store:
             hint="Try again in a moment.",
         )
 
+    async def export_channels(self, extra: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
+        """Every channel's (and `extra` channels') config, audit log, watches and votes, as
+        JSON-able data: how the CLI keeps channel settings in a file between runs without Redis."""
+        out: dict[str, dict[str, Any]] = {}
+        for cid in sorted({*await self.channel_ids(), *extra}):
+            raw = await self.r.get(self.keys.channel(cid))
+            audit = await self.r.lrange(self.keys.audit(cid), 0, -1)
+            votes = await self.r.hgetall(self.keys.reactions(cid))
+            out[cid] = {
+                "config": json.loads(raw) if raw else None,
+                "audit": [json.loads(e) for e in audit],
+                "watches": await self.watches(cid),
+                "votes": {_s(k): int(v) for k, v in votes.items()},
+            }
+        return out
+
+    async def import_channels(self, data: dict[str, dict[str, Any]]) -> None:
+        """The inverse of export_channels, into an empty store."""
+        pipe = self.r.pipeline(transaction=True)
+        for cid, state in data.items():
+            if state.get("config") is not None:
+                config = ChannelConfig.model_validate({**state["config"], "id": cid})
+                pipe.set(self.keys.channel(cid), config.model_dump_json(exclude_defaults=True))
+            pipe.sadd(self.keys.channels(), cid)
+            for entry in state.get("audit", [])[: K.AUDIT_MAX]:
+                pipe.rpush(self.keys.audit(cid), json.dumps(entry))
+            if state.get("watches"):
+                pipe.hset(self.keys.watches(cid), mapping=dict(state["watches"]))
+            if state.get("votes"):
+                pipe.hset(self.keys.reactions(cid), mapping=dict(state["votes"]))
+        await pipe.execute()
+
     async def channel_ids(self) -> list[str]:
         return sorted(_s(m) for m in await self.r.smembers(self.keys.channels()))
 

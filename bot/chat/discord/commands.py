@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import discord
@@ -78,11 +78,15 @@ class _Builder:
         bot = self.bot
 
         async def callback(interaction: discord.Interaction, **options: Any) -> None:
-            await bot.run_command(interaction, spec.name, slow=spec.slow, path=spec.path, args=options)
+            await bot.run_command(
+                interaction, spec.name, slow=spec.slow, path=spec.path, args=options
+            )
 
         params = [
             inspect.Parameter(
-                "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+                "interaction",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=discord.Interaction,
             )
         ]
         params += [
@@ -108,7 +112,7 @@ class _Builder:
 
     def _completer(
         self, what: str
-    ) -> Callable[[discord.Interaction, str], Awaitable[list[Choice[str]]]]:
+    ) -> Callable[[discord.Interaction, str], Coroutine[Any, Any, list[Choice[str]]]]:
         bot = self.bot
 
         async def topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
@@ -130,7 +134,9 @@ class _Builder:
 
 def build_group(bot: ArxivDiscordBot, registry: Registry = REGISTRY) -> app_commands.Group:
     """`/arxiv …` for every command of `registry`; raises if Discord's limits are passed."""
-    root = app_commands.Group(name="arxiv", description="arXiv papers scored for this channel, daily")
+    root = app_commands.Group(
+        name="arxiv", description="arXiv papers scored for this channel, daily"
+    )
     builder = _Builder(bot)
     groups: dict[str, app_commands.Group] = {}
     for path, spec in registry.by_discord().items():

@@ -23,7 +23,9 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
     summary="add or replace a topic papers are scored against (name: what is and is not relevant)",
     args=(
         Arg("name", "text", "a short name, e.g. Diffusion", high=MAX_NAME, until=":"),
-        Arg("description", "text", "what is relevant, and what is not", low=10, high=MAX_DESCRIPTION),
+        Arg(
+            "description", "text", "what is relevant, and what is not", low=10, high=MAX_DESCRIPTION
+        ),
     ),
     example="topic add Diffusion: score-based generative models; not: applications",
     invalid="A topic needs a name and a description of what is and is not relevant "
@@ -120,10 +122,22 @@ def _list_commands(
 
 
 _list_commands(
-    "keywords", "keywords", "add", "remove", "keywords that raise a score", "sparse attention, MoE", split=True
+    "keywords",
+    "keywords",
+    "add",
+    "remove",
+    "keywords that raise a score",
+    "sparse attention, MoE",
+    split=True,
 )
 _list_commands(
-    "exclude", "exclude_keywords", "add", "remove", "keywords that drop a paper", "survey", split=True
+    "exclude",
+    "exclude_keywords",
+    "add",
+    "remove",
+    "keywords that drop a paper",
+    "survey",
+    split=True,
 )
 _list_commands(
     "authors",

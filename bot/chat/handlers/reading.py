@@ -79,7 +79,10 @@ async def topics(ctx: Context) -> Reply:
 @command("cost", summary="this channel's Claude spend, today and this month")
 async def cost(ctx: Context) -> Reply:
     today = dt.date.today()
-    days = [await ctx.app.store.usage(ctx.channel_id, today.replace(day=d)) for d in range(1, today.day + 1)]
+    days = [
+        await ctx.app.store.usage(ctx.channel_id, today.replace(day=d))
+        for d in range(1, today.day + 1)
+    ]
     day_usage, month = days[-1], sum(days, start=Usage())
     config = await ctx.config()
     return Reply(
@@ -91,7 +94,10 @@ async def cost(ctx: Context) -> Reply:
                 f"{money(day_usage.cost_usd)} of {money(config.budget_usd)} "
                 f"({day_usage.calls} calls, {_tokens(day_usage)} tokens)",
             ),
-            ("This month", f"{money(month.cost_usd)} ({month.calls} calls, {_tokens(month)} tokens)"),
+            (
+                "This month",
+                f"{money(month.cost_usd)} ({month.calls} calls, {_tokens(month)} tokens)",
+            ),
         ],
     )
 
