@@ -27,6 +27,7 @@ __all__ = [
     "Usage",
     "check_time",
     "check_zone",
+    "inert",
     "split_arxiv_id",
 ]
 
@@ -97,17 +98,30 @@ class Listing(BaseModel):
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
 MAX_TOPICS = 20
-MAX_LIST = 50
+MAX_LIST = 100
 MAX_CATEGORIES = 20
 _TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 # An IANA name is a few ASCII segments; checked before zoneinfo, which recurses per segment.
 _ZONE = re.compile(r"^[A-Za-z0-9_+-]{1,30}(?:/[A-Za-z0-9_+-]{1,30}){0,2}$")
 
 
+# Platform mentions: Slack <@U1>, <#C1>, <!here>; Discord <@1>, <@&1>, <#1>; and @everyone/@here.
+_MENTION = re.compile(r"<(?=[@#!])")
+_BROADCAST = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.I)
+
+
+def inert(text: str) -> str:
+    """Text from a paper or a person, with every mention markup broken by a zero-width space,
+    so that a title such as '<@U123> is all you need' pings nobody on any platform."""
+    return _BROADCAST.sub("@\u200b", _MENTION.sub("<\u200b", text))
+
+
 def _text(value: str, *, what: str, limit: int) -> str:
     text = " ".join(value.split())
     if "\x00" in value or not text:
         raise ValueError(f"{what} is empty (or holds a NUL character)")
+    if inert(text) != text:
+        raise ValueError(f"{what} cannot hold a mention such as <@…> or @everyone")
     if len(text) > limit:
         raise ValueError(f"{what} is longer than {limit} characters")
     return text

@@ -12,10 +12,12 @@ import difflib
 import time
 from typing import Any
 
+from pydantic import ValidationError
+
 import bot.chat.handlers  # noqa: F401  (registers every command)
 from bot import metrics
 from bot.app import App
-from bot.chat.context import Context, Invocation
+from bot.chat.context import Context, Invocation, refusal
 from bot.chat.registry import REGISTRY, Registry, Spec
 from bot.chat.replies import Reply, inert
 from bot.errors import ArxivBotError, CommandError, StoreUnavailable
@@ -58,6 +60,8 @@ class CommandHandler:
             return await spec.handler(ctx, **args)
         except CommandError as e:
             return Reply.fail(e.message, e.hint or example)
+        except ValidationError as e:
+            return Reply.fail(refusal(e).message, example)
         except ArxivBotError as e:
             return Reply.fail(str(e))
         except REDIS_ERRORS:

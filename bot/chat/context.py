@@ -18,7 +18,15 @@ if TYPE_CHECKING:
     from bot.app import App
     from bot.chat.registry import Registry
 
-__all__ = ["Context", "Invocation"]
+__all__ = ["Context", "Invocation", "refusal"]
+
+
+def refusal(error: ValidationError) -> CommandError:
+    """The first thing the models refused, as one sentence naming the setting."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"][:1]) or "value"
+    msg = str(first["msg"]).removeprefix("Value error, ")
+    return CommandError(f"{where}: {msg}.")
 
 
 @dataclass(frozen=True)
@@ -68,9 +76,7 @@ class Context:
             try:
                 return ChannelConfig.model_validate({**old.model_dump(), **changed})
             except ValidationError as e:
-                first = e.errors()[0]
-                msg = str(first["msg"]).removeprefix("Value error, ")
-                raise CommandError(f"{first['loc'][0]}: {msg}.") from None
+                raise refusal(e) from None
 
         return await self.app.store.update_channel(
             self.inv.channel_id,

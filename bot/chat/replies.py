@@ -6,23 +6,12 @@ and Discord adapters translate.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from bot.models import Digest
+from bot.models import Digest, inert
 from bot.store.store import PaperMessage
 
 __all__ = ["PaperThread", "Reply", "inert"]
-
-# Platform mentions: Slack <@U1>, <#C1>, <!here>; Discord <@1>, <@&1>, <#1>; and @everyone/@here.
-_MENTION = re.compile(r"<(?=[@#!])")
-_BROADCAST = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.I)
-
-
-def inert(text: str) -> str:
-    """Text from a paper or a person, with every mention markup broken by a zero-width space,
-    so that a title such as '<@U123> is all you need' pings nobody on any platform."""
-    return _BROADCAST.sub("@\u200b", _MENTION.sub("<\u200b", text))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple
 
 import redis.asyncio as redis
+from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
@@ -161,7 +162,7 @@ class Store:
     # channels ---------------------------------------------------------------------------------
     async def get_channel(self, channel_id: str) -> ChannelConfig | None:
         raw = await self.r.get(self.keys.channel(channel_id))
-        return ChannelConfig.model_validate_json(raw) if raw else None
+        return _config(raw) if raw else None
 
     async def save_channel(self, config: ChannelConfig) -> None:
         pipe = self.r.pipeline(transaction=True)
@@ -193,7 +194,7 @@ class Store:
                 try:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
-                    old = ChannelConfig.model_validate_json(raw) if raw else default()
+                    old = _config(raw) if raw else default()
                     new = apply(old)
                     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
                     names = fields()
@@ -556,6 +557,22 @@ def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
         comment=comment,
         scorer=scorer,
     )
+
+
+def _config(raw: bytes | str) -> ChannelConfig:
+    """A stored config; a value that today's validation refuses (stored before a limit existed)
+    falls back to its default, so that one old value never stops a channel's digests."""
+    data = json.loads(raw)
+    for _ in range(len(data) + 1):
+        try:
+            return ChannelConfig.model_validate(data)
+        except ValidationError as e:
+            bad = {str(err["loc"][0]) for err in e.errors() if err["loc"]} - {"id"}
+            if not bad:
+                raise
+            log.warning("channel %s: stored %s refused, using defaults", data.get("id"), bad)
+            data = {k: v for k, v in data.items() if k not in bad}
+    return ChannelConfig.model_validate(data)
 
 
 def _s(value: bytes | str) -> str:

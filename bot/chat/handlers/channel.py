@@ -9,7 +9,7 @@ from bot.chat.context import Context
 from bot.chat.registry import Arg, command
 from bot.chat.replies import Reply
 from bot.errors import CommandError
-from bot.models import MAX_DESCRIPTION, MAX_NAME, ChannelConfig, Topic, check_time, check_zone
+from bot.models import MAX_DESCRIPTION, MAX_NAME, ChannelConfig, check_time, check_zone
 from bot.render.text import clip, money
 from bot.sources.categories import suggestions, validate_categories
 
@@ -37,7 +37,7 @@ async def topic_add(ctx: Context, name: str, description: str) -> Reply:
 
     def updates(c: ChannelConfig) -> dict[str, Any]:
         kept = [t for t in c.topics if t.name.lower() != name.lower()]
-        return {"topics": [*kept, Topic(name=name, description=description)]}
+        return {"topics": [*kept, {"name": name, "description": description}]}
 
     await ctx.change(updates)
     return Reply(text=f"Topic **{name}** saved. The next digest scores against it.")
