@@ -24,9 +24,8 @@ from bot.sources.categories import KNOWN
 if TYPE_CHECKING:
     from bot.chat.discord.client import ArxivDiscordBot
 
-__all__ = ["MAX_SUBCOMMANDS", "build_group"]
+__all__ = ["build_group"]
 
-MAX_SUBCOMMANDS = 25  # Discord's limit for the options of a command and of a group
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
 CHOICE_CHARS = 100  # ... and for each choice's name and value
 DESCRIPTION_CHARS = 100  # ... and for every description

@@ -101,24 +101,16 @@ def _list_commands(
         return run
 
     command(word, summary=f"list the {what}", discord=(word, "list"))(show)
-    command(
-        word,
-        add,
-        summary=f"add {what}",
-        args=(items_arg,),
-        example=f"{word} {add} {example}",
-        invalid=f"Use `{word} {add} …` or `{word} {remove} …`.",
-        edits=True,
-    )(edit(True))
-    command(
-        word,
-        remove,
-        summary=f"remove {what}",
-        args=(items_arg,),
-        example=f"{word} {remove} {example.split(',')[0]}",
-        invalid=f"Use `{word} {add} …` or `{word} {remove} …`.",
-        edits=True,
-    )(edit(False))
+    for verb, adding, shown in ((add, True, example), (remove, False, example.split(",")[0])):
+        command(
+            word,
+            verb,
+            summary=f"{verb} {what}",
+            args=(items_arg,),
+            example=f"{word} {verb} {shown}",
+            invalid=f"Use `{word} {add} …` or `{word} {remove} …`.",
+            edits=True,
+        )(edit(adding))
 
 
 _list_commands(
@@ -201,30 +193,37 @@ async def threshold(ctx: Context, relevance: int, novelty: int | None = None) ->
     )
 
 
-@command(
+def _one_value(
+    name: str, field: str, arg: Arg, said: Callable[[Any], str], **declared: Any
+) -> None:
+    """A command that sets one field of the config to its one argument."""
+
+    async def run(ctx: Context, **args: Any) -> Reply:
+        value = args[arg.name]
+        await ctx.change(lambda _c: {field: value})
+        return Reply(text=said(value))
+
+    command(name, args=(arg,), edits=True, **declared)(run)
+
+
+_one_value(
     "max",
+    "max_papers",
+    Arg("papers", "int", "1-200", low=1, high=200),
+    lambda n: f"Up to {n} papers per digest.",
     summary="papers per digest",
-    args=(Arg("papers", "int", "1-200", low=1, high=200),),
     example="max 10",
     invalid="Give a number of papers from 1 to 200.",
-    edits=True,
 )
-async def max_(ctx: Context, papers: int) -> Reply:
-    await ctx.change(lambda _c: {"max_papers": papers})
-    return Reply(text=f"Up to {papers} papers per digest.")
-
-
-@command(
+_one_value(
     "budget",
+    "budget_usd",
+    Arg("dollars", "float", "e.g. 0.50", low=0, high=1000),
+    lambda d: f"Daily budget {money(d)}; past it, papers are ranked locally.",
     summary="daily Claude spending cap in dollars",
-    args=(Arg("dollars", "float", "e.g. 0.50", low=0, high=1000),),
     example="budget 0.50",
     invalid="Give a daily budget in dollars, from $0 to $1000.",
-    edits=True,
 )
-async def budget(ctx: Context, dollars: float) -> Reply:
-    await ctx.change(lambda _c: {"budget_usd": dollars})
-    return Reply(text=f"Daily budget {money(dollars)}; past it, papers are ranked locally.")
 
 
 # when ------------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from bot.chat.context import Context
-from bot.chat.registry import Arg, command
+from bot.chat.registry import Arg, Handler, command
 from bot.chat.replies import PaperThread, Reply, inert
 from bot.digest import channel_criteria
 from bot.errors import BadArxivId, CommandError
@@ -15,6 +17,13 @@ from bot.render.text import clip
 from bot.scoring.local import LocalRanker
 
 _ID = Arg("arxiv_id", "word", "e.g. 2506.06440, or an arxiv.org link", high=200)
+
+
+def paper_command(name: str, summary: str, **declared: Any) -> Callable[[Handler], Handler]:
+    """A command about one paper: `NAME ID`, slow (it may fetch the paper from arXiv)."""
+    return command(
+        name, summary=summary, args=(_ID,), example=f"{name} 2506.06440", slow=True, **declared
+    )
 
 
 @command(
@@ -58,13 +67,7 @@ async def search(ctx: Context, query: str) -> Reply:
     return Reply(title=f"Recent papers on '{inert(query)}'", text="\n".join(lines))
 
 
-@command(
-    "score",
-    summary="how a paper scores here, and why it was or was not posted",
-    args=(_ID,),
-    example="score 2506.06440",
-    slow=True,
-)
+@paper_command("score", "how a paper scores here, and why it was or was not posted")
 async def score(ctx: Context, arxiv_id: str) -> Reply:
     paper = await ctx.paper(arxiv_id)
     config = await ctx.config()
@@ -110,12 +113,8 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
     )
 
 
-@command(
-    "explain",
-    summary="notes on a paper's equations and experiments, posted in the paper's thread",
-    args=(_ID,),
-    example="explain 2506.06440",
-    slow=True,
+@paper_command(
+    "explain", "notes on a paper's equations and experiments, posted in the paper's thread"
 )
 async def explain(ctx: Context, arxiv_id: str) -> Reply:
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from bot.chat.context import Context
-from bot.chat.handlers.papers import _ID
+from bot.chat.handlers.papers import paper_command
 from bot.chat.registry import Arg, command
 from bot.chat.replies import Reply, inert
 from bot.errors import CommandError
@@ -11,7 +13,8 @@ from bot.feedback import TasteModel, record_explicit
 from bot.models import MAX_NAME
 
 
-async def _explicit(ctx: Context, arxiv_id: str, value: int) -> Reply:
+async def _explicit(ctx: Context, *, arxiv_id: str, value: int) -> Reply:
+    """`more-like ID` (+1) or `less-like ID` (-1): a vote of the asker, audited."""
     paper = await ctx.paper(arxiv_id)  # BadArxivId/PaperNotFound become replies; stores it
     await record_explicit(ctx.app.store, ctx.channel_id, paper.id, ctx.inv.user_id, value)
     await ctx.audit(old=None, new={"paper": paper.id, "vote": value})
@@ -23,30 +26,16 @@ async def _explicit(ctx: Context, arxiv_id: str, value: int) -> Reply:
     )
 
 
-@command(
-    "more-like",
-    summary="rank papers like this one higher here",
-    args=(_ID,),
-    example="more-like 2506.06440",
-    edits=True,
-    slow=True,
-    discord=("like", "more"),
-)
-async def more_like(ctx: Context, arxiv_id: str) -> Reply:
-    return await _explicit(ctx, arxiv_id, +1)
-
-
-@command(
-    "less-like",
-    summary="rank papers like this one lower here",
-    args=(_ID,),
-    example="less-like 2506.06440",
-    edits=True,
-    slow=True,
-    discord=("like", "less"),
-)
-async def less_like(ctx: Context, arxiv_id: str) -> Reply:
-    return await _explicit(ctx, arxiv_id, -1)
+for _name, _value, _leaf, _way in (
+    ("more-like", 1, "more", "higher"),
+    ("less-like", -1, "less", "lower"),
+):
+    paper_command(
+        _name,
+        f"rank papers like this one {_way} here",
+        edits=True,
+        discord=("like", _leaf),
+    )(functools.partial(_explicit, value=_value))
 
 
 @command(
