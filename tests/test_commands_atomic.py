@@ -69,3 +69,17 @@ async def test_the_in_process_store_is_atomic_too():
             *(handler.handle(Invocation(CID, "U", f"exclude add x{i}")) for i in range(20))
         )
         assert len((await app.store.get_channel(CID)).exclude_keywords) == 20
+
+
+async def test_redis_gone_mid_command_gets_a_clear_reply(make_app, redis_server):
+    app = await make_app(offline=True)
+    handler = CommandHandler(app)
+    assert not (await handler.handle(Invocation(CID, "U1", "threshold 8"))).error
+    redis_server.stop()
+    try:
+        for text in ("settings", "threshold 3", "keywords add x"):
+            reply = await handler.handle(Invocation(CID, "U1", text))
+            assert reply.error and "state store is unavailable" in reply.text, reply.text
+            assert "Error" not in reply.text and "6379" not in reply.text
+    finally:
+        redis_server.start()

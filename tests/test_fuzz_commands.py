@@ -8,11 +8,19 @@ import asyncio
 import random
 import time
 
+from slack_sdk.web.async_client import AsyncWebClient
 from typer.testing import CliRunner
 
 from bot.chat.commands import REGISTRY, CommandHandler, Invocation
+from bot.chat.discord import GENERIC_ERROR, ArxivDiscordBot
 from bot.chat.registry import Arg, Spec
+from bot.chat.slack import build_slack_app
+from bot.chat.slack.app import SORRY
 from bot.cli import app as cli
+from tests.fakes.discord_server import FakeDiscord
+from tests.fakes.slack_server import FakeSlack
+from tests.test_discord import BOT_USER, GUILD, answer, slash
+from tests.test_slack import SECRET, Harness
 
 SEED = 20261202
 N = 2000
@@ -154,3 +162,46 @@ async def test_random_cli_lines_exit_cleanly(tmp_path, monkeypatch):
         result = await asyncio.to_thread(runner.invoke, cli, line)
         assert result.exit_code in (0, 2), (line, result.output)
         assert "Traceback" not in result.output and GENERIC not in result.output, line
+
+
+def _typed(rng: random.Random, a: Arg) -> object:
+    """A value of the option's own type, as Discord would send it (it enforces types and
+    choices, not our ranges or sizes)."""
+    if a.kind == "int":
+        return rng.randint(-5, 300)
+    if a.kind == "float":
+        return rng.choice([-0.0, 0.25, 999.0, 1e6])
+    if a.choices:
+        return rng.choice(a.choices)
+    return rng.choice([h for h in HOSTILE if h.strip()])
+
+
+async def test_random_commands_through_the_slack_and_discord_adapters(make_app):
+    rng = random.Random(SEED + 2)
+    specs = [s for s in REGISTRY if s.name not in SLOW_VALID]
+    app = await make_app(offline=True, slack_signing_secret=SECRET)
+    async with FakeSlack() as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        slack = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+        for _ in range(150):
+            line = _line(rng, rng.choice(specs))
+            reply = await slack.command(line)
+            assert SORRY not in reply["text"], line
+    async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
+        bot = ArxivDiscordBot(app, CommandHandler(app))
+        await bot.login("token")
+        try:
+            for _ in range(300):
+                spec = rng.choice(specs)
+                options = {
+                    a.name: _typed(rng, a) for a in spec.args if a.required or rng.random() < 0.5
+                }
+                fake.reset()
+                await slash(bot, " ".join(spec.discord_path), options)
+                embed, _ = answer(fake)
+                assert fake.errors == [] and embed.get("description") != GENERIC_ERROR, (
+                    spec.name,
+                    options,
+                )
+        finally:
+            await bot.close()

@@ -12,13 +12,14 @@ from pydantic import ValidationError
 from bot.chat.registry import Syntax
 from bot.errors import BadArxivId, CommandError
 from bot.feedback import TasteModel
-from bot.models import ChannelConfig, Paper, split_arxiv_id
+from bot.models import ChannelConfig, Paper, inert, split_arxiv_id
+from bot.render.text import clip
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.chat.registry import Registry
 
-__all__ = ["Context", "Invocation", "refusal"]
+__all__ = ["Context", "Invocation", "arxiv_id", "refusal"]
 
 
 def refusal(error: ValidationError) -> CommandError:
@@ -27,6 +28,14 @@ def refusal(error: ValidationError) -> CommandError:
     where = ".".join(str(p) for p in first["loc"][:1]) or "value"
     msg = str(first["msg"]).removeprefix("Value error, ")
     return CommandError(f"{where}: {msg}.")
+
+
+def arxiv_id(raw: str) -> tuple[str, int | None]:
+    """(id, version) of what someone typed; BadArxivId quoting it (short, pinging nobody)."""
+    try:
+        return split_arxiv_id(raw)
+    except ValueError:
+        raise BadArxivId(clip(inert(raw), 60) or "(nothing)") from None
 
 
 @dataclass(frozen=True)
@@ -97,10 +106,7 @@ class Context:
         return model.describe() if model else ""
 
     async def paper(self, raw: str) -> Paper:
-        try:
-            pid, _version = split_arxiv_id(raw)
-        except ValueError:
-            raise BadArxivId(raw or "(nothing)") from None
+        pid, _version = arxiv_id(raw)
         return await self.app.lookup(pid)
 
     def usage(self, path: tuple[str, ...]) -> str:

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.chat.context import Context
+from bot.chat.context import arxiv_id as paper_id
 from bot.chat.registry import Arg, Handler, command
 from bot.chat.replies import PaperThread, Reply, inert
 from bot.digest import channel_criteria
-from bot.errors import BadArxivId, CommandError
+from bot.errors import CommandError
 from bot.feedback import TasteModel
-from bot.models import split_arxiv_id
 from bot.render.text import clip
 from bot.scoring.local import LocalRanker
 
@@ -117,10 +117,7 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
     "explain", "notes on a paper's equations and experiments, posted in the paper's thread"
 )
 async def explain(ctx: Context, arxiv_id: str) -> Reply:
-    try:
-        pid, version = split_arxiv_id(arxiv_id)
-    except ValueError:
-        raise BadArxivId(arxiv_id) from None
+    pid, version = paper_id(arxiv_id)
     if ctx.explainer is None:
         raise CommandError("Explaining papers is not set up on this bot.")
     reply: Reply = await ctx.explainer.reply(pid, version, channel_id=ctx.channel_id)
