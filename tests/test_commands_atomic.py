@@ -43,11 +43,11 @@ async def test_two_admins_changing_different_settings_at_once_keep_both(make_app
         cid = f"slack:P{i}"
         ra, rb = await asyncio.gather(
             ha.handle(Invocation(cid, "UA", f"threshold {1 + i % 10} 3")),
-            hb.handle(Invocation(cid, "UB", f"max {i + 1}")),
+            hb.handle(Invocation(cid, "UB", f"max {i + 30}")),
         )
         assert not ra.error and not rb.error
         c = await a.store.get_channel(cid)
-        assert (c.relevance_threshold, c.novelty_threshold, c.max_papers) == (1 + i % 10, 3, i + 1)
+        assert (c.relevance_threshold, c.novelty_threshold, c.max_papers) == (1 + i % 10, 3, i + 30)
         log = await a.store.audit_log(cid)
         assert sorted(e["user"] for e in log) == ["UA", "UB"]
 
@@ -83,3 +83,12 @@ async def test_redis_gone_mid_command_gets_a_clear_reply(make_app, redis_server)
             assert "Error" not in reply.text and "6379" not in reply.text
     finally:
         redis_server.start()
+
+
+async def test_a_change_that_changes_nothing_is_not_audited(make_app):
+    app = await make_app(offline=True)
+    handler = CommandHandler(app)
+    for _ in range(3):
+        assert not (await handler.handle(Invocation(CID, "U1", "threshold 8"))).error
+    [entry] = await app.store.audit_log(CID)
+    assert (entry["old"], entry["new"]) == ({"relevance_threshold": 6}, {"relevance_threshold": 8})

@@ -77,11 +77,9 @@ class Context:
         `updates` may run more than once (when another change lands first) and may raise
         CommandError to refuse the change on the config it sees.
         """
-        fields: list[str] = []
 
         def apply(old: ChannelConfig) -> ChannelConfig:
             changed = updates(old)
-            fields[:] = list(changed)
             try:
                 return ChannelConfig.model_validate({**old.model_dump(), **changed})
             except ValidationError as e:
@@ -93,7 +91,6 @@ class Context:
             default=lambda: self.app.default_channel(self.inv.channel_id),
             user=self.inv.user_id,
             change=self.command,
-            fields=lambda: fields,
         )
 
     async def audit(self, old: Any, new: Any) -> None:

@@ -179,14 +179,13 @@ class Store:
         default: Callable[[], ChannelConfig],
         user: str,
         change: str,
-        fields: Callable[[], list[str]],
     ) -> tuple[ChannelConfig, ChannelConfig]:
         """Store `apply(fresh config)` and its audit entry as one transaction; (old, new).
 
         An optimistic WATCH/MULTI: when another change lands between the read and the write,
         `apply` runs again on the config that change left, so concurrent changes are all kept
-        and the audit log records exactly what was stored. `fields()` names what `apply`
-        changed, for the audit entry.
+        and the audit entry records exactly the fields that changed, as stored. A change that
+        changes nothing writes nothing.
         """
         key = self.keys.channel(channel_id)
         for attempt in range(_UPDATE_TRIES):
@@ -197,7 +196,10 @@ class Store:
                     old = _config(raw) if raw else default()
                     new = apply(old)
                     before, after = old.model_dump(mode="json"), new.model_dump(mode="json")
-                    names = fields()
+                    names = [k for k in after if before.get(k) != after[k]]
+                    if not names and raw:
+                        await pipe.unwatch()
+                        return old, new
                     pipe.multi()
                     # Only what differs from the defaults: ten thousand channels mostly share them.
                     pipe.set(key, new.model_dump_json(exclude_defaults=True))
