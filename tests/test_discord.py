@@ -180,6 +180,7 @@ async def test_login_syncs_the_arxiv_group_mirroring_every_command(fake, make_bo
     }
     assert paths == {s.discord_path for s in REGISTRY}
     assert len(subs) <= 25 and len(paths) > 25  # room left under Discord's limit
+    assert _chars(group) <= 8000  # Discord's limit for names, descriptions and values together
     relevance, novelty = subs["threshold"]["options"]
     assert (relevance["type"], relevance["min_value"], relevance["max_value"]) == (4, 1, 10)
     assert relevance["required"] and not novelty.get("required")
@@ -187,6 +188,15 @@ async def test_login_syncs_the_arxiv_group_mirroring_every_command(fake, make_bo
     assert subs["schedule"]["type"] == 2 and leaves["set"]["options"][1]["autocomplete"]
     assert {o["name"] for o in subs["keywords"]["options"]} == {"list", "add", "remove"}
     assert [c["value"] for c in subs["weekly"]["options"][0]["choices"]][-1] == "off"
+
+
+def _chars(node: Any) -> int:
+    if isinstance(node, list):
+        return sum(map(_chars, node))
+    if not isinstance(node, dict):
+        return 0
+    own = sum(len(str(node[k])) for k in ("name", "description", "value") if k in node)
+    return own + _chars(node.get("options", [])) + _chars(node.get("choices", []))
 
 
 async def test_guild_sync_for_development(fake, make_bot):

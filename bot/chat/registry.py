@@ -45,35 +45,34 @@ class Arg:
 
     def convert(self, raw: object) -> object:
         """The typed value of `raw` (text or Discord's typed value); ValueError if it is not one."""
-        if self.kind == "int":
-            text = str(raw).strip()
-            # isdigit() is true for '²' and '⑤', which int() refuses: only ASCII digits count.
-            if isinstance(raw, bool) or not (text.isascii() and text.isdigit()):
-                raise ValueError(self.name)
-            return self._bounded(int(text))
-        if self.kind == "float":
-            try:
-                value = float(str(raw).strip().lstrip("$").strip()) if str(raw).isascii() else None
-            except ValueError:
-                value = None
-            if value is None or not math.isfinite(value):
-                raise ValueError(self.name)
-            return self._bounded(value + 0.0)  # -0 is 0
-        text = " ".join(str(raw).split()) if self.kind != "text" else str(raw).strip()
+        if self.kind in ("int", "float"):
+            return self._bounded(self._number(raw))
         if self.kind == "choice":
-            lowered = text.lower()
+            lowered = " ".join(str(raw).split()).lower()
             for choice in self.choices:
                 if lowered == choice or (len(choice) >= 3 and lowered.startswith(choice)):
                     return choice
             raise ValueError(self.name)
-        if not text or "\x00" in text:
+        text = str(raw).strip() if self.kind == "text" else " ".join(str(raw).split())
+        if not text or "\x00" in text or len(text) > (self.high or MAX_TEXT):
             raise ValueError(self.name)
-        length = len(text)
-        if length > MAX_TEXT or (self.low is not None and length < self.low):
-            raise ValueError(self.name)
-        if self.high is not None and length > self.high:
+        if self.low is not None and len(text) < self.low:
             raise ValueError(self.name)
         return text
+
+    def _number(self, raw: object) -> float:
+        text = str(raw).strip().lstrip("$").strip()
+        # isdigit() is true for '²' and '⑤', which int() refuses: only ASCII digits count.
+        if isinstance(raw, bool) or not text.isascii():
+            raise ValueError(self.name)
+        if self.kind == "int":
+            if not text.isdigit():
+                raise ValueError(self.name)
+            return int(text)
+        value = float(text)  # ValueError for what is not a number
+        if not math.isfinite(value):
+            raise ValueError(self.name)
+        return value + 0.0  # -0 is 0
 
     def _bounded(self, value: float) -> float:
         if (self.low is not None and value < self.low) or (

@@ -136,7 +136,7 @@ _list_commands(
     "authors",
     "follow",
     "unfollow",
-    "followed authors, whose papers are always shown",
+    "authors whose papers are always shown",
     "Yann LeCun",
     split=False,
 )
@@ -290,7 +290,7 @@ async def unsubscribe(ctx: Context) -> Reply:
 
 @command(
     "weekly",
-    summary="a weekly roll-up of the best papers on that day, or `weekly off`",
+    summary="a weekly roll-up of the best papers on that day, or off",
     args=(Arg("day", "choice", "the day of the roll-up, or off", choices=(*_WEEKDAYS, "off")),),
     example="weekly fri",
     invalid="Give a weekday (mon … sun) or `off`.",

@@ -135,7 +135,7 @@ async def explain(ctx: Context, arxiv_id: str) -> Reply:
 
 @command(
     "export",
-    summary="this channel's liked papers as BibTeX (or `export json`)",
+    summary="this channel's liked papers as BibTeX or JSON",
     args=(Arg("fmt", "choice", "bibtex or json", required=False, choices=("bibtex", "json")),),
     example="export bibtex",
     invalid="Export as `bibtex` or `json`.",
