@@ -204,3 +204,12 @@ def test_a_bad_channel_default_stops_with_one_sentence_naming_the_key(tmp_path, 
     result = runner.invoke(app, ["command", "settings", "--settings", str(bad)])
     assert result.exit_code == 2 and f"'{key}'" in result.output, result.output
     assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path):
+    assert "--offline" in runner.invoke(app, ["explain", "--help"]).output
+    result = runner.invoke(app, ["command", "more-like", "2506.06440", "--offline"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", "--format", "json", "--out", "liked.json"])
+    assert result.exit_code == 0, result.output
+    assert [p["id"] for p in json.loads((tmp_path / "liked.json").read_text())] == ["2506.06440"]

@@ -222,23 +222,31 @@ class Store:
         )
 
     async def export_channels(self, extra: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
-        """Every channel's (and `extra` channels') config, audit log, watches and votes, as
-        JSON-able data: how the CLI keeps channel settings in a file between runs without Redis."""
+        """Every channel's (and `extra` channels') config, audit log, watches, votes and the
+        voted papers, as JSON-able data: how the CLI keeps channel settings in a file between
+        runs without Redis."""
         out: dict[str, dict[str, Any]] = {}
         for cid in sorted({*await self.channel_ids(), *extra}):
             raw = await self.r.get(self.keys.channel(cid))
             audit = await self.r.lrange(self.keys.audit(cid), 0, -1)
             votes = await self.r.hgetall(self.keys.reactions(cid))
+            fields = {_s(k): int(v) for k, v in votes.items()}
+            voted = sorted({f.split("|", 1)[0] for f in fields})
             out[cid] = {
                 "config": json.loads(raw) if raw else None,
                 "audit": [json.loads(e) for e in audit],
                 "watches": await self.watches(cid),
-                "votes": {_s(k): int(v) for k, v in votes.items()},
+                "votes": fields,
+                "papers": [p.model_dump(mode="json") for p in await self.get_papers(voted)],
             }
         return out
 
     async def import_channels(self, data: dict[str, dict[str, Any]]) -> None:
         """The inverse of export_channels, into an empty store."""
+        papers = [
+            Paper.model_validate(p) for state in data.values() for p in state.get("papers", [])
+        ]
+        await self.put_papers(papers)
         pipe = self.r.pipeline(transaction=True)
         for cid, state in data.items():
             if state.get("config") is not None:
