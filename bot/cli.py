@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markdown import Markdown
 
@@ -20,8 +22,16 @@ from bot.settings import Settings, load_settings
 from bot.sources import JsonlSource
 from bot.sources.categories import suggestions, validate_categories
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 app = typer.Typer(
     help="Daily arXiv digests scored by Claude, for Slack and Discord channels.",
+    epilog="Environment: ANTHROPIC_API_KEY (Claude scores; else the local ranker), REDIS_URL "
+    "(shared state; else an in-process store, channel settings kept in .arxiv-bot/), "
+    "SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET, DISCORD_TOKEN, "
+    "ARXIV_BOT_SETTINGS and ARXIV_BOT_<KEY> for any setting. "
+    "`./run test` runs lint, types and the test suite.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -38,12 +48,56 @@ T = TypeVar("T")
 SettingsOpt = Annotated[
     Path | None, typer.Option("--settings", "-s", help="settings.yaml (default: ./settings.yaml)")
 ]
+OfflineOpt = Annotated[
+    bool, typer.Option("--offline", help="use the bundled real arXiv data", metavar="")
+]
+ChannelOpt = Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")]
+# Without Redis, the CLI keeps channels' settings here between runs (relative to the repo: ./run
+# changes to it).
+STATE_FILE = Path(".arxiv-bot") / "channels.json"
+
+
+def here(path: Path) -> Path:
+    """A relative path as the user meant it: from the directory the command was run in
+    (./run passes it in ARXIV_BOT_CWD before changing to the repo)."""
+    return path if path.is_absolute() else Path(os.environ.get("ARXIV_BOT_CWD") or ".") / path
+
+
+async def _restore(a: App) -> None:
+    """Load the CLI's channel settings into an in-process store (no Redis)."""
+    if not a.store.embedded or not STATE_FILE.is_file():
+        return
+    try:
+        await a.store.import_channels(json.loads(STATE_FILE.read_text(encoding="utf-8")))
+    except (OSError, ValueError, ValidationError, AttributeError, TypeError) as e:
+        raise ArxivBotError(
+            f"{STATE_FILE} cannot be read ({type(e).__name__}).",
+            hint="Delete it to start from the default settings.",
+        ) from None
+
+
+async def _persist(a: App, channel: str) -> None:
+    if not a.store.embedded:
+        return
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    partial = STATE_FILE.with_suffix(".tmp")
+    partial.write_text(json.dumps(await a.store.export_channels([channel]), indent=1), "utf-8")
+    partial.replace(STATE_FILE)
+
+
+def _using(a: App) -> None:
+    """The one line that says what the command ran on, and what it fell back to."""
+    err.print(
+        "[dim]Using: " + ("; ".join(a.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _run(make: Callable[[Settings], Coroutine[Any, Any, T]], settings_path: Path | None) -> T:
     """Load settings, run the coroutine, turn our errors into one line and exit code 2."""
     try:
-        settings = load_settings(settings_path)
+        settings = load_settings(here(settings_path) if settings_path else None)
         setup_logging(json_logs=settings.log_json)
         return asyncio.run(make(settings))
     except ArxivBotError as e:
@@ -92,9 +146,7 @@ def digest(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="file to write (default digest-DAY.md)")
     ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="use the bundled real arXiv data")
-    ] = False,
+    offline: OfflineOpt = False,
     channel: Annotated[
         str, typer.Option("--channel", help="use this channel's stored settings")
     ] = "cli:default",
@@ -105,6 +157,7 @@ def digest(
         raise typer.BadParameter("--format must be markdown or json")
     day = parse_day(date)
     cats = parse_categories(categories)
+    papers = here(papers) if papers else None
     if papers is not None and not papers.is_file():
         raise typer.BadParameter(f"{papers} does not exist")
 
@@ -115,6 +168,7 @@ def digest(
         source = JsonlSource(papers, day) if papers else None
         async with await open_app(s, offline=offline) as a:
             a.bundled_fallback = True
+            await _restore(a)
             config = await a.channel(channel)
             if cats:
                 config = config.model_copy(update={"categories": cats})
@@ -125,17 +179,13 @@ def digest(
                     result = await a.builder.build(config, listing=listing)
                 else:
                     result = await a.digest(config, day=day)
-            err.print(
-                "[dim]Using: " + ("; ".join(a.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
-                highlight=False,
-                soft_wrap=True,
-            )
+            _using(a)
             if fmt == "json":
                 text = json.dumps(_json_digest(result), indent=2)
             else:
                 text = render_markdown(result, price=s.llm.price())
-            target = out or Path(
-                f"digest-{result.day or 'none'}.{'json' if fmt == 'json' else 'md'}"
+            target = here(
+                out or Path(f"digest-{result.day or 'none'}.{'json' if fmt == 'json' else 'md'}")
             )
             target.write_text(text, encoding="utf-8")
             if sys.stdout.isatty() and fmt == "markdown":
@@ -153,19 +203,16 @@ def digest(
 
 @app.command()
 def command(
-    text: Annotated[
-        str, typer.Argument(help="what follows /arxiv, e.g. 'topics' or 'threshold 7'")
+    words: Annotated[
+        list[str], typer.Argument(help="what follows /arxiv, e.g. topics or threshold 7 5")
     ],
-    channel: Annotated[
-        str, typer.Option("--channel", help="channel id, e.g. slack:C0123")
-    ] = "cli:default",
+    channel: ChannelOpt = "cli:default",
     user: Annotated[str, typer.Option("--user", help="who is asking (for the audit log)")] = "cli",
-    offline: Annotated[
-        bool, typer.Option("--offline", help="use the bundled real arXiv data")
-    ] = False,
+    offline: OfflineOpt = False,
     settings: SettingsOpt = None,
 ) -> None:
     """Run one /arxiv command against a channel's stored settings, as Slack or Discord would."""
+    text = " ".join(words)
 
     async def go(s: Settings) -> None:
         from bot.app import open_app
@@ -174,8 +221,14 @@ def command(
         from bot.render.markdown import render_markdown
 
         async with await open_app(s, offline=offline) as a:
+            a.bundled_fallback = True
+            await _restore(a)
+            if a.store.embedded:
+                a.fallbacks.append(f"channel settings kept in {STATE_FILE}")
             handler = CommandHandler(a, explainer=Explainer.from_app(a))
             reply = await handler.handle(Invocation(channel_id=channel, user_id=user, text=text))
+            await _persist(a, channel)
+            _using(a)
             text_out = reply.plain()
             if reply.digest is not None:
                 text_out += "\n\n" + render_markdown(reply.digest, price=s.llm.price())
@@ -196,6 +249,7 @@ def explain(
     channel: Annotated[
         str, typer.Option("--channel", help="whose ledger and budget")
     ] = "cli:default",
+    offline: OfflineOpt = False,
     settings: SettingsOpt = None,
 ) -> None:
     """Notes on one paper: its key equations explained, method, experiments, what to verify."""
@@ -212,7 +266,7 @@ def explain(
             pid, version = split_arxiv_id(arxiv_id)
         except ValueError:
             raise BadArxivId(arxiv_id) from None
-        async with await open_app(s) as a:
+        async with await open_app(s, offline=offline) as a:
             with err.status(f"Reading {arxiv_id}…"):
                 note = await Explainer.from_app(a).note(pid, version, channel_id=channel)
             text = note.model_dump_json(indent=2) if fmt == "json" else note_markdown(note)
@@ -259,7 +313,7 @@ def ask(
 
 @app.command()
 def export(
-    channel: Annotated[str, typer.Option("--channel", help="channel id, e.g. slack:C0123")],
+    channel: ChannelOpt = "cli:default",
     fmt: Annotated[str, typer.Option("--format", "-f", help="bibtex or json")] = "bibtex",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="file (default: stdout)")] = None,
     settings: SettingsOpt = None,
@@ -273,11 +327,13 @@ def export(
         from bot.export import liked_papers, to_bibtex, to_json
 
         async with await open_app(s) as a:
+            await _restore(a)
             papers = await liked_papers(a.store, channel)
         text = to_bibtex(papers) if fmt == "bibtex" else to_json(papers)
-        if out:
-            out.write_text(text + "\n", encoding="utf-8")
-            err.print(f"{len(papers)} liked papers written to {out}", highlight=False)
+        target = here(out) if out else None
+        if target:
+            target.write_text(text + "\n", encoding="utf-8")
+            err.print(f"{len(papers)} liked papers written to {target}", highlight=False)
         else:
             sys.stdout.write(text + "\n")
 
@@ -317,7 +373,3 @@ def _json_digest(d: Any) -> dict[str, Any]:
         ],
         "unscored": [p.id for p in d.unscored],
     }
-
-
-def main() -> None:  # pragma: no cover - console entry point alias
-    app()

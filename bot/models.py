@@ -6,9 +6,11 @@ import datetime as dt
 import hashlib
 import json
 import re
+import zoneinfo
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 __all__ = [
     "AnnounceType",
@@ -19,8 +21,13 @@ __all__ = [
     "Paper",
     "Score",
     "ScoredPaper",
+    "TimeOfDay",
+    "TimeZone",
     "Topic",
     "Usage",
+    "check_time",
+    "check_zone",
+    "inert",
     "split_arxiv_id",
 ]
 
@@ -86,9 +93,101 @@ class Listing(BaseModel):
     source: str = "arxiv"
 
 
+# Caps on what a channel may store: a config is read for every digest and every command, so a
+# 900 KB description or 75,000 keywords would stall the event loop for everyone.
+MAX_NAME = 100
+MAX_DESCRIPTION = 1000
+MAX_TOPICS = 20
+MAX_LIST = 100
+MAX_CATEGORIES = 20
+_TIME = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
+# An IANA name is a few ASCII segments; checked before zoneinfo, which recurses per segment.
+_ZONE = re.compile(r"^[A-Za-z0-9_+-]{1,30}(?:/[A-Za-z0-9_+-]{1,30}){0,2}$")
+
+
+# Platform mentions: Slack <@U1>, <#C1>, <!here>; Discord <@1>, <@&1>, <#1>; and @everyone/@here.
+_MENTION = re.compile(r"<(?=[@#!])")
+_BROADCAST = re.compile(r"@(?=(?:everyone|here|channel)\b)", re.I)
+
+
+def inert(text: str) -> str:
+    """Text from a paper or a person, with every mention markup broken by a zero-width space,
+    so that a title such as '<@U123> is all you need' pings nobody on any platform."""
+    return _BROADCAST.sub("@\u200b", _MENTION.sub("<\u200b", text))
+
+
+def _text(value: str, *, what: str, limit: int) -> str:
+    text = " ".join(value.split())
+    if "\x00" in value or not text:
+        raise ValueError(f"{what} is empty (or holds a NUL character)")
+    if inert(text) != text:
+        raise ValueError(f"{what} cannot hold a mention such as <@…> or @everyone")
+    if len(text) > limit:
+        raise ValueError(f"{what} is longer than {limit} characters")
+    return text
+
+
+def _name(value: str) -> str:
+    return _text(value, what="a name", limit=MAX_NAME)
+
+
+def check_time(value: str) -> str:
+    match = _TIME.match(value.strip()) if value.isascii() else None
+    if match is None:
+        raise ValueError(f"'{value[:20]}' is not a time as HH:MM on a 24-hour clock")
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def check_zone(value: str) -> str:
+    if not _ZONE.match(value):
+        raise ValueError(f"unknown time zone '{value[:40]}'; use an IANA name such as Europe/Paris")
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone '{value}'; use an IANA name such as Europe/Paris"
+        ) from None
+    return value
+
+
+def _dedupe(values: list[str], *, limit: int, key=str.lower) -> list[str]:
+    seen: set[str] = set()
+    kept = []
+    for v in values:
+        if key(v) not in seen:
+            seen.add(key(v))
+            kept.append(v)
+    if len(kept) > limit:
+        raise ValueError(f"at most {limit} entries are allowed")
+    return kept
+
+
+Name = Annotated[str, AfterValidator(_name)]
+TimeOfDay = Annotated[str, AfterValidator(check_time)]
+TimeZone = Annotated[str, AfterValidator(check_zone)]
+Names = Annotated[list[Name], AfterValidator(lambda v: _dedupe(v, limit=MAX_LIST))]
+
+
 class Topic(BaseModel):
-    name: str
+    name: Name
     description: str
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        return _text(value, what="a description", limit=MAX_DESCRIPTION)
+
+
+def _topics(topics: list[Topic]) -> list[Topic]:
+    names = _dedupe([t.name for t in topics], limit=MAX_TOPICS)
+    by_name = {t.name.lower(): t for t in reversed(topics)}  # the first of equal names wins
+    return [by_name[n.lower()] for n in names]
+
+
+Topics = Annotated[list[Topic], AfterValidator(_topics)]
+Categories = Annotated[
+    list[Name], AfterValidator(lambda v: _dedupe(v, limit=MAX_CATEGORIES, key=str))
+]
 
 
 class Criteria(BaseModel):
@@ -151,18 +250,18 @@ class ChannelConfig(BaseModel):
     """A channel's settings as stored in Redis; `id` is 'slack:C123', 'discord:42' or 'cli:NAME'."""
 
     id: str
-    topics: list[Topic] = []
-    keywords: list[str] = []
-    exclude_keywords: list[str] = []
-    authors: list[str] = []
-    categories: list[str] = ["cs.CL", "cs.CV"]
+    topics: Topics = []
+    keywords: Names = []
+    exclude_keywords: Names = []
+    authors: Names = []
+    categories: Categories = ["cs.CL", "cs.CV"]
     relevance_threshold: int = Field(default=6, ge=1, le=10)
     novelty_threshold: int = Field(default=1, ge=1, le=10)
     max_papers: int = Field(default=20, ge=1, le=200)
     subscribed: bool = False
-    schedule_time: str = "09:00"
-    timezone: str = "UTC"
-    budget_usd: float = Field(default=1.0, ge=0)
+    schedule_time: TimeOfDay = "09:00"
+    timezone: TimeZone = "UTC"
+    budget_usd: float = Field(default=1.0, ge=0, le=1000)
     include_replacements: bool = False
     notify_empty: bool = False
     weekly_day: str | None = Field(

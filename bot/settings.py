@@ -14,7 +14,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import SettingsError
-from bot.models import Topic
+from bot.models import Categories, Names, TimeOfDay, TimeZone, Topic, Topics
 
 __all__ = ["ArxivSettings", "LLMSettings", "Price", "Settings", "load_settings"]
 
@@ -82,8 +82,8 @@ class LLMSettings(BaseModel):
 class ChannelDefaults(BaseModel):
     """What a new channel starts with, before anyone runs /arxiv."""
 
-    categories: list[str] = ["cs.CL", "cs.CV"]
-    topics: list[Topic] = [
+    categories: Categories = ["cs.CL", "cs.CV"]
+    topics: Topics = [
         Topic(
             name="Language models",
             description="Pretraining, architecture, scaling, interpretability and evaluation of "
@@ -95,12 +95,12 @@ class ChannelDefaults(BaseModel):
             "vision-language pretraining, visual question answering, grounding.",
         ),
     ]
-    keywords: list[str] = ["transformer", "diffusion", "reasoning"]
+    keywords: Names = ["transformer", "diffusion", "reasoning"]
     relevance_threshold: int = Field(default=6, ge=1, le=10)
     max_papers: int = Field(default=15, ge=1, le=200)
-    schedule_time: str = "09:00"
-    timezone: str = "UTC"
-    budget_usd: float = Field(default=1.0, ge=0)
+    schedule_time: TimeOfDay = "09:00"
+    timezone: TimeZone = "UTC"
+    budget_usd: float = Field(default=1.0, ge=0, le=1000)
 
 
 class Settings(BaseSettings):
@@ -192,7 +192,8 @@ def _describe(error: ValidationError, source: str) -> str:
         if item["type"] == "extra_forbidden":
             problems.append(f"unknown key '{key}'")
         else:
-            problems.append(f"'{key}': {item['msg']} (got {item.get('input')!r:.60})")
+            msg = item["msg"].removeprefix("Value error, ")
+            problems.append(f"'{key}': {msg} (got {item.get('input')!r:.60})")
     return f"{source}: " + "; ".join(problems) + "."
 
 

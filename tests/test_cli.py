@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli import STATE_FILE, app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Each test runs in a directory of its own: the CLI keeps channel settings in ./.arxiv-bot."""
+    monkeypatch.chdir(tmp_path)
 
 
 def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_path):
@@ -127,3 +135,81 @@ def test_unreachable_arxiv_falls_back_to_bundled_data_and_says_so_in_one_line(
     assert len(said) == 1 and said[0].startswith("Using:")
     assert "arXiv unreachable (" in said[0] and "bundled real arXiv data" in said[0]
     assert "WARNING" not in result.output
+
+
+def test_command_settings_survive_between_runs_without_redis_and_say_so():
+    result = runner.invoke(app, ["command", "threshold", "7", "5"])  # unquoted
+    assert result.exit_code == 0, result.output
+    using = [line for line in result.output.splitlines() if line.startswith("Using:")]
+    assert len(using) == 1 and "in-process store" in using[0] and str(STATE_FILE) in using[0]
+    result = runner.invoke(app, ["command", "settings"])
+    assert "relevance ≥ 7, novelty ≥ 5" in result.output, result.output
+    assert "threshold" in result.output  # the audit entry survived too
+    result = runner.invoke(app, ["command", "--channel", "slack:C9", "settings"])
+    assert "relevance ≥ 6" in result.output  # another channel has its own
+
+
+def test_unicode_digits_and_a_broken_state_file_get_one_clear_line():
+    for words in (["threshold", "²"], ["threshold", "⑤"], ["max", "²"]):
+        result = runner.invoke(app, ["command", *words])
+        assert result.exit_code == 2 and "Example:" in result.output, result.output
+        assert "Traceback" not in result.output and "Something went wrong" not in result.output
+    STATE_FILE.parent.mkdir(exist_ok=True)
+    STATE_FILE.write_text("{not json")
+    result = runner.invoke(app, ["command", "settings"])
+    assert (
+        result.exit_code == 2 and "cannot be read" in result.output and "Delete it" in result.output
+    )
+
+
+def test_flags_are_switches_and_help_names_the_environment():
+    result = runner.invoke(app, ["digest", "--help"])
+    assert re.search(r"--offline\s+use the bundled", result.output), result.output
+    result = runner.invoke(app, ["--help"])
+    text = " ".join(result.output.split())
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "REDIS_URL",
+        "SLACK_BOT_TOKEN",
+        "DISCORD_TOKEN",
+        "./run test",
+    ):
+        assert name in text, name
+
+
+def test_relative_paths_mean_the_callers_directory(tmp_path, monkeypatch):
+    caller = tmp_path / "elsewhere"
+    caller.mkdir()
+    (caller / "s.yaml").write_text("defaults:\n  max_papers: 3\n")
+    monkeypatch.setenv("ARXIV_BOT_CWD", str(caller))  # as ./run sets it before its cd
+    result = runner.invoke(app, ["digest", "--offline", "--out", "d.md", "--settings", "s.yaml"])
+    assert result.exit_code == 0, result.output
+    assert (caller / "d.md").is_file() and not (tmp_path / "d.md").exists()
+    assert "3 relevant" in result.output or "→ 3 relevant" in result.output
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key"),
+    [
+        ("defaults:\n  timezone: Mars/Olympus\n", "defaults.timezone"),
+        ("defaults:\n  schedule_time: '25:99'\n", "defaults.schedule_time"),
+        ("defaults:\n  timezone: " + "/".join(["Europe/Paris"] * 300) + "\n", "defaults.timezone"),
+        ('defaults:\n  keywords: ["x\\0"]\n', "defaults.keywords.0"),
+        ("defaults:\n  topics: [{name: ' ', description: d}]\n", "defaults.topics.0.name"),
+    ],
+)
+def test_a_bad_channel_default_stops_with_one_sentence_naming_the_key(tmp_path, yaml_text, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml_text)
+    result = runner.invoke(app, ["command", "settings", "--settings", str(bad)])
+    assert result.exit_code == 2 and f"'{key}'" in result.output, result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+
+
+def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path):
+    assert "--offline" in runner.invoke(app, ["explain", "--help"]).output
+    result = runner.invoke(app, ["command", "more-like", "2506.06440", "--offline"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", "--format", "json", "--out", "liked.json"])
+    assert result.exit_code == 0, result.output
+    assert [p["id"] for p in json.loads((tmp_path / "liked.json").read_text())] == ["2506.06440"]

@@ -19,7 +19,7 @@ import discord
 import pytest
 
 from bot.app import App
-from bot.chat.commands import COMMANDS, CommandHandler, Invocation
+from bot.chat.commands import REGISTRY, CommandHandler, Invocation
 from bot.chat.discord import (
     GENERIC_ERROR,
     ArxivDiscordBot,
@@ -29,7 +29,6 @@ from bot.chat.discord import (
     message_nonce,
     start_discord,
 )
-from bot.chat.discord.commands import SUBCOMMANDS
 from bot.chat.replies import Reply
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
@@ -73,13 +72,29 @@ async def slash(
     permissions: int = MANAGE_CHANNELS | SEND_MESSAGES,
     **kw: Any,
 ) -> dict[str, Any]:
-    """`/arxiv <sub> ...` as a member of GUILD in CHANNEL; returns the payload sent."""
-    kw = {"channel_id": CHANNEL, "guild_id": GUILD, "user_id": USER, **kw}
-    payload = make_interaction_payload(
-        "arxiv", options, subcommand=sub, permissions=permissions, **kw
-    )
+    """`/arxiv <sub> ...` (or `/arxiv <group> <sub> ...`) as a member of GUILD in CHANNEL;
+    returns the payload sent."""
+    payload = interaction(sub, options, permissions=permissions, **kw)
     await gateway(bot, "INTERACTION_CREATE", payload)
     return payload
+
+
+def interaction(
+    sub: str, options: Any = None, *, permissions: int = MANAGE_CHANNELS | SEND_MESSAGES, **kw: Any
+) -> dict[str, Any]:
+    """The INTERACTION_CREATE payload of `/arxiv <sub>`; a two-word `sub` is nested in its
+    group as Discord nests it (type 2, then type 1)."""
+    kw = {"channel_id": CHANNEL, "guild_id": GUILD, "user_id": USER, **kw}
+    group, _, leaf = sub.rpartition(" ")
+    if not group:
+        return make_interaction_payload(
+            "arxiv", options, subcommand=sub, permissions=permissions, **kw
+        )
+    inner = make_interaction_payload(
+        "arxiv", options, subcommand=leaf, permissions=permissions, **kw
+    )
+    inner["data"]["options"] = [{"type": 2, "name": group, "options": inner["data"]["options"]}]
+    return inner
 
 
 def answer(fake: FakeDiscord) -> tuple[dict[str, Any], bool]:
@@ -157,13 +172,31 @@ async def test_login_syncs_the_arxiv_group_mirroring_every_command(fake, make_bo
     [group] = fake.commands[None]
     assert group["name"] == "arxiv"
     subs = {o["name"]: o for o in group["options"]}
-    assert set(subs) == set(SUBCOMMANDS) and all(o["type"] == 1 for o in subs.values())
-    assert {c.name for c in COMMANDS} == set(SUBCOMMANDS.values()) | {"less-like"}
+    # Every registered command, each at its Discord path: a subcommand, or one in a group.
+    paths = {
+        (name, *([o["name"]] if sub["type"] == 2 else []))
+        for name, sub in subs.items()
+        for o in (sub.get("options") if sub["type"] == 2 else [sub])
+    }
+    assert paths == {s.discord_path for s in REGISTRY}
+    assert len(subs) <= 25 and len(paths) > 25  # room left under Discord's limit
+    assert _chars(group) <= 8000  # Discord's limit for names, descriptions and values together
     relevance, novelty = subs["threshold"]["options"]
     assert (relevance["type"], relevance["min_value"], relevance["max_value"]) == (4, 1, 10)
     assert relevance["required"] and not novelty.get("required")
-    assert subs["schedule"]["options"][1]["autocomplete"]
-    assert [c["value"] for c in subs["keywords"]["options"][0]["choices"]] == ["add", "remove"]
+    leaves = {o["name"]: o for o in subs["schedule"]["options"]}
+    assert subs["schedule"]["type"] == 2 and leaves["set"]["options"][1]["autocomplete"]
+    assert {o["name"] for o in subs["keywords"]["options"]} == {"list", "add", "remove"}
+    assert [c["value"] for c in subs["weekly"]["options"][0]["choices"]][-1] == "off"
+
+
+def _chars(node: Any) -> int:
+    if isinstance(node, list):
+        return sum(map(_chars, node))
+    if not isinstance(node, dict):
+        return 0
+    own = sum(len(str(node[k])) for k in ("name", "description", "value") if k in node)
+    return own + _chars(node.get("options", [])) + _chars(node.get("choices", []))
 
 
 async def test_guild_sync_for_development(fake, make_bot):
@@ -177,20 +210,20 @@ async def test_guild_sync_for_development(fake, make_bot):
 async def test_reading_commands_answer_ephemerally(fake, make_bot):
     bot = await make_bot()
     for sub, options, expected in [
-        ("help", None, "`threshold 7 5`"),
+        ("help", None, "`/arxiv threshold relevance:… [novelty:…]`"),
         ("settings", None, "Thresholds: relevance ≥ 6"),
-        ("topics", None, "Language models"),
+        ("topic list", None, "Language models"),
         ("cost", None, "Today: $0.00 of $1.00"),
-        ("feedback", None, "No reactions recorded yet."),
+        ("feedback show", None, "No reactions recorded yet."),
     ]:
         embed, ephemeral = await run(fake, bot, sub, options, permissions=0)
         assert expected in text_of(embed) and ephemeral, (sub, embed)
         assert embed["color"] != ERROR_COLOR
     # The listing forms of editing commands (the command layer lets only editors run them).
     for sub, expected in [
-        ("keywords", "Keywords: transformer, diffusion, reasoning"),
-        ("exclude", "Exclude: none"),
-        ("authors", "Authors: none"),
+        ("keywords list", "Keywords: transformer, diffusion, reasoning"),
+        ("exclude list", "Exclude: none"),
+        ("authors list", "Authors: none"),
         ("categories", "Categories: cs.CL cs.CV"),
     ]:
         embed, ephemeral = await run(fake, bot, sub)
@@ -204,27 +237,27 @@ async def test_settings_changes_land_in_redis(fake, make_bot):
         ("threshold", {"relevance": 7, "novelty": 5}, "relevance ≥ 7 and novelty ≥ 5"),
         ("threshold", {"relevance": 8}, "relevance ≥ 8 and novelty ≥ 5"),
         ("max", {"papers": 10}, "Up to 10 papers"),
-        ("schedule", {"time": "8:30", "timezone": "Europe/Paris"}, "08:30 Europe/Paris"),
+        ("schedule set", {"time": "8:30", "timezone": "Europe/Paris"}, "08:30 Europe/Paris"),
         ("budget", {"dollars": 0.5}, "$0.50"),
-        ("keywords", {"action": "add", "words": "sparse attention, MoE"}, "sparse attention, MoE"),
+        ("keywords add", {"words": "sparse attention, MoE"}, "sparse attention, MoE"),
         (
-            "keywords",
-            {"action": "remove", "words": "diffusion"},
+            "keywords remove",
+            {"words": "diffusion"},
             "Keywords: transformer, reasoning",
         ),
-        ("exclude", {"action": "add", "words": "survey"}, "Exclude: survey"),
-        ("authors", {"action": "follow", "name": "Yann LeCun"}, "Authors: Yann LeCun"),
+        ("exclude add", {"words": "survey"}, "Exclude: survey"),
+        ("authors follow", {"name": "Yann LeCun"}, "Authors: Yann LeCun"),
         ("categories", {"names": "cs.cl, cs.LG"}, "Categories: cs.CL cs.LG"),
         (
-            "topic_add",
+            "topic add",
             {
                 "name": "Diffusion: models",
                 "description": "score-based generative models; not: applications",
             },
             "Topic **Diffusion models** saved",
         ),
-        ("topic_remove", {"name": "vision-language"}, "Topic **vision-language** removed"),
-        ("feedback", {"action": "reset"}, "Forgot this channel's reactions"),
+        ("topic remove", {"name": "vision-language"}, "Topic **vision-language** removed"),
+        ("feedback reset", None, "Forgot this channel's reactions"),
     ]
     for sub, options, expected in steps:
         embed, ephemeral = await run(fake, bot, sub, options)
@@ -252,7 +285,7 @@ async def test_settings_changes_land_in_redis(fake, make_bot):
     assert not (await store.get_channel(CID)).subscribed
     embed, ephemeral = await run(fake, bot, "subscribe")
     assert "08:30 Europe/Paris" in embed["description"] and not ephemeral
-    embed, _ = await run(fake, bot, "schedule", {"time": "OFF"})
+    embed, _ = await run(fake, bot, "schedule off")
     assert "Daily digest off" in embed["description"]
     assert not (await store.get_channel(CID)).subscribed
 
@@ -263,15 +296,15 @@ async def test_settings_changes_land_in_redis(fake, make_bot):
         ("threshold", {"relevance": 11}, "whole numbers from 1 to 10"),  # past the typed option
         ("threshold", {"relevance": 7, "novelty": 0}, "whole numbers from 1 to 10"),
         (
-            "schedule",
+            "schedule set",
             {"time": "08:30", "timezone": "Mars/Olympus"},
             "Unknown time zone 'Mars/Olympus'",
         ),
-        ("schedule", {"time": "25:00"}, "Give a time as HH:MM"),
+        ("schedule set", {"time": "25:00"}, "Give a time as HH:MM"),
         ("categories", {"names": "cs.XX"}, "Unknown arXiv category"),
-        ("topic_add", {"name": "X", "description": "too short"}, "needs a name and a description"),
-        ("topic_remove", {"name": "Nope"}, "No topic named 'Nope'"),
-        ("keywords", {"words": "orphan"}, "Use `keywords add …`"),
+        ("topic add", {"name": "X", "description": "too short"}, "needs a name and a description"),
+        ("topic remove", {"name": "Nope"}, "No topic named 'Nope'"),
+        ("keywords add", {"words": " , "}, "Use `keywords add …`"),
         ("score", {"arxiv_id": "not-an-id"}, "'not-an-id' is not an arXiv id"),
         ("explain", {"arxiv_id": "2506.99999x"}, "is not an arXiv id"),
         ("explain", {"arxiv_id": "2506.06440"}, "Explaining papers is not set up"),
@@ -294,8 +327,8 @@ async def test_members_without_manage_channels_read_but_cannot_change(fake, make
     assert embed["color"] == ERROR_COLOR
     for sub, options in [
         ("subscribe", None),
-        ("feedback", {"action": "reset"}),
-        ("keywords", {"action": "add", "words": "x"}),
+        ("feedback reset", None),
+        ("keywords add", {"words": "x"}),
     ]:
         embed, _ = await run(fake, bot, sub, options, permissions=SEND_MESSAGES)
         assert "Only this channel's admins" in embed["description"]
@@ -422,14 +455,14 @@ async def test_autocomplete(fake, make_bot):
         assert resp["type"] == 8
         return [c["value"] for c in resp["data"]["choices"]]
 
-    assert (await complete("schedule", "timezone", "europe/par"))[0] == "Europe/Paris"
-    assert len(await complete("schedule", "timezone", "")) == 25
+    assert (await complete("schedule set", "timezone", "europe/par"))[0] == "Europe/Paris"
+    assert len(await complete("schedule set", "timezone", "")) == 25
     assert "cs.CL cs.LG" in await complete("categories", "names", "cs.CL cs.l")
     assert (await complete("categories", "names", "quant"))[:2] == [
         "quant-ph",
         "cond-mat.quant-gas",
     ]
-    assert await complete("topic_remove", "name", "lang") == ["Language models", "Vision-language"]
+    assert await complete("topic remove", "name", "lang") == ["Language models", "Vision-language"]
 
 
 async def test_unexpected_errors_are_logged_not_shown(fake, make_bot, caplog):
@@ -517,7 +550,7 @@ async def test_reactions_on_paper_messages_are_votes(fake, make_bot):
     await gateway(bot, "MESSAGE_REACTION_REMOVE", reaction_payload(msg_ids[0], user=8, emoji="🔥"))
     await gateway(bot, "MESSAGE_REACTION_REMOVE", reaction_payload(msg_ids[1], user=7, emoji="👎"))
     assert await store.reactions(CID) == {paper: 1}
-    embed, _ = await run(fake, bot, "feedback")
+    embed, _ = await run(fake, bot, "feedback show")
     assert embed["description"].startswith("1 liked, 0 disliked papers")
 
 

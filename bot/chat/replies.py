@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.models import Digest
+from bot.models import Digest, inert
 from bot.store.store import PaperMessage
 
-__all__ = ["PaperThread", "Reply"]
+__all__ = ["PaperThread", "Reply", "inert"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from discord import app_commands
 
 from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
-from bot.chat.discord.commands import ArxivGroup
+from bot.chat.discord.commands import build_group
 from bot.chat.discord.mentions import MentionAnswers
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
@@ -86,7 +86,7 @@ class ArxivDiscordBot(discord.Client):
         self.handler = handler
         self.poster = DiscordPoster(self)
         self.tree = _ReplicaTree(self)
-        self.tree.add_command(ArxivGroup(self))
+        self.tree.add_command(build_group(self, handler.registry))
         self.tree.error(self._on_tree_error)
         self.mentions = MentionAnswers(self)
 
@@ -130,7 +130,13 @@ class ArxivDiscordBot(discord.Client):
 
     # commands --------------------------------------------------------------------------------
     async def run_command(
-        self, interaction: discord.Interaction, text: str, *, slow: bool = False
+        self,
+        interaction: discord.Interaction,
+        text: str,
+        *,
+        slow: bool = False,
+        path: tuple[str, ...] | None = None,
+        args: dict[str, Any] | None = None,
     ) -> None:
         """Run one command line for this interaction and answer it; never shows a traceback.
 
@@ -145,6 +151,9 @@ class ArxivDiscordBot(discord.Client):
                 user_id=str(interaction.user.id),
                 text=text,
                 can_edit=self.can_edit(interaction),
+                path=path,
+                args=args,
+                syntax="options",
             )
             if slow:
                 if not await self._defer(interaction):

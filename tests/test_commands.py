@@ -1,0 +1,161 @@
+"""The command layer as users meet it: what it says is what is stored, and bad input gets one
+clear sentence (issue 18), with validation in the models (issue 17)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from bot.chat.commands import CommandHandler, Invocation
+from bot.models import MAX_LIST, ChannelConfig, Paper, Topic
+from bot.render.discord import reply_embed
+from bot.render.slack import reply_blocks
+from bot.settings import ChannelDefaults
+
+CID = "slack:C1"
+PING = "<@U0BOSS> <#C0ALL> <!here> @everyone"
+
+
+@pytest.fixture
+async def ask(make_app):
+    app = await make_app(offline=True)
+    handler = CommandHandler(app)
+
+    async def run(text: str, *, user: str = "U1", can_edit: bool = True):
+        return await handler.handle(Invocation(CID, user, text, can_edit=can_edit))
+
+    run.app = app  # type: ignore[attr-defined]
+    return run
+
+
+def pings(reply) -> bool:
+    """Whether a reply, as Slack or Discord would show it, holds a live mention."""
+    shown = str(reply_blocks(reply)) + str(reply_embed(reply))
+    return any(m in shown for m in ("<@U0BOSS>", "<#C0ALL>", "<!here>", "@everyone"))
+
+
+async def test_settings_show_the_weekly_day_and_the_watches(ask):
+    await ask("weekly fri")
+    await ask("watch vision-language", user="U7")
+    fields = dict((await ask("settings")).fields)
+    assert fields["Weekly roll-up"].startswith("Friday at 09:00 UTC")
+    assert fields["Watches"] == "<@U7> on Vision-language"
+
+
+async def test_schedule_says_it_subscribes_the_channel(ask):
+    reply = await ask("schedule 08:30 Europe/Paris")
+    assert "now subscribed" in reply.text
+    assert "now subscribed" not in (await ask("schedule 09:00")).text  # already was
+    assert (await ask.app.store.get_channel(CID)).subscribed
+
+
+async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask):
+    assert "$0.00" in (await ask("budget -0")).text
+    for bad in ("budget nan", "budget inf", "budget -1", "budget ²", "budget 1e400"):
+        reply = await ask(bad)
+        assert reply.error and "Give a daily budget" in reply.text, bad
+
+
+@pytest.mark.parametrize("text", ["threshold ²", "threshold ⑤", "max ²", "threshold 7 ٥", "max ⑤"])
+async def test_unicode_digits_get_a_clear_error(ask, text):
+    reply = await ask(text)
+    assert reply.error and "Example:" in reply.text and "Something went wrong" not in reply.text
+
+
+async def test_taste_commands_need_edit_rights_and_are_audited(ask):
+    paper = "2506.06440"
+    for text in (f"more-like {paper}", f"less-like {paper}"):
+        refused = await ask(text, can_edit=False)
+        assert refused.error and "Only this channel's admins" in refused.text
+    assert await ask.app.store.reactions(CID) == {}
+    reply = await ask(f"more-like {paper}")
+    assert not reply.error, reply.text
+    [entry] = await ask.app.store.audit_log(CID)
+    assert (entry["change"], entry["user"], entry["new"]) == (
+        "more-like",
+        "U1",
+        {"paper": paper, "vote": 1},
+    )
+
+
+async def test_watch_on_a_fresh_channel_says_how_to_add_the_topic(ask):
+    reply = await ask("watch Diffusion")
+    assert reply.error and "topic add" in reply.text and "Language models" in reply.text
+    await ask("topic add Diffusion: score-based generative models; not: applications")
+    assert not (await ask("watch diffusion")).error
+
+
+async def test_paper_text_never_pings_anyone(ask):
+    hostile = Paper(
+        id="2506.99001",
+        title=f"{PING} attention is all you need",
+        authors=[f"A. Person {PING}"],
+        abstract=f"Attention transformers {PING}.",
+        categories=["cs.CL"],
+        primary_category="cs.CL",
+        announced=dt.date(2025, 6, 24),
+    )
+    await ask.app.store.put_listing(dt.date(2025, 6, 24), ["cs.CL"], [hostile])
+    for text in ("search attention transformers", "score 2506.99001", "more-like 2506.99001"):
+        reply = await ask(text)
+        assert not reply.error and not pings(reply), (text, reply)
+    # Names people give cannot carry a mention into the watch notice or anywhere else.
+    reply = await ask("topic add <@U0BOSS> fans: papers about the boss and nothing else")
+    assert reply.error and "mention" in reply.text
+
+
+def test_channel_config_validates_zones_times_days_and_sizes():
+    ok = ChannelConfig(id="x", timezone="Europe/Paris", schedule_time="8:05", weekly_day="fri")
+    assert ok.schedule_time == "08:05"
+    bad = [
+        {"timezone": "Mars/Olympus"},
+        {"timezone": "/".join(["Europe/Paris"] * 300)},  # was a RecursionError in zoneinfo
+        {"timezone": "../../etc/passwd"},
+        {"schedule_time": "25:99"},
+        {"schedule_time": "٠٨:٣٠"},
+        {"weekly_day": "someday"},
+        {"keywords": ["x" * 101]},
+        {"keywords": [f"k{i}" for i in range(MAX_LIST + 1)]},
+        {"authors": ["\x00"]},
+        {"authors": ["   "]},
+        {"topics": [{"name": "x" * 10_000, "description": "fine description"}]},
+        {"topics": [{"name": "ok", "description": "d" * 900_000}]},
+        {"topics": [{"name": "\x00\x00", "description": "fine description"}]},
+        {"categories": []},
+        {"budget_usd": 5000},
+    ]
+    for update in bad:
+        with pytest.raises(ValidationError):
+            ChannelConfig(id="x", **update)
+    many = ChannelConfig(id="x", keywords=["MoE", "moe", " MoE "] * 25_000)
+    assert many.keywords == ["MoE"]
+    topics = [Topic(name="A", description="first"), Topic(name="a", description="second")]
+    assert [t.description for t in ChannelConfig(id="x", topics=topics).topics] == ["first"]
+    with pytest.raises(ValidationError):
+        ChannelDefaults(timezone="Mars/Olympus")
+
+
+async def test_size_caps_give_a_clear_message_and_keep_the_config(ask):
+    before = await ask.app.channel(CID)
+    cases = {
+        "topic add " + "n" * 10_000 + ": a description of it": "A topic needs a name",
+        "topic add Big: " + "d" * 2000: "A topic needs a name",
+        "keywords add " + ", ".join(f"k{i}" for i in range(120)): "at most 100 entries",
+        "schedule 08:30 " + "/".join(["Europe/Paris"] * 300): "Unknown time zone",
+    }
+    for text, expected in cases.items():
+        reply = await ask(text)
+        assert reply.error and expected in reply.text, (text[:30], reply.text)
+    assert await ask.app.channel(CID) == before
+
+
+async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask):
+    key = ask.app.store.keys.channel(CID)
+    await ask.app.store.r.set(
+        key, '{"id": "slack:C1", "timezone": "Mars/Olympus", "max_papers": 7}'
+    )
+    config = await ask.app.store.get_channel(CID)
+    assert (config.timezone, config.max_papers) == ("UTC", 7)
+    assert not (await ask("threshold 8")).error
