@@ -79,7 +79,7 @@ async def test_redis_gone_mid_command_gets_a_clear_reply(make_app, redis_server)
     try:
         for text in ("settings", "threshold 3", "keywords add x"):
             reply = await handler.handle(Invocation(CID, "U1", text))
-            assert reply.error and "state store is unavailable" in reply.text, reply.text
+            assert reply.error and "State store unavailable" in reply.text, reply.text
             assert "Error" not in reply.text and "6379" not in reply.text
     finally:
         redis_server.start()

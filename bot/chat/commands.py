@@ -20,8 +20,9 @@ from bot.app import App
 from bot.chat.context import Context, Invocation, refusal
 from bot.chat.registry import REGISTRY, Registry, Spec
 from bot.chat.replies import Reply, inert
-from bot.errors import ArxivBotError, CommandError, StoreUnavailable
+from bot.errors import ArxivBotError, CommandError
 from bot.store import REDIS_ERRORS
+from bot.store.store import StoreDown
 
 __all__ = ["REGISTRY", "CommandHandler", "Invocation"]
 
@@ -65,7 +66,7 @@ class CommandHandler:
         except ArxivBotError as e:
             return Reply.fail(str(e))
         except REDIS_ERRORS:
-            return Reply.fail(str(StoreUnavailable("The bot's state store is unavailable.")))
+            return Reply.fail(str(StoreDown()))
         finally:
             metrics.COMMAND_SECONDS.labels(command=spec.path[0]).observe(
                 time.perf_counter() - started
