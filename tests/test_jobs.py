@@ -190,3 +190,14 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(
     title = last["text"].rsplit(" (", 1)[0]
     assert weekly_entries[0]["text"].startswith(title)  # ...comes first once the channel liked it
     assert (await jobs.run_weekly(channel, now=friday)).status == "already"
+
+
+async def test_weekly_rollup_of_a_week_with_no_posts_says_so_and_does_not_crash(
+    make_app, fake_slack
+):
+    app = await make_app()
+    [channel] = await subscribe(app, 1, weekly_day="fri")
+    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    outcome = await jobs.run_weekly(channel, now=NOW + dt.timedelta(days=3))
+    assert outcome.status != "failed", outcome
+    assert not [p for p in fake_slack.posts() if "Traceback" in p.get("text", "")]

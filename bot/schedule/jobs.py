@@ -349,6 +349,8 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
     # Each paper as it was scored on its own day (a channel's criteria follow its reactions).
     scores: dict[str, Score] = {}
     taste = await TasteModel.load(store, config.id)
+    # A week with no posts still names the criteria it would have used.
+    criteria = channel_criteria(config, taste, now.date())
     for day in sorted({p.announced for p in papers if p.announced}):
         criteria = channel_criteria(config, taste, day)
         of_day = [p for p in papers if p.announced == day]
