@@ -61,9 +61,9 @@ class DigestBuilder:
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
         return channel_criteria(channel, await TasteModel.load(self.store, channel.id), day)
 
-    async def budget_left(self, channel: ChannelConfig, day: dt.date | None = None) -> float:
-        """What the channel may still spend today, whatever listing `day` it scores: spend is
-        booked, and budgeted, on the day it is spent."""
+    async def budget_left(self, channel: ChannelConfig) -> float:
+        """What the channel may still spend today, whatever listing it scores: spend is booked,
+        and budgeted, on the day it is spent."""
         spent = (await self.store.usage(channel.id, dt.date.today())).cost_usd
         return max(0.0, channel.budget_usd - spent)
 
@@ -158,20 +158,31 @@ def candidates(channel: ChannelConfig, listing: Listing) -> list[Paper]:
     ]
 
 
+def left_out(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> str | None:
+    """Why a digest here would not show `s`, or None when it would (within the channel's max).
+
+    The one rule: digests select by it and `score ID` explains with it, so they cannot disagree.
+    """
+    if s.paper.id in posted:
+        return "Posted here already."
+    if s.followed_authors:
+        return None
+    if (
+        s.score.relevance < channel.relevance_threshold
+        or s.score.novelty < channel.novelty_threshold
+    ):
+        return (
+            f"Below this channel's thresholds (relevance ≥ {channel.relevance_threshold}, "
+            f"novelty ≥ {channel.novelty_threshold})."
+        )
+    return None
+
+
 def select(
     ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]
 ) -> list[ScoredPaper]:
-    """Above both thresholds or by a followed author, not posted here before, best first, capped."""
-    chosen = [
-        s
-        for s in ranked
-        if s.paper.id not in posted
-        and (
-            s.followed_authors
-            or (
-                s.score.relevance >= channel.relevance_threshold
-                and s.score.novelty >= channel.novelty_threshold
-            )
-        )
-    ]
+    """What `left_out` keeps, best first, capped at the channel's max; followed authors first,
+    so a busy day never pushes them out."""
+    chosen = [s for s in ranked if left_out(s, channel, posted) is None]
+    chosen.sort(key=lambda s: not s.followed_authors)  # stable: each group stays best first
     return chosen[: channel.max_papers]

@@ -159,3 +159,66 @@ async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default
     config = await ask.app.store.get_channel(CID)
     assert (config.timezone, config.max_papers) == ("UTC", 7)
     assert not (await ask("threshold 8")).error
+
+
+def _paper(pid: str, *, title: str, cats: list[str], authors: list[str] | None = None) -> Paper:
+    return Paper(
+        id=pid,
+        title=title,
+        authors=authors or ["A. Writer"],
+        abstract=f"{title}. We study it with care and report results on standard benchmarks.",
+        categories=cats,
+        primary_category=cats[0],
+        announced=dt.date(2025, 6, 24),
+    )
+
+
+async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask):
+    """Issue 18: categories, the pre-filter and followed authors, as a digest decides them."""
+    day = dt.date(2025, 6, 24)
+    vision = _paper("2506.99101", title="Diffusion models for image segmentation", cats=["cs.CV"])
+    unrelated = _paper("2506.99102", title="Crop rotation schedules in wheat farms", cats=["cs.CL"])
+    followed = _paper(
+        "2506.99103", title="Crop yields in dry summers", cats=["cs.CL"], authors=["Jane Q. Doe"]
+    )
+    await ask.app.store.put_listing(day, ["cs.CL"], [vision, unrelated, followed])
+    await ask("categories cs.CL cs.LG")
+    await ask("threshold 1 1")
+    reply = await ask("score 2506.99101")
+    verdict = dict(reply.fields)["Verdict"]
+    assert "Not in this channel's categories (cs.CL cs.LG)" in verdict, verdict
+    await ask("threshold 9 9")
+    await ask("authors follow Jane Doe")
+    reply = await ask("score 2506.99103")
+    assert "followed author" in dict(reply.fields).get("Verdict", reply.text), reply
+    await ask("topic add Parsing: syntactic parsers of natural language; not: anything else")
+    reply = await ask("score 2506.99102")
+    assert "excluded keyword" not in reply.text, reply.text
+
+
+def test_followed_authors_are_shown_on_a_busy_day_within_max():
+    from bot.digest import select
+    from bot.models import Score, ScoredPaper
+
+    channel = ChannelConfig(id="x", max_papers=3, relevance_threshold=6, novelty_threshold=1)
+    ranked = [
+        ScoredPaper(
+            paper=_paper(f"2506.9{i:04d}", title=f"Paper {i}", cats=["cs.CL"]),
+            score=Score(
+                paper_id=f"2506.9{i:04d}",
+                relevance=10 - i // 100,
+                novelty=8,
+                comment="",
+                scorer="t",
+            ),
+        )
+        for i in range(392)
+    ]
+    ranked[385] = ranked[385].model_copy(
+        update={
+            "followed_authors": ["J. Doe"],
+            "score": ranked[385].score.model_copy(update={"relevance": 1}),
+        }
+    )
+    chosen = select(ranked, channel, posted=set())
+    assert len(chosen) == 3 and chosen[0].followed_authors == ["J. Doe"]

@@ -76,7 +76,7 @@ async def prescore(
                 criteria,
                 day=day,
                 channel_id=payer.id,
-                budget_usd=await app.builder.budget_left(payer, day),
+                budget_usd=await app.builder.budget_left(payer),
             )
         report.criteria += 1
         report.channels += len(configs)

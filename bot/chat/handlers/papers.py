@@ -10,11 +10,12 @@ from bot.chat.context import Context
 from bot.chat.context import arxiv_id as paper_id
 from bot.chat.registry import Arg, Handler, command
 from bot.chat.replies import PaperThread, Reply, inert
-from bot.digest import channel_criteria
+from bot.digest import channel_criteria, left_out
 from bot.errors import CommandError
 from bot.feedback import TasteModel
+from bot.models import ScoredPaper
 from bot.render.text import clip
-from bot.scoring.local import LocalRanker
+from bot.scoring.local import LocalRanker, followed_authors
 
 _ID = Arg("arxiv_id", "word", "e.g. 2506.06440, or an arxiv.org link", high=200)
 
@@ -72,34 +73,39 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
     paper = await ctx.paper(arxiv_id)
     config = await ctx.config()
     taste = await TasteModel.load(ctx.app.store, ctx.channel_id)
+    criteria = channel_criteria(config, taste, paper.announced)
     scored = await ctx.app.builder.scoring.score(
         [paper],
-        channel_criteria(config, taste, paper.announced),
+        criteria,
         day=paper.announced,
         channel_id=ctx.channel_id,
-        budget_usd=await ctx.app.builder.budget_left(config, paper.announced),
+        budget_usd=await ctx.app.builder.budget_left(config),
     )
     result = scored.scores.get(paper.id)
     if result is None:
-        return Reply(
-            text=f"{paper.id} was dropped before scoring: "
-            + ("it mentions an excluded keyword." if scored.scanned == [] else "no score.")
+        local = ctx.app.builder.scoring.local.rank([paper], criteria)[0]
+        why = (
+            local.comment.removeprefix("Dropped: ")
+            if local.comment.startswith("Dropped")
+            else "the local pre-filter found it too far from this channel's topics to score."
         )
+        return Reply(text=f"{paper.id} was dropped before scoring: {inert(why)}")
     if taste is not None:
         result = taste.adjust(paper, result)
-    passes = (
-        result.relevance >= config.relevance_threshold
-        and result.novelty >= config.novelty_threshold
+    entry = ScoredPaper(
+        paper=paper, score=result, followed_authors=followed_authors(paper, criteria.authors)
     )
-    posted = paper.id in await ctx.app.store.posted_ids(ctx.channel_id)
-    verdict = (
-        "Posted here already."
-        if posted
+    posted = await ctx.app.store.posted_ids(ctx.channel_id)
+    verdict = left_out(entry, config, posted) or (
+        f"By a followed author ({', '.join(entry.followed_authors)}): always shown."
+        if entry.followed_authors
         else "Passes this channel's thresholds."
-        if passes
-        else f"Below this channel's thresholds (relevance ≥ {config.relevance_threshold}, "
-        f"novelty ≥ {config.novelty_threshold})."
     )
+    if not set(paper.categories) & set(config.categories):
+        verdict = (
+            f"Not in this channel's categories ({' '.join(config.categories)}): digests here "
+            f"never read it. Otherwise: {verdict}"
+        )
     return Reply(
         title=inert(paper.title),
         text=f"[{paper.id}]({paper.abs_url}) · {inert(clip(', '.join(paper.authors), 200))}",
