@@ -72,6 +72,7 @@ from aiohttp import web
 
 from tests.fakes._server import LocalServer
 
+from .arxiv_pages import new_page, recent_page
 from .latexml_pages import WITHDRAWN_ID
 
 # ------------------------------------------------------------------ arXiv taxonomy (active)
@@ -368,6 +369,7 @@ class FakeArxiv(LocalServer):
             self._days[day] = list(seen.values())
         self._faults: dict[str, list[int | str | float]] = {}
         self._closing = asyncio.Event()
+        self.retry_after = "0"  # the Retry-After of queued 429/503 faults
 
     # -------------------------------------------------------------- lifecycle
     runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
@@ -378,6 +380,8 @@ class FakeArxiv(LocalServer):
         app.router.add_get("/api/query", self._h_api)
         app.router.add_get("/html/{id:.+}", self._h_html)
         app.router.add_get("/abs/{id:.+}", self._h_abs)
+        app.router.add_get("/list/{cat}/new", self._h_list_new)
+        app.router.add_get("/list/{cat}/recent", self._h_list_recent)
         self._closing = asyncio.Event()
         return app
 
@@ -426,7 +430,7 @@ class FakeArxiv(LocalServer):
         elif isinstance(fault, float):
             await self._wait(fault)
         elif isinstance(fault, int):
-            headers = {"Retry-After": "0"} if fault in (429, 503) else {}
+            headers = {"Retry-After": self.retry_after} if fault in (429, 503) else {}
             return web.Response(status=fault, text=f"HTTP {fault}", headers=headers)
         return await handler(request)
 
@@ -586,19 +590,20 @@ class FakeArxiv(LocalServer):
             if not (NEW_ID_RE.match(arxiv_id) or OLD_ID_RE.match(arxiv_id)):
                 return self._api_error(f"incorrect id format for {arxiv_id}")
         match = compile_query(search_query) if search_query else (lambda p: True)
+        papers = self.api_papers()
         hits: list[tuple[_Paper, int]] = []
         if id_list:
             seen = set()
             for arxiv_id in id_list:
                 base, version = split_version(arxiv_id)
-                paper = self._papers.get(base)
+                paper = papers.get(base)
                 if paper is None or (version or 1) > paper.version or (base, version) in seen:
                     continue
                 seen.add((base, version))
                 if match(paper):
                     hits.append((paper, version or paper.version))
         elif search_query:
-            order = sorted(self._papers.values(), key=lambda p: p.listed, reverse=True)
+            order = sorted(papers.values(), key=lambda p: p.listed, reverse=True)
             hits = [(p, p.version) for p in order if match(p)]
         sort_by = q.get("sortBy", "relevance")
         descending = q.get("sortOrder", "descending") != "ascending"
@@ -629,6 +634,55 @@ class FakeArxiv(LocalServer):
             + "</feed>\n"
         )
         return web.Response(text=body, content_type="application/atom+xml")
+
+    def api_papers(self) -> dict[str, _Paper]:
+        """What the API's index holds (all of it here; a lagging index in ArxivWorld)."""
+        return self._papers
+
+    # -------------------------------------------------------------- listing pages
+    def list_day(self) -> dt.date:
+        """The announcement `/list/CAT/new` shows: ``today``'s listing."""
+        return self.today
+
+    def listing_days(self) -> list[dt.date]:
+        """Announcement days the recent pages know, newest first (at most five)."""
+        shown = self.list_day()
+        return sorted((d for d in self._days if d <= shown and d.weekday() < 5), reverse=True)[:5]
+
+    def sections(self, cat: str, day: dt.date) -> dict[str, list[dict]]:
+        """CAT's entries of listing ``day``: new (primary CAT), cross, replace."""
+        out: dict[str, list[dict]] = {"new": [], "cross": [], "replace": []}
+        for row in [] if day.weekday() >= 5 else self._days.get(day, []):
+            if cat not in row["categories"]:
+                continue
+            key = "new" if row["categories"][0] == cat else "cross"
+            out["replace" if is_replacement(row, day) else key].append(row)
+        return out
+
+    async def _h_list_new(self, request: web.Request) -> web.Response:
+        cat = request.match_info["cat"]
+        if cat not in CATEGORIES:
+            return web.Response(
+                status=404, text=f"No such category {cat}", content_type="text/html"
+            )
+        day = self.list_day()
+        return web.Response(
+            text=new_page(cat, day, self.sections(cat, day)), content_type="text/html"
+        )
+
+    async def _h_list_recent(self, request: web.Request) -> web.Response:
+        cat = request.match_info["cat"]
+        if cat not in CATEGORIES:
+            return web.Response(
+                status=404, text=f"No such category {cat}", content_type="text/html"
+            )
+        skip = int(request.query.get("skip", "0"))
+        show = int(request.query.get("show", "50"))
+        days = []
+        for day in self.listing_days():
+            sections = self.sections(cat, day)
+            days.append((day, sections["new"] + sections["cross"]))
+        return web.Response(text=recent_page(cat, days, skip, show), content_type="text/html")
 
     # -------------------------------------------------------------- HTML pages
     async def _h_html(self, request: web.Request) -> web.Response:
