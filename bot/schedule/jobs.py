@@ -22,7 +22,7 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.digest import channel_criteria
-from bot.errors import ArxivBotError
+from bot.errors import ArxivBotError, ListingNotReady
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 class Outcome:
     channel_id: str
     day: dt.date | None
-    status: str  # posted, empty, already, leased, unsubscribed, no-platform, failed
+    status: str  # posted, empty, already, leased, unsubscribed, no-platform, failed,
+    # waiting / late (arXiv has not confirmed the day yet: retried on the next sweep)
     papers: int = 0
     detail: str = ""
 
@@ -117,6 +118,8 @@ class DailyJobs:
         try:
             async with store.keep(lease, token, ttl_ms=self.lease_ms):
                 return await self._deliver_day(config, poster, day)
+        except ListingNotReady as e:
+            return await self._not_ready(config, poster, day, now, e)
         except (ArxivBotError, *REDIS_ERRORS) as e:
             return await self._failed(channel_id, day, poster, str(e) or type(e).__name__)
         finally:
@@ -206,6 +209,30 @@ class DailyJobs:
             )
         metrics.record_usage(digest.usage)
         return digest
+
+    # --- late days (issue 14): not confirmed by arXiv yet -> retried, said once, never "delivered"
+    async def _not_ready(
+        self,
+        config: ChannelConfig,
+        poster: Poster,
+        day: dt.date,
+        now: dt.datetime,
+        error: ListingNotReady,
+    ) -> Outcome:
+        """Leave the day undelivered for the next sweep; past `arxiv.max_wait_hours` after it
+        was due, tell the channel once that it is late."""
+        metrics.DIGESTS.labels(status="waiting").inc()
+        log.info("digest for %s on %s waits: %s", config.id, day, error.reason)
+        wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
+        late = now - due_at(config, day) >= wait
+        if late and await self.app.store.once(f"{config.id}:{day}:late", ttl=7 * 86400):
+            await poster.post_text(
+                native_id(config.id),
+                f"Today's arXiv digest is late: {error.message} It will be posted as soon as "
+                "arXiv confirms the day.",
+            )
+            return Outcome(config.id, day, "late", detail=error.reason)
+        return Outcome(config.id, day, "waiting", detail=error.reason)
 
     async def _failed(
         self, channel_id: str, day: dt.date, poster: Poster | None, why: str

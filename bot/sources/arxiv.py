@@ -178,6 +178,8 @@ class ArxivSource:
             ids |= dict.fromkeys(found)
         if not covered:
             return await self.atom.by_window(day, categories, self.cycle)
+        if not ids:
+            return _empty(day, categories, "no announcement (the recent pages skip the day)")
         papers = await self.atom.by_ids(list(ids), day, set(categories))
         missing = set(ids) - {p.id for p in papers}
         if missing:

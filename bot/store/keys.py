@@ -132,7 +132,3 @@ class Keys:
         """Held for the pacing interval after each request to an arXiv host, by any replica
         (SET NX PX): arXiv counts one request per 3 s over the whole deployment."""
         return self._k("pace", host)
-
-    def late_notice(self, channel_id: str, day: dt.date) -> str:
-        """Set when a channel was told its day is late (once per channel and day)."""
-        return self._k("late-notice", channel_id, day.isoformat())
