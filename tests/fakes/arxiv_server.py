@@ -123,6 +123,7 @@ _ALIASES |= {v: k for k, v in _ALIASES.items()}
 CATEGORY_RE = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 NEW_ID_RE = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}(v\d+)?$")
 OLD_ID_RE = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
+RSS_CAP = 2000
 _ORDER = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
 _LICENSES = (
     "http://creativecommons.org/licenses/by/4.0/",
@@ -358,6 +359,7 @@ class FakeArxiv(LocalServer):
         self.latency = latency
         self.withdrawn = set((WITHDRAWN_ID,) if withdrawn is None else withdrawn)
         self.requests: list[tuple[str, str]] = []
+        self.user_agents: set[str] = set()
         self.base_url = ""
         self._days: dict[dt.date, list[dict]] = {}
         self._papers: dict[str, _Paper] = {}
@@ -417,6 +419,7 @@ class FakeArxiv(LocalServer):
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
+        self.user_agents.add(request.headers.get("User-Agent", ""))
         fault = self._take_fault(request.path)
         if self.latency:
             await self._wait(self.latency)
@@ -491,7 +494,8 @@ class FakeArxiv(LocalServer):
             "    <skipDays>\n      <day>Saturday</day>\n      <day>Sunday</day>\n    </skipDays>\n",
         ]
         pub = format_datetime(et_midnight(day))
-        for _, arxiv_id, kind, row, pcats in sorted(items, key=lambda t: t[:2]):
+        # arXiv's feeds stop at 2,000 items (rss_specifications): the rest is simply not there.
+        for _, arxiv_id, kind, row, pcats in sorted(items, key=lambda t: t[:2])[:RSS_CAP]:
             version = row.get("version") or (2 if kind.startswith("replace") else 1)
             full = f"{arxiv_id}v{version}"
             lic = row.get("license") or _LICENSES[zlib.crc32(arxiv_id.encode()) % len(_LICENSES)]
