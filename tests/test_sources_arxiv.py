@@ -11,8 +11,8 @@ import pytest
 from bot.errors import ArxivUnavailable, ListingNotReady
 from bot.settings import ArxivSettings
 from bot.sources.arxiv import ArxivSource
-from bot.sources.bundled import bundled_days, load_rows
-from tests.fakes.arxiv_world import NY, ArxivWorld, unique_days
+from bot.sources.bundled import load_rows
+from tests.fakes.arxiv_world import NY, ArxivWorld, real_days, world_settings
 
 CATS = ["cs.CL", "cs.CV"]
 MON, TUE, WED = dt.date(2025, 6, 9), dt.date(2025, 6, 10), dt.date(2025, 6, 11)
@@ -22,14 +22,6 @@ def et(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=NY)
 
 
-def real_days(*targets: dt.date) -> dict[dt.date, list[dict]]:
-    """The bundled real days' papers, moved onto `targets` (one bundled day each)."""
-    rows = unique_days({d: load_rows(d) for d in bundled_days()})
-    return {
-        t: rows[d] for t, d in zip(targets, [dt.date(2025, 6, 2), *bundled_days()], strict=False)
-    }
-
-
 def source_for(world: ArxivWorld, **extra) -> tuple[ArxivSource, list[float]]:
     waits: list[float] = []
 
@@ -37,17 +29,7 @@ def source_for(world: ArxivWorld, **extra) -> tuple[ArxivSource, list[float]]:
         waits.append(seconds)
         world.advance(seconds=seconds)
 
-    settings = ArxivSettings(
-        rss_url=f"{world.base_url}/rss",
-        api_url=f"{world.base_url}/api/query",
-        list_url=f"{world.base_url}/list",
-        delay_seconds=0,
-        retries=2,
-        timeout_seconds=2,
-        backoff_seconds=0.01,
-        contact="ops@example.org",
-        **extra,
-    )
+    settings = ArxivSettings(**world_settings(world, **extra))
     return ArxivSource(settings, clock=world.clock, sleep=sleep), waits
 
 

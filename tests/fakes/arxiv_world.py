@@ -127,3 +127,30 @@ class ArxivWorld(FakeArxiv):
         """What arXiv announced on `day` for `categories` (new, cross-lists and replacements)."""
         wanted = set(categories)
         return {r["id"] for r in self._days.get(day, []) if wanted & set(r["categories"])}
+
+
+def real_days(*targets: dt.date) -> dict[dt.date, list[dict]]:
+    """The bundled real days' papers (each once), moved onto `targets`: a Monday listing first,
+    then the others in date order."""
+    from bot.sources.bundled import bundled_days, load_rows
+
+    order = [dt.date(2025, 6, 2), *(d for d in bundled_days() if d != dt.date(2025, 6, 2))]
+    rows = unique_days({d: load_rows(d) for d in order})
+    return {t: rows[d] for t, d in zip(targets, order, strict=False)}
+
+
+def world_settings(world: ArxivWorld, **extra: object) -> dict[str, object]:
+    """The `arxiv` settings section pointed at the world: no pacing (the clock is fake)."""
+    return {
+        "rss_url": f"{world.base_url}/rss",
+        "api_url": f"{world.base_url}/api/query",
+        "list_url": f"{world.base_url}/list",
+        "html_url": f"{world.base_url}/html",
+        "abs_url": f"{world.base_url}/abs",
+        "delay_seconds": 0,
+        "retries": 2,
+        "timeout_seconds": 2,
+        "backoff_seconds": 0.01,
+        "contact": "ops@example.org",
+        **extra,
+    }
