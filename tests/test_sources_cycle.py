@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
@@ -69,5 +70,5 @@ def test_a_holiday_skips_one_announcement_and_the_next_carries_it():
 
 def test_windows_tile_the_week_without_gaps():
     days = CYCLE.days(dt.date(2025, 6, 1), dt.date(2025, 6, 30))
-    for before, after in zip(days, days[1:], strict=False):
+    for before, after in itertools.pairwise(days):
         assert CYCLE.window(before)[1] == CYCLE.window(after)[0]

@@ -27,7 +27,7 @@ from bot.sources.api import ArxivApi
 from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
 from bot.sources.http import Pacer, PoliteFetcher
-from bot.sources.listing_page import PageEntry, parse_new_page, parse_recent_page
+from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
 from bot.sources.rss import parse_rss
 
 __all__ = ["RSS_CAP", "ArxivSource"]
@@ -96,7 +96,7 @@ class ArxivSource:
         self, day: dt.date | None, categories: list[str], now: dt.datetime
     ) -> Listing:
         try:
-            listing = await self._pages(categories)
+            listing = await self._pages(day, categories)
         except ArxivUnavailable as e:
             if day is None or not self._feed_rebuilt(day, now):
                 raise
@@ -111,12 +111,18 @@ class ArxivSource:
             await self._check_rss(listing, categories)
         return listing
 
-    async def _pages(self, categories: list[str]) -> Listing:
+    async def _pages(self, day: dt.date | None, categories: list[str]) -> Listing:
+        """The `/new` pages of `categories`; one still showing an earlier day than `day` ends
+        it there (not ready), read from its head only."""
         base = self.settings.list_url.rstrip("/")
         days: set[dt.date] = set()
         entries: dict[str, PageEntry] = {}
         for cat in categories:
-            page = parse_new_page(await self.fetcher.get_text(f"{base}/{cat}/new?show={_SHOW}"))
+            html = await self.fetcher.get_text(f"{base}/{cat}/new?show={_SHOW}")
+            shown = page_day(html)
+            if day is not None and shown is not None and shown < day:
+                raise ListingNotReady(day, f"the listing pages still show {shown}")
+            page = parse_new_page(html)
             days.add(page.day)
             for entry in page.entries:
                 entries.setdefault(entry.id, entry)

@@ -19,7 +19,14 @@ from html.parser import HTMLParser
 
 from bot.errors import ListingUnreadable
 
-__all__ = ["NewPage", "PageEntry", "RecentDay", "parse_new_page", "parse_recent_page"]
+__all__ = [
+    "NewPage",
+    "PageEntry",
+    "RecentDay",
+    "page_day",
+    "parse_new_page",
+    "parse_recent_page",
+]
 
 SECTIONS = {"new": "new", "cross": "cross", "replacement": "replace"}
 _SHOWING = re.compile(r"Showing new listings for \w+,\s+(\d{1,2} \w+ \d{4})")
@@ -137,6 +144,20 @@ class _Reader(HTMLParser):
 
 def _date(text: str, fmt: str) -> dt.date:
     return dt.datetime.strptime(text, fmt).date()
+
+
+def page_day(html: str, chunk: int = 8192) -> dt.date | None:
+    """The day a `/list/CAT/new` page shows, read from its head only: a page still showing the
+    previous day is told apart without parsing its hundreds of entries."""
+    reader = _Reader()
+    for start in range(0, len(html), chunk):
+        reader.feed(html[start : start + chunk])
+        showing = _SHOWING.search(" ".join("".join(reader.text).split()))
+        if showing:
+            return _date(showing[1], "%d %B %Y")
+        if reader.entries:
+            break
+    return None
 
 
 def parse_new_page(html: str) -> NewPage:
