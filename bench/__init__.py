@@ -5,6 +5,6 @@ Each benchmark is a module with `async def run(quick: bool) -> dict`; the dict h
 `summary` (flat figures), `tables` (for printing) and `notes`.
 """
 
-BENCHMARKS = ["cost", "ranker", "redis_footprint", "job", "commands"]
+BENCHMARKS = ["cost", "ranker", "redis_footprint", "job", "commands", "listing"]
 
 __all__ = ["BENCHMARKS"]

@@ -15,7 +15,6 @@ holiday or the recent pages skip it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from bot.settings import ArxivSettings
 from bot.sources.api import ArxivApi
 from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
-from bot.sources.http import Pacer, PoliteFetcher
+from bot.sources.http import Pacer, PoliteFetcher, Sleep
 from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
 from bot.sources.rss import parse_rss
 
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 RSS_CAP = 2000  # arXiv's feeds stop at 2,000 items: a feed that long may be cut
 _SHOW = 2000
-_RSS_HOUR = dt.time(0, 0)  # the feed is rebuilt at midnight ET after the announcement
 
 
 def _utcnow() -> dt.datetime:
@@ -52,7 +50,7 @@ class ArxivSource:
         *,
         pacer: Pacer | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
-        sleep: Callable[[float], asyncio.Future[None]] | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -134,11 +132,9 @@ class ArxivSource:
         return Listing(day=day, categories=categories, papers=papers, source="arxiv listing pages")
 
     def _feed_rebuilt(self, day: dt.date, now: dt.datetime) -> bool:
-        """The RSS feed holds `day` from the midnight (ET) after its announcement."""
-        midnight = dt.datetime.combine(
-            self.cycle.announced_at(day).date() + dt.timedelta(days=1), _RSS_HOUR, ANNOUNCE_TZ
-        )
-        return now >= midnight
+        """The RSS feed holds listing `day` on that date in ET: rebuilt at the midnight after its
+        announcement, emptied at the next one (weekends, holidays)."""
+        return now.astimezone(ANNOUNCE_TZ).date() == day
 
     async def _rss(self, categories: list[str]) -> Listing:
         url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"

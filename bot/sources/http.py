@@ -15,7 +15,7 @@ import aiohttp
 
 from bot.errors import ArxivUnavailable
 
-__all__ = ["NotFound", "Pacer", "PoliteFetcher", "user_agent"]
+__all__ = ["NotFound", "Pacer", "PoliteFetcher", "Sleep", "user_agent"]
 
 log = logging.getLogger(__name__)
 

@@ -40,6 +40,11 @@ Routes
   Dates: ``published`` = the listing date minus one day, 00:00:00Z (taken as the submission
   time); for a replacement, ``published`` = the 1st of its id's month and ``updated`` = listing
   date minus one day.  A paper listed on several days keeps its first listing.
+``GET /list/{cat}/new`` -- the listing page of ``list_day()`` (``today`` here) in arXiv's shape
+  (tests/fakes/arxiv_pages.py): new (primary CAT), cross and replacement sections with counts.
+``GET /list/{cat}/recent?skip=&show=`` -- the last five listing days (new and cross, no
+  abstracts), paged over their concatenation.  ArxivWorld (arxiv_world.py) moves all of these
+  with a clock.
 ``GET /html/{id}`` -- ``html_pages[id]`` (versioned or versionless key), else 404.
 ``GET /abs/{id}`` -- minimal abstract page (citation_* meta tags, ``blockquote.abstract``) for any
   listed paper, 404 otherwise; ids in ``withdrawn`` (default: ``latexml_pages.WITHDRAWN_ID``)
@@ -48,7 +53,7 @@ Routes
 Faults: ``fail_next(prefix, *responses)`` queues responses for requests whose path starts with
 ``prefix`` (longest matching prefix first): int -> that HTTP status (``Retry-After: 0`` on
 429/503), ``"garbage"`` -> 200 with a non-XML body, ``"timeout"`` -> wait 30 s then answer,
-float -> wait that long then answer normally.  ``latency`` is added to every response.
+float -> wait that long then answer normally.  ``retry_after`` is the Retry-After of 429/503.  ``latency`` is added to every response.
 ``close()`` releases any pending waits at once.
 """
 
