@@ -15,6 +15,7 @@ holiday or the recent pages skip it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -120,7 +121,8 @@ class ArxivSource:
             shown = page_day(html)
             if day is not None and shown is not None and shown < day:
                 raise ListingNotReady(day, f"the listing pages still show {shown}")
-            page = parse_new_page(html)
+            # Hundreds of entries: parsed off the event loop, so leases and acks keep their time.
+            page = await asyncio.to_thread(parse_new_page, html)
             days.add(page.day)
             for entry in page.entries:
                 entries.setdefault(entry.id, entry)
@@ -138,7 +140,7 @@ class ArxivSource:
 
     async def _rss(self, categories: list[str]) -> Listing:
         url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"
-        return parse_rss(await self.fetcher.get_text(url), categories)
+        return await asyncio.to_thread(parse_rss, await self.fetcher.get_text(url), categories)
 
     async def _check_rss(self, listing: Listing, categories: list[str]) -> None:
         """Compare with the feed; the pages' counts were checked, so they win a disagreement."""
@@ -197,9 +199,8 @@ class ArxivSource:
         seen: dict[dt.date, tuple[int, list[str]]] = {}
         skip = 0
         while True:
-            page = parse_recent_page(
-                await self.fetcher.get_text(f"{base}?skip={skip}&show={_SHOW}")
-            )
+            html = await self.fetcher.get_text(f"{base}?skip={skip}&show={_SHOW}")
+            page = await asyncio.to_thread(parse_recent_page, html)
             for d in page:
                 seen.setdefault(d.day, (d.stated, []))[1].extend(d.ids)
             shown = sum(len(d.ids) for d in page)
