@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -117,3 +118,30 @@ async def test_retry_after_is_honoured_up_to_its_cap():
         world.burst("/list/cs.CL", 3, retry_after=1)
         with pytest.raises(ArxivUnavailable, match="HTTP 429"):
             await source.listing(TUE, CATS)
+
+
+async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
+    # Clocks went back on Sun 2025-11-02: Monday's listing appears at 01:00 UTC, not 00:00, and
+    # Tuesday's submission window opens at Fri 18:00 UTC and closes at Mon 19:00 UTC.
+    fri, mon, tue = dt.date(2025, 10, 31), dt.date(2025, 11, 3), dt.date(2025, 11, 4)
+    later = [dt.date(2025, 11, d) for d in (5, 6, 7, 10, 11)]
+    days = {
+        d: [dict(r, announce_type="new") for r in rows]
+        for d, rows in real_days(fri, mon, tue).items()
+    }
+    days |= {d: [] for d in later}
+    start = dt.datetime(2025, 11, 3, 0, 59, tzinfo=dt.UTC)
+    async with ArxivWorld(days, start=start) as world:
+        source, _ = source_for(world)
+        with pytest.raises(ListingNotReady):
+            await source.listing(mon, CATS)
+        world.advance(minutes=1)
+        assert {p.id for p in (await source.listing(mon, CATS)).papers} == world.announced_ids(
+            mon, CATS
+        )
+        # Two weeks on, Tuesday is older than the recent pages: the API window in ET finds it all.
+        world.now = dt.datetime(2025, 11, 11, 21, tzinfo=NY)
+        listing = await source.listing(tue, CATS)
+        assert listing.source == "arxiv api (submission dates)"
+        assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)
+        assert "submittedDate:[202510311800 TO 202511031859]" in unquote_plus(world.requests[-1][1])
