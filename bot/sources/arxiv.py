@@ -21,8 +21,9 @@ import logging
 from collections.abc import Callable
 
 from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable
-from bot.models import AnnounceType, Listing, Paper
+from bot.models import Listing, Paper
 from bot.settings import ArxivSettings
+from bot.sources.announce import announce_type
 from bot.sources.api import ArxivApi
 from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
@@ -226,11 +227,7 @@ def _empty(day: dt.date, categories: list[str], why: str) -> Listing:
 def _from_entry(entry: PageEntry, day: dt.date, wanted: set[str]) -> Paper:
     """A page entry as a paper; its announce type relative to all the categories asked for."""
     primary = entry.subjects[0] if entry.subjects else ""
-    cross = primary not in wanted
-    if entry.section == "replace":
-        kind = AnnounceType.REPLACE_CROSS if cross else AnnounceType.REPLACE
-    else:
-        kind = AnnounceType.CROSS if cross else AnnounceType.NEW
+    kind = announce_type(cross=primary not in wanted, replaced=entry.section == "replace")
     return Paper(
         id=entry.id,
         version=entry.version or (2 if kind.is_replacement else 1),
