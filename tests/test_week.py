@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import App, open_app
 from bot.chat.slack.poster import SlackPoster
 from bot.schedule.jobs import DailyJobs, Outcome
+from bot.schedule.prescore import prescore
 from bot.sources.arxiv import ArxivSource
-from bot.sources.cycle import Cycle
 from tests.fakes.arxiv_world import NY, ArxivWorld, real_days, world_settings
 from tests.fakes.slack_server import FakeSlack
 
@@ -32,9 +32,9 @@ ZONES = [
 SUNDAY_19 = dt.datetime(2025, 6, 8, 19, tzinfo=NY)
 
 
-async def world_app(make_settings, world: ArxivWorld, **arxiv: object) -> App:
+async def world_app(make_settings, world: ArxivWorld, claude=None, **arxiv: object) -> App:
     """The bot's app on our Redis, its arXiv source on the world and its clock."""
-    settings = make_settings(arxiv=world_settings(world, **arxiv))
+    settings = make_settings(arxiv=world_settings(world, **arxiv), claude=claude)
     app = await open_app(settings)
     app.source = app.builder.source = ArxivSource(settings.arxiv, clock=world.clock)
     return app
@@ -78,21 +78,21 @@ async def assert_exact(app: App, world: ArxivWorld, day: dt.date) -> None:
     assert {p.id for p in stored} == world.announced_ids(day, CATS), day
 
 
-async def test_a_week_in_five_time_zones(make_settings):
+async def test_a_week_in_five_time_zones(make_settings, fake_claude):
     days = real_days(*WEEK)
     async with ArxivWorld(days, start=SUNDAY_19) as world, FakeSlack() as slack:
-        app = await world_app(make_settings, world)
+        app = await world_app(make_settings, world, claude=fake_claude)
         channels = await subscribe(app, ZONES)
         jobs = jobs_for(app, slack, world)
-        cycle = Cycle()
+        prescored: list[dt.date] = []
 
         async def prescore_view(now: dt.datetime) -> None:
-            # At 20:30 ET, when prescoring runs, the day just announced is already confirmed.
-            if now.astimezone(NY).time() == dt.time(20, 30) and now.weekday() in (6, 0, 1, 2, 3):
-                day = cycle.latest(now)
-                listing = await app.listing(day, CATS)
-                assert listing.day == day
-                assert {p.id for p in listing.papers} == world.announced_ids(day, CATS)
+            # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
+            local = now.astimezone(NY)
+            if local.time() == dt.time(20, 30) and local.weekday() in (6, 0, 1, 2, 3):
+                report = await prescore(app, platforms={"slack"}, now=now)
+                assert report.ran and report.criteria == 1 and not report.skipped
+                prescored.append(report.day)
 
         outcomes = await sweep_until(
             jobs, world, SUNDAY_19 + dt.timedelta(days=7), on_tick=prescore_view
@@ -103,6 +103,7 @@ async def test_a_week_in_five_time_zones(make_settings):
             if o.status == "posted":
                 posted[o.channel_id].append(o.day)
         assert {c: posted[c] for c in channels} == {c: WEEK for c in channels}
+        assert prescored == WEEK
         for day in WEEK:
             await assert_exact(app, world, day)
         for channel in channels:
