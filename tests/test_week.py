@@ -207,3 +207,21 @@ async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older)
         expected = "arxiv api (submission dates)" if older else "arxiv recent + api"
         assert listing.source == expected
         await app.close()
+
+
+async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
+    # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
+    late = {WEEK[1]: dt.timedelta(hours=16)}
+    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
+    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, max_wait_hours=3)
+        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 10, 13, tzinfo=NY))
+        assert [o.status for o in outcomes] == ["waiting"] * 6 + ["late", "waiting", "posted"]
+        texts = [json.dumps(p) for p in slack.posts()]
+        assert sum("digest is late" in t for t in texts) == 1
+        assert any("confirmed this day late" in t for t in texts)
+        await assert_exact(app, world, WEEK[1])
+        assert await app.store.last_delivered(ny) == WEEK[1]
+        await app.close()

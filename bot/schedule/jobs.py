@@ -134,6 +134,8 @@ class DailyJobs:
             return Outcome(channel_id, day, "already")
         async with self._building:
             digest = await self._build(config, day)
+        if (await store.get_delivery(channel_id, day)).get("late"):  # issue 14: said when late
+            digest.notes.append("arXiv confirmed this day late; this digest waited for it.")
         if digest.fetched == 0:
             if config.notify_empty:
                 await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
@@ -226,6 +228,7 @@ class DailyJobs:
         wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
         late = now - due_at(config, day) >= wait
         if late and await self.app.store.once(f"{config.id}:{day}:late", ttl=7 * 86400):
+            await self.app.store.set_delivery(config.id, day, late=error.reason)
             await poster.post_text(
                 native_id(config.id),
                 f"Today's arXiv digest is late: {error.message} It will be posted as soon as "

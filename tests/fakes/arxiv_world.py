@@ -9,6 +9,7 @@
 - the RSS feed is rebuilt at midnight ET: on date X it holds the listing dated X, or nothing
   (weekends, holidays); a category in `stale` keeps the feed of the day it froze on;
 - the export API's index lags each announcement by `api_lag`;
+- a day in `late` reaches the pages that much after 20:00 ET (a delayed announcement);
 - a holiday is a weekday missing from `days`: no announcement, the next listing carries it;
 - each paper's submission time lies in its listing's real window (14:00 ET cut-offs: Tuesday's
   runs from Friday 14:00), spread at random (seeded);
@@ -64,6 +65,7 @@ class ArxivWorld(FakeArxiv):
         start: dt.datetime,
         api_lag: dt.timedelta = dt.timedelta(hours=4),
         stale: dict[str, dt.date] | None = None,
+        late: dict[dt.date, dt.timedelta] | None = None,
         seed: int = 14,
     ) -> None:
         days = unique_days(days)
@@ -71,6 +73,7 @@ class ArxivWorld(FakeArxiv):
         self.now = start
         self.api_lag = api_lag
         self.stale = dict(stale or {})
+        self.late = dict(late or {})
         rng = random.Random(seed)
         order = sorted(days)
         for i, day in enumerate(order):
@@ -89,8 +92,12 @@ class ArxivWorld(FakeArxiv):
         self.now += dt.timedelta(**delta)
         return self.now
 
+    def shown_at(self, day: dt.date) -> dt.datetime:
+        """When listing `day` reaches the pages: 20:00 ET, later on a day in `late`."""
+        return announced(day) + self.late.get(day, dt.timedelta())
+
     def announced_days(self) -> list[dt.date]:
-        return sorted(d for d in self._days if announced(d) <= self.now)
+        return sorted(d for d in self._days if self.shown_at(d) <= self.now)
 
     def list_day(self) -> dt.date:
         shown = self.announced_days()
@@ -108,7 +115,7 @@ class ArxivWorld(FakeArxiv):
         return {
             pid: p
             for pid, p in self._papers.items()
-            if announced(p.listed) + self.api_lag <= self.now
+            if self.shown_at(p.listed) + self.api_lag <= self.now
         }
 
     def rss_day(self, query: str) -> dt.date:
