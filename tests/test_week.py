@@ -170,6 +170,8 @@ async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_setti
         world.now = dt.datetime(2025, 6, 11, 9, tzinfo=NY)  # down since Sunday evening
         first = await jobs.run_due(now=world.now)
         assert [o.status for o in first] == ["waiting"]  # Tuesday's ids not in the index yet
+        assert await app.store.get_listing(WEEK[1], CATS) is None  # nothing provisional stored
+        assert await app.store.last_delivered(ny) == FRI0
         outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 11, 11, tzinfo=NY))
         assert [(o.day, o.status) for o in outcomes][-1] == (WEEK[2], "posted")
         for day in WEEK[:3]:
