@@ -145,3 +145,10 @@ async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
         assert listing.source == "arxiv api (submission dates)"
         assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)
         assert "submittedDate:[202510311800 TO 202511031859]" in unquote_plus(world.requests[-1][1])
+
+
+async def test_a_missing_page_is_a_clear_error():
+    async with ArxivWorld(real_days(MON, TUE), start=et(2025, 6, 9, 21)) as world:
+        source, _ = source_for(world)
+        with pytest.raises(ArxivUnavailable, match=r"arXiv has no page .*/list/cs\.XX/new"):
+            await source.listing(TUE, ["cs.XX"])

@@ -27,7 +27,7 @@ from bot.sources.announce import announce_type
 from bot.sources.api import ArxivApi
 from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
-from bot.sources.http import Pacer, PoliteFetcher, Sleep
+from bot.sources.http import NotFound, Pacer, PoliteFetcher, Sleep
 from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
 from bot.sources.rss import parse_rss
 
@@ -88,6 +88,12 @@ class ArxivSource:
             return await self._latest(day, categories, now)
         return await self._past(day, categories)
 
+    async def _get(self, url: str) -> str:
+        try:
+            return await self.fetcher.get_text(url)
+        except NotFound as e:  # a renamed page or category: said, not a traceback
+            raise ListingUnreadable(f"arXiv has no page {url.split('?')[0]}.") from e
+
     def _when(self, day: dt.date) -> str:
         return f"{self.cycle.announced_at(day):%a %H:%M} New York time"
 
@@ -118,7 +124,7 @@ class ArxivSource:
         days: set[dt.date] = set()
         entries: dict[str, PageEntry] = {}
         for cat in categories:
-            html = await self.fetcher.get_text(f"{base}/{cat}/new?show={_SHOW}")
+            html = await self._get(f"{base}/{cat}/new?show={_SHOW}")
             shown = page_day(html)
             if day is not None and shown is not None and shown < day:
                 raise ListingNotReady(day, f"the listing pages still show {shown}")
@@ -141,7 +147,7 @@ class ArxivSource:
 
     async def _rss(self, categories: list[str]) -> Listing:
         url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"
-        return await asyncio.to_thread(parse_rss, await self.fetcher.get_text(url), categories)
+        return await asyncio.to_thread(parse_rss, await self._get(url), categories)
 
     async def _check_rss(self, listing: Listing, categories: list[str]) -> None:
         """Compare with the feed; the pages' counts were checked, so they win a disagreement."""
@@ -200,7 +206,7 @@ class ArxivSource:
         seen: dict[dt.date, tuple[int, list[str]]] = {}
         skip = 0
         while True:
-            html = await self.fetcher.get_text(f"{base}?skip={skip}&show={_SHOW}")
+            html = await self._get(f"{base}?skip={skip}&show={_SHOW}")
             page = await asyncio.to_thread(parse_recent_page, html)
             for d in page:
                 seen.setdefault(d.day, (d.stated, []))[1].extend(d.ids)
