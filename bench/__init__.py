@@ -5,6 +5,16 @@ Each benchmark is a module with `async def run(quick: bool) -> dict`; the dict h
 `summary` (flat figures), `tables` (for printing) and `notes`.
 """
 
-BENCHMARKS = ["cost", "ranker", "redis_footprint", "job", "commands", "faults", "injection", "ask"]
+BENCHMARKS = [
+    "cost",
+    "ranker",
+    "redis_footprint",
+    "job",
+    "commands",
+    "faults",
+    "injection",
+    "ask",
+    "listing",
+]
 
 __all__ = ["BENCHMARKS"]

@@ -111,6 +111,7 @@ def bench_settings(redis_url: str, *, claude_url: str | None = None, **overrides
             "api_url": f"{dead}/api/query",
             "html_url": f"{dead}/html",
             "abs_url": f"{dead}/abs",
+            "list_url": f"{dead}/list",
             "delay_seconds": 0,
             "retries": 0,
             "timeout_seconds": 1,

@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.sources import ArxivSource, BundledSource, Source
 from bot.sources.bundled import find_bundled
 from bot.store import Store, connect
+from bot.store.pacing import RedisPacer
 
 __all__ = ["App", "open_app"]
 
@@ -131,7 +132,9 @@ async def open_app(settings: Settings, *, offline: bool = False) -> App:
         source = BundledSource()
         fallbacks.append("offline → bundled real arXiv data")
     else:
-        source = ArxivSource(settings.arxiv)
+        # One request per 3 s to each arXiv host across every replica sharing this Redis.
+        pace = settings.arxiv.delay_seconds
+        source = ArxivSource(settings.arxiv, pacer=RedisPacer(store, pace) if pace > 0 else None)
     scoring = ScoringService(
         store, scorer, prefilter_min=settings.llm.prefilter_min_relevance if key else 0
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 __all__ = [
     "ArxivBotError",
     "ArxivUnavailable",
@@ -9,6 +11,8 @@ __all__ = [
     "ChatUnavailable",
     "CommandError",
     "LeaseLost",
+    "ListingNotReady",
+    "ListingUnreadable",
     "PaperNotFound",
     "SettingsError",
     "StoreUnavailable",
@@ -65,3 +69,20 @@ class CommandError(ArxivBotError):
 
 class ChatUnavailable(ArxivBotError):
     """The chat platform refused or failed a message; a delivery can be resumed later."""
+
+
+class ListingUnreadable(ArxivUnavailable):
+    """A listing page or feed that does not have the shape arXiv documents (or whose stated
+    counts do not match what was parsed): not a listing, so nothing of it is kept."""
+
+
+class ListingNotReady(ArxivBotError):
+    """arXiv has not confirmed day `day` yet (its interfaces still show an earlier day, or do not
+    agree): provisional, never stored; the caller retries later."""
+
+    hint = "It will be retried on the next run."
+
+    def __init__(self, day: dt.date, reason: str) -> None:
+        super().__init__(f"arXiv's listing of {day:%a %d %b %Y} is not confirmed yet: {reason}.")
+        self.day = day
+        self.reason = reason

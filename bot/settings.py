@@ -5,6 +5,7 @@ Loaded once by the CLI and passed down; a bad file fails fast with one sentence 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,24 @@ class ArxivSettings(BaseModel):
     retries: int = Field(default=3, ge=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
     backoff_seconds: float = Field(default=2.0, ge=0, description="first retry wait, doubling")
+    list_url: str = Field(default="https://arxiv.org/list", description="listing pages' base")
+    contact: str = Field(
+        default="",
+        description="an email or URL sent in the User-Agent, so arXiv can reach you before "
+        "blocking",
+    )
+    retry_after_cap_seconds: float = Field(
+        default=60.0, ge=0, description="longest Retry-After honoured before retrying"
+    )
+    max_wait_hours: float = Field(
+        default=3.0,
+        ge=0,
+        description="how long a due digest waits for arXiv to confirm its day before the channel "
+        "is told the day is late (it keeps waiting, and posts once confirmed)",
+    )
+    holidays: list[dt.date] = Field(
+        default=[], description="arXiv's published holidays: listing days without announcement"
+    )
 
 
 class Price(BaseModel):

@@ -82,6 +82,7 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
                 "api_url": f"{fake_arxiv.base_url}/api/query",
                 "html_url": f"{fake_arxiv.base_url}/html",
                 "abs_url": f"{fake_arxiv.base_url}/abs",
+                "list_url": f"{fake_arxiv.base_url}/list",
                 "delay_seconds": 0,
                 "retries": 2,
                 "timeout_seconds": 1,

@@ -127,6 +127,7 @@ def test_unreachable_arxiv_falls_back_to_bundled_data_and_says_so_in_one_line(
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
     monkeypatch.setenv("ARXIV_BOT_ARXIV__RSS_URL", f"{closed}/rss")
     monkeypatch.setenv("ARXIV_BOT_ARXIV__API_URL", f"{closed}/api/query")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__LIST_URL", f"{closed}/list")
     monkeypatch.setenv("ARXIV_BOT_ARXIV__RETRIES", "0")
     monkeypatch.setenv("ARXIV_BOT_ARXIV__DELAY_SECONDS", "0")
     result = runner.invoke(app, ["digest", "--out", str(tmp_path / "d.md")])

@@ -55,7 +55,9 @@ async def test_replacements_are_skipped_by_default(make_settings, listings):
     # A March id announced in June can only be a replacement (the fake marks it replace, v2).
     old = dict(listings[DAY][0], id="2503.01234", title="An old paper, replaced today")
     async with FakeArxiv({DAY: [*listings[DAY], old]}, today=DAY) as fake:
-        settings = make_settings(arxiv={"rss_url": f"{fake.base_url}/rss"})
+        settings = make_settings(
+            arxiv={"rss_url": f"{fake.base_url}/rss", "list_url": f"{fake.base_url}/list"}
+        )
         async with await open_app(settings) as app:
             listing = await app.builder.listing(None, ["cs.CL", "cs.CV"])
             replaced = [p for p in listing.papers if p.announce_type.is_replacement]
@@ -76,16 +78,16 @@ async def test_weekend_gives_an_empty_digest_not_an_error(make_app, fake_arxiv):
 
 
 async def test_arxiv_503_then_200_is_retried(make_app, fake_arxiv):
-    fake_arxiv.fail_next("/rss", 503, 503)
+    fake_arxiv.fail_next("/list", 503, 503)
     app = await make_app()
     digest = await app.digest(app.default_channel("cli:test"))
     assert digest.fetched == 423
-    assert sum(1 for _, path in fake_arxiv.requests if path.startswith("/rss")) == 3
+    assert sum(1 for _, path in fake_arxiv.requests if path.startswith("/list/cs.CL/new")) == 3
 
 
 @pytest.mark.parametrize("fault", ["garbage", 500, "timeout"])
 async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(make_app, fake_arxiv, fault):
-    fake_arxiv.fail_next("/rss", fault, fault, fault)
+    fake_arxiv.fail_next("/list", fault, fault, fault)
     app = await make_app()
     with pytest.raises(ArxivUnavailable) as e:
         await app.builder.listing(None, ["cs.CL"])
@@ -96,5 +98,5 @@ async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(make_app, fake_
 async def test_past_day_is_backfilled_through_the_api(make_app, fake_arxiv):
     app = await make_app()
     listing = await app.builder.listing(dt.date(2025, 6, 6), ["cs.CL"])
-    assert listing.source == "arxiv api"
+    assert listing.source == "arxiv recent + api"  # its ids on the recent page, then id_list
     assert listing.papers and all("cs.CL" in p.categories for p in listing.papers)

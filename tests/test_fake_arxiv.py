@@ -125,3 +125,25 @@ async def test_html_and_abs_pages(fake):
     assert '<meta name="citation_title" content="Learning to Clarify' in page
     assert '<blockquote class="abstract' in page and "citation_abstract" in page
     assert (await get(fake, "/abs/2506.99999"))[0] == 404
+
+
+async def test_listing_pages_agree_with_the_feed(fake):
+    from bot.sources.listing_page import parse_new_page, parse_recent_page
+
+    pages = {}
+    for cat in ("cs.CL", "cs.CV"):
+        status, body = await get(fake, f"/list/{cat}/new?show=2000")
+        assert status == 200
+        pages[cat] = parse_new_page(body)
+        assert pages[cat].day == DAY
+    on_pages = {e.id for p in pages.values() for e in p.entries}
+    _, body = await get(fake, "/rss/cs.CL+cs.CV")
+    in_feed = {e.link.rsplit("/", 1)[1] for e in feedparser.parse(body).entries}
+    assert on_pages == in_feed
+    replaced = [e for e in pages["cs.CV"].entries if e.section == "replace"]
+    assert [e.id for e in replaced] == ["2503.01234"] and replaced[0].abstract == ""
+    _, body = await get(fake, "/list/cs.CL/recent?show=2000")
+    days = parse_recent_page(body)
+    assert [d.day for d in days] == sorted((d for d in LISTINGS if d <= DAY), reverse=True)[:5]
+    assert set(days[0].ids) == {e.id for e in pages["cs.CL"].entries if e.section != "replace"}
+    assert (await get(fake, "/list/cs.XX/new"))[0] == 404

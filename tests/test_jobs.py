@@ -117,7 +117,7 @@ async def test_arxiv_down_reports_once_and_is_retried_later(make_app, fake_slack
     channels = await subscribe(app, 2)
     jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
     # 3 sweeps x 2 channels x 3 tries (retries=2): arXiv answers 503 to every one of them.
-    fake_arxiv.fail_next("/rss", *[503] * 18)
+    fake_arxiv.fail_next("/list", *[503] * 18)
     for _ in range(3):
         outcomes = await jobs.run_due(now=NOW)
         assert {o.status for o in outcomes} == {"failed"}

@@ -82,6 +82,7 @@ def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> di
             "ARXIV_BOT_HEALTH_PORT": str(free_port()),
             "ARXIV_BOT_ARXIV__RSS_URL": arxiv.base_url + "/rss",
             "ARXIV_BOT_ARXIV__API_URL": arxiv.base_url + "/api/query",
+            "ARXIV_BOT_ARXIV__LIST_URL": arxiv.base_url + "/list",
             "ARXIV_BOT_ARXIV__DELAY_SECONDS": "0",
             "ARXIV_BOT_JOB_LEASE_SECONDS": "3",
             "ARXIV_BOT_SWEEP_SECONDS": "1",

@@ -1,35 +1,29 @@
-"""arXiv's announcement calendar: listings dated Monday-Friday, each announced at 20:00 US Eastern
-the evening before (Sunday-Thursday). Holidays show up as empty feeds, handled downstream."""
+"""arXiv's announcement calendar for the scheduler: listings dated Monday-Friday, each announced
+at 20:00 US Eastern the evening before. The cycle itself (cut-offs, windows, holidays) lives in
+bot/sources/cycle.py; these are its answers without holidays, which the source says instead
+(a holiday's listing is an empty one, "no announcement")."""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+
+from bot.sources.cycle import ANNOUNCE_TZ, Cycle
 
 __all__ = ["ANNOUNCE_TZ", "announced_at", "announcement_days", "latest_announcement"]
 
-ANNOUNCE_TZ = ZoneInfo("America/New_York")
-_ANNOUNCE_TIME = dt.time(20, 0)
+_CYCLE = Cycle()
 
 
 def announced_at(day: dt.date) -> dt.datetime:
     """When the listing dated `day` became public."""
-    return dt.datetime.combine(day - dt.timedelta(days=1), _ANNOUNCE_TIME, tzinfo=ANNOUNCE_TZ)
+    return _CYCLE.announced_at(day)
 
 
 def latest_announcement(now: dt.datetime) -> dt.date:
     """The newest listing day already announced at `now` (an aware datetime)."""
-    day = now.astimezone(ANNOUNCE_TZ).date() + dt.timedelta(days=1)
-    while day.weekday() >= 5 or announced_at(day) > now:
-        day -= dt.timedelta(days=1)
-    return day
+    return _CYCLE.latest(now)
 
 
 def announcement_days(after: dt.date, until: dt.date) -> list[dt.date]:
     """Listing days in (after, until], oldest first."""
-    days, day = [], after + dt.timedelta(days=1)
-    while day <= until:
-        if day.weekday() < 5:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
+    return _CYCLE.days(after, until)

@@ -28,7 +28,14 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.digest import channel_criteria
-from bot.errors import ArxivBotError, ArxivUnavailable, ChatUnavailable, LeaseLost, StoreUnavailable
+from bot.errors import (
+    ArxivBotError,
+    ArxivUnavailable,
+    ChatUnavailable,
+    LeaseLost,
+    ListingNotReady,
+    StoreUnavailable,
+)
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
@@ -44,7 +51,8 @@ log = logging.getLogger(__name__)
 class Outcome:
     channel_id: str
     day: dt.date | None
-    status: str  # posted, empty, already, leased, unsubscribed, no-platform, failed
+    status: str  # posted, empty, already, leased, unsubscribed, no-platform, failed,
+    # waiting / late (arXiv has not confirmed the day yet: retried on the next sweep)
     papers: int = 0
     detail: str = ""
 
@@ -163,6 +171,8 @@ class DailyJobs:
             metrics.DIGESTS.labels(status="lease-lost").inc()
             log.warning("lost the lease of %s on %s; its new owner goes on", channel_id, day)
             return Outcome(channel_id, day, "leased", detail="lease lost")
+        except ListingNotReady as e:
+            return await self._not_ready(config, poster, day, now, e, lease)
         except (ArxivBotError, *REDIS_ERRORS) as e:
             late = now - due_at(config, day) >= LATE_AFTER
             return await self._failed(channel_id, day, poster, e, late=late, lease=lease)
@@ -181,6 +191,8 @@ class DailyJobs:
             return Outcome(channel_id, day, "already")
         async with self._building:
             digest = await self._build(config, day)
+        if (await store.get_delivery(channel_id, day)).get("late"):  # issue 14: said when late
+            digest.notes.append("arXiv confirmed this day late; this digest waited for it.")
         if digest.fetched == 0:
             if config.notify_empty:
                 await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
@@ -278,6 +290,34 @@ class DailyJobs:
             )
         metrics.record_usage(digest.usage)
         return digest
+
+    # --- late days (issue 14): not confirmed by arXiv yet -> retried, said once, never "delivered"
+    async def _not_ready(
+        self,
+        config: ChannelConfig,
+        poster: Poster,
+        day: dt.date,
+        now: dt.datetime,
+        error: ListingNotReady,
+        lease: Lease,
+    ) -> Outcome:
+        """Leave the day undelivered for the next sweep; past `arxiv.max_wait_hours` after it
+        was due, tell the channel once that it is late. Not an active delivery meanwhile: the
+        takeover check, every few seconds, is for deliveries whose owner died, not for arXiv."""
+        await self.app.store.forget_active(config.id, day)
+        metrics.DIGESTS.labels(status="waiting").inc()
+        log.info("digest for %s on %s waits: %s", config.id, day, error.reason)
+        wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
+        late = now - due_at(config, day) >= wait
+        if late and await self.app.store.once(f"{config.id}:{day}:late", ttl=7 * 86400):
+            await self.app.store.set_delivery(config.id, day, lease=lease, late=error.reason)
+            await poster.post_text(
+                native_id(config.id),
+                f"Today's arXiv digest is late: {error.message} It will be posted as soon as "
+                "arXiv confirms the day.",
+            )
+            return Outcome(config.id, day, "late", detail=error.reason)
+        return Outcome(config.id, day, "waiting", detail=error.reason)
 
     async def _failed(
         self,

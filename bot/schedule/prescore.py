@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bot.app import App
 from bot.digest import candidates
+from bot.errors import ListingNotReady
 from bot.models import ChannelConfig, Criteria
 from bot.schedule.calendar import latest_announcement
 from bot.schedule.jobs import due_at
@@ -67,7 +68,11 @@ async def prescore(
         # The first channel's ledger and budget pay; every channel with these interests gains.
         payer = min(configs, key=lambda c: c.id)
         async with gate:
-            listing = await app.listing(day, payer.categories)
+            try:
+                listing = await app.listing(day, payer.categories)
+            except ListingNotReady as e:  # not announced on the pages yet: digests score later
+                log.info("prescore of %s skipped: %s", day, e.reason)
+                return
             if listing.day != day or not listing.papers:
                 return
             papers = list({p.id: p for c in configs for p in candidates(c, listing)}.values())

@@ -6,7 +6,7 @@ import datetime as dt
 
 from bot.models import AnnounceType
 
-__all__ = ["classify"]
+__all__ = ["announce_type", "classify"]
 
 
 def classify(paper_id: str, primary: str, requested: set[str], day: dt.date | None) -> AnnounceType:
@@ -21,6 +21,11 @@ def classify(paper_id: str, primary: str, requested: set[str], day: dt.date | No
         yy, mm = int(paper_id[:2]), int(paper_id[2:4])
         months = (day.year - 2000 - yy) * 12 + (day.month - mm)
         old = months > 1
-    if old:
+    return announce_type(cross=cross, replaced=old)
+
+
+def announce_type(*, cross: bool, replaced: bool) -> AnnounceType:
+    """The four kinds arXiv lists: a new version or not, primary category asked for or not."""
+    if replaced:
         return AnnounceType.REPLACE_CROSS if cross else AnnounceType.REPLACE
     return AnnounceType.CROSS if cross else AnnounceType.NEW

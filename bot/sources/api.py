@@ -1,4 +1,5 @@
-"""The arXiv export API through the `arxiv` package: lookups by id, search, past days."""
+"""The arXiv export API through the `arxiv` package: lookups by id and search (past days are
+read by announcement day in arxiv.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import arxiv
 import requests
 
 from bot.errors import ArxivUnavailable
-from bot.models import Listing, Paper, split_arxiv_id
+from bot.models import Paper, split_arxiv_id
 from bot.sources.announce import classify
 
 __all__ = ["ArxivApi"]
@@ -45,26 +46,6 @@ class ArxivApi:
             query=query, max_results=max_results, sort_by=arxiv.SortCriterion.SubmittedDate
         )
         return [to_paper(r) for r in await self._run(search)]
-
-    async def day(self, day: dt.date, categories: list[str]) -> Listing:
-        """Backfill a past day: papers submitted in the 24 h before that day's 14:00 ET cutoff.
-
-        The API knows submission times, not announcements, so this approximates the listing; the
-        RSS feed is used for the current day.
-        """
-        end = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(18, 0))
-        start = end - dt.timedelta(days=3 if day.weekday() == 0 else 1)
-        cats = " OR ".join(f"cat:{c}" for c in categories)
-        query = f"({cats}) AND submittedDate:[{start:%Y%m%d%H%M} TO {end:%Y%m%d%H%M}]"
-        results = await self._run(arxiv.Search(query=query, max_results=2000))
-        wanted = set(categories)
-        papers: dict[str, Paper] = {}
-        for r in results:
-            paper = to_paper(r, day=day, requested=wanted)
-            papers.setdefault(paper.id, paper)
-        return Listing(
-            day=day, categories=categories, papers=list(papers.values()), source="arxiv api"
-        )
 
 
 def to_paper(

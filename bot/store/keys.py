@@ -148,3 +148,8 @@ class Keys:
 
     def ops_notice(self, channel_id: str, day: dt.date) -> str:
         return self._k("ops-notice", channel_id, day.isoformat())
+
+    def pace(self, host: str) -> str:
+        """Held for the pacing interval after each request to an arXiv host, by any replica
+        (SET NX PX): arXiv counts one request per 3 s over the whole deployment."""
+        return self._k("pace", host)

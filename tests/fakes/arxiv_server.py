@@ -40,6 +40,11 @@ Routes
   Dates: ``published`` = the listing date minus one day, 00:00:00Z (taken as the submission
   time); for a replacement, ``published`` = the 1st of its id's month and ``updated`` = listing
   date minus one day.  A paper listed on several days keeps its first listing.
+``GET /list/{cat}/new`` -- the listing page of ``list_day()`` (``today`` here) in arXiv's shape
+  (tests/fakes/arxiv_pages.py): new (primary CAT), cross and replacement sections with counts.
+``GET /list/{cat}/recent?skip=&show=`` -- the last five listing days (new and cross, no
+  abstracts), paged over their concatenation.  ArxivWorld (arxiv_world.py) moves all of these
+  with a clock.
 ``GET /html/{id}`` -- ``html_pages[id]`` (versioned or versionless key), else 404.
 ``GET /abs/{id}`` -- minimal abstract page (citation_* meta tags, ``blockquote.abstract``) for any
   listed paper, 404 otherwise; ids in ``withdrawn`` (default: ``latexml_pages.WITHDRAWN_ID``)
@@ -48,7 +53,7 @@ Routes
 Faults: ``fail_next(prefix, *responses)`` queues responses for requests whose path starts with
 ``prefix`` (longest matching prefix first): int -> that HTTP status (``Retry-After: 0`` on
 429/503), ``"garbage"`` -> 200 with a non-XML body, ``"timeout"`` -> wait 30 s then answer,
-float -> wait that long then answer normally.  ``latency`` is added to every response.
+float -> wait that long then answer normally.  ``retry_after`` is the Retry-After of 429/503.  ``latency`` is added to every response.
 ``close()`` releases any pending waits at once.
 """
 
@@ -72,6 +77,7 @@ from aiohttp import web
 
 from tests.fakes._server import LocalServer
 
+from .arxiv_pages import new_page, recent_page
 from .latexml_pages import WITHDRAWN_ID
 
 # ------------------------------------------------------------------ arXiv taxonomy (active)
@@ -122,6 +128,7 @@ _ALIASES |= {v: k for k, v in _ALIASES.items()}
 CATEGORY_RE = re.compile(r"^[a-z\-]+(\.[A-Za-z\-]+)?$")
 NEW_ID_RE = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}(v\d+)?$")
 OLD_ID_RE = re.compile(r"^[a-z\-]+(\.[A-Z]{2})?/\d{7}(v\d+)?$")
+RSS_CAP = 2000
 _ORDER = {"new": 0, "cross": 1, "replace": 2, "replace-cross": 3}
 _LICENSES = (
     "http://creativecommons.org/licenses/by/4.0/",
@@ -357,6 +364,7 @@ class FakeArxiv(LocalServer):
         self.latency = latency
         self.withdrawn = set((WITHDRAWN_ID,) if withdrawn is None else withdrawn)
         self.requests: list[tuple[str, str]] = []
+        self.user_agents: set[str] = set()
         self.base_url = ""
         self._days: dict[dt.date, list[dict]] = {}
         self._papers: dict[str, _Paper] = {}
@@ -368,6 +376,7 @@ class FakeArxiv(LocalServer):
             self._days[day] = list(seen.values())
         self._faults: dict[str, list[int | str | float]] = {}
         self._closing = asyncio.Event()
+        self.retry_after = "0"  # the Retry-After of queued 429/503 faults
 
     # -------------------------------------------------------------- lifecycle
     runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
@@ -378,6 +387,8 @@ class FakeArxiv(LocalServer):
         app.router.add_get("/api/query", self._h_api)
         app.router.add_get("/html/{id:.+}", self._h_html)
         app.router.add_get("/abs/{id:.+}", self._h_abs)
+        app.router.add_get("/list/{cat}/new", self._h_list_new)
+        app.router.add_get("/list/{cat}/recent", self._h_list_recent)
         self._closing = asyncio.Event()
         return app
 
@@ -413,6 +424,7 @@ class FakeArxiv(LocalServer):
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((request.method, request.path_qs))
+        self.user_agents.add(request.headers.get("User-Agent", ""))
         fault = self._take_fault(request.path)
         if self.latency:
             await self._wait(self.latency)
@@ -426,7 +438,7 @@ class FakeArxiv(LocalServer):
         elif isinstance(fault, float):
             await self._wait(fault)
         elif isinstance(fault, int):
-            headers = {"Retry-After": "0"} if fault in (429, 503) else {}
+            headers = {"Retry-After": self.retry_after} if fault in (429, 503) else {}
             return web.Response(status=fault, text=f"HTTP {fault}", headers=headers)
         return await handler(request)
 
@@ -487,7 +499,8 @@ class FakeArxiv(LocalServer):
             "    <skipDays>\n      <day>Saturday</day>\n      <day>Sunday</day>\n    </skipDays>\n",
         ]
         pub = format_datetime(et_midnight(day))
-        for _, arxiv_id, kind, row, pcats in sorted(items, key=lambda t: t[:2]):
+        # arXiv's feeds stop at 2,000 items (rss_specifications): the rest is simply not there.
+        for _, arxiv_id, kind, row, pcats in sorted(items, key=lambda t: t[:2])[:RSS_CAP]:
             version = row.get("version") or (2 if kind.startswith("replace") else 1)
             full = f"{arxiv_id}v{version}"
             lic = row.get("license") or _LICENSES[zlib.crc32(arxiv_id.encode()) % len(_LICENSES)]
@@ -586,19 +599,20 @@ class FakeArxiv(LocalServer):
             if not (NEW_ID_RE.match(arxiv_id) or OLD_ID_RE.match(arxiv_id)):
                 return self._api_error(f"incorrect id format for {arxiv_id}")
         match = compile_query(search_query) if search_query else (lambda p: True)
+        papers = self.api_papers()
         hits: list[tuple[_Paper, int]] = []
         if id_list:
             seen = set()
             for arxiv_id in id_list:
                 base, version = split_version(arxiv_id)
-                paper = self._papers.get(base)
+                paper = papers.get(base)
                 if paper is None or (version or 1) > paper.version or (base, version) in seen:
                     continue
                 seen.add((base, version))
                 if match(paper):
                     hits.append((paper, version or paper.version))
         elif search_query:
-            order = sorted(self._papers.values(), key=lambda p: p.listed, reverse=True)
+            order = sorted(papers.values(), key=lambda p: p.listed, reverse=True)
             hits = [(p, p.version) for p in order if match(p)]
         sort_by = q.get("sortBy", "relevance")
         descending = q.get("sortOrder", "descending") != "ascending"
@@ -629,6 +643,55 @@ class FakeArxiv(LocalServer):
             + "</feed>\n"
         )
         return web.Response(text=body, content_type="application/atom+xml")
+
+    def api_papers(self) -> dict[str, _Paper]:
+        """What the API's index holds (all of it here; a lagging index in ArxivWorld)."""
+        return self._papers
+
+    # -------------------------------------------------------------- listing pages
+    def list_day(self) -> dt.date:
+        """The announcement `/list/CAT/new` shows: ``today``'s listing."""
+        return self.today
+
+    def listing_days(self) -> list[dt.date]:
+        """Announcement days the recent pages know, newest first (at most five)."""
+        shown = self.list_day()
+        return sorted((d for d in self._days if d <= shown and d.weekday() < 5), reverse=True)[:5]
+
+    def sections(self, cat: str, day: dt.date) -> dict[str, list[dict]]:
+        """CAT's entries of listing ``day``: new (primary CAT), cross, replace."""
+        out: dict[str, list[dict]] = {"new": [], "cross": [], "replace": []}
+        for row in [] if day.weekday() >= 5 else self._days.get(day, []):
+            if cat not in row["categories"]:
+                continue
+            key = "new" if row["categories"][0] == cat else "cross"
+            out["replace" if is_replacement(row, day) else key].append(row)
+        return out
+
+    async def _h_list_new(self, request: web.Request) -> web.Response:
+        cat = request.match_info["cat"]
+        if cat not in CATEGORIES:
+            return web.Response(
+                status=404, text=f"No such category {cat}", content_type="text/html"
+            )
+        day = self.list_day()
+        return web.Response(
+            text=new_page(cat, day, self.sections(cat, day)), content_type="text/html"
+        )
+
+    async def _h_list_recent(self, request: web.Request) -> web.Response:
+        cat = request.match_info["cat"]
+        if cat not in CATEGORIES:
+            return web.Response(
+                status=404, text=f"No such category {cat}", content_type="text/html"
+            )
+        skip = int(request.query.get("skip", "0"))
+        show = int(request.query.get("show", "50"))
+        days = []
+        for day in self.listing_days():
+            sections = self.sections(cat, day)
+            days.append((day, sections["new"] + sections["cross"]))
+        return web.Response(text=recent_page(cat, days, skip, show), content_type="text/html")
 
     # -------------------------------------------------------------- HTML pages
     async def _h_html(self, request: web.Request) -> web.Response:

@@ -1,0 +1,248 @@
+"""Live arXiv, by announcement day: each day read from the interface that knows it at that hour,
+and returned only once confirmed (the interface states the day and its counts add up).
+
+- latest day, from its 20:00 ET announcement: the `/list/CAT/new` pages (abstracts included);
+  from midnight ET the RSS feed too, checked against them (and used alone if the pages fail and
+  the feed is not cut at its 2,000 items);
+- a past day still on the `/list/CAT/recent` pages (the last five): its ids there, metadata
+  through the API's `id_list`;
+- older days: the API's date search over the day's ET submission window, the last resort.
+
+A day not confirmed yet raises ListingNotReady (never an empty or stale listing). A weekday
+without an announcement is said to be one (an empty listing) only when it is a configured
+holiday or the recent pages skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable
+from bot.models import Listing, Paper
+from bot.settings import ArxivSettings
+from bot.sources.announce import announce_type
+from bot.sources.api import ArxivApi
+from bot.sources.atom import AtomApi
+from bot.sources.cycle import ANNOUNCE_TZ, Cycle
+from bot.sources.http import NotFound, Pacer, PoliteFetcher, Sleep
+from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
+from bot.sources.rss import parse_rss
+
+__all__ = ["RSS_CAP", "ArxivSource"]
+
+log = logging.getLogger(__name__)
+
+RSS_CAP = 2000  # arXiv's feeds stop at 2,000 items: a feed that long may be cut
+_SHOW = 2000
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ArxivSource:
+    name = "arxiv"
+
+    def __init__(
+        self,
+        settings: ArxivSettings,
+        *,
+        pacer: Pacer | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.cycle = Cycle.with_holidays(settings.holidays)
+        self.fetcher = PoliteFetcher(
+            delay=settings.delay_seconds,
+            retries=settings.retries,
+            timeout=settings.timeout_seconds,
+            base_backoff=settings.backoff_seconds,
+            retry_after_cap=settings.retry_after_cap_seconds,
+            contact=settings.contact,
+            pacer=pacer,
+            **({"sleep": sleep} if sleep else {}),
+        )
+        self.api = ArxivApi(
+            url=settings.api_url,
+            delay=settings.delay_seconds,
+            retries=settings.retries,
+            timeout=settings.timeout_seconds,
+        )
+        self.atom = AtomApi(self.fetcher, settings.api_url)
+
+    async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
+        """Day `day`'s confirmed listing (None: the latest announcement the pages show)."""
+        now = self.clock()
+        if day is None:
+            return await self._latest(None, categories, now)
+        if not self.cycle.is_listing_day(day):
+            return _empty(day, categories, "no announcement (weekend or arXiv holiday)")
+        if self.cycle.announced_at(day) > now:
+            raise ListingNotReady(day, f"arXiv announces it at {self._when(day)}")
+        if day >= self.cycle.latest(now):
+            return await self._latest(day, categories, now)
+        return await self._past(day, categories)
+
+    async def _get(self, url: str) -> str:
+        try:
+            return await self.fetcher.get_text(url)
+        except NotFound as e:  # a renamed page or category: said, not a traceback
+            raise ListingUnreadable(f"arXiv has no page {url.split('?')[0]}.") from e
+
+    def _when(self, day: dt.date) -> str:
+        return f"{self.cycle.announced_at(day):%a %H:%M} New York time"
+
+    # -------------------------------------------------------------- the latest announcement
+    async def _latest(
+        self, day: dt.date | None, categories: list[str], now: dt.datetime
+    ) -> Listing:
+        try:
+            listing = await self._pages(day, categories)
+        except ArxivUnavailable as e:
+            if day is None or not self._feed_rebuilt(day, now):
+                raise
+            log.warning("arXiv's listing pages failed (%s); trying the RSS feed", e)
+            return await self._rss_only(day, categories)
+        if day is not None and listing.day != day:
+            if listing.day is not None and listing.day > day:
+                return await self._past(day, categories)
+            raise ListingNotReady(day, f"the listing pages still show {listing.day}")
+        assert listing.day is not None
+        if self._feed_rebuilt(listing.day, now):
+            await self._check_rss(listing, categories)
+        return listing
+
+    async def _pages(self, day: dt.date | None, categories: list[str]) -> Listing:
+        """The `/new` pages of `categories`; one still showing an earlier day than `day` ends
+        it there (not ready), read from its head only."""
+        base = self.settings.list_url.rstrip("/")
+        days: set[dt.date] = set()
+        entries: dict[str, PageEntry] = {}
+        for cat in categories:
+            html = await self._get(f"{base}/{cat}/new?show={_SHOW}")
+            shown = page_day(html)
+            if day is not None and shown is not None and shown < day:
+                raise ListingNotReady(day, f"the listing pages still show {shown}")
+            # Hundreds of entries: parsed off the event loop, so leases and acks keep their time.
+            page = await asyncio.to_thread(parse_new_page, html)
+            days.add(page.day)
+            for entry in page.entries:
+                entries.setdefault(entry.id, entry)
+        if len(days) > 1:  # one category's page already turned over: wait for all of them
+            raise ListingNotReady(max(days), "the categories' listing pages show different days")
+        day = days.pop()
+        wanted = set(categories)
+        papers = [_from_entry(e, day, wanted) for e in entries.values()]
+        return Listing(day=day, categories=categories, papers=papers, source="arxiv listing pages")
+
+    def _feed_rebuilt(self, day: dt.date, now: dt.datetime) -> bool:
+        """The RSS feed holds listing `day` on that date in ET: rebuilt at the midnight after its
+        announcement, emptied at the next one (weekends, holidays)."""
+        return now.astimezone(ANNOUNCE_TZ).date() == day
+
+    async def _rss(self, categories: list[str]) -> Listing:
+        url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"
+        return await asyncio.to_thread(parse_rss, await self._get(url), categories)
+
+    async def _check_rss(self, listing: Listing, categories: list[str]) -> None:
+        """Compare with the feed; the pages' counts were checked, so they win a disagreement."""
+        try:
+            feed = await self._rss(categories)
+        except ArxivUnavailable as e:
+            log.info("RSS check of %s skipped: %s", listing.day, e)
+            return
+        if feed.day != listing.day:
+            log.warning("arXiv's RSS for %s is stale: it shows %s", "+".join(categories), feed.day)
+            return
+        ours, theirs = {p.id for p in listing.papers}, {p.id for p in feed.papers}
+        if ours != theirs and len(feed.papers) < RSS_CAP:
+            log.warning(
+                "arXiv's RSS and listing pages disagree on %s: %d only on the pages, %d only "
+                "in the feed",
+                listing.day,
+                len(ours - theirs),
+                len(theirs - ours),
+            )
+
+    async def _rss_only(self, day: dt.date, categories: list[str]) -> Listing:
+        feed = await self._rss(categories)
+        if feed.day != day:
+            raise ListingNotReady(day, f"the RSS feed shows {feed.day}")
+        if len(feed.papers) >= RSS_CAP:
+            raise ListingNotReady(day, f"the RSS feed stops at its {RSS_CAP}-item cap")
+        return feed
+
+    # -------------------------------------------------------------- past days
+    async def _past(self, day: dt.date, categories: list[str]) -> Listing:
+        ids: dict[str, None] = {}
+        covered = True
+        for cat in categories:
+            found = await self._recent_ids(cat, day)
+            if found is None:
+                covered = False
+                break
+            ids |= dict.fromkeys(found)
+        if not covered:
+            return await self.atom.by_window(day, categories, self.cycle)
+        if not ids:
+            return _empty(day, categories, "no announcement (the recent pages skip the day)")
+        papers = await self.atom.by_ids(list(ids), day, set(categories))
+        missing = set(ids) - {p.id for p in papers}
+        if missing:
+            raise ListingNotReady(day, f"the API does not know {len(missing)} of its papers yet")
+        order = {pid: i for i, pid in enumerate(ids)}
+        papers.sort(key=lambda p: order.get(p.id, len(order)))
+        return Listing(day=day, categories=categories, papers=papers, source="arxiv recent + api")
+
+    async def _recent_ids(self, cat: str, day: dt.date) -> list[str] | None:
+        """`day`'s ids on CAT's recent pages; [] when the pages skip it (no announcement that
+        day), None when it is older than the five days they show."""
+        base = f"{self.settings.list_url.rstrip('/')}/{cat}/recent"
+        seen: dict[dt.date, tuple[int, list[str]]] = {}
+        skip = 0
+        while True:
+            html = await self._get(f"{base}?skip={skip}&show={_SHOW}")
+            page = await asyncio.to_thread(parse_recent_page, html)
+            for d in page:
+                seen.setdefault(d.day, (d.stated, []))[1].extend(d.ids)
+            shown = sum(len(d.ids) for d in page)
+            done = day in seen and len(seen[day][1]) >= seen[day][0]
+            if done or shown == 0 or any(d < day for d in seen):
+                break
+            skip += shown
+        if day in seen:
+            stated, ids = seen[day]
+            if len(ids) != stated:
+                raise ListingUnreadable(
+                    f"arXiv's recent page of {cat} states {stated} entries on {day} but holds "
+                    f"{len(ids)}."
+                )
+            return ids
+        return [] if any(d < day for d in seen) else None
+
+
+def _empty(day: dt.date, categories: list[str], why: str) -> Listing:
+    return Listing(day=day, categories=categories, papers=[], source=f"arxiv: {why}")
+
+
+def _from_entry(entry: PageEntry, day: dt.date, wanted: set[str]) -> Paper:
+    """A page entry as a paper; its announce type relative to all the categories asked for."""
+    primary = entry.subjects[0] if entry.subjects else ""
+    kind = announce_type(cross=primary not in wanted, replaced=entry.section == "replace")
+    return Paper(
+        id=entry.id,
+        version=entry.version or (2 if kind.is_replacement else 1),
+        title=entry.title,
+        authors=entry.authors,
+        abstract=entry.abstract,
+        categories=entry.subjects,
+        primary_category=primary,
+        announce_type=kind,
+        comment=entry.comments or None,
+        announced=day,
+    )

@@ -1,0 +1,229 @@
+"""A week in the life of the bot against a fake arXiv that keeps arXiv's hours: each channel
+gets each announcement's exact set of papers, once, on Mondays and Tuesdays too; a holiday, a
+lagging index, a stale feed and downtime lose no day. The clock is the fake's: nothing waits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import App, open_app
+from bot.chat.slack.poster import SlackPoster
+from bot.schedule.jobs import DailyJobs, Outcome
+from bot.schedule.prescore import prescore
+from bot.sources.arxiv import ArxivSource
+from tests.fakes.arxiv_world import NY, ArxivWorld, real_days, world_settings
+from tests.fakes.slack_server import FakeSlack
+
+CATS = ["cs.CL", "cs.CV"]
+FRI0 = dt.date(2025, 6, 6)
+WEEK = [dt.date(2025, 6, d) for d in (9, 10, 11, 12, 13)]  # Monday .. Friday listings
+ZONES = [
+    "America/New_York",
+    "America/Los_Angeles",
+    "Europe/Paris",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+]
+SUNDAY_19 = dt.datetime(2025, 6, 8, 19, tzinfo=NY)
+
+
+async def world_app(make_settings, world: ArxivWorld, claude=None, **arxiv: object) -> App:
+    """The bot's app on our Redis, its arXiv source on the world and its clock."""
+    settings = make_settings(arxiv=world_settings(world, **arxiv), claude=claude)
+    app = await open_app(settings)
+    app.source = app.builder.source = ArxivSource(settings.arxiv, clock=world.clock)
+    return app
+
+
+async def subscribe(app: App, zones: list[str], last: dt.date = FRI0) -> list[str]:
+    ids = []
+    for i, zone in enumerate(zones):
+        config = app.default_channel(f"slack:W{i}").model_copy(
+            update={"subscribed": True, "schedule_time": "08:00", "timezone": zone, "max_papers": 3}
+        )
+        await app.store.save_channel(config)
+        await app.store.set_last_delivered(config.id, last)  # last week's Friday was delivered
+        ids.append(config.id)
+    return ids
+
+
+def jobs_for(app: App, slack: FakeSlack, world: ArxivWorld) -> DailyJobs:
+    poster = SlackPoster(
+        AsyncWebClient(token="xoxb-test", base_url=slack.base_url + "/api/"), per_channel_interval=0
+    )
+    return DailyJobs(app, {"slack": poster}, owner="r1", clock=world.clock)
+
+
+async def sweep_until(
+    jobs: DailyJobs, world: ArxivWorld, end: dt.datetime, step: float = 0.5, on_tick=None
+) -> list[Outcome]:
+    """The periodic sweep every `step` hours of the fake clock until `end`."""
+    outcomes: list[Outcome] = []
+    while world.now < end:
+        world.advance(hours=step)
+        if on_tick:
+            await on_tick(world.now)
+        outcomes += await jobs.run_due(now=world.now)
+    return outcomes
+
+
+async def assert_exact(app: App, world: ArxivWorld, day: dt.date) -> None:
+    stored = await app.store.get_listing(day, CATS)
+    assert stored is not None, day
+    assert {p.id for p in stored} == world.announced_ids(day, CATS), day
+
+
+async def test_a_week_in_five_time_zones(make_settings, fake_claude):
+    days = real_days(*WEEK)
+    async with ArxivWorld(days, start=SUNDAY_19) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, claude=fake_claude)
+        channels = await subscribe(app, ZONES)
+        jobs = jobs_for(app, slack, world)
+        prescored: list[dt.date] = []
+
+        async def prescore_view(now: dt.datetime) -> None:
+            # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
+            local = now.astimezone(NY)
+            if local.time() == dt.time(20, 30) and local.weekday() in (6, 0, 1, 2, 3):
+                report = await prescore(app, platforms={"slack"}, now=now)
+                assert report.ran and report.criteria == 1 and not report.skipped
+                prescored.append(report.day)
+
+        outcomes = await sweep_until(
+            jobs, world, SUNDAY_19 + dt.timedelta(days=7), on_tick=prescore_view
+        )
+        posted: dict[str, list[dt.date]] = defaultdict(list)
+        for o in outcomes:
+            assert o.status in ("posted", "already", "leased"), o
+            if o.status == "posted":
+                posted[o.channel_id].append(o.day)
+        assert {c: posted[c] for c in channels} == {c: WEEK for c in channels}
+        assert prescored == WEEK
+        for day in WEEK:
+            await assert_exact(app, world, day)
+        for channel in channels:
+            seen: set[str] = set()
+            for day in WEEK:
+                record = await app.store.get_delivery(channel, day)
+                ids = set(json.loads(record["papers"]))
+                assert record["state"] == "posted" and ids <= world.announced_ids(day, CATS)
+                assert not ids & seen  # nothing from a day it already got
+                seen |= ids
+        await app.close()
+
+
+async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_settings):
+    # Thursday 06-12 has no announcement; Friday's listing carries its papers.
+    days = real_days(*WEEK)
+    days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
+    start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
+    async with (
+        ArxivWorld(days, start=start, stale={"cs.CV": WEEK[1]}) as world,
+        FakeSlack() as slack,
+    ):
+        app = await world_app(make_settings, world, max_wait_hours=3)
+        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[2])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 13, 9, tzinfo=NY))
+        statuses = [(o.day, o.status) for o in outcomes]
+        assert statuses[0] == (WEEK[3], "waiting")  # Thu 08:00: the pages still show Wednesday
+        assert statuses.count((WEEK[3], "late")) == 1  # said once, at 11:00
+        assert statuses[-1] == (WEEK[4], "posted")
+        late = [p["text"] for p in slack.posts() if "late" in p["text"]]
+        assert len(late) == 1 and "Thu 12 Jun 2025" in late[0]
+        assert await app.store.last_delivered(ny) == WEEK[4]
+        assert await app.store.get_listing(WEEK[3], CATS) == []  # no announcement, confirmed
+        await assert_exact(app, world, WEEK[4])
+        await app.close()
+
+
+async def test_a_configured_holiday_is_said_and_loses_nothing(make_settings):
+    days = real_days(*WEEK)
+    days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
+    start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
+    async with ArxivWorld(days, start=start) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, holidays=[WEEK[3]])
+        await subscribe(app, ["America/New_York"], last=WEEK[2])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 13, 9, tzinfo=NY))
+        assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "empty"), (WEEK[4], "posted")]
+        await assert_exact(app, world, WEEK[4])
+        await app.close()
+
+
+async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_settings):
+    days = real_days(*WEEK)
+    # The index lags 38 h: the catch-up waits for it (Tuesday's, 37 h old) rather than post a
+    # short listing.
+    async with (
+        ArxivWorld(days, start=SUNDAY_19, api_lag=dt.timedelta(hours=38)) as world,
+        FakeSlack() as slack,
+    ):
+        app = await world_app(make_settings, world)
+        [ny] = await subscribe(app, ["America/New_York"])
+        jobs = jobs_for(app, slack, world)
+        world.now = dt.datetime(2025, 6, 11, 9, tzinfo=NY)  # down since Sunday evening
+        first = await jobs.run_due(now=world.now)
+        assert [o.status for o in first] == ["waiting"]  # Tuesday's ids not in the index yet
+        assert await app.store.get_listing(WEEK[1], CATS) is None  # nothing provisional stored
+        assert await app.store.last_delivered(ny) == FRI0
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 11, 11, tzinfo=NY))
+        assert [(o.day, o.status) for o in outcomes][-1] == (WEEK[2], "posted")
+        for day in WEEK[:3]:
+            await assert_exact(app, world, day)
+        header = next(p["text"] for p in slack.posts() if "Catch-up" in json.dumps(p))
+        assert header
+        assert await app.store.last_delivered(ny) == WEEK[2]
+        await app.close()
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["recent-page", "api-window"])
+async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older):
+    from bot.sources.bundled import bundled_days, load_rows
+
+    rows: dict[str, dict] = {}
+    for day in bundled_days():
+        for row in load_rows(day):
+            if set(row["categories"]) & set(CATS):
+                rows.setdefault(row["id"], row)
+    real = list(rows.values())  # 1,648 real papers; a few copies under new ids make 1,700
+    big = {r["id"]: r for r in real[:1700]}
+    for i, row in enumerate(real[: 1700 - len(big)]):
+        big[f"2506.{80000 + i}"] = dict(row, id=f"2506.{80000 + i}")
+    filler = next(iter(rows.values()))
+    days = {dt.date(2025, 6, 2): list(big.values())}
+    later = [dt.date(2025, 6, d) for d in (3, 4, 5, 6, 9, 10)]
+    for i, day in enumerate(later):
+        days[day] = [dict(filler, id=f"2506.{99000 + i}")]
+    at = dt.datetime(2025, 6, 10 if older else 5, 21, tzinfo=NY)
+    async with ArxivWorld(days, start=at) as world:
+        world.latency = 0.05  # 9 requests: 0.45 s, over the 0.3 s each request may take
+        app = await world_app(make_settings, world, timeout_seconds=0.3)
+        listing = await app.listing(dt.date(2025, 6, 2), CATS)
+        assert {p.id for p in listing.papers} == set(big)
+        expected = "arxiv api (submission dates)" if older else "arxiv recent + api"
+        assert listing.source == expected
+        await app.close()
+
+
+async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
+    # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
+    late = {WEEK[1]: dt.timedelta(hours=16)}
+    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
+    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, max_wait_hours=3)
+        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 10, 13, tzinfo=NY))
+        assert [o.status for o in outcomes] == ["waiting"] * 6 + ["late", "waiting", "posted"]
+        texts = [json.dumps(p) for p in slack.posts()]
+        assert sum("digest is late" in t for t in texts) == 1
+        assert any("confirmed this day late" in t for t in texts)
+        await assert_exact(app, world, WEEK[1])
+        assert await app.store.last_delivered(ny) == WEEK[1]
+        await app.close()
