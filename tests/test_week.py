@@ -47,7 +47,8 @@ async def subscribe(app: App, zones: list[str], last: dt.date = FRI0) -> list[st
             update={"subscribed": True, "schedule_time": "08:00", "timezone": zone, "max_papers": 3}
         )
         await app.store.save_channel(config)
-        await app.store.set_last_delivered(config.id, last)  # last week's Friday was delivered
+        # Last week's Friday was delivered (the record a finished delivery leaves).
+        await app.store.r.set(app.store.keys.last_delivered(config.id), last.isoformat())
         ids.append(config.id)
     return ids
 
