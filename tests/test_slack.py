@@ -652,6 +652,21 @@ async def test_explain_button_answers_in_the_papers_thread(slack):
     )
     assert notes[0]["thread_ts"] == entry["thread_ts"] and paper_id in json.dumps(notes[0])
 
+    # A click that fails (here: no such paper) is told to the clicker alone, not the thread.
+    payload["actions"][0]["value"] = "2506.99999"
+    payload["trigger_id"] = "1.4"
+    body = urlencode({"payload": json.dumps(payload)})
+    h.fake.reset()
+    resp = await h.send(
+        body, signed_headers(body, content_type="application/x-www-form-urlencoded")
+    )
+    assert resp.status == 200, resp.body
+    private = await eventually(
+        lambda: [a for m, a in h.fake.calls if m == "chat.postEphemeral"], "the private error"
+    )
+    assert private[0]["user"] == "U1" and "2506.99999" in json.dumps(private[0])
+    assert not h.fake.posts("C1")
+
 
 def permalink(ts: str) -> str:
     """What the fake's chat.getPermalink answers for a message of C1."""

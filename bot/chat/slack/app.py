@@ -195,7 +195,10 @@ class _Listeners:
         inv = Invocation(f"slack:{channel}", body["user"]["id"], f"explain {paper_id}")
         try:
             reply = await self.handler.handle(inv)
-            await self.poster.post_reply(channel, reply, thread_ts=thread)
+            if reply.error:  # the clicker's problem, not the thread's
+                await self.poster.post_private(channel, inv.user_id, reply, thread_ts=thread)
+            else:
+                await self.poster.post_reply(channel, reply, thread_ts=thread)
         except Exception:
             log.exception("explain %s in %s failed", paper_id, channel)
 

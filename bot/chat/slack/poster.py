@@ -156,6 +156,18 @@ class SlackPoster:
             channel, thread_ts=thread_ts, unfurl_links=False, **reply_blocks(reply)
         )
 
+    async def post_private(
+        self, channel: str, user: str, reply: Reply, *, thread_ts: str | None
+    ) -> None:
+        """A Reply only `user` sees (chat.postEphemeral), e.g. why the button they clicked failed."""
+        await self._call(
+            "chat_postEphemeral",
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts,
+            **reply_blocks(reply),
+        )
+
     async def post_in_thread(self, channel: str, thread: PaperThread, reply: Reply) -> str | None:
         """`reply` in the thread of the paper's digest entry, or under a new opener message when
         the paper was never posted here; a permalink to it, None if Slack gives none."""
