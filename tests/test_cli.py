@@ -214,3 +214,21 @@ def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path):
     result = runner.invoke(app, ["export", "--format", "json", "--out", "liked.json"])
     assert result.exit_code == 0, result.output
     assert [p["id"] for p in json.loads((tmp_path / "liked.json").read_text())] == ["2506.06440"]
+
+
+def test_arxiv_down_is_said_in_words_without_transport_detail(tmp_path, monkeypatch):
+    """Issue 18: score, search and digest now say what failed and what to do, never a host,
+    a port, an errno or a library's exception name."""
+    from tests.fakes.redis_server import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    for key, path in (("RSS_URL", "rss"), ("API_URL", "api/query"), ("LIST_URL", "list")):
+        monkeypatch.setenv(f"ARXIV_BOT_ARXIV__{key}", f"{closed}/{path}")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__RETRIES", "0")
+    monkeypatch.setenv("ARXIV_BOT_ARXIV__DELAY_SECONDS", "0")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["command", "score", "2506.99999"])
+    said = result.output
+    assert "arXiv" in said and "try again" in said, said
+    for leak in ("Pool", "Errno", "127.0.0.1", "Error(", "ClientConnector", "Max retries"):
+        assert leak not in said, said

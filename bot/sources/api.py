@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 import arxiv
 import requests
@@ -15,7 +16,22 @@ from bot.sources.announce import classify
 
 __all__ = ["ArxivApi"]
 
+log = logging.getLogger(__name__)
+
 _ERRORS = (arxiv.ArxivError, requests.RequestException)
+
+
+def _in_words(error: Exception) -> str:
+    """What went wrong, for people: never a host, a port or a library's exception text."""
+    if isinstance(error, arxiv.HTTPError):
+        return f"answered HTTP {error.status}"
+    if isinstance(error, requests.Timeout):
+        return "did not answer in time"
+    if isinstance(error, requests.ConnectionError):
+        return "could not be reached"
+    if isinstance(error, arxiv.UnexpectedEmptyPageError):
+        return "returned an empty page"
+    return "answered with something it could not read"
 
 
 class ArxivApi:
@@ -35,7 +51,8 @@ class ArxivApi:
             except TimeoutError as e:
                 raise ArxivUnavailable("The arXiv API timed out.") from e
             except _ERRORS as e:
-                raise ArxivUnavailable(f"The arXiv API failed: {e}.") from e
+                log.info("arXiv API request failed: %r", e)
+                raise ArxivUnavailable(f"The arXiv API {_in_words(e)}.") from e
 
     async def lookup(self, ids: list[str]) -> list[Paper]:
         results = await self._run(arxiv.Search(id_list=ids, max_results=len(ids)))

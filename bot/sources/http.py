@@ -96,8 +96,13 @@ class PoliteFetcher:
             except aiohttp.ClientConnectorDNSError as e:
                 # No name resolution means no network: retrying cannot help, say so at once.
                 raise ArxivUnavailable(f"Cannot resolve arXiv's host ({host}).") from e
-            except (TimeoutError, aiohttp.ClientError) as e:
-                last_error = type(e).__name__
+            except TimeoutError:
+                last_error = "no answer in time"
+            except aiohttp.ClientConnectorError:
+                last_error = "no connection"
+            except aiohttp.ClientError as e:
+                log.info("arXiv request broke: %r", e)
+                last_error = "the connection broke"
             if attempt < self.retries:
                 if retry_after is not None:
                     wait = min(retry_after, self.retry_after_cap)
