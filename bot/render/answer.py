@@ -7,10 +7,9 @@ become inert text (a zero-width space after the sigil), on Slack and Discord ali
 
 from __future__ import annotations
 
-import re
-
 from bot.ask.answer import Answer, AnswerKind
 from bot.chat.replies import Reply
+from bot.models import inert as mentions_inert
 from bot.render.text import clip, money
 
 __all__ = ["CHAT_LIMIT", "MAX_MESSAGES", "answer_replies", "answer_text", "inert"]
@@ -18,16 +17,12 @@ __all__ = ["CHAT_LIMIT", "MAX_MESSAGES", "answer_replies", "answer_text", "inert
 CHAT_LIMIT = 3500  # characters a message: under Slack's 4,000 for text, Discord's 4,096 embed
 MAX_MESSAGES = 3
 QUOTE_CHARS = 700
-_ZWSP = "\u200b"
-_SIGIL = re.compile(r"<([@#!])")
-_BROADCAST = re.compile(r"@(everyone|here|channel)\b", re.I)
 
 
 def inert(text: str) -> str:
-    """`text` with every mention, broadcast and markdown link made plain text."""
-    text = _SIGIL.sub(rf"<{_ZWSP}\1", text)
-    text = _BROADCAST.sub(rf"@{_ZWSP}\1", text)
-    return text.replace("](", f"]{_ZWSP}(")
+    """`text` with every mention and broadcast made inert (as everywhere, `bot.models.inert`), and
+    markdown links too: a quote from a paper must not turn into a link the bot seems to vouch for."""
+    return mentions_inert(text).replace("](", "]\u200b(")
 
 
 def _quote(text: str) -> str:
