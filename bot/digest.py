@@ -158,31 +158,35 @@ def candidates(channel: ChannelConfig, listing: Listing) -> list[Paper]:
     ]
 
 
-def left_out(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> str | None:
-    """Why a digest here would not show `s`, or None when it would (within the channel's max).
+def shown(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> bool:
+    """The one rule of what a digest here shows (within the channel's max): not posted here
+    before, and by a followed author or above both thresholds. `left_out` says why not."""
+    return s.paper.id not in posted and bool(
+        s.followed_authors
+        or (
+            s.score.relevance >= channel.relevance_threshold
+            and s.score.novelty >= channel.novelty_threshold
+        )
+    )
 
-    The one rule: digests select by it and `score ID` explains with it, so they cannot disagree.
-    """
+
+def left_out(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> str | None:
+    """Why a digest here would not show `s` (for `score ID`), or None when it would."""
+    if shown(s, channel, posted):
+        return None
     if s.paper.id in posted:
         return "Posted here already."
-    if s.followed_authors:
-        return None
-    if (
-        s.score.relevance < channel.relevance_threshold
-        or s.score.novelty < channel.novelty_threshold
-    ):
-        return (
-            f"Below this channel's thresholds (relevance ≥ {channel.relevance_threshold}, "
-            f"novelty ≥ {channel.novelty_threshold})."
-        )
-    return None
+    return (
+        f"Below this channel's thresholds (relevance ≥ {channel.relevance_threshold}, "
+        f"novelty ≥ {channel.novelty_threshold})."
+    )
 
 
 def select(
     ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]
 ) -> list[ScoredPaper]:
-    """What `left_out` keeps, best first, capped at the channel's max; followed authors first,
-    so a busy day never pushes them out."""
-    chosen = [s for s in ranked if left_out(s, channel, posted) is None]
+    """What `shown` keeps, best first, capped at the channel's max; followed authors first, so a
+    busy day never pushes them out."""
+    chosen = [s for s in ranked if shown(s, channel, posted)]
     chosen.sort(key=lambda s: not s.followed_authors)  # stable: each group stays best first
     return chosen[: channel.max_papers]
