@@ -1,11 +1,11 @@
 """Posting a digest through a platform's Poster, resumable and remembered.
 
 A Poster only turns a Digest into messages on its platform. Every message it posts is recorded in a
-Progress (Redis) under a stable key before the next one is sent, under the delivery's lease. Before
-posting, the poster reads what the channel already shows of this delivery (Slack message metadata,
-Discord nonce and thread) and records it, so a replica that takes over after a crash, or a Redis
-that lost its data, skips what was already posted. Marking papers posted and indexing messages for reactions happens here, for every
-platform alike.
+Progress (Redis) under a stable key before the next one is sent, under the delivery's lease.
+Before posting, the poster reads what the channel already shows of this delivery (Slack message
+metadata, Discord nonce and thread) and records it, so a replica that takes over after a crash, or
+a Redis that lost its data, skips what was already posted. Marking papers posted and indexing
+messages for reactions happens here, for every platform alike.
 """
 
 from __future__ import annotations
