@@ -174,10 +174,13 @@ class Store:
 
     async def save_channel(self, config: ChannelConfig) -> None:
         pipe = self.r.pipeline(transaction=True)
+        self._put_channel(pipe, config)
+        await pipe.execute()
+
+    def _put_channel(self, pipe: Any, config: ChannelConfig) -> None:
         # Only what differs from the defaults: ten thousand channels mostly share them.
         pipe.set(self.keys.channel(config.id), config.model_dump_json(exclude_defaults=True))
         pipe.sadd(self.keys.channels(), config.id)
-        await pipe.execute()
 
     async def update_channel(
         self,
@@ -209,9 +212,7 @@ class Store:
                         await pipe.unwatch()
                         return old, new
                     pipe.multi()
-                    # Only what differs from the defaults: ten thousand channels mostly share them.
-                    pipe.set(key, new.model_dump_json(exclude_defaults=True))
-                    pipe.sadd(self.keys.channels(), channel_id)
+                    self._put_channel(pipe, new)
                     self._audit(
                         pipe,
                         channel_id,
@@ -258,9 +259,11 @@ class Store:
         pipe = self.r.pipeline(transaction=True)
         for cid, state in data.items():
             if state.get("config") is not None:
-                config = ChannelConfig.model_validate({**state["config"], "id": cid})
-                pipe.set(self.keys.channel(cid), config.model_dump_json(exclude_defaults=True))
-            pipe.sadd(self.keys.channels(), cid)
+                self._put_channel(
+                    pipe, ChannelConfig.model_validate({**state["config"], "id": cid})
+                )
+            else:
+                pipe.sadd(self.keys.channels(), cid)
             for entry in state.get("audit", [])[: K.AUDIT_MAX]:
                 pipe.rpush(self.keys.audit(cid), json.dumps(entry))
             if state.get("watches"):
