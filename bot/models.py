@@ -190,6 +190,21 @@ Categories = Annotated[
 ]
 
 
+def _user_id(value: str) -> str:
+    if not _USER_ID.fullmatch(value):
+        raise ValueError(f"'{inert(value[:40])}' is not a user id such as U0123ABCD or 1234567")
+    return value
+
+
+# Who may change a channel's settings besides the platform's admins; read for every change.
+MAX_ADMINS = 50
+_USER_ID = re.compile(r"[A-Za-z0-9]{1,30}")
+Admins = Annotated[
+    list[Annotated[str, AfterValidator(_user_id)]],
+    AfterValidator(lambda v: _dedupe(v, limit=MAX_ADMINS, key=str)),
+]
+
+
 class Criteria(BaseModel):
     """What a channel cares about; everything here changes scores, so it is hashed for the cache."""
 
@@ -264,6 +279,7 @@ class ChannelConfig(BaseModel):
     budget_usd: float = Field(default=1.0, ge=0, le=1000)
     include_replacements: bool = False
     notify_empty: bool = False
+    admins: Admins = Field(default=[], description="user ids who may change these settings")
     weekly_day: str | None = Field(
         default=None,
         pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$",

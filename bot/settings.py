@@ -151,11 +151,19 @@ class Settings(BaseSettings):
     slack_message_interval: float = Field(
         default=1.1, ge=0, description="seconds between messages in one channel (Slack: ~1/s)"
     )
-    slack_admins: list[str] = Field(default=[], description="user ids; empty = channel members")
+    slack_admins: list[str] = Field(
+        default=[],
+        description="user ids who may change every channel's settings, besides each channel's "
+        "creator, the workspace's admins and owners and the channel's `admins` list",
+    )
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "discord_token")
     )
-    discord_admin_role: str | None = None
+    discord_admin_role: str | None = Field(
+        default=None,
+        description="role name whose members may change settings, besides Manage Channels and "
+        "the channel's `admins` list",
+    )
     discord_guild_id: int | None = Field(default=None, description="sync commands to one guild")
     discord_api_url: str | None = Field(default=None, description="REST base, for tests")
     include_replacements: bool = False

@@ -249,12 +249,12 @@ async def test_bad_input_gets_an_example_and_changes_nothing(slack, text):
 
 async def test_only_listed_admins_change_settings(slack):
     h = await slack(slack_admins=["UADMIN"])
-    refused = await h.command("threshold 7", user="U1")
+    refused = await h.command("threshold 7", user="U2")  # a member; U1 made the channel
     assert (
         "Only this channel's admins" in refused["text"] and refused["response_type"] == "ephemeral"
     )
     assert await h.app.store.get_channel(CHANNEL) is None
-    assert "Thresholds" in all_text(await h.command("settings", user="U1"))  # reading is open
+    assert "Thresholds" in all_text(await h.command("settings", user="U2"))  # reading is open
     await h.command("threshold 7", user="UADMIN")
     assert (await h.app.store.get_channel(CHANNEL)).relevance_threshold == 7
 
@@ -576,6 +576,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app, fake):
             slack_bot_token="xoxb-test",
             slack_app_token="xapp-test",
             slack_api_url=server.base_url + "/api/",
+            slack_admins=["U1"],  # this server answers no rights lookups
         )
         runtime = await start_slack(app, CommandHandler(app))
         try:

@@ -1,6 +1,6 @@
 """`/arxiv ...` commands, parsed and executed once for every platform.
 
-An adapter builds an Invocation (channel, user, a typed line or typed options, whether the user
+An adapter builds an Invocation (channel, user, a typed line or typed options, its rule for who
 may change settings) and shows the Reply; this module never knows which platform it serves.
 The commands themselves are the handlers registered in bot/chat/handlers/.
 """
@@ -20,6 +20,7 @@ from bot.app import App
 from bot.chat.context import Context, Invocation, refusal
 from bot.chat.registry import REGISTRY, Registry, Spec
 from bot.chat.replies import Reply, inert
+from bot.chat.rights import REFUSED, may_edit
 from bot.errors import ArxivBotError, CommandError
 from bot.store import REDIS_ERRORS
 from bot.store.store import StoreDown
@@ -43,11 +44,6 @@ class CommandHandler:
             return found
         spec, args = found
         example = spec.usage(inv.syntax)
-        if spec.needs_rights(args) and not inv.can_edit:
-            return Reply.fail(
-                "Only this channel's admins can change its settings; you can still read them.",
-                self.registry.specs[("settings",)].usage(inv.syntax),
-            )
         ctx = Context(
             app=self.app,
             inv=inv,
@@ -58,6 +54,8 @@ class CommandHandler:
         )
         started = time.perf_counter()
         try:
+            if spec.needs_rights(args) and not await may_edit(ctx):
+                return Reply.fail(REFUSED, ctx.usage(("admins",)))
             return await spec.handler(ctx, **args)
         except CommandError as e:
             return Reply.fail(e.message, e.hint or example)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from bot.chat.registry import Syntax
+from bot.chat.rights import Rights
 from bot.errors import BadArxivId, CommandError
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Paper, inert, split_arxiv_id
@@ -42,12 +43,14 @@ def arxiv_id(raw: str) -> tuple[str, int | None]:
 class Invocation:
     """One command from a platform: a typed line (`text`), or, from a platform with typed
     options, the command's `path` and its `args`. `syntax` is how that platform writes commands
-    (help and examples are shown in it)."""
+    (help and examples are shown in it). `can_edit` is the platform's rule for changing this
+    channel's settings: a bool when it knows at once, or the check to run after the ack (only a
+    command that changes something runs it; the channel's own admin list is read first)."""
 
     channel_id: str
     user_id: str
     text: str = ""
-    can_edit: bool = True
+    can_edit: Rights = True
     path: tuple[str, ...] | None = None
     args: Mapping[str, Any] | None = None
     syntax: Syntax = "text"

@@ -45,6 +45,8 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 MEMBERS = ["U1", "U2", "UADMIN"]
 ADMINS = {"UADMIN"}
+CREATOR = "U1"  # made every channel, unless a test sets `fake.channels[id]`
+GENERAL = "CGENERAL"  # the workspace's #general (is_general)
 
 
 def _too_long(limit: int, pointer: str) -> str:
@@ -129,6 +131,10 @@ class FakeSlack(LocalServer):
         self.hold: asyncio.Event | None = None  # while set and not released, every call hangs
         self._ts = 0
         self._windows = FixedWindow()
+        # conversations.info / users.info: fields a test overrides by id; a channel set to None
+        # is one the bot cannot see (channel_not_found).
+        self.channels: dict[str, dict[str, Any] | None] = {}
+        self.users: dict[str, dict[str, Any]] = {}
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -376,17 +382,32 @@ class FakeSlack(LocalServer):
         return self._ok()
 
     def _m_conversations_info(self, args: dict) -> web.Response:
-        cid = args.get("channel") or "C1"
-        return self._ok(
-            channel={
-                "id": cid,
-                "name": "general",
-                "is_channel": True,
-                "is_private": False,
-                "is_archived": False,
-                "is_member": True,
-            }
-        )
+        """A channel object as Slack shows it (creator, is_general); a DM is an im object,
+        which needs the im:read scope."""
+        cid = args.get("channel") or ""
+        if cid.startswith("D"):
+            return self._fail("conversations.info", {"ok": False, "error": "missing_scope"})
+        if not cid or (cid in self.channels and self.channels[cid] is None):
+            return self._fail("conversations.info", {"ok": False, "error": "channel_not_found"})
+        channel = {
+            "id": cid,
+            "name": "general" if cid == GENERAL else f"papers-{cid.lower()}",
+            "is_channel": True,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": False,
+            "created": 1700000000,
+            "is_archived": False,
+            "is_general": cid == GENERAL,
+            "is_shared": False,
+            "is_org_shared": False,
+            "is_member": True,
+            "creator": CREATOR,
+            "topic": {"value": "", "creator": "", "last_set": 0},
+            "purpose": {"value": "", "creator": "", "last_set": 0},
+        }
+        return self._ok(channel={**channel, **(self.channels.get(cid) or {})})
 
     def _m_conversations_members(self, args: dict) -> web.Response:
         return self._ok(members=list(MEMBERS), response_metadata={"next_cursor": ""})
@@ -395,17 +416,23 @@ class FakeSlack(LocalServer):
         uid = args.get("user")
         if not uid:
             return self._fail("users.info", {"ok": False, "error": "user_not_found"})
-        return self._ok(
-            user={
-                "id": uid,
-                "team_id": TEAM_ID,
-                "name": uid.lower(),
-                "is_admin": uid in ADMINS,
-                "is_owner": False,
-                "is_bot": False,
-                "deleted": False,
-            }
-        )
+        user = {
+            "id": uid,
+            "team_id": TEAM_ID,
+            "name": uid.lower(),
+            "real_name": uid,
+            "deleted": False,
+            "tz": "Europe/Paris",
+            "is_admin": uid in ADMINS,
+            "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "is_bot": False,
+            "is_app_user": False,
+            "profile": {"display_name": uid.lower(), "real_name": uid},
+        }
+        return self._ok(user={**user, **self.users.get(uid, {})})
 
     def _m_usergroups_users_list(self, args: dict) -> web.Response:
         return self._ok(users=sorted(ADMINS))

@@ -118,7 +118,8 @@ class ArxivDiscordBot(discord.Client):
         return f"discord:{cid}"
 
     def can_edit(self, interaction: discord.Interaction) -> bool:
-        """Manage Channels in this channel, or the role named `discord_admin_role`."""
+        """Manage Channels in this channel, or the role named `discord_admin_role` (the channel's
+        own admin list is the command layer's); known from the payload, so no call is made."""
         user = interaction.user
         if not isinstance(user, discord.Member):
             return True  # a DM with the bot: the user's own channel

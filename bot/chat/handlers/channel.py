@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.chat.context import Context
 from bot.chat.registry import Arg, command
-from bot.chat.replies import Reply
+from bot.chat.replies import Reply, inert
+from bot.chat.rights import user_ids
 from bot.errors import CommandError
 from bot.models import MAX_DESCRIPTION, MAX_NAME, ChannelConfig, check_time, check_zone
 from bot.render.text import clip, money
@@ -64,27 +65,53 @@ async def topic_remove(ctx: Context, name: str) -> Reply:
 
 
 # lists -------------------------------------------------------------------------------------
+def _words(raw: str) -> list[str]:
+    return [p.strip() for p in raw.split(",") if p.strip()]
+
+
+def _whole(raw: str) -> list[str]:
+    return [raw.strip()] if raw.strip() else []
+
+
+def _people(raw: str) -> list[str]:
+    try:
+        return user_ids(raw)
+    except ValueError as e:
+        raise CommandError(
+            f"'{clip(inert(str(e)), 40)}' is not a mention: type @ and pick the person, "
+            "e.g. `admins add @alice`."
+        ) from None
+
+
+def _mention(user: str) -> str:
+    return inert(f"<@{user}>")  # shown, never pinged
+
+
 def _list_commands(
-    word: str, field: str, add: str, remove: str, what: str, example: str, *, split: bool
+    word: str,
+    field: str,
+    verbs: tuple[str, str],
+    what: str,
+    item: Arg,
+    example: str,
+    parse: Callable[[str], list[str]],
+    *,
+    shown: Callable[[str], str] = str,
+    note: str = "",
 ) -> None:
     """`word` (show), `word add …` and `word remove …` for one list of the channel's config."""
+    add, remove = verbs
     title = word.capitalize()
-    items_arg = Arg(
-        "words" if split else "name",
-        "text",
-        "comma-separated, e.g. " + example if split else "as arXiv prints it, e.g. " + example,
-    )
 
-    def parts(raw: str) -> list[str]:
-        return [p.strip() for p in (raw.split(",") if split else [raw]) if p.strip()]
+    def said(current: list[str]) -> str:
+        return f"{title}: " + (", ".join(map(shown, current)) or "none")
 
     async def show(ctx: Context) -> Reply:
-        current = getattr(await ctx.config(), field)
-        return Reply(text=f"{title}: " + (", ".join(current) or "none"))
+        return Reply(text=said(getattr(await ctx.config(), field)) + note)
 
     def edit(adding: bool) -> Callable[..., Any]:
         async def run(ctx: Context, **args: str) -> Reply:
-            items = parts(next(iter(args.values())))
+            items = parse(next(iter(args.values())))
             if not items:
                 raise CommandError(f"Use `{word} {add} …` or `{word} {remove} …`.")
 
@@ -96,18 +123,18 @@ def _list_commands(
                 return {field: [x for x in current if x.lower() not in lowered]}
 
             _old, new = await ctx.change(updates)
-            return Reply(text=f"{title}: " + (", ".join(getattr(new, field)) or "none"))
+            return Reply(text=said(getattr(new, field)))
 
         return run
 
     command(word, summary=f"list the {what}", discord=(word, "list"))(show)
-    for verb, adding, shown in ((add, True, example), (remove, False, example.split(",")[0])):
+    for verb, adding, one in ((add, True, example), (remove, False, example.split(",")[0])):
         command(
             word,
             verb,
             summary=f"{verb} {what}",
-            args=(items_arg,),
-            example=f"{word} {verb} {shown}",
+            args=(item,),
+            example=f"{word} {verb} {one}",
             invalid=f"Use `{word} {add} …` or `{word} {remove} …`.",
             edits=True,
         )(edit(adding))
@@ -116,29 +143,41 @@ def _list_commands(
 _list_commands(
     "keywords",
     "keywords",
-    "add",
-    "remove",
+    ("add", "remove"),
     "keywords that raise a score",
+    Arg("words", "text", "comma-separated, e.g. sparse attention, MoE"),
     "sparse attention, MoE",
-    split=True,
+    _words,
 )
 _list_commands(
     "exclude",
     "exclude_keywords",
-    "add",
-    "remove",
+    ("add", "remove"),
     "keywords that drop a paper",
+    Arg("words", "text", "comma-separated, e.g. survey"),
     "survey",
-    split=True,
+    _words,
 )
 _list_commands(
     "authors",
     "authors",
-    "follow",
-    "unfollow",
+    ("follow", "unfollow"),
     "authors whose papers are always shown",
+    Arg("name", "text", "as arXiv prints it, e.g. Yann LeCun"),
     "Yann LeCun",
-    split=False,
+    _whole,
+)
+_list_commands(
+    "admins",
+    "admins",
+    ("add", "remove"),
+    "people who may change this channel's settings",
+    Arg("users", "text", "mentions, e.g. @alice @bob", high=2000),
+    "@alice",
+    _people,
+    shown=_mention,
+    note="\nBesides them: on Slack the channel's creator, the workspace's admins and owners; "
+    "on Discord whoever has Manage Channels here or the admin role; and the deployment's admins.",
 )
 
 

@@ -31,6 +31,7 @@ def paper_command(name: str, summary: str, **declared: Any) -> Callable[[Handler
     "digest",
     "now",
     summary="post a digest for the latest announcement now",
+    edits=True,
     slow=True,
     discord=("digest",),
     aliases=(("digest",),),

@@ -29,8 +29,10 @@ from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
 from bot.chat.replies import PaperThread, Reply
+from bot.chat.rights import Check
 from bot.chat.slack.mentions import register_mentions
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
+from bot.chat.slack.rights import SlackRights
 from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
 from bot.store import REDIS_ERRORS
@@ -89,7 +91,7 @@ class _Listeners:
         self.app = app
         self.handler = handler
         self.poster = poster
-        self.admins = set(app.settings.slack_admins)
+        self.admins = SlackRights(poster.client, app.settings.slack_admins)
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def _track(self) -> None:
@@ -98,9 +100,8 @@ class _Listeners:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    def can_edit(self, user_id: str) -> bool:
-        # Only members of a channel can run a slash command in it.
-        return not self.admins or user_id in self.admins
+    def can_edit(self, channel: str, user_id: str) -> Check:
+        return self.admins.check(channel, user_id)
 
     async def _first_time(self, request: AsyncBoltRequest | None) -> bool:
         """After the ack: False for a request already carried out, a replay of its signed body
@@ -131,7 +132,7 @@ class _Listeners:
             channel_id=f"slack:{channel}",
             user_id=user,
             text=command_text(command.get("text", "")),
-            can_edit=self.can_edit(user),
+            can_edit=self.can_edit(channel, user),
         )
         try:
             reply = await self.handler.handle(inv)
