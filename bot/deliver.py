@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.models import Digest
+from bot.models import Digest, inert
 from bot.store import Store
 from bot.store.store import Lease
 
@@ -143,7 +143,8 @@ async def _mention_watchers(store: Store, poster: Poster, digest: Digest) -> Non
     top = [s for s in digest.papers if s.score.relevance >= WATCH_SCORE]
     topics = {t.name: t for t in digest.criteria.topics}
     for user, name in watches.items():
-        topic = topics.get(name) or Topic(name=name, description=name)
+        shown = inert(name)  # a watch stored before names were checked may hold a mention
+        topic = topics.get(name) or Topic(name=shown, description=shown)
         alone = LocalRanker().rank([s.paper for s in top], Criteria(topics=[topic]))
         hits = [
             s
@@ -152,8 +153,9 @@ async def _mention_watchers(store: Store, poster: Poster, digest: Digest) -> Non
         ]
         if hits:
             lines = "\n".join(
-                f"• [{s.paper.title}]({s.paper.abs_url}) ({s.score.relevance}/10)" for s in hits[:5]
+                f"• [{inert(s.paper.title)}]({s.paper.abs_url}) ({s.score.relevance}/10)"
+                for s in hits[:5]
             )
             await poster.post_text(
-                native_id(digest.channel), f"<@{user}> new on **{name}**:\n{lines}"
+                native_id(digest.channel), f"<@{user}> new on **{shown}**:\n{lines}"
             )

@@ -14,9 +14,12 @@ from typer.testing import CliRunner
 from bot.chat.commands import REGISTRY, CommandHandler, Invocation
 from bot.chat.discord import GENERIC_ERROR, ArxivDiscordBot
 from bot.chat.registry import Arg, Spec
+from bot.chat.rights import Rights
 from bot.chat.slack import build_slack_app
 from bot.chat.slack.app import SORRY
+from bot.chat.slack.rights import UNCHECKED
 from bot.cli import app as cli
+from bot.errors import ChatUnavailable
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash
@@ -67,6 +70,9 @@ HOSTILE = [
     ":",
     "a:b:c",
     "<@U0BOSS>",
+    "<@U0BOSS|boss>, <@!123456789>",
+    "U0B2CD 987654321",
+    " ".join(f"<@U{i:04d}>" for i in range(60)),
     "<!here>",
     "@everyone",
     "cs.CL cs.LG",
@@ -104,12 +110,29 @@ def _line(rng: random.Random, spec: Spec) -> str:
     return " ".join(words)
 
 
+async def _refuses() -> bool:
+    return False
+
+
+async def _cannot_ask() -> bool:
+    raise ChatUnavailable(UNCHECKED)
+
+
+def _rights(rng: random.Random) -> Rights:
+    """Mostly allowed (so that changes run), else refused at once, refused by the platform's
+    check after the ack, or not checkable (Slack down)."""
+    roll = rng.random()
+    if roll < 0.8:
+        return True
+    return False if roll < 0.87 else _refuses if roll < 0.94 else _cannot_ask
+
+
 def _invocations(rng: random.Random) -> list[Invocation]:
     specs = list(REGISTRY)
     out = []
     for i in range(N):
         spec = rng.choice(specs)
-        can_edit = rng.random() < 0.8
+        can_edit = _rights(rng)
         if rng.random() < 0.5:
             text = _line(rng, spec) if rng.random() < 0.9 else rng.choice(HOSTILE)
             out.append(Invocation(f"slack:C{i % 7}", f"U{i % 3}", text, can_edit=can_edit))
@@ -129,9 +152,14 @@ def _invocations(rng: random.Random) -> list[Invocation]:
     return out
 
 
-def _slow(inv: Invocation) -> bool:
+def _name(inv: Invocation) -> str:
+    """The name of the command an invocation runs; '' for a line that names none."""
     found = REGISTRY.find(inv.text) if inv.path is None else (REGISTRY.specs[inv.path], "")
-    return found is not None and found[0].name in SLOW_VALID
+    return found[0].name if found else ""
+
+
+def _slow(inv: Invocation) -> bool:
+    return _name(inv) in SLOW_VALID
 
 
 async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(make_app):
@@ -143,13 +171,16 @@ async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(mak
     fast = [inv for inv in invocations if not _slow(inv)]
     started = time.monotonic()
     answered = 0
+    covered: set[str] = set()
     for inv in [*fast, *slow[:40]]:
+        covered.add(_name(inv))
         reply = await handler.handle(inv)  # raising fails the test with the input in the trace
         assert reply.text or reply.fields or reply.digest, inv
         assert GENERIC not in reply.text, inv
         assert not any(raw in reply.text for raw in RAW), (inv, reply.text)
         answered += 1
     assert answered >= 1500 and time.monotonic() - started < 60
+    assert {"admins", "admins add", "admins remove", "digest now"} <= covered
 
 
 async def test_random_cli_lines_exit_cleanly(tmp_path, monkeypatch):
@@ -183,9 +214,12 @@ async def test_random_commands_through_the_slack_and_discord_adapters(make_app):
     async with FakeSlack() as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         slack = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
-        for _ in range(150):
+        fake.users["U2"] = {"is_owner": True}
+        for i in range(150):
             line = _line(rng, rng.choice(specs))
-            reply = await slack.command(line)
+            if i % 25 == 0:
+                fake.fail_next("users.info", 500)  # Slack failing: a refusal, never the apology
+            reply = await slack.command(line, user=rng.choice(["U1", "U2", "U3", "UADMIN"]))
             assert SORRY not in reply["text"], line
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
         bot = ArxivDiscordBot(app, CommandHandler(app))
