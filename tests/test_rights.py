@@ -35,16 +35,12 @@ PAPER = "2506.06440"
 
 # --------------------------------------------------------------------------------- Slack
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
-async def slack(make_app: Callable[..., Awaitable[App]], fake: FakeSlack) -> Harness:
+async def slack(make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack) -> Harness:
     app = await make_app(offline=True, slack_signing_secret=SECRET)
-    client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-    return Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.base_url + "/api/")
+    return Harness(
+        fake_slack, app, build_slack_app(app, CommandHandler(app), client=client), client
+    )
 
 
 async def command(h: Harness, text: str, user: str, channel: str = "C1") -> str:
@@ -109,8 +105,8 @@ async def test_lookups_are_cached_and_a_burst_shares_one(slack: Harness) -> None
     assert lookups(slack.fake) == []
 
 
-async def test_the_cache_forgets_after_five_minutes(fake: FakeSlack) -> None:
-    now = [0.0]
+async def test_the_cache_forgets_after_five_minutes(fake_slack: FakeSlack) -> None:
+    fake, now = fake_slack, [0.0]
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
     rights = SlackRights(client, [], clock=lambda: now[0])
     assert not await rights.check("C1", "U2")()
@@ -149,8 +145,9 @@ async def test_a_hung_slack_refuses_in_seconds_and_the_ack_never_waits(
 
 
 async def test_the_deployment_list_asks_slack_nothing(
-    make_app: Callable[..., Awaitable[App]], fake: FakeSlack
+    make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack
 ) -> None:
+    fake = fake_slack
     app = await make_app(offline=True, slack_signing_secret=SECRET, slack_admins=["U7"])
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
     h = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
@@ -291,19 +288,18 @@ async def test_a_watch_notice_mentions_only_the_watcher(make_app: Any) -> None:
 
 # --------------------------------------------------------------------------------- Discord
 @pytest.fixture
-async def discord_bot(make_app: Callable[..., Awaitable[App]]) -> AsyncIterator[tuple[Any, Any]]:
+async def discord(make_app: Callable[..., Awaitable[App]]) -> AsyncIterator[Any]:
+    """(FakeDiscord, a logged-in bot on an offline App)."""
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
         app = await make_app(offline=True)
         bot = ArxivDiscordBot(app, CommandHandler(app))
         await bot.login("token")
-        try:
-            yield fake, bot
-        finally:
-            await bot.close()
+        yield fake, bot
+        await bot.close()
 
 
-async def test_discord_channel_list_members_change_settings(discord_bot: Any) -> None:
-    fake, bot = discord_bot
+async def test_discord_channel_list_members_change_settings(discord: Any) -> None:
+    fake, bot = discord
     member = {"permissions": SEND_MESSAGES, "user_id": 77}
     embed, _ = await run(fake, bot, "threshold", {"relevance": 3}, **member)
     assert REFUSED.split(";")[0] in embed["description"]
