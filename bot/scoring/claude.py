@@ -30,7 +30,7 @@ import anthropic
 from anthropic import AsyncAnthropic
 
 from bot.models import Criteria, Paper, Score, Usage
-from bot.scoring import prompts
+from bot.scoring import guard, prompts
 from bot.scoring.base import Failure, ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
@@ -397,6 +397,40 @@ class ClaudeScorer:
             chunks = await self._score_batch(chunks, criteria, result)
             self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
+        return result
+
+    async def rescore(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None,
+        sink: Sink,
+        deadline: float | None,
+    ) -> ScoringResult:
+        """Flagged papers, one call each under the guard's prompt (bot/scoring/guard.py); a
+        paper whose call fails or does not fit the budget or deadline has no re-score."""
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
+        self._start_clock(result)
+        result.deadline = min(result.deadline, deadline or result.deadline)
+        chars = self.settings.max_abstract_chars
+
+        async def one(paper: Paper) -> None:
+            message = guard.isolated_message(paper, criteria, chars)
+            params = self._request(prompts.SCORE_TOOL, message, 64 + _TOKENS_PER_SCORE)
+            estimate = self._estimate(params)
+            if not self._affordable(estimate, result):
+                return
+            result.reserved += estimate
+            try:
+                answer = await self._call(params, result, "record_scores")
+                await result.add_scores(self._parse(answer, [paper]))
+            except (_GaveUp, _BadResponse) as e:
+                log.warning("isolated re-score of %s failed (%s)", paper.id, e)
+            finally:
+                result.reserved -= estimate
+
+        await asyncio.gather(*(one(p) for p in papers))
         return result
 
     def _start_clock(self, result: ScoringResult) -> None:
