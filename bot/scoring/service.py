@@ -137,7 +137,7 @@ class ScoringService:
             )
             again.update(result.scores)
             out.usage += result.usage
-        plain = [guard.redacted(p) for p in suspects]
+        plain = [guard.redacted(p, criteria) for p in suspects]
         redacted_local = {s.paper_id: s for s in self.local.rank(plain, criteria)}
         for paper in suspects:
             out.scores[paper.id] = guard.verdict(
