@@ -446,15 +446,25 @@ def assert_clean(text: str) -> None:
         assert bad not in lowered, text
 
 
+async def explain_to_an_obeying_model(
+    make_app: Any, fake_claude: Any, fake_arxiv: Any, page: str
+) -> tuple[Any, Note, str]:
+    """The app, the note on `page` as HIDDEN_ID, and what was sent to the model (lowercase)."""
+    fake_arxiv.html_pages[HIDDEN_ID] = page
+    fake_claude.responder = obeying_notes
+    app = await make_app(claude=fake_claude)
+    note = await Explainer.from_app(app).note(HIDDEN_ID, channel_id=CHANNEL)
+    (request,) = notes_requests(fake_claude)
+    return app, note, html.unescape(request["messages"][0]["content"]).lower()
+
+
 async def test_hidden_instructions_are_not_read_and_the_note_does_not_follow_them(
     make_app: Any, fake_claude: Any, fake_arxiv: Any
 ) -> None:
-    fake_arxiv.html_pages[HIDDEN_ID] = HIDDEN_HTML
-    fake_claude.responder = obeying_notes
-    app = await make_app(claude=fake_claude)
-    reply = await Explainer.from_app(app).reply(HIDDEN_ID, channel_id=CHANNEL)
-    (request,) = notes_requests(fake_claude)
-    sent = request["messages"][0]["content"].lower()
+    _, note, sent = await explain_to_an_obeying_model(
+        make_app, fake_claude, fake_arxiv, HIDDEN_HTML
+    )
+    reply = note_chat(note)
     assert all(i.lower()[:40] not in sent for i in HIDDEN_INSTRUCTIONS)
     assert "routers trained with a load-balancing loss" in sent  # the visible text around them
     assert_clean(reply.plain())
@@ -465,15 +475,11 @@ async def test_hidden_instructions_are_not_read_and_the_note_does_not_follow_the
 async def test_a_note_that_obeys_the_papers_text_is_replaced_by_the_extractive_note(
     make_app: Any, fake_claude: Any, fake_arxiv: Any
 ) -> None:
-    fake_arxiv.html_pages[HIDDEN_ID] = HIDDEN_VISIBLE_HTML
-    fake_claude.responder = obeying_notes
-    app = await make_app(claude=fake_claude)
-    note = await Explainer.from_app(app).note(HIDDEN_ID, channel_id=CHANNEL)
-    # The instruction in plain sight was sent, fenced as the paper's text, and the model obeyed.
-    (request,) = notes_requests(fake_claude)
-    assert (
-        VISIBLE_INSTRUCTION.lower()[:40] in html.unescape(request["messages"][0]["content"]).lower()
+    app, note, sent = await explain_to_an_obeying_model(
+        make_app, fake_claude, fake_arxiv, HIDDEN_VISIBLE_HTML
     )
+    # The instruction in plain sight was sent, fenced as the paper's text, and the model obeyed.
+    assert VISIBLE_INSTRUCTION.lower()[:40] in sent
     assert note.kind is NoteKind.EXTRACTIVE and note.reason is not None
     assert note.reason.startswith(
         "Claude's notes followed instructions in the paper's text (a link"

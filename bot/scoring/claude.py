@@ -408,16 +408,33 @@ class ClaudeScorer:
         sink: Sink,
         deadline: float | None,
     ) -> ScoringResult:
-        """Flagged papers, one call each under the guard's prompt (bot/scoring/guard.py); a
-        paper whose call fails or does not fit the budget or deadline has no re-score."""
+        """Flagged papers, one call each under the guard's prompt (bot/scoring/guard.py), by
+        message batch for the bulk run; a paper whose call fails or does not fit the budget or
+        deadline has no re-score."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
+        chars = self.settings.max_abstract_chars
+        requests = [
+            self._request(
+                prompts.SCORE_TOOL,
+                guard.isolated_message(p, criteria, chars),
+                64 + _TOKENS_PER_SCORE,
+            )
+            for p in papers
+        ]
+        if self.settings.use_batches_api and self._affordable(
+            sum(map(self._estimate, requests)) / 2, result
+        ):
+            done = await self._batch(requests, result)
+            if done is not None:
+                for i, paper in enumerate(papers):
+                    with contextlib.suppress(KeyError, _BadResponse):
+                        answer = _tool_input(done[i], "record_scores")
+                        await result.add_scores(self._parse(answer, [paper]))
+                return result
         self._start_clock(result)
         result.deadline = min(result.deadline, deadline or result.deadline)
-        chars = self.settings.max_abstract_chars
 
-        async def one(paper: Paper) -> None:
-            message = guard.isolated_message(paper, criteria, chars)
-            params = self._request(prompts.SCORE_TOOL, message, 64 + _TOKENS_PER_SCORE)
+        async def one(paper: Paper, params: dict[str, Any]) -> None:
             estimate = self._estimate(params)
             if not self._affordable(estimate, result):
                 return
@@ -430,7 +447,7 @@ class ClaudeScorer:
             finally:
                 result.reserved -= estimate
 
-        await asyncio.gather(*(one(p) for p in papers))
+        await asyncio.gather(*(one(p, r) for p, r in zip(papers, requests, strict=True)))
         return result
 
     def _start_clock(self, result: ScoringResult) -> None:

@@ -18,10 +18,8 @@ relevance. Either way it is marked, and it is never selected on its first Claude
 from __future__ import annotations
 
 import re
-from typing import Protocol, runtime_checkable
 
 from bot.models import Criteria, Paper, Score
-from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.prompts import criteria_text, paper_block
 
 __all__ = [
@@ -29,7 +27,6 @@ __all__ = [
     "FLAG_GAP",
     "GUARD_SUFFIX",
     "MARK",
-    "Rescorer",
     "digest_note",
     "instruction_sentences",
     "instruction_shaped",
@@ -142,23 +139,6 @@ ISOLATED_TASK = (
 )
 
 
-@runtime_checkable
-class Rescorer(Protocol):
-    """A scorer that can score papers one call each, under the guard's prompt."""
-
-    name: str
-
-    async def rescore(
-        self,
-        papers: list[Paper],
-        criteria: Criteria,
-        *,
-        budget_usd: float | None,
-        sink: Sink,
-        deadline: float | None,
-    ) -> ScoringResult: ...
-
-
 def redacted(paper: Paper, criteria: Criteria | None = None) -> Paper:
     """The paper with its instruction-shaped sentences (title and abstract) taken out; given the
     criteria, a paper that had any also loses the runs of words copied from the channel's
@@ -197,7 +177,8 @@ def _uncopied(text: str, runs: set[tuple[str, ...]]) -> str:
         if drop:
             out.append(text[at : word.start()])
             at = word.end()
-    return re.sub(r"\s+", " ", "".join(out) + text[at:])
+    left = re.sub(r"([,;:]\s*)+(?=[,.;:!?]|$)", "", "".join(out) + text[at:])
+    return re.sub(r"\s+([,.;:!?])", r"\1", re.sub(r"\s+", " ", left))
 
 
 def suspect(paper: Paper, score: Score, local: Score) -> bool:

@@ -22,6 +22,7 @@ from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import guard
 from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
+from bot.scoring.claude import ClaudeScorer
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
@@ -128,7 +129,7 @@ class ScoringService:
         name = self.scorer.name + guard.GUARD_SUFFIX
         again = await self.store.get_scores(name, chash, [p.id for p in suspects])
         todo = [p for p in suspects if p.id not in again]
-        if todo and isinstance(self.scorer, guard.Rescorer) and run.tripped is None:
+        if todo and isinstance(self.scorer, ClaudeScorer) and run.tripped is None:
             left = None if budget is None else budget - out.usage.cost_usd
             sink = _StoreSink(self.store, name, chash, channel_id, dt.date.today())
             deadline = run.deadline if run.deadline != float("inf") else None
