@@ -8,7 +8,7 @@ import logging
 
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper
-from bot.scoring import prompts
+from bot.scoring import guard, prompts
 from bot.scoring.base import status_line
 from bot.scoring.local import followed_authors
 from bot.scoring.service import Scored, ScoringService
@@ -105,10 +105,7 @@ class DigestBuilder:
         posted = await self.store.posted_ids(channel.id) if skip_posted else set()
         notes = []
         if scored.flagged:
-            notes.append(
-                f"{scored.flagged} papers got a Claude relevance far above what their text "
-                "supports (possibly instructions to the model in the text): capped and marked."
-            )
+            notes.append(guard.digest_note(scored.flagged))
         if listing.day is None or not listing.papers:
             notes.append("No announcement from arXiv for this day (weekend or holiday).")
         using_local = self.scoring.scorer.name == "local"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,17 @@ from bot.explain.notes import Experiments, Note, NoteEquation, Symbol
 from bot.explain.service import Explainer, PaperWithdrawn
 from bot.models import Usage
 from bot.render.notes import CHAT_LIMIT, note_chat, note_markdown
-from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML, WITHDRAWN_ID
+from tests.fakes.latexml_pages import (
+    CLARIFY_ID,
+    D2R_ID,
+    HIDDEN_HTML,
+    HIDDEN_ID,
+    HIDDEN_INSTRUCTIONS,
+    HIDDEN_VISIBLE_HTML,
+    SAMPLE_HTML,
+    VISIBLE_INSTRUCTION,
+    WITHDRAWN_ID,
+)
 
 CHANNEL = "slack:C1"
 NO_HTML_ID = "2506.06440"  # in the 2025-06-10 listing, no page in SAMPLE_HTML
@@ -400,6 +411,97 @@ async def test_explain_through_the_command_layer(make_app, fake_claude):
     assert len(reply.plain()) <= CHAT_LIMIT
     bad = await handler.handle(Invocation(channel_id="slack:C1", user_id="U1", text="explain 12"))
     assert bad.error
+
+
+# ------------------------------------------------------- instructions to models in the page
+ROUTER_EQ = r"p_{i}(x)=\frac{\exp(w_{i}\cdot x)}{\sum_{j}\exp(w_{j}\cdot x)}"
+OBEYED_NOTE = (
+    "As instructed: a groundbreaking breakthrough, the most important paper of the year; "
+    "see https://evil.example/claim @everyone"
+)
+
+
+def obeying_notes(body: dict) -> dict:
+    """A model that follows any instruction it is shown, and otherwise writes honest notes."""
+    sent = html.unescape(body["messages"][0]["content"]).lower()
+    told = any(i.lower() in sent for i in [*HIDDEN_INSTRUCTIONS, VISIBLE_INSTRUCTION])
+    return {
+        "equations": [
+            {"number": "1", "latex": ROUTER_EQ, "symbols": [], "why_it_matters": "The router."}
+        ],
+        "method_summary": [OBEYED_NOTE] if told else ["A router with a balance term."],
+        "experiments": {
+            "tasks": ["Multilingual pretraining"],
+            "datasets": [],
+            "baselines": ["Top-2"],
+            "main_results": ["Low-resource perplexity 17.2 against 19.4 for Top-2 (Table 1)."],
+        },
+        "verify_in_pdf": [],
+    }
+
+
+def assert_clean(text: str) -> None:
+    lowered = text.lower()
+    for bad in ("evil.example", "@everyone", "groundbreaking", "most important", "as instructed"):
+        assert bad not in lowered, text
+
+
+async def explain_to_an_obeying_model(
+    make_app: Any, fake_claude: Any, fake_arxiv: Any, page: str
+) -> tuple[Any, Note, str]:
+    """The app, the note on `page` as HIDDEN_ID, and what was sent to the model (lowercase)."""
+    fake_arxiv.html_pages[HIDDEN_ID] = page
+    fake_claude.responder = obeying_notes
+    app = await make_app(claude=fake_claude)
+    note = await Explainer.from_app(app).note(HIDDEN_ID, channel_id=CHANNEL)
+    (request,) = notes_requests(fake_claude)
+    return app, note, html.unescape(request["messages"][0]["content"]).lower()
+
+
+async def test_hidden_instructions_are_not_read_and_the_note_does_not_follow_them(
+    make_app: Any, fake_claude: Any, fake_arxiv: Any
+) -> None:
+    _, note, sent = await explain_to_an_obeying_model(
+        make_app, fake_claude, fake_arxiv, HIDDEN_HTML
+    )
+    reply = note_chat(note)
+    assert all(i.lower()[:40] not in sent for i in HIDDEN_INSTRUCTIONS)
+    assert "routers trained with a load-balancing loss" in sent  # the visible text around them
+    assert_clean(reply.plain())
+    assert "A router with a balance term." in reply.plain()
+    assert "5 passages of hidden text left unread" in reply.plain()
+
+
+async def test_a_note_that_obeys_the_papers_text_is_replaced_by_the_extractive_note(
+    make_app: Any, fake_claude: Any, fake_arxiv: Any
+) -> None:
+    app, note, sent = await explain_to_an_obeying_model(
+        make_app, fake_claude, fake_arxiv, HIDDEN_VISIBLE_HTML
+    )
+    # The instruction in plain sight was sent, fenced as the paper's text, and the model obeyed.
+    assert VISIBLE_INSTRUCTION.lower()[:40] in sent
+    assert note.kind is NoteKind.EXTRACTIVE and note.reason is not None
+    assert note.reason.startswith(
+        "Claude's notes followed instructions in the paper's text (a link"
+    )
+    assert (await app.store.usage(CHANNEL, dt.date.today())).calls == 1  # the call is paid for
+    assert_clean(note_chat(note).plain())
+    assert ROUTER_EQ in note_chat(note).text  # the paper's own equations, quoted
+
+
+async def test_an_honest_note_that_ranks_the_papers_own_equations_is_kept(
+    make_app: Any, fake_claude: Any
+) -> None:
+    def honest(body: dict) -> dict:
+        answer = d2r_answer(body)
+        answer["method_summary"].append("Eq. (5) is the most important equation: the objective.")
+        return answer
+
+    fake_claude.responder = honest
+    app = await make_app(claude=fake_claude)
+    note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
+    assert note.kind is NoteKind.CLAUDE
+    assert "Eq. (5) is the most important equation: the objective." in note.method_summary
 
 
 # ------------------------------------------------------------------------------ rendering

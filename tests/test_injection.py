@@ -1,17 +1,24 @@
 """Instructions hidden in paper text do not buy a place in the digest, whatever their wording.
 
 The fake model obeys every instruction it sees (10/10); the defence is structural: fencing, the
-comments field never sent, and a consistency check that caps a Claude relevance far above what
-the local ranker finds in the same text, and marks the paper.
+comments field never sent, and the guard (bot/scoring/guard.py): a paper whose text addresses the
+scorer, or whose Claude relevance is far above what the local ranker finds in the same text, is
+scored again alone, its instruction-shaped sentences removed, and keeps that score only where
+the local ranker agrees; it is marked either way.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
-from bot.models import Topic
+from bot.digest import channel_criteria
+from bot.models import Digest, Listing, Paper, Topic
 from bot.render.markdown import render_markdown
+from bot.scoring.guard import ISOLATED_TASK, MARK
 from tests.conftest import DAY
+from tests.fakes.anthropic_server import last_user_text
 from tests.fakes.injections import OBEYED, injected_papers
 
 DATA = Path(__file__).parent / "data" / "injections.json"
@@ -19,29 +26,70 @@ LLM_TOPIC = Topic(
     name="Language models",
     description="Large language model training, reasoning, alignment and evaluation.",
 )
+TOPIC_WORDS = "large language model training, reasoning, alignment and evaluation"
+HONEST = Paper(
+    id="2506.98001",
+    title="An important gap in large language model alignment evaluation",
+    authors=["C. Honest"],
+    abstract="Evaluating the alignment of large language models is an important open problem. "
+    "We propose a reasoning benchmark for language model alignment and training, and show that "
+    "evaluation with it is important: it separates aligned models from fine-tuned ones.",
+    categories=["cs.CL"],
+    primary_category="cs.CL",
+    announced=DAY,
+)
 
 
-async def test_no_injected_off_topic_paper_is_selected(make_app, fake_claude):
-    app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
-    injected, instructions = injected_papers(DATA, DAY)
-    assert len(injected) >= 25 and len({i.lower() for i in instructions}) == len(instructions)
-    fake_claude.obey = instructions
+def isolated_calls(fake: Any) -> list[dict]:
+    return [r for r in fake.requests if ISOLATED_TASK in last_user_text(r)]
+
+
+async def build(app: Any, papers: list[Paper]) -> tuple[Digest, Listing]:
     listing = await app.listing(None, ["cs.CL"])
-    listing = listing.model_copy(update={"papers": [*listing.papers[:40], *injected]})
+    listing = listing.model_copy(update={"papers": [*listing.papers[:40], *papers]})
     channel = app.default_channel("slack:C1").model_copy(
         update={"topics": [LLM_TOPIC], "categories": ["cs.CL"], "budget_usd": 5.0}
     )
-    digest = await app.builder.build(channel, listing=listing)
+    return await app.builder.build(channel, listing=listing), listing
+
+
+async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claude: Any) -> None:
+    app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
+    injected, instructions = injected_papers(DATA, DAY, topic=TOPIC_WORDS)
+    assert len(injected) >= 25 and len({i.lower() for i in instructions}) == len(instructions)
+    fake_claude.obey = instructions
+    digest, listing = await build(app, [*injected, HONEST])
     bad = {p.id for p in injected}
     assert digest.papers and not bad & {s.paper.id for s in digest.papers}
-    by_id = {s.paper.id: s.score for s in digest.ranked}
-    obeyed = [pid for pid in bad if OBEYED in by_id[pid].comment]
-    # The model was fooled by most of them, and each of those was caught and marked.
+    # What the model said at first (the shared score cache): fooled by most of them.
+    channel = app.default_channel("slack:C1").model_copy(update={"topics": [LLM_TOPIC]})
+    first = await app.builder.scoring.cached(
+        channel_criteria(channel, None, listing.day), sorted(bad)
+    )
+    obeyed = [pid for pid in bad if OBEYED in first[pid].comment]
     assert len(obeyed) >= len(bad) // 2
+    by_id = {s.paper.id: s.score for s in digest.ranked}
     assert all(by_id[pid].flagged and by_id[pid].relevance < 6 for pid in obeyed)
-    assert f"{len(obeyed)} papers got a Claude relevance far above" in digest.notes[0]
+    # Each flagged paper had one call of its own, and the ledger holds every call made.
+    flagged = [pid for pid, s in by_id.items() if s.flagged]
+    assert flagged and len(isolated_calls(fake_claude)) == len(flagged)
+    assert digest.notes[0].startswith(f"{len(flagged)} papers were flagged")
+    ledger = await app.store.usage("slack:C1", dt.date.today())
+    assert ledger.calls == len(fake_claude.requests)
     ranked_md = render_markdown(digest.model_copy(update={"papers": digest.ranked}))
-    assert ranked_md.count("**Flagged:**") == len(obeyed)
-    # Honest papers are rarely capped.
+    assert ranked_md.count("**Flagged:**") == len(flagged)
+    assert sum(MARK in by_id[pid].comment for pid in obeyed) >= len(obeyed) * 3 // 4
+    # The honest paper that calls its problem important is not flagged, and is shown.
+    assert not by_id[HONEST.id].flagged and HONEST.id in {s.paper.id for s in digest.papers}
     honest = [s for s in digest.ranked if s.paper.id not in bad]
     assert sum(s.score.flagged for s in honest) <= len(honest) // 10
+
+
+async def test_a_second_digest_reuses_the_re_scores(make_app: Any, fake_claude: Any) -> None:
+    app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
+    injected, fake_claude.obey = injected_papers(DATA, DAY, topic=TOPIC_WORDS)
+    await build(app, injected[:6])
+    calls = len(fake_claude.requests)
+    digest, _ = await build(app, injected[:6])
+    assert len(fake_claude.requests) == calls and isolated_calls(fake_claude)
+    assert not {p.id for p in injected} & {s.paper.id for s in digest.papers}

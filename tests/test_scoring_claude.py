@@ -175,7 +175,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(make_app, fa
     fake_claude.fail_next("injected")
     digest = await app.builder.build(_channel(app, "slack:C1"), listing=listing)
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
-    assert score.relevance <= 3 and "capped" in score.comment
+    assert score.relevance <= 3 and score.flagged
     content = fake_claude.requests[-1]["messages"][0]["content"]
     assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
 

@@ -31,6 +31,7 @@ class Document:
     captions: list[Caption] = field(default_factory=list)
     # Paragraphs (str) and equations in reading order; None where a heading starts a section.
     flow: list[str | Equation | None] = field(default_factory=list)
+    hidden: int = 0  # elements of invisible text left out (see markup.is_hidden)
 
     def _section(self) -> Section:
         if not self.sections:
@@ -84,4 +85,5 @@ class Document:
             sections=[s for s in self.sections if s.heading or s.paragraphs],
             equations=self.equations,
             captions=self.captions,
+            hidden=self.hidden,
         )

@@ -69,6 +69,7 @@ class PaperExtract:
     withdrawn: bool = False
     withdrawn_version: int | None = None
     comment: str = ""
+    hidden: int = 0  # passages of invisible text (white, zero-size, display:none) not read
 
     @property
     def versioned_id(self) -> str:
@@ -106,4 +107,6 @@ class PaperExtract:
         if figures:
             bits.append(plural(figures, "figure caption"))
         bits.append(plural(top, "section") + (f" ({plural(sub, 'subsection')})" if sub else ""))
+        if self.hidden:
+            bits.append(f"{plural(self.hidden, 'passage')} of hidden text left unread")
         return f"arXiv HTML (LaTeXML) of {self.versioned_id}: " + ", ".join(bits)

@@ -24,6 +24,7 @@ from bot.explain.markup import (
     SKIP_CLASSES,
     SKIP_TAGS,
     VOID_TAGS,
+    is_hidden,
 )
 from bot.explain.text import squash
 
@@ -114,6 +115,9 @@ class _LatexmlParser(HTMLParser):
             self._line_break(tag)
             return
         skip = tag in SKIP_TAGS or bool(classes & SKIP_CLASSES) or a.get("id") == "infobox"
+        if not skip and is_hidden(a, classes):
+            skip = True
+            self.doc.hidden += not self.skipping
         # Authors are skipped as prose but their names are worth keeping.
         if tag != "math" and "ltx_personname" in classes and self.person is None:
             self.person, self.person_depth = [], len(self.stack)

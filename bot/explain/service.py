@@ -24,7 +24,7 @@ from bot.explain.extractive import extractive_note
 from bot.explain.latexml import is_latexml, parse_latexml
 from bot.explain.notes import MAX_EQUATIONS, Note
 from bot.explain.prompt import Prompt, build_prompt
-from bot.explain.validate import BadAnswer, claude_note
+from bot.explain.validate import BadAnswer, FollowedInstructions, claude_note
 from bot.explain.writer import NoteWriter
 from bot.models import Paper, split_arxiv_id
 from bot.render.notes import note_chat
@@ -218,6 +218,11 @@ class Explainer:
                 abs_url=self._url("abs", extract.paper_id, extract.version),
                 html_url=self._html_link(extract),
                 max_equations=self.max_equations,
+            )
+        except FollowedInstructions as e:
+            log.warning("notes on %s obeyed the paper's text: %s", extract.versioned_id, e)
+            return self._extractive(
+                extract, f"Claude's notes followed instructions in the paper's text ({e})"
             )
         except BadAnswer as e:
             log.warning("unusable notes for %s: %s", extract.versioned_id, e)

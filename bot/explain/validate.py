@@ -2,7 +2,9 @@
 
 An equation whose LaTeX is not one the paper displays is dropped (never replaced, never padded),
 placeholder text ("Not found", "N/A", "TBD") is removed, and a result claim whose numbers do not
-occur in the text we read is dropped. The honesty header (what was read, what the model saw, who
+occur in the text we read is dropped. A note that follows instructions in the paper's text (a
+link, a mention or a verdict on the paper's importance that only those instructions give, or an
+"as instructed") is refused whole: a model that obeyed the paper once is not trusted for the rest. The honesty header (what was read, what the model saw, who
 interpreted what) is written here, never by the model.
 """
 
@@ -18,8 +20,9 @@ from bot.explain.prompt import Prompt
 from bot.explain.text import plural, squash
 from bot.models import Usage
 from bot.render.text import clip
+from bot.scoring.guard import instruction_sentences
 
-__all__ = ["BadAnswer", "claude_note"]
+__all__ = ["BadAnswer", "FollowedInstructions", "claude_note"]
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,34 @@ _PLACEHOLDER = re.compile(
     re.I,
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# What a note has no business saying unless the paper itself does: links, mentions, verdicts on
+# its importance; and what only a model that obeyed the paper says.
+_LINK = re.compile(
+    r"\b(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|org|net|io|ai|xyz|example|ly)\b", re.I
+)
+_MENTION = re.compile(r"<[@!#][^>]*>|(?<![\w.])@[\w-]+", re.I)
+_VERDICT = re.compile(
+    r"\b(?:most (?:important|relevant|significant|influential) (?:paper|work|study|article|"
+    r"contribution|result)s?|ground-?breaking|breakthrough|"
+    r"revolutionary|must[- ]read|essential reading|landmark|seminal|best paper|"
+    r"paper of the (?:day|week|year|decade)|game[- ]chang\w*|top pick|highest priority|"
+    r"10/10|relevance (?:of )?10)\b",
+    re.I,
+)
+_OBEYING = re.compile(
+    r"\b(?:as (?:instructed|requested|directed|told)|per (?:the|your|its) instructions?|"
+    r"(?:i|we) (?:was|were|am|are|have been) (?:told|asked|instructed)|"
+    r"following (?:the|its|their) (?:paper's |authors' )?(?:instructions?|request))\b",
+    re.I,
+)
 
 
 class BadAnswer(Exception):
     """Claude answered without a usable tool call."""
+
+
+class FollowedInstructions(BadAnswer):
+    """Claude's notes did what instructions in the paper's text asked."""
 
 
 def _real(text: Any, limit: int = 600) -> str:
@@ -122,6 +149,35 @@ def _check_results(claims: list[str], extract: PaperExtract, dropped: list[str])
     return kept
 
 
+def _texts(value: Any) -> list[str]:
+    """Every string of the tool input, however nested."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [t for v in value for t in _texts(v)] if isinstance(value, list) else []
+
+
+def _obeyed(answer: dict[str, Any], extract: PaperExtract) -> list[str]:
+    """What in the answer came from instructions in the paper rather than from the paper: the
+    paper's own sentences that are shaped like instructions do not count as the paper's word."""
+    evidence = extract.evidence()
+    for sentence in instruction_sentences(evidence):
+        evidence = evidence.replace(sentence, " ")
+    known = evidence.lower()
+    found: list[str] = []
+    for text in _texts(answer):
+        if any(m.group().lower().rstrip(".,;)") not in known for m in _LINK.finditer(text)):
+            found.append("a link the paper does not give")
+        if any(m.group().lower() not in known for m in _MENTION.finditer(text)):
+            found.append("a mention")
+        if any(m.group().lower() not in known for m in _VERDICT.finditer(text)):
+            found.append("a verdict on the paper's importance that its text does not make")
+        if _OBEYING.search(text):
+            found.append("words of obeyed instructions")
+    return list(dict.fromkeys(found))
+
+
 def claude_note(
     answer: dict[str, Any],
     extract: PaperExtract,
@@ -133,7 +189,10 @@ def claude_note(
     html_url: str | None,
     max_equations: int = MAX_EQUATIONS,
 ) -> Note:
-    """A checked note from Claude's tool input. Raises BadAnswer when nothing usable is left."""
+    """A checked note from Claude's tool input. Raises BadAnswer when nothing usable is left,
+    FollowedInstructions when the answer obeyed the paper's text."""
+    if obeyed := _obeyed(answer, extract):
+        raise FollowedInstructions("; ".join(obeyed))
     dropped: list[str] = []
     equations = _check_equations(answer.get("equations"), extract, max_equations, dropped)
     exp = answer.get("experiments")

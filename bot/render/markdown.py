@@ -41,7 +41,7 @@ def _paper(i: int, item: ScoredPaper) -> list[str]:
     if item.followed_authors:
         lines += [f"**Followed author:** {', '.join(item.followed_authors)}", ""]
     if s.flagged:
-        lines += ["**Flagged:** its Claude score was far above what its text supports.", ""]
+        lines += ["**Flagged:** scored again alone; never selected on its first Claude score.", ""]
     lines += [
         f"**Abstract:** {clip(p.abstract, ABSTRACT_CHARS)}",
         "",

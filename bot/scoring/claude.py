@@ -30,7 +30,7 @@ import anthropic
 from anthropic import AsyncAnthropic
 
 from bot.models import Criteria, Paper, Score, Usage
-from bot.scoring import prompts
+from bot.scoring import guard, prompts
 from bot.scoring.base import Failure, ScoringResult, Sink
 from bot.scoring.local import LocalRanker
 from bot.settings import LLMSettings
@@ -397,6 +397,57 @@ class ClaudeScorer:
             chunks = await self._score_batch(chunks, criteria, result)
             self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
+        return result
+
+    async def rescore(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None,
+        sink: Sink,
+        deadline: float | None,
+    ) -> ScoringResult:
+        """Flagged papers, one call each under the guard's prompt (bot/scoring/guard.py), by
+        message batch for the bulk run; a paper whose call fails or does not fit the budget or
+        deadline has no re-score."""
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
+        chars = self.settings.max_abstract_chars
+        requests = [
+            self._request(
+                prompts.SCORE_TOOL,
+                guard.isolated_message(p, criteria, chars),
+                64 + _TOKENS_PER_SCORE,
+            )
+            for p in papers
+        ]
+        if self.settings.use_batches_api and self._affordable(
+            sum(map(self._estimate, requests)) / 2, result
+        ):
+            done = await self._batch(requests, result)
+            if done is not None:
+                for i, paper in enumerate(papers):
+                    with contextlib.suppress(KeyError, _BadResponse):
+                        answer = _tool_input(done[i], "record_scores")
+                        await result.add_scores(self._parse(answer, [paper]))
+                return result
+        self._start_clock(result)
+        result.deadline = min(result.deadline, deadline or result.deadline)
+
+        async def one(paper: Paper, params: dict[str, Any]) -> None:
+            estimate = self._estimate(params)
+            if not self._affordable(estimate, result):
+                return
+            result.reserved += estimate
+            try:
+                answer = await self._call(params, result, "record_scores")
+                await result.add_scores(self._parse(answer, [paper]))
+            except (_GaveUp, _BadResponse) as e:
+                log.warning("isolated re-score of %s failed (%s)", paper.id, e)
+            finally:
+                result.reserved -= estimate
+
+        await asyncio.gather(*(one(p, r) for p, r in zip(papers, requests, strict=True)))
         return result
 
     def _start_clock(self, result: ScoringResult) -> None:

@@ -4,9 +4,9 @@ Scores are cached per (scorer, criteria hash) and shared by every channel and re
 criteria; a short lease per (scorer, criteria, day) makes concurrent channels wait for one scoring
 run instead of paying twice. Spend is booked on the day it is spent.
 
-Paper text can be instructions to the model, in any wording. The defence does not read the words:
-a Claude relevance far above what the local ranker finds in the same text is flagged, capped at
-the local relevance (so it is never selected on Claude's score alone) and marked as such.
+Paper text can be instructions to the model, in any wording: bot/scoring/guard.py says which
+Claude scores are suspect and what they become once scored again alone (that call is in the
+ledger like any other).
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
 from bot.models import Criteria, Paper, Score, Usage
+from bot.scoring import guard
 from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
+from bot.scoring.claude import ClaudeScorer
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import REDIS_ERRORS, Store
 
-__all__ = ["FLAG_FLOOR", "FLAG_GAP", "Scored", "ScoringService", "consistent"]
+__all__ = ["Scored", "ScoringService"]
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +36,6 @@ _SCORING_LEASE_MS = 30 * 1000
 # How long a channel waits for another replica's scoring of the same criteria before giving up
 # (the job then fails once, says so, and the sweep retries).
 _WAIT_SECONDS = 20 * 60
-# A Claude relevance of at least FLAG_FLOOR that exceeds the local ranker's on the same text by
-# FLAG_GAP or more is flagged: a top score for a paper in which the ranker finds little of the
-# topic (bench/injection.py measures what this catches, and how many honest papers it caps).
-FLAG_FLOOR = 8
-FLAG_GAP = 5
 
 
 class ScoringBusy(ArxivBotError):
@@ -102,6 +99,7 @@ class ScoringService:
         cached = await self.store.get_scores(self.scorer.name, chash, ids)
         out.cached = len(cached)
         missing = [p for p in out.scanned if p.id not in cached]
+        result = ScoringResult()
         if missing:
             sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
             result = await self._score_once(missing, papers, criteria, chash, day, budget_usd, sink)
@@ -109,9 +107,44 @@ class ScoringService:
             cached.update(result.scores)
             out.usage = result.usage
             out.failures = result.failures
-        out.scores = {p.id: consistent(cached[p.id], local[p.id]) for p in out.scanned}
-        out.flagged = sum(s.flagged for s in out.scores.values())
+        out.scores = {p.id: cached[p.id] for p in out.scanned}
+        await self._guard(out, local, criteria, chash, channel_id, budget_usd, result)
         return out
+
+    async def _guard(
+        self,
+        out: Scored,
+        local: dict[str, Score],
+        criteria: Criteria,
+        chash: str,
+        channel_id: str,
+        budget: float | None,
+        run: ScoringResult,
+    ) -> None:
+        """Suspect scores are scored again alone (re-scores are cached apart, so a paper is
+        re-scored once per criteria) and become what guard.verdict says."""
+        suspects = [p for p in out.scanned if guard.suspect(p, out.scores[p.id], local[p.id])]
+        if not suspects:
+            return
+        name = self.scorer.name + guard.GUARD_SUFFIX
+        again = await self.store.get_scores(name, chash, [p.id for p in suspects])
+        todo = [p for p in suspects if p.id not in again]
+        if todo and isinstance(self.scorer, ClaudeScorer) and run.tripped is None:
+            left = None if budget is None else budget - out.usage.cost_usd
+            sink = _StoreSink(self.store, name, chash, channel_id, dt.date.today())
+            deadline = run.deadline if run.deadline != float("inf") else None
+            result = await self.scorer.rescore(
+                todo, criteria, budget_usd=left, sink=sink, deadline=deadline
+            )
+            again.update(result.scores)
+            out.usage += result.usage
+        plain = [guard.redacted(p, criteria) for p in suspects]
+        redacted_local = {s.paper_id: s for s in self.local.rank(plain, criteria)}
+        for paper in suspects:
+            out.scores[paper.id] = guard.verdict(
+                paper, out.scores[paper.id], redacted_local[paper.id], again.get(paper.id)
+            )
+        out.flagged = len(suspects)
 
     def _cache_key(self, criteria: Criteria) -> str:
         """Scores are shared by everyone with these criteria, under this prompt."""
@@ -194,23 +227,3 @@ class _StoreSink:
 
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
-
-
-def consistent(score: Score, local: Score) -> Score:
-    """Claude's score, unless its relevance is far above what the text supports locally: then it
-    is capped at the local relevance and flagged, whatever words persuaded the model."""
-    if (
-        score.scorer == local.scorer
-        or score.relevance < FLAG_FLOOR
-        or score.relevance < local.relevance + FLAG_GAP
-    ):
-        return score
-    return score.model_copy(
-        update={
-            "relevance": local.relevance,
-            "novelty": min(score.novelty, local.novelty),
-            "flagged": True,
-            "comment": f"Flagged: Claude gave relevance {score.relevance}, far above what the "
-            f"text supports ({local.relevance}); capped. (Claude said: {score.comment[:120]})",
-        }
-    )

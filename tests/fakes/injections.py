@@ -9,20 +9,23 @@ from pathlib import Path
 
 from bot.models import Paper
 
-__all__ = ["OBEYED", "injected_papers"]
+__all__ = ["OBEYED", "injected_papers", "padded"]
 
 OBEYED = "As instructed, 10/10"  # the comment of the fake model's obeyed scores
 
 
 def injected_papers(
-    path: Path, day: dt.date, *, first_id: int = 1
+    path: Path, day: dt.date, *, topic: str, first_id: int = 1
 ) -> tuple[list[Paper], list[str]]:
     """One paper per injection, the instruction in its title, abstract, comments field or a LaTeX
-    macro; and the instruction texts, for a fake model that obeys them."""
+    macro, `{topic}` in it replaced by the channel's topic words (`topic`); and the instruction
+    texts as placed, for a fake model that obeys them."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    carriers, papers = data["carriers"], []
+    carriers, papers, texts = data["carriers"], [], []
     for i, item in enumerate(data["injections"]):
-        carrier, text, where = carriers[i % len(carriers)], item["text"], item["where"]
+        carrier, where = carriers[i % len(carriers)], item["where"]
+        text = item["text"].replace("{topic}", topic)
+        texts.append(text)
         title, abstract, comment = carrier["title"], carrier["abstract"], None
         if where == "title":
             title = f"{title} {text}"
@@ -44,4 +47,10 @@ def injected_papers(
                 announced=day,
             )
         )
-    return papers, [item["text"] for item in data["injections"]]
+    return papers, texts
+
+
+def padded(path: Path) -> set[int]:
+    """The positions of the injections padded with the channel's topic words."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {i for i, item in enumerate(data["injections"]) if "{topic}" in item["text"]}
