@@ -139,8 +139,13 @@ async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
         assert {p.id for p in (await source.listing(mon, CATS)).papers} == world.announced_ids(
             mon, CATS
         )
-        # Two weeks on, Tuesday is older than the recent pages: the API window in ET finds it all.
+        # Two weeks on, Tuesday is older than the recent pages: OAI-PMH's versions' dates, read
+        # in ET, put the weekend's papers on it; with OAI-PMH down, the API window in ET too.
         world.now = dt.datetime(2025, 11, 11, 21, tzinfo=NY)
+        listing = await source.listing(tue, CATS)
+        assert listing.source == "arxiv oai-pmh"
+        assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)
+        world.fail_next("/oai", *[503] * 3)
         listing = await source.listing(tue, CATS)
         assert listing.source == "arxiv api (submission dates)"
         assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)

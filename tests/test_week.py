@@ -183,8 +183,8 @@ async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_setti
         await app.close()
 
 
-@pytest.mark.parametrize("older", [False, True], ids=["recent-page", "api-window"])
-async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older):
+@pytest.mark.parametrize("older", [False, True], ids=["recent-page", "oai-pmh"])
+async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older: bool) -> None:
     from bot.sources.bundled import bundled_days, load_rows
 
     rows: dict[str, dict] = {}
@@ -204,10 +204,11 @@ async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older)
     at = dt.datetime(2025, 6, 10 if older else 5, 21, tzinfo=NY)
     async with ArxivWorld(days, start=at) as world:
         world.latency = 0.05  # 9 requests: 0.45 s, over the 0.3 s each request may take
+        world.oai_page = 400  # five OAI-PMH pages, through resumption tokens
         app = await world_app(make_settings, world, timeout_seconds=0.3)
         listing = await app.listing(dt.date(2025, 6, 2), CATS)
         assert {p.id for p in listing.papers} == set(big)
-        expected = "arxiv api (submission dates)" if older else "arxiv recent + api"
+        expected = "arxiv oai-pmh" if older else "arxiv recent + api"
         assert listing.source == expected
         await app.close()
 

@@ -6,7 +6,11 @@ and returned only once confirmed (the interface states the day and its counts ad
   the feed is not cut at its 2,000 items);
 - a past day still on the `/list/CAT/recent` pages (the last five): its ids there, metadata
   through the API's `id_list`;
-- older days: the API's date search over the day's ET submission window, the last resort.
+- older days: OAI-PMH (the interface arXiv asks harvesters to use for past days), each
+  record's announcement day worked out from its versions' dates (oai.py), the API's `id_list`
+  filling in what a record lacks;
+- the API's date search over the day's ET submission window: the last resort, when OAI-PMH
+  does not answer.
 
 A day not confirmed yet raises ListingNotReady (never an empty or stale listing). A weekday
 without an announcement is said to be one (an empty listing) only when it is a configured
@@ -29,6 +33,7 @@ from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
 from bot.sources.http import NotFound, Pacer, PoliteFetcher, Sleep
 from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
+from bot.sources.oai import OaiPmh, oai_sets
 from bot.sources.rss import parse_rss
 
 __all__ = ["RSS_CAP", "ArxivSource"]
@@ -74,6 +79,7 @@ class ArxivSource:
             timeout=settings.timeout_seconds,
         )
         self.atom = AtomApi(self.fetcher, settings.api_url)
+        self.oai = OaiPmh(self.fetcher, settings.oai_url)
 
     async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
         """Day `day`'s confirmed listing (None: the latest announcement the pages show)."""
@@ -188,7 +194,11 @@ class ArxivSource:
                 break
             ids |= dict.fromkeys(found)
         if not covered:
-            return await self.atom.by_window(day, categories, self.cycle)
+            try:
+                return await self._oai_day(day, categories)
+            except ArxivUnavailable as e:
+                log.warning("arXiv's OAI-PMH failed (%s); searching the API by date", e)
+                return await self.atom.by_window(day, categories, self.cycle)
         if not ids:
             return _empty(day, categories, "no announcement (the recent pages skip the day)")
         papers = await self.atom.by_ids(list(ids), day, set(categories))
@@ -198,6 +208,35 @@ class ArxivSource:
         order = {pid: i for i, pid in enumerate(ids)}
         papers.sort(key=lambda p: order.get(p.id, len(order)))
         return Listing(day=day, categories=categories, papers=papers, source="arxiv recent + api")
+
+    async def _oai_day(self, day: dt.date, categories: list[str]) -> Listing:
+        """`day` from OAI-PMH: records stamped from its window's first day until now (a record
+        announced on `day` and changed since is stamped later), kept when a version of theirs
+        was announced on `day`."""
+        start = self.cycle.window(day)[0].astimezone(dt.UTC).date()
+        until = self.clock().astimezone(dt.UTC).date()
+        wanted = set(categories)
+        papers: dict[str, Paper] = {}
+        for set_spec in oai_sets(categories):
+            for record in await self.oai.records(start, until, set_spec):
+                version = record.announced(self.cycle).get(day)
+                if version is not None and wanted & set(record.categories):
+                    papers.setdefault(record.id, record.paper(day, version, wanted))
+        lacking = [pid for pid, p in papers.items() if not (p.title and p.abstract)]
+        if lacking:
+            for found in await self.atom.by_ids(lacking, day, wanted):
+                if found.id not in papers:
+                    continue
+                old = papers[found.id]
+                papers[found.id] = found.model_copy(
+                    update={"version": old.version, "announce_type": old.announce_type}
+                )
+            still = [pid for pid in lacking if not papers[pid].abstract]
+            if still:
+                raise ListingNotReady(day, f"the API does not know {len(still)} of its papers yet")
+        return Listing(
+            day=day, categories=categories, papers=list(papers.values()), source="arxiv oai-pmh"
+        )
 
     async def _recent_ids(self, cat: str, day: dt.date) -> list[str] | None:
         """`day`'s ids on CAT's recent pages; [] when the pages skip it (no announcement that

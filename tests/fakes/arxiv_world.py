@@ -13,6 +13,9 @@
 - a holiday is a weekday missing from `days`: no announcement, the next listing carries it;
 - each paper's submission time lies in its listing's real window (14:00 ET cut-offs: Tuesday's
   runs from Friday 14:00), spread at random (seeded);
+- OAI-PMH holds a record once its listing is announced, stamped with its listing day (a day in
+  `restamped` once that day has come); `held` moves every held-th paper's submission into the
+  window before its listing's (moderation held it back a day);
 - `burst(prefix, n, retry_after)` answers the next n requests with 429 and that Retry-After.
 
 It computes arXiv's hours itself (not with the bot's calendar), so a bug there shows.
@@ -66,6 +69,7 @@ class ArxivWorld(FakeArxiv):
         api_lag: dt.timedelta = dt.timedelta(hours=4),
         stale: dict[str, dt.date] | None = None,
         late: dict[dt.date, dt.timedelta] | None = None,
+        held: int = 0,
         seed: int = 14,
     ) -> None:
         days = unique_days(days)
@@ -80,9 +84,11 @@ class ArxivWorld(FakeArxiv):
             # After a holiday (a weekday gap) this listing carries the skipped day's papers too.
             begin = cutoff(order[i - 1]) if i else cutoff(day) - dt.timedelta(days=1)
             end = cutoff(day)
-            for row in days[day]:
+            for j, row in enumerate(days[day]):
                 paper = self._papers[row["id"]]
                 moment = begin + (end - begin) * rng.random()
+                if held and i and j % held == 0:  # in the window before; moderation held it
+                    moment = begin - dt.timedelta(hours=1)
                 paper.published = paper.updated = moment.astimezone(dt.UTC)
 
     def clock(self) -> dt.datetime:
@@ -118,6 +124,15 @@ class ArxivWorld(FakeArxiv):
             if self.shown_at(p.listed) + self.api_lag <= self.now
         }
 
+    def oai_stamps(self) -> dict[str, dt.date]:
+        today = self.now.astimezone(dt.UTC).date()
+        out = {}
+        for pid, paper in self._papers.items():
+            if self.shown_at(paper.listed) <= self.now:
+                later = self.restamped.get(pid)
+                out[pid] = later if later and later <= today else paper.listed
+        return out
+
     def rss_day(self, query: str) -> dt.date:
         frozen = [d for cat, d in self.stale.items() if cat in query.split("+")]
         return min(frozen) if frozen else self.now.astimezone(NY).date()
@@ -152,6 +167,7 @@ def world_settings(world: ArxivWorld, **extra: object) -> dict[str, object]:
         "rss_url": f"{world.base_url}/rss",
         "api_url": f"{world.base_url}/api/query",
         "list_url": f"{world.base_url}/list",
+        "oai_url": f"{world.base_url}/oai",
         "html_url": f"{world.base_url}/html",
         "abs_url": f"{world.base_url}/abs",
         "delay_seconds": 0,
