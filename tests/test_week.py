@@ -139,6 +139,9 @@ async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_
         assert len(late) == 1 and "Thu 12 Jun 2025" in late[0]
         assert await app.store.last_delivered(ny) == WEEK[4]
         assert await app.store.get_listing(WEEK[3], CATS) == []  # no announcement, confirmed
+        # Friday's digest carries Thursday's window and says there was no announcement.
+        said = [json.dumps(p) for p in slack.posts() if "did not announce" in json.dumps(p)]
+        assert len(said) == 1 and "arXiv did not announce on Thu 12 Jun 2025 (holiday)." in said[0]
         await assert_exact(app, world, WEEK[4])
         await app.close()
 
@@ -153,7 +156,23 @@ async def test_a_configured_holiday_is_said_and_loses_nothing(make_settings):
         jobs = jobs_for(app, slack, world)
         outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 13, 9, tzinfo=NY))
         assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "empty"), (WEEK[4], "posted")]
+        said = [p["text"] for p in slack.posts() if "did not announce" in p["text"]]
+        assert said == ["arXiv did not announce on Thu 12 Jun 2025 (holiday)."]
         await assert_exact(app, world, WEEK[4])
+        await app.close()
+
+
+async def test_a_configured_holiday_arxiv_announced_anyway_is_delivered(make_settings) -> None:
+    days = real_days(*WEEK)  # Thursday configured as a holiday, but arXiv announced it
+    start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
+    async with ArxivWorld(days, start=start) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, holidays=[WEEK[3]])
+        await subscribe(app, ["America/New_York"], last=WEEK[2])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 12, 9, tzinfo=NY))
+        assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "posted")]
+        await assert_exact(app, world, WEEK[3])
+        assert not any("did not announce" in p["text"] for p in slack.posts())
         await app.close()
 
 

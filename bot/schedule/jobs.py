@@ -38,7 +38,12 @@ from bot.errors import (
 )
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
-from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
+from bot.schedule.calendar import (
+    announced_at,
+    announcement_days,
+    latest_announcement,
+    no_announcement,
+)
 from bot.store import REDIS_ERRORS
 from bot.store.store import Lease
 
@@ -194,8 +199,8 @@ class DailyJobs:
         if (await store.get_delivery(channel_id, day)).get("late"):  # issue 14: said when late
             digest.notes.append("arXiv confirmed this day late; this digest waited for it.")
         if digest.fetched == 0:
-            if config.notify_empty:
-                await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
+            if config.notify_empty or day.weekday() < 5:  # a weekday: a holiday, always said
+                await poster.post_text(native_id(channel_id), no_announcement(day))
             await self._finish(channel_id, day, "empty", [], lease)
             return Outcome(channel_id, day, "empty")
         previous = await store.get_delivery(channel_id, day)
@@ -283,6 +288,7 @@ class DailyJobs:
         listing = Listing(day=day, categories=config.categories, papers=list(merged.values()))
         digest = await self.app.builder.build(config, listing=listing)
         if len(days) > 1:
+            digest.notes += [no_announcement(x.day) for x in listings if x.day and not x.papers]
             digest.notes.append(
                 "Catch-up digest: includes the missed announcements of "
                 + ", ".join(d.isoformat() for d in days)

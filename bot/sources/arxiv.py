@@ -13,8 +13,10 @@ and returned only once confirmed (the interface states the day and its counts ad
   does not answer.
 
 A day not confirmed yet raises ListingNotReady (never an empty or stale listing). A weekday
-without an announcement is said to be one (an empty listing) only when it is a configured
-holiday or the recent pages skip it.
+without an announcement (a holiday: an empty listing) only when the interfaces agree: the
+listing pages still show an earlier day and the feed, rebuilt for that date, has nothing, on a
+configured holiday (`arxiv.holidays`); or, configured or not, once the recent pages (or, for an
+older day, OAI-PMH) skip it. A configured holiday that arXiv did announce is read like any day.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_
 from bot.sources.oai import OaiPmh, oai_sets
 from bot.sources.rss import parse_rss
 
-__all__ = ["RSS_CAP", "ArxivSource"]
+__all__ = ["HOLIDAY", "RSS_CAP", "ArxivSource"]
 
 log = logging.getLogger(__name__)
 
+HOLIDAY = "no announcement (holiday)"
 RSS_CAP = 2000  # arXiv's feeds stop at 2,000 items: a feed that long may be cut
 _SHOW = 2000
 
@@ -86,11 +89,11 @@ class ArxivSource:
         now = self.clock()
         if day is None:
             return await self._latest(None, categories, now)
-        if not self.cycle.is_listing_day(day):
-            return _empty(day, categories, "no announcement (weekend or arXiv holiday)")
+        if day.weekday() >= 5:
+            return _empty(day, categories, "no announcement (weekend)")
         if self.cycle.announced_at(day) > now:
             raise ListingNotReady(day, f"arXiv announces it at {self._when(day)}")
-        if day >= self.cycle.latest(now):
+        if day >= Cycle().latest(now):  # holidays counted as days: arXiv may announce anyway
             return await self._latest(day, categories, now)
         return await self._past(day, categories)
 
@@ -109,6 +112,11 @@ class ArxivSource:
     ) -> Listing:
         try:
             listing = await self._pages(day, categories)
+        except _Behind as e:
+            assert day is not None
+            if day in self.cycle.holidays and await self._feed_empty(day, categories, now):
+                return _empty(day, categories, HOLIDAY)
+            raise ListingNotReady(day, e.reason) from None
         except ArxivUnavailable as e:
             if day is None or not self._feed_rebuilt(day, now):
                 raise
@@ -133,7 +141,7 @@ class ArxivSource:
             html = await self._get(f"{base}/{cat}/new?show={_SHOW}")
             shown = page_day(html)
             if day is not None and shown is not None and shown < day:
-                raise ListingNotReady(day, f"the listing pages still show {shown}")
+                raise _Behind(day, f"the listing pages still show {shown}")
             # Hundreds of entries: parsed off the event loop, so leases and acks keep their time.
             page = await asyncio.to_thread(parse_new_page, html)
             days.add(page.day)
@@ -150,6 +158,18 @@ class ArxivSource:
         """The RSS feed holds listing `day` on that date in ET: rebuilt at the midnight after its
         announcement, emptied at the next one (weekends, holidays)."""
         return now.astimezone(ANNOUNCE_TZ).date() == day
+
+    async def _feed_empty(self, day: dt.date, categories: list[str], now: dt.datetime) -> bool:
+        """The feed, rebuilt at midnight of `day`, states `day` and holds no item: no
+        announcement (before that midnight it still holds the previous day: not known yet)."""
+        if not self._feed_rebuilt(day, now):
+            return False
+        try:
+            feed = await self._rss(categories)
+        except ArxivUnavailable as e:
+            log.info("RSS check of holiday %s failed: %s", day, e)
+            return False
+        return feed.day == day and not feed.papers
 
     async def _rss(self, categories: list[str]) -> Listing:
         url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"
@@ -200,7 +220,7 @@ class ArxivSource:
                 log.warning("arXiv's OAI-PMH failed (%s); searching the API by date", e)
                 return await self.atom.by_window(day, categories, self.cycle)
         if not ids:
-            return _empty(day, categories, "no announcement (the recent pages skip the day)")
+            return _empty(day, categories, HOLIDAY)
         papers = await self.atom.by_ids(list(ids), day, set(categories))
         missing = set(ids) - {p.id for p in papers}
         if missing:
@@ -263,6 +283,10 @@ class ArxivSource:
                 )
             return ids
         return [] if any(d < day for d in seen) else None
+
+
+class _Behind(ListingNotReady):
+    """The listing pages still show a day before the one asked for."""
 
 
 def _empty(day: dt.date, categories: list[str], why: str) -> Listing:
