@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App, open_app
 from bot.chat.slack.poster import SlackPoster
+from bot.errors import ListingNotReady
 from bot.schedule.jobs import DailyJobs, Outcome
 from bot.schedule.prescore import prescore
 from bot.sources.arxiv import ArxivSource
@@ -30,6 +31,7 @@ ZONES = [
     "Australia/Sydney",
 ]
 SUNDAY_19 = dt.datetime(2025, 6, 8, 19, tzinfo=NY)
+DST_WEEK = [dt.date(2025, 10, d) for d in (27, 28, 29, 30, 31)] + [dt.date(2025, 11, 3)]
 
 
 async def world_app(make_settings, world: ArxivWorld, claude=None, **arxiv: object) -> App:
@@ -61,15 +63,24 @@ def jobs_for(app: App, slack: FakeSlack, world: ArxivWorld) -> DailyJobs:
 
 
 async def sweep_until(
-    jobs: DailyJobs, world: ArxivWorld, end: dt.datetime, step: float = 0.5, on_tick=None
+    jobs: DailyJobs,
+    world: ArxivWorld,
+    end: dt.datetime,
+    step: float = 0.5,
+    on_tick=None,
+    posted_at: dict[tuple[str, dt.date], dt.datetime] | None = None,
 ) -> list[Outcome]:
-    """The periodic sweep every `step` hours of the fake clock until `end`."""
+    """The periodic sweep every `step` hours of the fake clock until `end` (when each digest was
+    posted, in UTC, into `posted_at`)."""
     outcomes: list[Outcome] = []
     while world.now < end:
         world.advance(hours=step)
         if on_tick:
             await on_tick(world.now)
-        outcomes += await jobs.run_due(now=world.now)
+        for o in await jobs.run_due(now=world.now):
+            outcomes.append(o)
+            if posted_at is not None and o.status == "posted" and o.day:
+                posted_at[o.channel_id, o.day] = world.now.astimezone(dt.UTC)
     return outcomes
 
 
@@ -79,42 +90,84 @@ async def assert_exact(app: App, world: ArxivWorld, day: dt.date) -> None:
     assert {p.id for p in stored} == world.announced_ids(day, CATS), day
 
 
-async def test_a_week_in_five_time_zones(make_settings, fake_claude):
-    days = real_days(*WEEK)
-    async with ArxivWorld(days, start=SUNDAY_19) as world, FakeSlack() as slack:
+def dst_week() -> dict[dt.date, list[dict]]:
+    """Six listings, Mon 27 Oct to Mon 3 Nov 2025, the real days' papers on them (announce type
+    kept `new`: their June ids would read as replacements in November), a sixth under new ids."""
+    days = real_days(*DST_WEEK[:5])
+    days[DST_WEEK[5]] = [dict(r, id=f"2511.{90000 + i}") for i, r in enumerate(days[DST_WEEK[0]])]
+    return {d: [dict(r, announce_type="new") for r in rows] for d, rows in days.items()}
+
+
+async def test_a_week_in_five_time_zones_across_the_dst_change(make_settings, fake_claude) -> None:
+    # Paris left summer time on Sun 26 Oct, New York on Sun 2 Nov (Sydney is in summer time):
+    # Monday 3 Nov's listing appears at 01:00 UTC, the others at 00:00 UTC. The RSS of cs.CV is
+    # stale all week, arXiv answers 429 bursts with Retry-After every evening, the API's index
+    # lags (not asked: the pages carry the abstracts).
+    start = dt.datetime(2025, 10, 26, 19, 30, tzinfo=NY)
+    async with (
+        ArxivWorld(dst_week(), start=start, stale={"cs.CV": DST_WEEK[0]}) as world,
+        FakeSlack() as slack,
+    ):
         app = await world_app(make_settings, world, claude=fake_claude)
-        channels = await subscribe(app, ZONES)
+        channels = await subscribe(app, ZONES, last=dt.date(2025, 10, 24))
         jobs = jobs_for(app, slack, world)
         prescored: list[dt.date] = []
+        bursts = 0
 
-        async def prescore_view(now: dt.datetime) -> None:
-            # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
+        async def evening(now: dt.datetime) -> None:
+            nonlocal bursts
             local = now.astimezone(NY)
+            if local == dt.datetime(2025, 10, 30, 0, 30, tzinfo=NY):
+                # The pages fail after midnight: cs.CV's stale feed is not taken for Thursday.
+                world.fail_next("/list", *[503] * 3)
+                with pytest.raises(ListingNotReady, match="the RSS feed shows 2025-10-27"):
+                    await app.source.listing(DST_WEEK[3], CATS)
+                await assert_exact(app, world, DST_WEEK[3])  # the stored listing is untouched
             if local.time() == dt.time(20, 30) and local.weekday() in (6, 0, 1, 2, 3):
+                world.burst("/list/cs.CL", 2, retry_after=0.2)  # honoured: the third try works
+                bursts += 1
+                # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
                 report = await prescore(app, platforms={"slack"}, now=now)
                 assert report.ran and report.criteria == 1 and not report.skipped
                 prescored.append(report.day)
 
+        posted_at: dict[tuple[str, dt.date], dt.datetime] = {}
         outcomes = await sweep_until(
-            jobs, world, SUNDAY_19 + dt.timedelta(days=7), on_tick=prescore_view
+            jobs,
+            world,
+            dt.datetime(2025, 11, 3, 18, 30, tzinfo=NY),
+            step=1,
+            on_tick=evening,
+            posted_at=posted_at,
         )
         posted: dict[str, list[dt.date]] = defaultdict(list)
         for o in outcomes:
             assert o.status in ("posted", "already", "leased"), o
             if o.status == "posted":
                 posted[o.channel_id].append(o.day)
-        assert {c: posted[c] for c in channels} == {c: WEEK for c in channels}
-        assert prescored == WEEK
-        for day in WEEK:
+        assert {c: posted[c] for c in channels} == {c: DST_WEEK for c in channels}
+        assert prescored == DST_WEEK and bursts == 6 and not world.pending_faults
+        assert any(p.startswith("/rss/cs.CL+cs.CV") for _, p in world.requests)
+        for day in DST_WEEK:
             await assert_exact(app, world, day)
         for channel in channels:
             seen: set[str] = set()
-            for day in WEEK:
+            for day in DST_WEEK:
                 record = await app.store.get_delivery(channel, day)
                 ids = set(json.loads(record["papers"]))
                 assert record["state"] == "posted" and ids <= world.announced_ids(day, CATS)
                 assert not ids & seen  # nothing from a day it already got
                 seen |= ids
+        # 08:00 local at the first sweep after (sweeps at half past the hour), in UTC:
+        utc = dt.UTC
+        ny, paris, tokyo = channels[0], channels[2], channels[3]
+        assert posted_at[ny, DST_WEEK[1]] == dt.datetime(2025, 10, 28, 12, 30, tzinfo=utc)  # EDT
+        assert posted_at[ny, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 13, 30, tzinfo=utc)  # EST
+        assert posted_at[paris, DST_WEEK[1]] == dt.datetime(2025, 10, 28, 7, 30, tzinfo=utc)
+        assert posted_at[paris, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 7, 30, tzinfo=utc)
+        # Tokyo: Friday's listing (00:00 UTC = 09:00 JST) the next morning; Monday's at 10:00 JST.
+        assert posted_at[tokyo, DST_WEEK[4]] == dt.datetime(2025, 10, 31, 23, 30, tzinfo=utc)
+        assert posted_at[tokyo, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 23, 30, tzinfo=utc)
         await app.close()
 
 
