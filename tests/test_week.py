@@ -301,3 +301,37 @@ async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_s
         await assert_exact(app, world, WEEK[1])
         assert await app.store.last_delivered(ny) == WEEK[1]
         await app.close()
+
+
+async def test_a_partly_confirmed_day_posts_its_confirmed_categories_and_the_rest_next(
+    make_settings,
+) -> None:
+    # Tuesday's cs.CV pages turn 20 hours late (Tue 16:00 ET); cs.CL's turned on time.
+    tue, wed = WEEK[1], WEEK[2]
+    late = {(tue, "cs.CV"): dt.timedelta(hours=20)}
+    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
+    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, max_wait_hours=3)
+        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
+        jobs = jobs_for(app, slack, world)
+        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 11, 9, tzinfo=NY))
+        statuses = [(o.day, o.status) for o in outcomes]
+        # Waited the 3 hours (08:00-10:30), then posted what is confirmed; Wednesday as usual.
+        assert statuses == [(tue, "waiting")] * 6 + [(tue, "posted"), (wed, "posted")]
+        texts = [json.dumps(p) for p in slack.posts()]
+        assert sum("arXiv has not announced cs.CV for this day yet" in t for t in texts) == 1
+        assert not any("digest is late" in t for t in texts)
+        first = await app.store.get_delivery(ny, tue)
+        assert first["pending"] == "cs.CV"
+        got_tue = set(json.loads(first["papers"]))
+        assert got_tue and got_tue <= world.announced_ids(tue, ["cs.CL"])
+        assert await app.store.get_listing(tue, CATS) is None  # never stored as final
+        # The next digest read Tuesday's cs.CV, confirmed since, and re-posted nothing.
+        listing = await app.store.get_listing(tue, ["cs.CV"])
+        assert listing is not None
+        assert {p.id for p in listing} == world.announced_ids(tue, ["cs.CV"])
+        got_wed = set(json.loads((await app.store.get_delivery(ny, wed))["papers"]))
+        assert got_wed and not got_wed & got_tue
+        assert got_wed <= world.announced_ids(wed, CATS) | world.announced_ids(tue, ["cs.CV"])
+        assert await app.store.last_delivered(ny) == wed
+        await app.close()

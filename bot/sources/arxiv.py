@@ -26,7 +26,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable
+from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable, PartlyConfirmed
 from bot.models import Listing, Paper
 from bot.settings import ArxivSettings
 from bot.sources.announce import announce_type
@@ -132,27 +132,40 @@ class ArxivSource:
         return listing
 
     async def _pages(self, day: dt.date | None, categories: list[str]) -> Listing:
-        """The `/new` pages of `categories`; one still showing an earlier day than `day` ends
-        it there (not ready), read from its head only."""
+        """The `/new` pages of `categories`. A page still showing an earlier day than `day` is
+        a late category, read from its head only: all late, not ready (`_Behind`); some late,
+        PartlyConfirmed with the confirmed categories' listing."""
         base = self.settings.list_url.rstrip("/")
         days: set[dt.date] = set()
         entries: dict[str, PageEntry] = {}
+        behind: dict[str, dt.date] = {}
         for cat in categories:
             html = await self._get(f"{base}/{cat}/new?show={_SHOW}")
             shown = page_day(html)
             if day is not None and shown is not None and shown < day:
-                raise _Behind(day, f"the listing pages still show {shown}")
+                behind[cat] = shown
+                continue
             # Hundreds of entries: parsed off the event loop, so leases and acks keep their time.
             page = await asyncio.to_thread(parse_new_page, html)
             days.add(page.day)
             for entry in page.entries:
                 entries.setdefault(entry.id, entry)
-        if len(days) > 1:  # one category's page already turned over: wait for all of them
+        if day is not None and not days:
+            raise _Behind(day, f"the listing pages still show {min(behind.values())}")
+        if len(days) > 1 or (behind and day not in days):
+            # one category's page already turned over: wait for all of them
             raise ListingNotReady(max(days), "the categories' listing pages show different days")
-        day = days.pop()
+        shown_day = days.pop()
         wanted = set(categories)
-        papers = [_from_entry(e, day, wanted) for e in entries.values()]
-        return Listing(day=day, categories=categories, papers=papers, source="arxiv listing pages")
+        papers = [_from_entry(e, shown_day, wanted) for e in entries.values()]
+        confirmed = [c for c in categories if c not in behind]
+        listing = Listing(
+            day=shown_day, categories=confirmed, papers=papers, source="arxiv listing pages"
+        )
+        if behind:
+            assert day is not None
+            raise PartlyConfirmed(day, listing, list(behind))
+        return listing
 
     def _feed_rebuilt(self, day: dt.date, now: dt.datetime) -> bool:
         """The RSS feed holds listing `day` on that date in ET: rebuilt at the midnight after its

@@ -661,13 +661,13 @@ class FakeArxiv(LocalServer):
         return self._papers
 
     # -------------------------------------------------------------- listing pages
-    def list_day(self) -> dt.date:
+    def list_day(self, cat: str | None = None) -> dt.date:
         """The announcement `/list/CAT/new` shows: ``today``'s listing."""
         return self.today
 
-    def listing_days(self) -> list[dt.date]:
+    def listing_days(self, cat: str | None = None) -> list[dt.date]:
         """Announcement days the recent pages know, newest first (at most five)."""
-        shown = self.list_day()
+        shown = self.list_day(cat)
         return sorted((d for d in self._days if d <= shown and d.weekday() < 5), reverse=True)[:5]
 
     def sections(self, cat: str, day: dt.date) -> dict[str, list[dict]]:
@@ -686,7 +686,7 @@ class FakeArxiv(LocalServer):
             return web.Response(
                 status=404, text=f"No such category {cat}", content_type="text/html"
             )
-        day = self.list_day()
+        day = self.list_day(cat)
         return web.Response(
             text=new_page(cat, day, self.sections(cat, day)), content_type="text/html"
         )
@@ -700,7 +700,7 @@ class FakeArxiv(LocalServer):
         skip = int(request.query.get("skip", "0"))
         show = int(request.query.get("show", "50"))
         days = []
-        for day in self.listing_days():
+        for day in self.listing_days(cat):
             sections = self.sections(cat, day)
             days.append((day, sections["new"] + sections["cross"]))
         return web.Response(text=recent_page(cat, days, skip, show), content_type="text/html")

@@ -9,7 +9,8 @@
 - the RSS feed is rebuilt at midnight ET: on date X it holds the listing dated X, or nothing
   (weekends, holidays); a category in `stale` keeps the feed of the day it froze on;
 - the export API's index lags each announcement by `api_lag`;
-- a day in `late` reaches the pages that much after 20:00 ET (a delayed announcement);
+- a day in `late` reaches the pages that much after 20:00 ET (a delayed announcement), a
+  (day, category) key there only that category's pages;
 - a holiday is a weekday missing from `days`: no announcement, the next listing carries it;
 - each paper's submission time lies in its listing's real window (14:00 ET cut-offs: Tuesday's
   runs from Friday 14:00), spread at random (seeded);
@@ -68,7 +69,7 @@ class ArxivWorld(FakeArxiv):
         start: dt.datetime,
         api_lag: dt.timedelta = dt.timedelta(hours=4),
         stale: dict[str, dt.date] | None = None,
-        late: dict[dt.date, dt.timedelta] | None = None,
+        late: dict[dt.date | tuple[dt.date, str], dt.timedelta] | None = None,
         held: int = 0,
         seed: int = 14,
     ) -> None:
@@ -98,15 +99,15 @@ class ArxivWorld(FakeArxiv):
         self.now += dt.timedelta(**delta)
         return self.now
 
-    def shown_at(self, day: dt.date) -> dt.datetime:
-        """When listing `day` reaches the pages: 20:00 ET, later on a day in `late`."""
-        return announced(day) + self.late.get(day, dt.timedelta())
+    def shown_at(self, day: dt.date, cat: str | None = None) -> dt.datetime:
+        """When listing `day` reaches the pages (of `cat`): 20:00 ET, later when in `late`."""
+        return announced(day) + self.late.get((day, cat or ""), self.late.get(day, dt.timedelta()))
 
-    def announced_days(self) -> list[dt.date]:
-        return sorted(d for d in self._days if self.shown_at(d) <= self.now)
+    def announced_days(self, cat: str | None = None) -> list[dt.date]:
+        return sorted(d for d in self._days if self.shown_at(d, cat) <= self.now)
 
-    def list_day(self) -> dt.date:
-        shown = self.announced_days()
+    def list_day(self, cat: str | None = None) -> dt.date:
+        shown = self.announced_days(cat)
         if shown:
             return shown[-1]
         day = self.now.astimezone(NY).date()  # before the first day: an empty earlier weekday
@@ -114,8 +115,8 @@ class ArxivWorld(FakeArxiv):
             day -= dt.timedelta(days=1)
         return day
 
-    def listing_days(self) -> list[dt.date]:
-        return self.announced_days()[::-1][:5]
+    def listing_days(self, cat: str | None = None) -> list[dt.date]:
+        return self.announced_days(cat)[::-1][:5]
 
     def api_papers(self) -> dict:
         return {
