@@ -4,9 +4,11 @@ lagging index, a stale feed and downtime lose no day. The clock is the fake's: n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -199,33 +201,28 @@ async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_
         await app.close()
 
 
-async def test_a_configured_holiday_is_said_and_loses_nothing(make_settings):
-    days = real_days(*WEEK)
-    days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
+@pytest.mark.parametrize("announced", [False, True], ids=["holiday", "announced-anyway"])
+async def test_a_configured_holiday_is_said_only_if_arxiv_agrees(
+    make_settings, announced: bool
+) -> None:
+    days = real_days(*WEEK)  # Thursday configured as a holiday; arXiv skips it, or does not
+    if not announced:
+        days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
     start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
     async with ArxivWorld(days, start=start) as world, FakeSlack() as slack:
         app = await world_app(make_settings, world, holidays=[WEEK[3]])
         await subscribe(app, ["America/New_York"], last=WEEK[2])
         jobs = jobs_for(app, slack, world)
         outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 13, 9, tzinfo=NY))
-        assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "empty"), (WEEK[4], "posted")]
         said = [p["text"] for p in slack.posts() if "did not announce" in p["text"]]
-        assert said == ["arXiv did not announce on Thu 12 Jun 2025 (holiday)."]
+        statuses = [(o.day, o.status) for o in outcomes]
+        if announced:
+            assert statuses == [(WEEK[3], "posted"), (WEEK[4], "posted")] and said == []
+            await assert_exact(app, world, WEEK[3])
+        else:
+            assert statuses == [(WEEK[3], "empty"), (WEEK[4], "posted")]
+            assert said == ["arXiv did not announce on Thu 12 Jun 2025 (holiday)."]
         await assert_exact(app, world, WEEK[4])
-        await app.close()
-
-
-async def test_a_configured_holiday_arxiv_announced_anyway_is_delivered(make_settings) -> None:
-    days = real_days(*WEEK)  # Thursday configured as a holiday, but arXiv announced it
-    start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
-    async with ArxivWorld(days, start=start) as world, FakeSlack() as slack:
-        app = await world_app(make_settings, world, holidays=[WEEK[3]])
-        await subscribe(app, ["America/New_York"], last=WEEK[2])
-        jobs = jobs_for(app, slack, world)
-        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 12, 9, tzinfo=NY))
-        assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "posted")]
-        await assert_exact(app, world, WEEK[3])
-        assert not any("did not announce" in p["text"] for p in slack.posts())
         await app.close()
 
 
@@ -285,15 +282,25 @@ async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older:
         await app.close()
 
 
-async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
-    # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
-    late = {WEEK[1]: dt.timedelta(hours=16)}
+@contextlib.asynccontextmanager
+async def tuesday_late(
+    make_settings, late: dict[dt.date | tuple[dt.date, str], dt.timedelta], until: dt.datetime
+) -> AsyncIterator[tuple[ArxivWorld, FakeSlack, App, str, list[Outcome]]]:
+    """A New York channel swept from Tue 07:00 ET to `until`, its Monday delivered, with
+    `arxiv.max_wait_hours` 3 and the world's pages late as in `late`."""
     start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
     async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
         app = await world_app(make_settings, world, max_wait_hours=3)
         [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
-        jobs = jobs_for(app, slack, world)
-        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 10, 13, tzinfo=NY))
+        outcomes = await sweep_until(jobs_for(app, slack, world), world, until)
+        yield world, slack, app, ny, outcomes
+
+
+async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
+    # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
+    late = {WEEK[1]: dt.timedelta(hours=16)}
+    until = dt.datetime(2025, 6, 10, 13, tzinfo=NY)
+    async with tuesday_late(make_settings, late, until) as (world, slack, app, ny, outcomes):
         assert [o.status for o in outcomes] == ["waiting"] * 6 + ["late", "waiting", "posted"]
         texts = [json.dumps(p) for p in slack.posts()]
         assert sum("digest is late" in t for t in texts) == 1
@@ -308,13 +315,11 @@ async def test_a_partly_confirmed_day_posts_its_confirmed_categories_and_the_res
 ) -> None:
     # Tuesday's cs.CV pages turn 20 hours late (Tue 16:00 ET); cs.CL's turned on time.
     tue, wed = WEEK[1], WEEK[2]
-    late = {(tue, "cs.CV"): dt.timedelta(hours=20)}
-    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
-    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
-        app = await world_app(make_settings, world, max_wait_hours=3)
-        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
-        jobs = jobs_for(app, slack, world)
-        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 11, 9, tzinfo=NY))
+    late: dict[dt.date | tuple[dt.date, str], dt.timedelta] = {
+        (tue, "cs.CV"): dt.timedelta(hours=20)
+    }
+    until = dt.datetime(2025, 6, 11, 9, tzinfo=NY)
+    async with tuesday_late(make_settings, late, until) as (world, slack, app, ny, outcomes):
         statuses = [(o.day, o.status) for o in outcomes]
         # Waited the 3 hours (08:00-10:30), then posted what is confirmed; Wednesday as usual.
         assert statuses == [(tue, "waiting")] * 6 + [(tue, "posted"), (wed, "posted")]
