@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.models import Listing
 
 __all__ = [
     "ArxivBotError",
@@ -14,6 +18,7 @@ __all__ = [
     "ListingNotReady",
     "ListingUnreadable",
     "PaperNotFound",
+    "PartlyConfirmed",
     "SettingsError",
     "StoreUnavailable",
 ]
@@ -86,3 +91,13 @@ class ListingNotReady(ArxivBotError):
         super().__init__(f"arXiv's listing of {day:%a %d %b %Y} is not confirmed yet: {reason}.")
         self.day = day
         self.reason = reason
+
+
+class PartlyConfirmed(ListingNotReady):
+    """Some categories of day `day` are confirmed (`listing`), the others (`late`) not yet: the
+    day is not final, but a digest that waited long enough may post the confirmed part."""
+
+    def __init__(self, day: dt.date, listing: Listing, late: list[str]) -> None:
+        super().__init__(day, f"arXiv has not announced {', '.join(late)} yet")
+        self.listing = listing
+        self.late = late

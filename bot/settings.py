@@ -30,6 +30,9 @@ class ArxivSettings(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0)
     backoff_seconds: float = Field(default=2.0, ge=0, description="first retry wait, doubling")
     list_url: str = Field(default="https://arxiv.org/list", description="listing pages' base")
+    oai_url: str = Field(
+        default="https://oaipmh.arxiv.org/oai", description="OAI-PMH base (past days)"
+    )
     contact: str = Field(
         default="",
         description="an email or URL sent in the User-Agent, so arXiv can reach you before "

@@ -139,8 +139,13 @@ async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
         assert {p.id for p in (await source.listing(mon, CATS)).papers} == world.announced_ids(
             mon, CATS
         )
-        # Two weeks on, Tuesday is older than the recent pages: the API window in ET finds it all.
+        # Two weeks on, Tuesday is older than the recent pages: OAI-PMH's versions' dates, read
+        # in ET, put the weekend's papers on it; with OAI-PMH down, the API window in ET too.
         world.now = dt.datetime(2025, 11, 11, 21, tzinfo=NY)
+        listing = await source.listing(tue, CATS)
+        assert listing.source == "arxiv oai-pmh"
+        assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)
+        world.fail_next("/oai", *[503] * 3)
         listing = await source.listing(tue, CATS)
         assert listing.source == "arxiv api (submission dates)"
         assert {p.id for p in listing.papers} == world.announced_ids(tue, CATS)
@@ -152,3 +157,20 @@ async def test_a_missing_page_is_a_clear_error():
         source, _ = source_for(world)
         with pytest.raises(ArxivUnavailable, match=r"arXiv has no page .*/list/cs\.XX/new"):
             await source.listing(TUE, ["cs.XX"])
+
+
+async def test_a_configured_holiday_needs_the_pages_and_the_feed_to_agree() -> None:
+    thu, fri = dt.date(2025, 6, 12), dt.date(2025, 6, 13)
+    days = real_days(MON, TUE, WED, fri)  # no Thursday announcement
+    async with ArxivWorld(days, start=et(2025, 6, 11, 21)) as world:
+        source, _ = source_for(world, holidays=[thu])
+        # Wed 21:00: the pages show Wednesday, but the feed is not rebuilt for Thursday yet.
+        with pytest.raises(ListingNotReady, match="still show 2025-06-11"):
+            await source.listing(thu, CATS)
+        world.advance(hours=3, minutes=30)  # Thu 00:30: the feed states Thursday, empty
+        listing = await source.listing(thu, CATS)
+        assert listing.papers == [] and listing.source == "arxiv: no announcement (holiday)"
+        assert paths(world)[-1] == "/rss/cs.CL+cs.CV"
+        world.fail_next("/rss", *[503] * 3)  # a feed that does not answer confirms nothing
+        with pytest.raises(ListingNotReady):
+            await source.listing(thu, CATS)

@@ -72,3 +72,17 @@ def test_windows_tile_the_week_without_gaps():
     days = CYCLE.days(dt.date(2025, 6, 1), dt.date(2025, 6, 30))
     for before, after in itertools.pairwise(days):
         assert CYCLE.window(before)[1] == CYCLE.window(after)[0]
+
+
+def test_a_submission_belongs_to_the_listing_whose_window_holds_it() -> None:
+    holding = CYCLE.holding
+    assert holding(et(2025, 6, 9, 13, 59)) == dt.date(2025, 6, 10)  # Monday before 14:00: Tue
+    assert holding(et(2025, 6, 9, 14)) == dt.date(2025, 6, 11)  # at the cut-off: Wednesday's
+    assert holding(et(2025, 6, 6, 15)) == dt.date(2025, 6, 10)  # Friday afternoon: Tuesday's
+    assert holding(et(2025, 6, 7, 12)) == dt.date(2025, 6, 10)  # Saturday: Tuesday's
+    # A holiday (Thu 06-12) moves its window's papers to Friday's listing.
+    assert Cycle.with_holidays([dt.date(2025, 6, 12)]).holding(et(2025, 6, 11, 9)) == dt.date(
+        2025, 6, 13
+    )
+    # In UTC across the DST change: Mon 2025-11-03 18:30 UTC is 13:30 EST, still Tuesday's.
+    assert holding(dt.datetime(2025, 11, 3, 18, 30, tzinfo=UTC)) == dt.date(2025, 11, 4)

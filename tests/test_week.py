@@ -4,15 +4,18 @@ lagging index, a stale feed and downtime lose no day. The clock is the fake's: n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App, open_app
 from bot.chat.slack.poster import SlackPoster
+from bot.errors import ListingNotReady
 from bot.schedule.jobs import DailyJobs, Outcome
 from bot.schedule.prescore import prescore
 from bot.sources.arxiv import ArxivSource
@@ -30,6 +33,7 @@ ZONES = [
     "Australia/Sydney",
 ]
 SUNDAY_19 = dt.datetime(2025, 6, 8, 19, tzinfo=NY)
+DST_WEEK = [dt.date(2025, 10, d) for d in (27, 28, 29, 30, 31)] + [dt.date(2025, 11, 3)]
 
 
 async def world_app(make_settings, world: ArxivWorld, claude=None, **arxiv: object) -> App:
@@ -61,15 +65,24 @@ def jobs_for(app: App, slack: FakeSlack, world: ArxivWorld) -> DailyJobs:
 
 
 async def sweep_until(
-    jobs: DailyJobs, world: ArxivWorld, end: dt.datetime, step: float = 0.5, on_tick=None
+    jobs: DailyJobs,
+    world: ArxivWorld,
+    end: dt.datetime,
+    step: float = 0.5,
+    on_tick=None,
+    posted_at: dict[tuple[str, dt.date], dt.datetime] | None = None,
 ) -> list[Outcome]:
-    """The periodic sweep every `step` hours of the fake clock until `end`."""
+    """The periodic sweep every `step` hours of the fake clock until `end` (when each digest was
+    posted, in UTC, into `posted_at`)."""
     outcomes: list[Outcome] = []
     while world.now < end:
         world.advance(hours=step)
         if on_tick:
             await on_tick(world.now)
-        outcomes += await jobs.run_due(now=world.now)
+        for o in await jobs.run_due(now=world.now):
+            outcomes.append(o)
+            if posted_at is not None and o.status == "posted" and o.day:
+                posted_at[o.channel_id, o.day] = world.now.astimezone(dt.UTC)
     return outcomes
 
 
@@ -79,42 +92,84 @@ async def assert_exact(app: App, world: ArxivWorld, day: dt.date) -> None:
     assert {p.id for p in stored} == world.announced_ids(day, CATS), day
 
 
-async def test_a_week_in_five_time_zones(make_settings, fake_claude):
-    days = real_days(*WEEK)
-    async with ArxivWorld(days, start=SUNDAY_19) as world, FakeSlack() as slack:
+def dst_week() -> dict[dt.date, list[dict]]:
+    """Six listings, Mon 27 Oct to Mon 3 Nov 2025, the real days' papers on them (announce type
+    kept `new`: their June ids would read as replacements in November), a sixth under new ids."""
+    days = real_days(*DST_WEEK[:5])
+    days[DST_WEEK[5]] = [dict(r, id=f"2511.{90000 + i}") for i, r in enumerate(days[DST_WEEK[0]])]
+    return {d: [dict(r, announce_type="new") for r in rows] for d, rows in days.items()}
+
+
+async def test_a_week_in_five_time_zones_across_the_dst_change(make_settings, fake_claude) -> None:
+    # Paris left summer time on Sun 26 Oct, New York on Sun 2 Nov (Sydney is in summer time):
+    # Monday 3 Nov's listing appears at 01:00 UTC, the others at 00:00 UTC. The RSS of cs.CV is
+    # stale all week, arXiv answers 429 bursts with Retry-After every evening, the API's index
+    # lags (not asked: the pages carry the abstracts).
+    start = dt.datetime(2025, 10, 26, 19, 30, tzinfo=NY)
+    async with (
+        ArxivWorld(dst_week(), start=start, stale={"cs.CV": DST_WEEK[0]}) as world,
+        FakeSlack() as slack,
+    ):
         app = await world_app(make_settings, world, claude=fake_claude)
-        channels = await subscribe(app, ZONES)
+        channels = await subscribe(app, ZONES, last=dt.date(2025, 10, 24))
         jobs = jobs_for(app, slack, world)
         prescored: list[dt.date] = []
+        bursts = 0
 
-        async def prescore_view(now: dt.datetime) -> None:
-            # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
+        async def evening(now: dt.datetime) -> None:
+            nonlocal bursts
             local = now.astimezone(NY)
+            if local == dt.datetime(2025, 10, 30, 0, 30, tzinfo=NY):
+                # The pages fail after midnight: cs.CV's stale feed is not taken for Thursday.
+                world.fail_next("/list", *[503] * 3)
+                with pytest.raises(ListingNotReady, match="the RSS feed shows 2025-10-27"):
+                    await app.source.listing(DST_WEEK[3], CATS)
+                await assert_exact(app, world, DST_WEEK[3])  # the stored listing is untouched
             if local.time() == dt.time(20, 30) and local.weekday() in (6, 0, 1, 2, 3):
+                world.burst("/list/cs.CL", 2, retry_after=0.2)  # honoured: the third try works
+                bursts += 1
+                # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
                 report = await prescore(app, platforms={"slack"}, now=now)
                 assert report.ran and report.criteria == 1 and not report.skipped
                 prescored.append(report.day)
 
+        posted_at: dict[tuple[str, dt.date], dt.datetime] = {}
         outcomes = await sweep_until(
-            jobs, world, SUNDAY_19 + dt.timedelta(days=7), on_tick=prescore_view
+            jobs,
+            world,
+            dt.datetime(2025, 11, 3, 18, 30, tzinfo=NY),
+            step=1,
+            on_tick=evening,
+            posted_at=posted_at,
         )
         posted: dict[str, list[dt.date]] = defaultdict(list)
         for o in outcomes:
             assert o.status in ("posted", "already", "leased"), o
             if o.status == "posted":
                 posted[o.channel_id].append(o.day)
-        assert {c: posted[c] for c in channels} == {c: WEEK for c in channels}
-        assert prescored == WEEK
-        for day in WEEK:
+        assert {c: posted[c] for c in channels} == {c: DST_WEEK for c in channels}
+        assert prescored == DST_WEEK and bursts == 6 and not world.pending_faults
+        assert any(p.startswith("/rss/cs.CL+cs.CV") for _, p in world.requests)
+        for day in DST_WEEK:
             await assert_exact(app, world, day)
         for channel in channels:
             seen: set[str] = set()
-            for day in WEEK:
+            for day in DST_WEEK:
                 record = await app.store.get_delivery(channel, day)
                 ids = set(json.loads(record["papers"]))
                 assert record["state"] == "posted" and ids <= world.announced_ids(day, CATS)
                 assert not ids & seen  # nothing from a day it already got
                 seen |= ids
+        # 08:00 local at the first sweep after (sweeps at half past the hour), in UTC:
+        utc = dt.UTC
+        ny, paris, tokyo = channels[0], channels[2], channels[3]
+        assert posted_at[ny, DST_WEEK[1]] == dt.datetime(2025, 10, 28, 12, 30, tzinfo=utc)  # EDT
+        assert posted_at[ny, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 13, 30, tzinfo=utc)  # EST
+        assert posted_at[paris, DST_WEEK[1]] == dt.datetime(2025, 10, 28, 7, 30, tzinfo=utc)
+        assert posted_at[paris, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 7, 30, tzinfo=utc)
+        # Tokyo: Friday's listing (00:00 UTC = 09:00 JST) the next morning; Monday's at 10:00 JST.
+        assert posted_at[tokyo, DST_WEEK[4]] == dt.datetime(2025, 10, 31, 23, 30, tzinfo=utc)
+        assert posted_at[tokyo, DST_WEEK[5]] == dt.datetime(2025, 11, 3, 23, 30, tzinfo=utc)
         await app.close()
 
 
@@ -139,20 +194,34 @@ async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_
         assert len(late) == 1 and "Thu 12 Jun 2025" in late[0]
         assert await app.store.last_delivered(ny) == WEEK[4]
         assert await app.store.get_listing(WEEK[3], CATS) == []  # no announcement, confirmed
+        # Friday's digest carries Thursday's window and says there was no announcement.
+        said = [json.dumps(p) for p in slack.posts() if "did not announce" in json.dumps(p)]
+        assert len(said) == 1 and "arXiv did not announce on Thu 12 Jun 2025 (holiday)." in said[0]
         await assert_exact(app, world, WEEK[4])
         await app.close()
 
 
-async def test_a_configured_holiday_is_said_and_loses_nothing(make_settings):
-    days = real_days(*WEEK)
-    days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
+@pytest.mark.parametrize("announced", [False, True], ids=["holiday", "announced-anyway"])
+async def test_a_configured_holiday_is_said_only_if_arxiv_agrees(
+    make_settings, announced: bool
+) -> None:
+    days = real_days(*WEEK)  # Thursday configured as a holiday; arXiv skips it, or does not
+    if not announced:
+        days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
     start = dt.datetime(2025, 6, 11, 19, tzinfo=NY)
     async with ArxivWorld(days, start=start) as world, FakeSlack() as slack:
         app = await world_app(make_settings, world, holidays=[WEEK[3]])
         await subscribe(app, ["America/New_York"], last=WEEK[2])
         jobs = jobs_for(app, slack, world)
         outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 13, 9, tzinfo=NY))
-        assert [(o.day, o.status) for o in outcomes] == [(WEEK[3], "empty"), (WEEK[4], "posted")]
+        said = [p["text"] for p in slack.posts() if "did not announce" in p["text"]]
+        statuses = [(o.day, o.status) for o in outcomes]
+        if announced:
+            assert statuses == [(WEEK[3], "posted"), (WEEK[4], "posted")] and said == []
+            await assert_exact(app, world, WEEK[3])
+        else:
+            assert statuses == [(WEEK[3], "empty"), (WEEK[4], "posted")]
+            assert said == ["arXiv did not announce on Thu 12 Jun 2025 (holiday)."]
         await assert_exact(app, world, WEEK[4])
         await app.close()
 
@@ -183,8 +252,8 @@ async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_setti
         await app.close()
 
 
-@pytest.mark.parametrize("older", [False, True], ids=["recent-page", "api-window"])
-async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older):
+@pytest.mark.parametrize("older", [False, True], ids=["recent-page", "oai-pmh"])
+async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older: bool) -> None:
     from bot.sources.bundled import bundled_days, load_rows
 
     rows: dict[str, dict] = {}
@@ -204,27 +273,70 @@ async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older)
     at = dt.datetime(2025, 6, 10 if older else 5, 21, tzinfo=NY)
     async with ArxivWorld(days, start=at) as world:
         world.latency = 0.05  # 9 requests: 0.45 s, over the 0.3 s each request may take
+        world.oai_page = 400  # five OAI-PMH pages, through resumption tokens
         app = await world_app(make_settings, world, timeout_seconds=0.3)
         listing = await app.listing(dt.date(2025, 6, 2), CATS)
         assert {p.id for p in listing.papers} == set(big)
-        expected = "arxiv api (submission dates)" if older else "arxiv recent + api"
+        expected = "arxiv oai-pmh" if older else "arxiv recent + api"
         assert listing.source == expected
         await app.close()
+
+
+@contextlib.asynccontextmanager
+async def tuesday_late(
+    make_settings, late: dict[dt.date | tuple[dt.date, str], dt.timedelta], until: dt.datetime
+) -> AsyncIterator[tuple[ArxivWorld, FakeSlack, App, str, list[Outcome]]]:
+    """A New York channel swept from Tue 07:00 ET to `until`, its Monday delivered, with
+    `arxiv.max_wait_hours` 3 and the world's pages late as in `late`."""
+    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
+    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
+        app = await world_app(make_settings, world, max_wait_hours=3)
+        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
+        outcomes = await sweep_until(jobs_for(app, slack, world), world, until)
+        yield world, slack, app, ny, outcomes
 
 
 async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
     # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
     late = {WEEK[1]: dt.timedelta(hours=16)}
-    start = dt.datetime(2025, 6, 10, 7, tzinfo=NY)
-    async with ArxivWorld(real_days(*WEEK), start=start, late=late) as world, FakeSlack() as slack:
-        app = await world_app(make_settings, world, max_wait_hours=3)
-        [ny] = await subscribe(app, ["America/New_York"], last=WEEK[0])
-        jobs = jobs_for(app, slack, world)
-        outcomes = await sweep_until(jobs, world, dt.datetime(2025, 6, 10, 13, tzinfo=NY))
+    until = dt.datetime(2025, 6, 10, 13, tzinfo=NY)
+    async with tuesday_late(make_settings, late, until) as (world, slack, app, ny, outcomes):
         assert [o.status for o in outcomes] == ["waiting"] * 6 + ["late", "waiting", "posted"]
         texts = [json.dumps(p) for p in slack.posts()]
         assert sum("digest is late" in t for t in texts) == 1
         assert any("confirmed this day late" in t for t in texts)
         await assert_exact(app, world, WEEK[1])
         assert await app.store.last_delivered(ny) == WEEK[1]
+        await app.close()
+
+
+async def test_a_partly_confirmed_day_posts_its_confirmed_categories_and_the_rest_next(
+    make_settings,
+) -> None:
+    # Tuesday's cs.CV pages turn 20 hours late (Tue 16:00 ET); cs.CL's turned on time.
+    tue, wed = WEEK[1], WEEK[2]
+    late: dict[dt.date | tuple[dt.date, str], dt.timedelta] = {
+        (tue, "cs.CV"): dt.timedelta(hours=20)
+    }
+    until = dt.datetime(2025, 6, 11, 9, tzinfo=NY)
+    async with tuesday_late(make_settings, late, until) as (world, slack, app, ny, outcomes):
+        statuses = [(o.day, o.status) for o in outcomes]
+        # Waited the 3 hours (08:00-10:30), then posted what is confirmed; Wednesday as usual.
+        assert statuses == [(tue, "waiting")] * 6 + [(tue, "posted"), (wed, "posted")]
+        texts = [json.dumps(p) for p in slack.posts()]
+        assert sum("arXiv has not announced cs.CV for this day yet" in t for t in texts) == 1
+        assert not any("digest is late" in t for t in texts)
+        first = await app.store.get_delivery(ny, tue)
+        assert first["pending"] == "cs.CV"
+        got_tue = set(json.loads(first["papers"]))
+        assert got_tue and got_tue <= world.announced_ids(tue, ["cs.CL"])
+        assert await app.store.get_listing(tue, CATS) is None  # never stored as final
+        # The next digest read Tuesday's cs.CV, confirmed since, and re-posted nothing.
+        listing = await app.store.get_listing(tue, ["cs.CV"])
+        assert listing is not None
+        assert {p.id for p in listing} == world.announced_ids(tue, ["cs.CV"])
+        got_wed = set(json.loads((await app.store.get_delivery(ny, wed))["papers"]))
+        assert got_wed and not got_wed & got_tue
+        assert got_wed <= world.announced_ids(wed, CATS) | world.announced_ids(tue, ["cs.CV"])
+        assert await app.store.last_delivered(ny) == wed
         await app.close()

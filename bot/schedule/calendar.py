@@ -9,7 +9,13 @@ import datetime as dt
 
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
 
-__all__ = ["ANNOUNCE_TZ", "announced_at", "announcement_days", "latest_announcement"]
+__all__ = [
+    "ANNOUNCE_TZ",
+    "announced_at",
+    "announcement_days",
+    "latest_announcement",
+    "no_announcement",
+]
 
 _CYCLE = Cycle()
 
@@ -27,3 +33,11 @@ def latest_announcement(now: dt.datetime) -> dt.date:
 def announcement_days(after: dt.date, until: dt.date) -> list[dt.date]:
     """Listing days in (after, until], oldest first."""
     return _CYCLE.days(after, until)
+
+
+def no_announcement(day: dt.date) -> str:
+    """What a channel is told of a weekday arXiv confirmed empty: the source returns one only
+    when its interfaces agree that arXiv did not announce (a holiday)."""
+    if day.weekday() >= 5:
+        return "Nothing new on arXiv today."
+    return f"arXiv did not announce on {day:%a %d %b %Y} (holiday)."

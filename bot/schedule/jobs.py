@@ -34,11 +34,17 @@ from bot.errors import (
     ChatUnavailable,
     LeaseLost,
     ListingNotReady,
+    PartlyConfirmed,
     StoreUnavailable,
 )
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
-from bot.schedule.calendar import announced_at, announcement_days, latest_announcement
+from bot.schedule.calendar import (
+    announced_at,
+    announcement_days,
+    latest_announcement,
+    no_announcement,
+)
 from bot.store import REDIS_ERRORS
 from bot.store.store import Lease
 
@@ -190,12 +196,12 @@ class DailyJobs:
             await store.forget_active(channel_id, day)
             return Outcome(channel_id, day, "already")
         async with self._building:
-            digest = await self._build(config, day)
+            digest, late = await self._build(config, day)
         if (await store.get_delivery(channel_id, day)).get("late"):  # issue 14: said when late
             digest.notes.append("arXiv confirmed this day late; this digest waited for it.")
         if digest.fetched == 0:
-            if config.notify_empty:
-                await poster.post_text(native_id(channel_id), "Nothing new on arXiv today.")
+            if config.notify_empty or day.weekday() < 5:  # a weekday: a holiday, always said
+                await poster.post_text(native_id(channel_id), no_announcement(day))
             await self._finish(channel_id, day, "empty", [], lease)
             return Outcome(channel_id, day, "empty")
         previous = await store.get_delivery(channel_id, day)
@@ -215,6 +221,7 @@ class DailyJobs:
             owner=self.owner,
             papers=json.dumps(ids),
             resumed_from=previous.get("owner", "") if resumed else "",
+            pending=",".join(late),  # categories arXiv had not announced: the next digest's
         )
         progress = await Progress.load(store, channel_id, day, resumed=resumed, lease=lease)
         await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
@@ -269,12 +276,28 @@ class DailyJobs:
             channel_id, day, lease=lease, state=state, papers=json.dumps(ids), owner=self.owner
         )
 
-    async def _build(self, config: ChannelConfig, day: dt.date) -> Digest:
-        """The day's digest; after downtime, one catch-up digest over the missed days (capped)."""
+    async def _build(self, config: ChannelConfig, day: dt.date) -> tuple[Digest, list[str]]:
+        """The day's digest; after downtime, one catch-up digest over the missed days (capped).
+        Past the wait, a day only some categories of which arXiv confirmed is built of those
+        (the late ones returned, for the next digest, which also reads the last one's)."""
         last = await self.app.store.last_delivered(config.id)
         cap = self.app.settings.catch_up_days
         days = announcement_days(last, day)[-max(cap, 1) :] if last else [day]
-        listings = [await self.app.listing(d, config.categories) for d in days]
+        wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
+        listings, late = [], []
+        for d in days:
+            try:
+                listings.append(await self.app.listing(d, config.categories))
+            except PartlyConfirmed as e:
+                if d != day or self.clock() - due_at(config, d) < wait:
+                    raise
+                listings.append(e.listing)
+                late = e.late
+        pending = (
+            (await self.app.store.get_delivery(config.id, last)).get("pending") if last else ""
+        )
+        if pending:
+            listings.append(await self.app.listing(last, pending.split(",")))
         merged: dict[str, Paper] = {}
         for listing in listings:
             for paper in listing.papers:
@@ -282,14 +305,20 @@ class DailyJobs:
         metrics.PAPERS_FETCHED.inc(len(merged))
         listing = Listing(day=day, categories=config.categories, papers=list(merged.values()))
         digest = await self.app.builder.build(config, listing=listing)
+        if late:
+            digest.notes.append(
+                f"arXiv has not announced {', '.join(late)} for this day yet: their papers "
+                "follow in the next digest."
+            )
         if len(days) > 1:
+            digest.notes += [no_announcement(x.day) for x in listings if x.day and not x.papers]
             digest.notes.append(
                 "Catch-up digest: includes the missed announcements of "
                 + ", ".join(d.isoformat() for d in days)
                 + "."
             )
         metrics.record_usage(digest.usage)
-        return digest
+        return digest, late
 
     # --- late days (issue 14): not confirmed by arXiv yet -> retried, said once, never "delivered"
     async def _not_ready(

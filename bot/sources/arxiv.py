@@ -6,11 +6,17 @@ and returned only once confirmed (the interface states the day and its counts ad
   the feed is not cut at its 2,000 items);
 - a past day still on the `/list/CAT/recent` pages (the last five): its ids there, metadata
   through the API's `id_list`;
-- older days: the API's date search over the day's ET submission window, the last resort.
+- older days: OAI-PMH (the interface arXiv asks harvesters to use for past days), each
+  record's announcement day worked out from its versions' dates (oai.py), the API's `id_list`
+  filling in what a record lacks;
+- the API's date search over the day's ET submission window: the last resort, when OAI-PMH
+  does not answer.
 
 A day not confirmed yet raises ListingNotReady (never an empty or stale listing). A weekday
-without an announcement is said to be one (an empty listing) only when it is a configured
-holiday or the recent pages skip it.
+without an announcement (a holiday: an empty listing) only when the interfaces agree: the
+listing pages still show an earlier day and the feed, rebuilt for that date, has nothing, on a
+configured holiday (`arxiv.holidays`); or, configured or not, once the recent pages (or, for an
+older day, OAI-PMH) skip it. A configured holiday that arXiv did announce is read like any day.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable
+from bot.errors import ArxivUnavailable, ListingNotReady, ListingUnreadable, PartlyConfirmed
 from bot.models import Listing, Paper
 from bot.settings import ArxivSettings
 from bot.sources.announce import announce_type
@@ -29,12 +35,14 @@ from bot.sources.atom import AtomApi
 from bot.sources.cycle import ANNOUNCE_TZ, Cycle
 from bot.sources.http import NotFound, Pacer, PoliteFetcher, Sleep
 from bot.sources.listing_page import PageEntry, page_day, parse_new_page, parse_recent_page
+from bot.sources.oai import OaiPmh, oai_sets
 from bot.sources.rss import parse_rss
 
-__all__ = ["RSS_CAP", "ArxivSource"]
+__all__ = ["HOLIDAY", "RSS_CAP", "ArxivSource"]
 
 log = logging.getLogger(__name__)
 
+HOLIDAY = "no announcement (holiday)"
 RSS_CAP = 2000  # arXiv's feeds stop at 2,000 items: a feed that long may be cut
 _SHOW = 2000
 
@@ -74,17 +82,18 @@ class ArxivSource:
             timeout=settings.timeout_seconds,
         )
         self.atom = AtomApi(self.fetcher, settings.api_url)
+        self.oai = OaiPmh(self.fetcher, settings.oai_url)
 
     async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
         """Day `day`'s confirmed listing (None: the latest announcement the pages show)."""
         now = self.clock()
         if day is None:
             return await self._latest(None, categories, now)
-        if not self.cycle.is_listing_day(day):
-            return _empty(day, categories, "no announcement (weekend or arXiv holiday)")
+        if day.weekday() >= 5:
+            return _empty(day, categories, "no announcement (weekend)")
         if self.cycle.announced_at(day) > now:
             raise ListingNotReady(day, f"arXiv announces it at {self._when(day)}")
-        if day >= self.cycle.latest(now):
+        if day >= Cycle().latest(now):  # holidays counted as days: arXiv may announce anyway
             return await self._latest(day, categories, now)
         return await self._past(day, categories)
 
@@ -103,6 +112,11 @@ class ArxivSource:
     ) -> Listing:
         try:
             listing = await self._pages(day, categories)
+        except _Behind as e:
+            assert day is not None
+            if day in self.cycle.holidays and await self._feed_empty(day, categories, now):
+                return _empty(day, categories, HOLIDAY)
+            raise ListingNotReady(day, e.reason) from None
         except ArxivUnavailable as e:
             if day is None or not self._feed_rebuilt(day, now):
                 raise
@@ -118,32 +132,57 @@ class ArxivSource:
         return listing
 
     async def _pages(self, day: dt.date | None, categories: list[str]) -> Listing:
-        """The `/new` pages of `categories`; one still showing an earlier day than `day` ends
-        it there (not ready), read from its head only."""
+        """The `/new` pages of `categories`. A page still showing an earlier day than `day` is
+        a late category, read from its head only: all late, not ready (`_Behind`); some late,
+        PartlyConfirmed with the confirmed categories' listing."""
         base = self.settings.list_url.rstrip("/")
         days: set[dt.date] = set()
         entries: dict[str, PageEntry] = {}
+        behind: dict[str, dt.date] = {}
         for cat in categories:
             html = await self._get(f"{base}/{cat}/new?show={_SHOW}")
             shown = page_day(html)
             if day is not None and shown is not None and shown < day:
-                raise ListingNotReady(day, f"the listing pages still show {shown}")
+                behind[cat] = shown
+                continue
             # Hundreds of entries: parsed off the event loop, so leases and acks keep their time.
             page = await asyncio.to_thread(parse_new_page, html)
             days.add(page.day)
             for entry in page.entries:
                 entries.setdefault(entry.id, entry)
-        if len(days) > 1:  # one category's page already turned over: wait for all of them
+        if day is not None and not days:
+            raise _Behind(day, f"the listing pages still show {min(behind.values())}")
+        if len(days) > 1 or (behind and day not in days):
+            # one category's page already turned over: wait for all of them
             raise ListingNotReady(max(days), "the categories' listing pages show different days")
-        day = days.pop()
+        shown_day = days.pop()
         wanted = set(categories)
-        papers = [_from_entry(e, day, wanted) for e in entries.values()]
-        return Listing(day=day, categories=categories, papers=papers, source="arxiv listing pages")
+        papers = [_from_entry(e, shown_day, wanted) for e in entries.values()]
+        confirmed = [c for c in categories if c not in behind]
+        listing = Listing(
+            day=shown_day, categories=confirmed, papers=papers, source="arxiv listing pages"
+        )
+        if behind:
+            assert day is not None
+            raise PartlyConfirmed(day, listing, list(behind))
+        return listing
 
     def _feed_rebuilt(self, day: dt.date, now: dt.datetime) -> bool:
         """The RSS feed holds listing `day` on that date in ET: rebuilt at the midnight after its
         announcement, emptied at the next one (weekends, holidays)."""
         return now.astimezone(ANNOUNCE_TZ).date() == day
+
+    async def _feed_empty(self, day: dt.date, categories: list[str], now: dt.datetime) -> bool:
+        """The feed, rebuilt at midnight of `day`, states `day` and holds no item: no
+        announcement (before that midnight it still holds the previous day: not known yet)."""
+        if not self._feed_rebuilt(day, now):
+            return False
+        try:
+            feed = await self._rss(categories)
+        except ArxivUnavailable as e:
+            log.info("RSS check of holiday %s failed: %s", day, e)
+            return False
+        return feed.day == day and not feed.papers
 
     async def _rss(self, categories: list[str]) -> Listing:
         url = f"{self.settings.rss_url.rstrip('/')}/{'+'.join(categories)}"
@@ -188,9 +227,13 @@ class ArxivSource:
                 break
             ids |= dict.fromkeys(found)
         if not covered:
-            return await self.atom.by_window(day, categories, self.cycle)
+            try:
+                return await self._oai_day(day, categories)
+            except ArxivUnavailable as e:
+                log.warning("arXiv's OAI-PMH failed (%s); searching the API by date", e)
+                return await self.atom.by_window(day, categories, self.cycle)
         if not ids:
-            return _empty(day, categories, "no announcement (the recent pages skip the day)")
+            return _empty(day, categories, HOLIDAY)
         papers = await self.atom.by_ids(list(ids), day, set(categories))
         missing = set(ids) - {p.id for p in papers}
         if missing:
@@ -198,6 +241,35 @@ class ArxivSource:
         order = {pid: i for i, pid in enumerate(ids)}
         papers.sort(key=lambda p: order.get(p.id, len(order)))
         return Listing(day=day, categories=categories, papers=papers, source="arxiv recent + api")
+
+    async def _oai_day(self, day: dt.date, categories: list[str]) -> Listing:
+        """`day` from OAI-PMH: records stamped from its window's first day until now (a record
+        announced on `day` and changed since is stamped later), kept when a version of theirs
+        was announced on `day`."""
+        start = self.cycle.window(day)[0].astimezone(dt.UTC).date()
+        until = self.clock().astimezone(dt.UTC).date()
+        wanted = set(categories)
+        papers: dict[str, Paper] = {}
+        for set_spec in oai_sets(categories):
+            for record in await self.oai.records(start, until, set_spec):
+                version = record.announced(self.cycle).get(day)
+                if version is not None and wanted & set(record.categories):
+                    papers.setdefault(record.id, record.paper(day, version, wanted))
+        lacking = [pid for pid, p in papers.items() if not (p.title and p.abstract)]
+        if lacking:
+            for found in await self.atom.by_ids(lacking, day, wanted):
+                if found.id not in papers:
+                    continue
+                old = papers[found.id]
+                papers[found.id] = found.model_copy(
+                    update={"version": old.version, "announce_type": old.announce_type}
+                )
+            still = [pid for pid in lacking if not papers[pid].abstract]
+            if still:
+                raise ListingNotReady(day, f"the API does not know {len(still)} of its papers yet")
+        return Listing(
+            day=day, categories=categories, papers=list(papers.values()), source="arxiv oai-pmh"
+        )
 
     async def _recent_ids(self, cat: str, day: dt.date) -> list[str] | None:
         """`day`'s ids on CAT's recent pages; [] when the pages skip it (no announcement that
@@ -224,6 +296,10 @@ class ArxivSource:
                 )
             return ids
         return [] if any(d < day for d in seen) else None
+
+
+class _Behind(ListingNotReady):
+    """The listing pages still show a day before the one asked for."""
 
 
 def _empty(day: dt.date, categories: list[str], why: str) -> Listing:

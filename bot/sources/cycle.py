@@ -69,6 +69,13 @@ class Cycle:
             day += _DAY
         return out
 
+    def holding(self, submitted: dt.datetime) -> dt.date:
+        """The listing day whose submission window holds `submitted` (an aware datetime)."""
+        day = submitted.astimezone(ANNOUNCE_TZ).date()
+        while not self.is_listing_day(day) or self._cutoff(day) <= submitted:
+            day += _DAY
+        return day
+
     def _cutoff(self, day: dt.date) -> dt.datetime:
         """The 14:00 ET cut-off that closes listing `day`: on the last weekday before it."""
         closing = day - _DAY

@@ -45,6 +45,15 @@ Routes
 ``GET /list/{cat}/recent?skip=&show=`` -- the last five listing days (new and cross, no
   abstracts), paged over their concatenation.  ArxivWorld (arxiv_world.py) moves all of these
   with a clock.
+``GET /oai`` -- OAI-PMH 2.0 as arXiv's server (github.com/arXiv/oaipmh) answers it: verb
+  ``ListRecords`` with ``metadataPrefix=arXivRaw`` (every version with its submission date,
+  RFC 822 in GMT) or ``arXiv``, ``set`` (an archive such as ``cs``, ``physics:hep-th``),
+  ``from``/``until`` (YYYY-MM-DD datestamps, inclusive), ``resumptionToken`` (exclusive of the
+  others; ``oai_page`` records a page, the token carrying ``completeListSize`` and ``cursor``).
+  A record's datestamp is the day its listing was announced, or its day in ``restamped`` (a later
+  metadata change: OAI keeps only the last stamp).  Errors in an ``<error code=...>`` element
+  with HTTP 200: ``badVerb``, ``badArgument``, ``cannotDisseminateFormat``,
+  ``badResumptionToken``, ``noRecordsMatch``.
 ``GET /html/{id}`` -- ``html_pages[id]`` (versioned or versionless key), else 404.
 ``GET /abs/{id}`` -- minimal abstract page (citation_* meta tags, ``blockquote.abstract``) for any
   listed paper, 404 otherwise; ids in ``withdrawn`` (default: ``latexml_pages.WITHDRAWN_ID``)
@@ -377,6 +386,8 @@ class FakeArxiv(LocalServer):
         self._faults: dict[str, list[int | str | float]] = {}
         self._closing = asyncio.Event()
         self.retry_after = "0"  # the Retry-After of queued 429/503 faults
+        self.oai_page = 500
+        self.restamped: dict[str, dt.date] = {}
 
     # -------------------------------------------------------------- lifecycle
     runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
@@ -389,6 +400,7 @@ class FakeArxiv(LocalServer):
         app.router.add_get("/abs/{id:.+}", self._h_abs)
         app.router.add_get("/list/{cat}/new", self._h_list_new)
         app.router.add_get("/list/{cat}/recent", self._h_list_recent)
+        app.router.add_get("/oai", self._h_oai)
         self._closing = asyncio.Event()
         return app
 
@@ -649,13 +661,13 @@ class FakeArxiv(LocalServer):
         return self._papers
 
     # -------------------------------------------------------------- listing pages
-    def list_day(self) -> dt.date:
+    def list_day(self, cat: str | None = None) -> dt.date:
         """The announcement `/list/CAT/new` shows: ``today``'s listing."""
         return self.today
 
-    def listing_days(self) -> list[dt.date]:
+    def listing_days(self, cat: str | None = None) -> list[dt.date]:
         """Announcement days the recent pages know, newest first (at most five)."""
-        shown = self.list_day()
+        shown = self.list_day(cat)
         return sorted((d for d in self._days if d <= shown and d.weekday() < 5), reverse=True)[:5]
 
     def sections(self, cat: str, day: dt.date) -> dict[str, list[dict]]:
@@ -674,7 +686,7 @@ class FakeArxiv(LocalServer):
             return web.Response(
                 status=404, text=f"No such category {cat}", content_type="text/html"
             )
-        day = self.list_day()
+        day = self.list_day(cat)
         return web.Response(
             text=new_page(cat, day, self.sections(cat, day)), content_type="text/html"
         )
@@ -688,10 +700,102 @@ class FakeArxiv(LocalServer):
         skip = int(request.query.get("skip", "0"))
         show = int(request.query.get("show", "50"))
         days = []
-        for day in self.listing_days():
+        for day in self.listing_days(cat):
             sections = self.sections(cat, day)
             days.append((day, sections["new"] + sections["cross"]))
         return web.Response(text=recent_page(cat, days, skip, show), content_type="text/html")
+
+    # -------------------------------------------------------------- OAI-PMH
+    def oai_stamps(self) -> dict[str, dt.date]:
+        """Each record's datestamp (the whole archive here; what is announced in ArxivWorld)."""
+        return {pid: self.restamped.get(pid, p.listed) for pid, p in self._papers.items()}
+
+    @staticmethod
+    def versions(p: _Paper) -> list[tuple[int, dt.datetime]]:
+        """(number, submitted) of every version: v1 at ``published``, later ones at ``updated``."""
+        first = p.published if p.published < p.updated or p.version == 1 else p.updated
+        if p.version > 1 and first >= p.updated:
+            first = p.updated - dt.timedelta(days=40)
+        return [(1, first)] + [(n, p.updated) for n in range(2, p.version + 1)]
+
+    def _oai(self, query: str, body: str, code: str = "") -> web.Response:
+        head = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="http://www.openarchives.org/'
+            'OAI/2.0/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+            f"  <responseDate>{_iso(et_midnight(self.today))}</responseDate>\n"
+            f"  <request>{_x(query)}</request>\n"
+        )
+        if code:
+            body = f'  <error code="{code}">{_x(body)}</error>\n'
+        return web.Response(text=head + body + "</OAI-PMH>\n", content_type="text/xml")
+
+    def _raw(self, p: _Paper, stamp: dt.date, set_spec: str) -> str:
+        row = p.row
+        authors = list(row["authors"])
+        names = ", ".join(authors[:-1]) + (" and " if len(authors) > 1 else "") + authors[-1]
+        versions = "".join(
+            f'<version version="v{n}"><date>{format_datetime(t.astimezone(dt.UTC), usegmt=True)}'
+            f"</date><size>{100 + n}kb</size><source_type>D</source_type></version>"
+            for n, t in self.versions(p)
+        )
+        comments = (
+            f"<comments>{_x(_oneline(row['comment']))}</comments>" if row.get("comment") else ""
+        )
+        return (
+            f"<record><header><identifier>oai:arXiv.org:{_x(p.id)}</identifier>"
+            f"<datestamp>{stamp.isoformat()}</datestamp><setSpec>{_x(set_spec)}</setSpec></header>"
+            '<metadata><arXivRaw xmlns="http://arxiv.org/OAI/arXivRaw/">'
+            f"<id>{_x(p.id)}</id><submitter>{_x(authors[0])}</submitter>{versions}"
+            f"<title>{_x(_oneline(row['title']))}</title><authors>{_x(names)}</authors>"
+            f"<categories>{_x(' '.join(row['categories']))}</categories>{comments}"
+            f"<abstract>{_x(_oneline(row['summary']))}</abstract></arXivRaw></metadata></record>\n"
+        )
+
+    async def _h_oai(self, request: web.Request) -> web.Response:
+        q = dict(request.query)
+        query = request.query_string
+        if q.get("verb") != "ListRecords":
+            return self._oai(query, "Only ListRecords is served here.", "badVerb")
+        skip = 0
+        if "resumptionToken" in q:
+            try:
+                saved = base64.urlsafe_b64decode(q.pop("resumptionToken").encode()).decode()
+                args, _, cursor = saved.rpartition("|")
+                q = dict(part.split("=", 1) for part in args.split("&")) | {"verb": "ListRecords"}
+                skip = int(cursor)
+            except ValueError:
+                return self._oai(query, "The resumption token is not valid.", "badResumptionToken")
+        if q.get("metadataPrefix") not in ("arXivRaw", "arXiv"):
+            return self._oai(query, "Format not served.", "cannotDisseminateFormat")
+        try:
+            lo = dt.date.fromisoformat(q.get("from", "2005-09-16"))
+            hi = dt.date.fromisoformat(q.get("until", "9999-12-31"))
+        except ValueError:
+            return self._oai(query, "from/until must be YYYY-MM-DD.", "badArgument")
+        set_spec = q.get("set", "")
+        archive = set_spec.split(":")[-1] if set_spec else ""
+
+        def in_set(p: _Paper) -> bool:
+            return not archive or any(c.split(".")[0] == archive for c in p.row["categories"])
+
+        stamps = self.oai_stamps()
+        hits = sorted(
+            (stamp, pid)
+            for pid, stamp in stamps.items()
+            if lo <= stamp <= hi and in_set(self._papers[pid])
+        )
+        if not hits:
+            return self._oai(query, "No records match.", "noRecordsMatch")
+        page = hits[skip : skip + self.oai_page]
+        body = "".join(self._raw(self._papers[pid], stamp, set_spec) for stamp, pid in page)
+        rest = skip + len(page) < len(hits)
+        args = "&".join(f"{k}={v}" for k, v in sorted(q.items()) if k != "verb")
+        token = base64.urlsafe_b64encode(f"{args}|{skip + len(page)}".encode()).decode()
+        body += (
+            f'<resumptionToken cursor="{skip}" completeListSize="{len(hits)}">'
+            f"{token if rest else ''}</resumptionToken>\n"
+        )
+        return self._oai(query, f"<ListRecords>\n{body}</ListRecords>\n")
 
     # -------------------------------------------------------------- HTML pages
     async def _h_html(self, request: web.Request) -> web.Response:

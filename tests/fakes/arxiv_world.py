@@ -9,10 +9,14 @@
 - the RSS feed is rebuilt at midnight ET: on date X it holds the listing dated X, or nothing
   (weekends, holidays); a category in `stale` keeps the feed of the day it froze on;
 - the export API's index lags each announcement by `api_lag`;
-- a day in `late` reaches the pages that much after 20:00 ET (a delayed announcement);
+- a day in `late` reaches the pages that much after 20:00 ET (a delayed announcement), a
+  (day, category) key there only that category's pages;
 - a holiday is a weekday missing from `days`: no announcement, the next listing carries it;
 - each paper's submission time lies in its listing's real window (14:00 ET cut-offs: Tuesday's
   runs from Friday 14:00), spread at random (seeded);
+- OAI-PMH holds a record once its listing is announced, stamped with its listing day (a day in
+  `restamped` once that day has come); `held` moves every held-th paper's submission into the
+  window before its listing's (moderation held it back a day);
 - `burst(prefix, n, retry_after)` answers the next n requests with 429 and that Retry-After.
 
 It computes arXiv's hours itself (not with the bot's calendar), so a bug there shows.
@@ -65,7 +69,8 @@ class ArxivWorld(FakeArxiv):
         start: dt.datetime,
         api_lag: dt.timedelta = dt.timedelta(hours=4),
         stale: dict[str, dt.date] | None = None,
-        late: dict[dt.date, dt.timedelta] | None = None,
+        late: dict[dt.date | tuple[dt.date, str], dt.timedelta] | None = None,
+        held: int = 0,
         seed: int = 14,
     ) -> None:
         days = unique_days(days)
@@ -80,9 +85,11 @@ class ArxivWorld(FakeArxiv):
             # After a holiday (a weekday gap) this listing carries the skipped day's papers too.
             begin = cutoff(order[i - 1]) if i else cutoff(day) - dt.timedelta(days=1)
             end = cutoff(day)
-            for row in days[day]:
+            for j, row in enumerate(days[day]):
                 paper = self._papers[row["id"]]
                 moment = begin + (end - begin) * rng.random()
+                if held and i and j % held == 0:  # in the window before; moderation held it
+                    moment = begin - dt.timedelta(hours=1)
                 paper.published = paper.updated = moment.astimezone(dt.UTC)
 
     def clock(self) -> dt.datetime:
@@ -92,15 +99,15 @@ class ArxivWorld(FakeArxiv):
         self.now += dt.timedelta(**delta)
         return self.now
 
-    def shown_at(self, day: dt.date) -> dt.datetime:
-        """When listing `day` reaches the pages: 20:00 ET, later on a day in `late`."""
-        return announced(day) + self.late.get(day, dt.timedelta())
+    def shown_at(self, day: dt.date, cat: str | None = None) -> dt.datetime:
+        """When listing `day` reaches the pages (of `cat`): 20:00 ET, later when in `late`."""
+        return announced(day) + self.late.get((day, cat or ""), self.late.get(day, dt.timedelta()))
 
-    def announced_days(self) -> list[dt.date]:
-        return sorted(d for d in self._days if self.shown_at(d) <= self.now)
+    def announced_days(self, cat: str | None = None) -> list[dt.date]:
+        return sorted(d for d in self._days if self.shown_at(d, cat) <= self.now)
 
-    def list_day(self) -> dt.date:
-        shown = self.announced_days()
+    def list_day(self, cat: str | None = None) -> dt.date:
+        shown = self.announced_days(cat)
         if shown:
             return shown[-1]
         day = self.now.astimezone(NY).date()  # before the first day: an empty earlier weekday
@@ -108,8 +115,8 @@ class ArxivWorld(FakeArxiv):
             day -= dt.timedelta(days=1)
         return day
 
-    def listing_days(self) -> list[dt.date]:
-        return self.announced_days()[::-1][:5]
+    def listing_days(self, cat: str | None = None) -> list[dt.date]:
+        return self.announced_days(cat)[::-1][:5]
 
     def api_papers(self) -> dict:
         return {
@@ -117,6 +124,15 @@ class ArxivWorld(FakeArxiv):
             for pid, p in self._papers.items()
             if self.shown_at(p.listed) + self.api_lag <= self.now
         }
+
+    def oai_stamps(self) -> dict[str, dt.date]:
+        today = self.now.astimezone(dt.UTC).date()
+        out = {}
+        for pid, paper in self._papers.items():
+            if self.shown_at(paper.listed) <= self.now:
+                later = self.restamped.get(pid)
+                out[pid] = later if later and later <= today else paper.listed
+        return out
 
     def rss_day(self, query: str) -> dt.date:
         frozen = [d for cat, d in self.stale.items() if cat in query.split("+")]
@@ -152,6 +168,7 @@ def world_settings(world: ArxivWorld, **extra: object) -> dict[str, object]:
         "rss_url": f"{world.base_url}/rss",
         "api_url": f"{world.base_url}/api/query",
         "list_url": f"{world.base_url}/list",
+        "oai_url": f"{world.base_url}/oai",
         "html_url": f"{world.base_url}/html",
         "abs_url": f"{world.base_url}/abs",
         "delay_seconds": 0,
