@@ -126,7 +126,7 @@ async def connect(url: str | None, *, prefix: str) -> Store:
     # Its own pool, so that commands never queue behind the jobs' connections either.
     quick = INTERACTIVE_TIMEOUT
     store._interactive = store._over(
-        _client(url, connections=32, wait=quick, timeout=quick, connect=quick)
+        _client(url, connections=64, wait=quick, timeout=quick, connect=quick)
     )
     return store
 
