@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,11 +16,14 @@ from redis.exceptions import WatchError
 from bot.errors import LeaseLost, StoreUnavailable
 from bot.store import keys as K
 
-__all__ = ["REDIS_ERRORS", "Concern", "Lease", "StoreDown"]
+__all__ = ["REDIS_ERRORS", "Concern", "Lease", "StoreDown", "typed_errors"]
 
 # redis-py wraps socket errors in these; anything else is not Redis being away.
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 _WATCH_TRIES = 5
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StoreDown(StoreUnavailable, RedisConnectionError):
@@ -40,9 +43,13 @@ class Lease(NamedTuple):
     token: str
 
 
-def _typed_errors(method: Any) -> Any:
+def typed_errors(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """`method`, raising StoreDown where Redis fails (a redis ConnectionError or timeout)."""
+
     @functools.wraps(method)
-    async def call(*args: Any, **kwargs: Any) -> Any:
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
         except StoreDown:
@@ -68,7 +75,7 @@ class Concern:
         super().__init_subclass__(**kwargs)
         for name, method in list(vars(cls).items()):
             if inspect.iscoroutinefunction(method) and not name.startswith("_") and name != "close":
-                setattr(cls, name, _typed_errors(method))
+                setattr(cls, name, typed_errors(method))
 
     async def _under(self, lease: Lease, write: Any) -> None:
         """`write(pipe)` in one MULTI, only if `lease` is still held by its token."""

@@ -25,6 +25,12 @@ __all__ = [
     "ScoreStore",
 ]
 
+# A change of a channel's config, and the config of a channel not stored yet.
+Change = Callable[[ChannelConfig], ChannelConfig]
+Default = Callable[[], ChannelConfig]
+# The thread a message is in (None: in the channel itself).
+Thread = str | None
+
 
 @runtime_checkable
 class PaperStore(Protocol):
@@ -54,13 +60,7 @@ class ChannelStore(Protocol):
     async def get_channel(self, channel_id: str) -> ChannelConfig | None: ...
     async def save_channel(self, config: ChannelConfig) -> None: ...
     async def update_channel(
-        self,
-        channel_id: str,
-        apply: Callable[[ChannelConfig], ChannelConfig],
-        *,
-        default: Callable[[], ChannelConfig],
-        user: str,
-        change: str,
+        self, channel_id: str, apply: Change, *, default: Default, user: str, change: str
     ) -> tuple[ChannelConfig, ChannelConfig]: ...
     async def channel_ids(self) -> list[str]: ...
     async def audit(
@@ -131,7 +131,7 @@ class MessageStore(Protocol):
         channel_id: str,
         paper_id: str,
         *,
-        thread: str | None = None,
+        thread: Thread = None,
     ) -> None: ...
     async def paper_message(self, channel_id: str, paper_id: str) -> PaperMessage | None: ...
     async def message_paper(self, platform: str, message_id: str) -> tuple[str, str] | None: ...
