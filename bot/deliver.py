@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bot.models import Digest, inert
 from bot.store import Store
+from bot.store.keys import digest_lease
 from bot.store.store import Lease
 
 __all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id"]
@@ -91,11 +92,6 @@ class Poster(Protocol):
         ...
 
     async def post_text(self, channel: str, text: str) -> None: ...
-
-
-def digest_lease(channel_id: str, day: dt.date) -> str:
-    """The one lease under which anything posts a digest in a channel for a day."""
-    return f"digest:{channel_id}:{day}"
 
 
 def native_id(channel_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper
@@ -14,6 +15,7 @@ from bot.scoring.local import followed_authors
 from bot.scoring.service import Scored, ScoringService
 from bot.sources import Source
 from bot.store import Store
+from bot.store.keys import fetch_lease
 
 __all__ = ["DigestBuilder", "candidates", "channel_criteria", "select"]
 
@@ -36,27 +38,26 @@ class DigestBuilder:
         Single flight: concurrent channels in this process wait on one lock, and replicas on one
         Redis lease, so a hundred channels make one request to arXiv.
         """
-        key = f"fetch:{day or 'latest'}:{'+'.join(sorted(categories))}"
+        key = fetch_lease(day, categories)
         async with self._fetching.setdefault(key, asyncio.Lock()):
-            if day is not None:
-                stored = await self.store.get_listing(day, categories)
-                if stored is not None:
-                    return Listing(day=day, categories=categories, papers=stored, source="store")
-            token = await self.store.acquire(key, ttl_ms=_FETCH_LEASE_MS)
-            while token is None and day is not None:
-                await asyncio.sleep(0.2)
-                stored = await self.store.get_listing(day, categories)
-                if stored is not None:
-                    return Listing(day=day, categories=categories, papers=stored, source="store")
-                token = await self.store.acquire(key, ttl_ms=_FETCH_LEASE_MS)
-            try:
+            if (stored := await self._stored(day, categories)) is not None:
+                return stored
+            # A known day waits for the replica fetching it, then reads what it stored; the latest
+            # listing (day unknown) is fetched here without waiting if another replica has it.
+            wait = math.inf if day is not None else 0.0
+            async with self.store.lease(key, ttl_ms=_FETCH_LEASE_MS, wait=wait):
+                if (stored := await self._stored(day, categories)) is not None:
+                    return stored
                 listing = await self.source.listing(day, categories)
                 if listing.day is not None:
                     await self.store.put_listing(listing.day, categories, listing.papers)
                 return listing
-            finally:
-                if token:
-                    await self.store.release(key, token)
+
+    async def _stored(self, day: dt.date | None, categories: list[str]) -> Listing | None:
+        stored = await self.store.get_listing(day, categories) if day is not None else None
+        if day is None or stored is None:
+            return None
+        return Listing(day=day, categories=categories, papers=stored, source="store")
 
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
         return channel_criteria(channel, await TasteModel.load(self.store, channel.id), day)

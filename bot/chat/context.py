@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -64,6 +64,10 @@ class Context:
     explainer: Any
     searching: asyncio.Semaphore
     command: str
+
+    def __post_init__(self) -> None:
+        # Someone waits for the answer: a stalled Redis must cost them a second (issue 15).
+        self.app = replace(self.app, store=self.app.store.interactive)
 
     @property
     def channel_id(self) -> str:

@@ -17,6 +17,7 @@ from bot.deliver import Poster, Progress, deliver, digest_lease
 from bot.errors import ChatUnavailable
 from bot.models import Digest, ScoredPaper
 from bot.store import Store
+from bot.store.keys import digest_now_count
 from bot.store.store import Lease
 
 __all__ = ["NOW_LIMIT", "NOW_WINDOW_SECONDS", "post_now"]
@@ -40,18 +41,12 @@ async def post_now(store: Store, poster: Poster, digest: Digest, *, trigger: str
     scheduled one cannot interleave; whichever comes second finds the papers already posted.
     """
     day = digest.day or dt.date.today()
-    name = digest_lease(digest.channel, day)
-    token = await store.acquire(name, ttl_ms=POST_NOW_LEASE_MS)
-    if token is None:
-        return Reply.fail(
-            "A digest is being posted in this channel right now; try again in a minute."
-        )
-    lease = Lease(name, token)
-    try:
-        async with store.keep(name, token, ttl_ms=POST_NOW_LEASE_MS):
-            return await _post(store, poster, digest, day, lease, trigger)
-    finally:
-        await store.release(name, token)
+    async with store.lease(digest_lease(digest.channel, day), ttl_ms=POST_NOW_LEASE_MS) as lease:
+        if lease is None:
+            return Reply.fail(
+                "A digest is being posted in this channel right now; try again in a minute."
+            )
+        return await _post(store, poster, digest, day, lease, trigger)
 
 
 async def _post(
@@ -73,7 +68,7 @@ async def _post(
                 text=f"No new paper from {day} passed this channel's thresholds; "
                 f"nothing posted.{notes}"
             )
-        if await store.count(f"digest-now:{channel}", window=NOW_WINDOW_SECONDS) > NOW_LIMIT:
+        if await store.count(digest_now_count(channel), window=NOW_WINDOW_SECONDS) > NOW_LIMIT:
             return Reply.fail(
                 f"`digest now` already ran {NOW_LIMIT} times here in the last "
                 f"{NOW_WINDOW_SECONDS // 60} minutes; try again in a few minutes."

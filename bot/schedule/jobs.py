@@ -46,6 +46,7 @@ from bot.schedule.calendar import (
     no_announcement,
 )
 from bot.store import REDIS_ERRORS
+from bot.store.keys import LATE_NOTICE_TTL, failed_notice, late_notice, weekly_lease
 from bot.store.store import Lease
 
 __all__ = ["DailyJobs", "Outcome", "due_at"]
@@ -239,13 +240,10 @@ class DailyJobs:
         poster = self.posters.get(config.platform) if config else None
         if config is None or not config.weekly_day or poster is None:
             return Outcome(channel_id, week, "unsubscribed")
-        name = f"weekly:{channel_id}:{week}"
-        token = await store.acquire(name, ttl_ms=self.lease_ms)
-        if token is None:
-            return Outcome(channel_id, week, "leased")
-        lease = Lease(name, token)
         try:
-            async with store.keep(name, token, ttl_ms=self.lease_ms):
+            async with store.lease(weekly_lease(channel_id, week), ttl_ms=self.lease_ms) as lease:
+                if lease is None:
+                    return Outcome(channel_id, week, "leased")
                 if (await store.get_delivery(channel_id, week, "weekly")).get("state") == "posted":
                     return Outcome(channel_id, week, "already")
                 digest = await weekly_digest(self.app, config, now=now)
@@ -261,9 +259,6 @@ class DailyJobs:
             log.warning("weekly roll-up of %s failed: %s", channel_id, e)
             metrics.DIGESTS.labels(status="failed").inc()
             return Outcome(channel_id, week, "failed", detail=_in_words(e))
-        finally:
-            with contextlib.suppress(*REDIS_ERRORS):
-                await store.release(name, token)
 
     async def _delivered(self, channel_id: str, day: dt.date) -> bool:
         last = await self.app.store.last_delivered(channel_id)
@@ -338,7 +333,7 @@ class DailyJobs:
         log.info("digest for %s on %s waits: %s", config.id, day, error.reason)
         wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
         late = now - due_at(config, day) >= wait
-        if late and await self.app.store.once(f"{config.id}:{day}:late", ttl=7 * 86400):
+        if late and await self.app.store.once(late_notice(config.id, day), ttl=LATE_NOTICE_TTL):
             await self.app.store.set_delivery(config.id, day, lease=lease, late=error.reason)
             await poster.post_text(
                 native_id(config.id),
@@ -367,7 +362,7 @@ class DailyJobs:
         # Redis away is the operators' business (readyz, metrics), retried within seconds: a
         # channel hears only of what is late for reasons of its own (arXiv, the platform).
         late = late and not _store_error(error)
-        key = f"{channel_id}:{day}:failed"
+        key = failed_notice(channel_id, day)
         try:
             if lease is not None:
                 await self.app.store.set_delivery(channel_id, day, lease=lease, error=why)

@@ -20,6 +20,7 @@ from bot.errors import ListingNotReady
 from bot.models import ChannelConfig, Criteria
 from bot.schedule.calendar import latest_announcement
 from bot.schedule.jobs import due_at
+from bot.store.keys import PRESCORE_CLAIM_TTL, prescore_claim
 
 __all__ = ["LEAD", "PrescoreReport", "prescore"]
 
@@ -47,7 +48,9 @@ async def prescore(
     now = now or dt.datetime.now(dt.UTC)
     day = latest_announcement(now)
     report = PrescoreReport(day=day)
-    if app.prescoring is None or not await app.store.claim(f"prescore:{day}", ttl=2 * 86400):
+    if app.prescoring is None or not await app.store.claim(
+        prescore_claim(day), ttl=PRESCORE_CLAIM_TTL
+    ):
         report.ran = False
         return report
     groups: dict[tuple[tuple[str, ...], str], tuple[Criteria, list[ChannelConfig]]] = {}

@@ -11,8 +11,6 @@ ledger like any other).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from contextlib import AbstractAsyncContextManager
@@ -25,7 +23,8 @@ from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
 from bot.scoring.claude import ClaudeScorer
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
-from bot.store import REDIS_ERRORS, Store
+from bot.store import Store
+from bot.store.keys import scoring_lease
 
 __all__ = ["Scored", "ScoringService"]
 
@@ -168,22 +167,13 @@ class ScoringService:
         budget: float | None,
         sink: Sink,
     ) -> ScoringResult:
-        lease = f"{self.lease}:{self.scorer.name}:{chash}:{day}"
-        token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
-        deadline = asyncio.get_running_loop().time() + _WAIT_SECONDS
-        while token is None:
-            # Another channel or replica is scoring these criteria: wait, then take its scores.
-            # The holder renews its short lease; if it dies the lease lapses within seconds.
-            if asyncio.get_running_loop().time() > deadline:
+        name = scoring_lease(self.lease, self.scorer.name, chash, day)
+        # Another channel or replica scoring these criteria is waited for, then its scores taken.
+        # The holder renews its short lease; if it dies the lease lapses within seconds.
+        async with self.store.lease(name, ttl_ms=_SCORING_LEASE_MS, wait=_WAIT_SECONDS) as lease:
+            if lease is None:
                 raise ScoringBusy("Another replica is still scoring these papers.")
-            await asyncio.sleep(0.2)
-            token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
-        try:
-            async with self.store.keep(lease, token, ttl_ms=_SCORING_LEASE_MS):
-                return await self._score_missing(papers, listing, criteria, chash, budget, sink)
-        finally:
-            with contextlib.suppress(*REDIS_ERRORS):
-                await self.store.release(lease, token)
+            return await self._score_missing(papers, listing, criteria, chash, budget, sink)
 
     async def _score_missing(
         self,

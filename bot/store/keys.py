@@ -8,7 +8,27 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["DAY", "SCHEMA", "Keys"]
+__all__ = [
+    "DAY",
+    "LATE_NOTICE_TTL",
+    "PRESCORE_CLAIM_TTL",
+    "SCHEMA",
+    "Keys",
+    "digest_lease",
+    "digest_now_count",
+    "discord_explain_claim",
+    "discord_interaction_claim",
+    "discord_mention_claim",
+    "failed_notice",
+    "fetch_lease",
+    "late_notice",
+    "prescore_claim",
+    "prompt_lease",
+    "scoring_lease",
+    "slack_mention_claim",
+    "slack_request_claim",
+    "weekly_lease",
+]
 
 SCHEMA = 1
 DAY = 24 * 3600
@@ -142,6 +162,10 @@ class Keys:
         """Set once a call with this prefix has succeeded: the model's cache now holds it."""
         return self._k("prompt-warm", prefix)
 
+    def count(self, name: str) -> str:
+        """Fixed-window counter of `name` (Leases.count): a rate limit shared by every replica."""
+        return self._k("claim", "count", name)
+
     def claim(self, name: str) -> str:
         """Which replica handles an incoming interaction or event (they all receive it)."""
         return self._k("claim", name)
@@ -153,3 +177,92 @@ class Keys:
         """Held for the pacing interval after each request to an arXiv host, by any replica
         (SET NX PX): arXiv counts one request per 3 s over the whole deployment."""
         return self._k("pace", host)
+
+
+# Names of leases, claims, counts and once-only notices. Callers pass these to Store.lease /
+# acquire / leased (under 'lock:'), claim (under 'claim:'), count (under 'claim:count:') and once
+# (under 'ops-notice:', with today's date); each says how long it lives and why.
+
+
+def digest_lease(channel_id: str, day: dt.date) -> str:
+    """The one lease under which anything posts a digest in a channel for a day: the daily job
+    (jobs.lease_ms, renewed while it works) and `digest now` (30 s, renewed) alike."""
+    return f"digest:{channel_id}:{day}"
+
+
+def weekly_lease(channel_id: str, week: dt.date) -> str:
+    """The weekly roll-up of the week starting `week`: the daily job's lease length, renewed."""
+    return f"weekly:{channel_id}:{week}"
+
+
+def fetch_lease(day: dt.date | None, categories: list[str]) -> str:
+    """One fetch of a day's listing (None: the latest) across replicas; 5 min, longer than a slow
+    fetch with its retries, so a crashed fetcher's lease expires by itself."""
+    return f"fetch:{day or 'latest'}:{'+'.join(sorted(categories))}"
+
+
+def scoring_lease(kind: str, scorer: str, criteria_hash: str, day: dt.date | None) -> str:
+    """One scorer scoring one day for one set of criteria ('scoring' or 'prescore'); short and
+    renewed, so a dead scorer's waiters take over within seconds."""
+    return f"{kind}:{scorer}:{criteria_hash}:{day}"
+
+
+def prompt_lease(prefix: str) -> str:
+    """The first call that writes a shared prompt prefix to the model's cache; lives as long as
+    the others wait for it (60 s)."""
+    return f"prompt:{prefix}"
+
+
+def slack_request_claim(body_sha256: str) -> str:
+    """A signed Slack request, by the hash of its body: a replay or a Slack retry within the
+    signature's 5-minute window (slack/app.py REPLAY_WINDOW) runs once."""
+    return f"slack-request:{body_sha256}"
+
+
+def slack_mention_claim(event: str) -> str:
+    """A Slack mention event (its event id, or 'CHANNEL:TS'): Slack retries an event for an hour."""
+    return f"slack-mention:{event}"
+
+
+def discord_interaction_claim(interaction_id: int) -> str:
+    """Which replica handles a Discord interaction; every gateway session receives it. 15 min:
+    an interaction token's life."""
+    return f"discord-interaction:{interaction_id}"
+
+
+def discord_explain_claim(message_id: int, user_id: int) -> str:
+    """A 🔍 reaction by one member on one message, explained once by one replica (15 min)."""
+    return f"discord-explain:{message_id}:{user_id}"
+
+
+def discord_mention_claim(message_id: int) -> str:
+    """A message mentioning the bot on Discord, answered by one replica (an hour)."""
+    return f"discord-mention:{message_id}"
+
+
+# Scoring at announcement time runs once a day; two days cover a late announcement.
+PRESCORE_CLAIM_TTL = 2 * DAY
+
+
+def prescore_claim(day: dt.date) -> str:
+    """The day's prescoring, run by the first replica to claim it (PRESCORE_CLAIM_TTL)."""
+    return f"prescore:{day}"
+
+
+def digest_now_count(channel_id: str) -> str:
+    """`digest now` requests in the channel, counted in a 10-minute window (chat/posting.py)."""
+    return f"digest-now:{channel_id}"
+
+
+# A late day is said once, even if arXiv stays late for a week.
+LATE_NOTICE_TTL = 7 * DAY
+
+
+def late_notice(channel_id: str, day: dt.date) -> str:
+    """'Today's digest is late', said once per channel and day (LATE_NOTICE_TTL)."""
+    return f"{channel_id}:{day}:late"
+
+
+def failed_notice(channel_id: str, day: dt.date) -> str:
+    """'Could not be built yet', said once per channel and day (a day)."""
+    return f"{channel_id}:{day}:failed"

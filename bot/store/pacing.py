@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from bot.store.base import typed_errors
 from bot.store.store import Store
 
 __all__ = ["RedisPacer"]
@@ -20,6 +21,7 @@ class RedisPacer:
         self.interval_ms = max(1, round(interval * 1000))
         self.owner = uuid.uuid4().hex
 
+    @typed_errors
     async def __call__(self, host: str) -> None:
         """Return when this replica may send the next request to `host`."""
         key = self.store.keys.pace(host)

@@ -26,6 +26,7 @@ from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
+from bot.store.keys import discord_explain_claim, discord_interaction_claim
 from bot.store.store import StoreDown
 
 # Reacting with this on a paper's message asks for its notes.
@@ -60,7 +61,7 @@ async def claim(bot: ArxivDiscordBot, interaction: discord.Interaction) -> bool:
     try:
         async with asyncio.timeout(CLAIM_TIMEOUT):
             return await bot.app.store.claim(
-                f"discord-interaction:{interaction.id}", ttl=CLAIM_SECONDS
+                discord_interaction_claim(interaction.id), ttl=CLAIM_SECONDS
             )
     except (TimeoutError, *REDIS_ERRORS):
         return True
@@ -247,7 +248,7 @@ class ArxivDiscordBot(discord.Client):
         """🔍 on a paper's message: its notes, answered where the paper is (the digest thread)."""
         target = await self.app.store.message_paper("discord", str(payload.message_id))
         if target is None or not await self.app.store.claim(
-            f"discord-explain:{payload.message_id}:{payload.user_id}", ttl=CLAIM_SECONDS
+            discord_explain_claim(payload.message_id, payload.user_id), ttl=CLAIM_SECONDS
         ):
             return
         channel_id, paper_id = target

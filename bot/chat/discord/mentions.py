@@ -21,6 +21,7 @@ from bot.ask.service import Asker
 from bot.chat.replies import Reply
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
+from bot.store.keys import discord_mention_claim
 
 if TYPE_CHECKING:
     from bot.chat.discord.client import ArxivDiscordBot
@@ -60,7 +61,7 @@ class MentionAnswers:
             return
         try:
             if not await self.bot.app.store.claim(
-                f"discord-mention:{message.id}", ttl=CLAIM_SECONDS
+                discord_mention_claim(message.id), ttl=CLAIM_SECONDS
             ):
                 return
         except REDIS_ERRORS:

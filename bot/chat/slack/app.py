@@ -36,6 +36,7 @@ from bot.chat.slack.rights import SlackRights
 from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
 from bot.store import REDIS_ERRORS
+from bot.store.keys import slack_request_claim
 from bot.store.store import StoreDown
 
 __all__ = ["EVENTS_PATH", "SORRY", "SlackRuntime", "build_slack_app", "command_text", "start_slack"]
@@ -111,7 +112,9 @@ class _Listeners:
         body = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body
         digest = hashlib.sha256(body).hexdigest()
         try:
-            return await self.app.store.claim(f"slack-request:{digest}", ttl=REPLAY_WINDOW)
+            return await self.app.store.interactive.claim(
+                slack_request_claim(digest), ttl=REPLAY_WINDOW
+            )
         except StoreUnavailable:
             return True  # better carried out than lost; the command will say the store is away
 

@@ -24,6 +24,7 @@ from bot.chat.replies import Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.errors import ChatUnavailable
 from bot.store import REDIS_ERRORS
+from bot.store.keys import slack_mention_claim
 
 __all__ = ["WORKING", "register_mentions"]
 
@@ -64,7 +65,7 @@ class _Mentions:
         if event.get("bot_id") or event.get("subtype"):
             return  # our own answers, edits
         channel, ts = event["channel"], event["ts"]
-        claim = f"slack-mention:{body.get('event_id') or f'{channel}:{ts}'}"
+        claim = slack_mention_claim(body.get("event_id") or f"{channel}:{ts}")
         try:
             if not await self.app.store.claim(claim, ttl=CLAIM_SECONDS):
                 return

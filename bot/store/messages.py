@@ -1,0 +1,60 @@
+"""Which message showed which paper, both ways: reactions find the paper, questions the thread."""
+
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+from bot.store import keys as K
+from bot.store.base import Concern
+
+__all__ = ["Messages", "PaperMessage"]
+
+
+class PaperMessage(NamedTuple):
+    """A digest's message showing a paper, and the thread it is in (Slack: the thread's ts;
+    Discord: the thread's channel id); `thread` is None when it is in the channel itself."""
+
+    message_id: str
+    thread: str | None = None
+
+
+class Messages(Concern):
+    async def remember_message(
+        self,
+        platform: str,
+        message_id: str,
+        channel_id: str,
+        paper_id: str,
+        *,
+        thread: str | None = None,
+    ) -> None:
+        """Index a paper's message both ways: a reaction on it finds the paper, and a question
+        about the paper in the channel finds the message and the thread it is in."""
+        pipe = self.r.pipeline(transaction=True)
+        pipe.set(
+            self.keys.message(platform, message_id),
+            json.dumps({"channel": channel_id, "paper": paper_id}),
+            ex=K.MESSAGE_TTL,
+        )
+        pipe.set(
+            self.keys.paper_message(channel_id, paper_id),
+            json.dumps({"message": message_id, "thread": thread}),
+            ex=K.MESSAGE_TTL,
+        )
+        await pipe.execute()
+
+    async def paper_message(self, channel_id: str, paper_id: str) -> PaperMessage | None:
+        """The latest digest message that showed `paper_id` in the channel, if any."""
+        raw = await self.r.get(self.keys.paper_message(channel_id, paper_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return PaperMessage(data["message"], data["thread"])
+
+    async def message_paper(self, platform: str, message_id: str) -> tuple[str, str] | None:
+        raw = await self.r.get(self.keys.message(platform, message_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return data["channel"], data["paper"]
