@@ -631,6 +631,17 @@ class Store:
             await self.r.set(self.keys.ops_notice(key, dt.date.today()), "1", nx=True, ex=ttl)
         )
 
+    # reliab: a rate limit read before the work it limits (move with count() when splitting)
+    async def counted(self, name: str) -> tuple[int, int]:
+        """How many times `name` was counted in its running window, and the seconds left of it
+        (0, 0 when none runs); counts nothing."""
+        key = self.keys.claim(f"count:{name}")
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.ttl(key)
+            raw, ttl = await pipe.execute()
+        return int(raw or 0), max(int(ttl), 0)
+
 
 @functools.lru_cache(maxsize=200_000)
 def _unpack_score(paper_id: str, scorer: str, raw: bytes | str) -> Score:
