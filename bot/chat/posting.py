@@ -114,7 +114,9 @@ async def _post(
             marker=marker,
             papers=json.dumps([s.paper.id for s in papers]),
         )
-    progress = await Progress.of(store, marker, resumed=resumed, lease=lease)
+    progress = await Progress.of(
+        store, marker, resumed=resumed, lease=lease, lease_ms=POST_NOW_LEASE_MS
+    )
     before = progress.papers_done()
     try:
         await deliver(

@@ -214,6 +214,7 @@ class DiscordPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
+        await progress.fence()
         nonce = message_nonce(marker, key)
         if key.startswith("header-"):
             payload = _with_ref(payload, nonce)
