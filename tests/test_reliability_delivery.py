@@ -19,7 +19,7 @@ from bot.app import App
 from bot.chat.commands import CommandHandler
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
-from bot.chat.replies import Reply
+from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress, deliver
 from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
@@ -140,10 +140,12 @@ async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(disc
     with pytest.raises(ChatUnavailable):
         progress = await Progress.load(store, channel, DAY, resumed=False)
         await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    for i in range(120):  # the channel goes on: the header is now 2 pages of history back
+        await bot.poster.post_text(str(DISCORD_CHANNEL), f"chatter {i}")
     await store.r.flushall()  # Redis restarted without persistence
     progress = await Progress.load(store, channel, DAY, resumed=False)
     await deliver(store, bot.poster, digest, marker="m", progress=progress)
-    assert len(fake.messages(DISCORD_CHANNEL)) == 1
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1 + 120
     assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
     assert set(progress.done) == {"header-0", *(f"paper-{s.paper.id}" for s in digest.papers)}
 
@@ -356,3 +358,27 @@ async def test_a_replica_that_lost_its_lease_posts_no_further_message(
             "C1", await digest_for("slack:C1", 3), marker="m", progress=progress
         )
     assert fake_slack.posts() == []
+
+
+async def test_discord_posts_of_every_kind_keep_within_the_channels_bucket(
+    discord_bot: tuple[FakeDiscord, ArxivDiscordBot],
+) -> None:
+    """Digest, explain notes, a watch mention and a reply in a new thread, all at once in one
+    channel whose bucket allows 5 messages a second: discord.py's one bucket per channel route
+    (every post goes through the bot's one HTTP client, X-RateLimit-* headers) spaces them, so
+    Discord never answers 429."""
+    fake, bot = discord_bot
+    fake.rate_limit_per_channel = 5
+    digest = await digest_for(f"discord:{DISCORD_CHANNEL}", 6)
+    notes = [Reply(text=f"Note {i} on a paper.") for i in range(3)]
+    opened = PaperThread(paper_id="2506.01234", title="A paper", asker="42")
+    await asyncio.gather(
+        post_now(bot.app.store, bot.poster, digest, trigger="t"),
+        *(bot.poster.post_reply(DISCORD_CHANNEL, note) for note in notes),
+        bot.poster.post_text(str(DISCORD_CHANNEL), "<@42> new on **Diffusion**"),
+        bot.poster.post_in_thread(str(DISCORD_CHANNEL), opened, notes[0], guild_id=GUILD),
+    )
+    assert fake.rate_limited == 0
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1 + 3 + 1 + 1  # header, notes, mention, opener
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+    assert len(fake.messages()) == 6 + 6 + 1  # and the reply in the opener's thread
