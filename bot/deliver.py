@@ -14,6 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.errors import LeaseLost
 from bot.models import Digest, inert
 from bot.store import Store
 from bot.store.keys import digest_lease
@@ -38,13 +39,15 @@ class Progress:
 
     With a store, each message is recorded under `delivery` (the delivery's marker) as soon as the
     platform accepts it, and only while `lease` is held: a replica that lost the lease raises
-    LeaseLost at its next message and writes nothing more. Without a store it only remembers."""
+    LeaseLost before its next message and writes nothing more. Without a store it only
+    remembers."""
 
     store: Store | None = None
     delivery: str = ""
     done: dict[str, str] = field(default_factory=dict)
     resumed: bool = False  # an earlier attempt died mid-post: messages may exist beyond `done`
     lease: Lease | None = None
+    lease_ms: int = 0  # the lease's term, renewed by `fence` before each message
 
     @classmethod
     async def load(
@@ -55,16 +58,33 @@ class Progress:
         *,
         resumed: bool,
         lease: Lease | None = None,
+        lease_ms: int = 0,
         kind: str = "",
     ) -> Progress:
         delivery = ":".join([channel_id, day.isoformat(), *([kind] if kind else [])])
-        return await cls.of(store, delivery, resumed=resumed, lease=lease)
+        return await cls.of(store, delivery, resumed=resumed, lease=lease, lease_ms=lease_ms)
 
     @classmethod
     async def of(
-        cls, store: Store, delivery: str, *, resumed: bool, lease: Lease | None = None
+        cls,
+        store: Store,
+        delivery: str,
+        *,
+        resumed: bool,
+        lease: Lease | None = None,
+        lease_ms: int = 0,
     ) -> Progress:
-        return cls(store, delivery, await store.progress(delivery), resumed, lease)
+        return cls(store, delivery, await store.progress(delivery), resumed, lease, lease_ms)
+
+    async def fence(self) -> None:
+        """Before each message: the lease is still ours and runs a full term from now, else
+        LeaseLost before anything is posted. The background renewal can be starved (a busy event
+        loop, a slow Redis) until a successor took the lease and read the channel; the message
+        this replica was about to post would then be posted by both."""
+        if self.store is None or self.lease is None or not self.lease_ms:
+            return
+        if not await self.store.renew(self.lease.name, self.lease.token, ttl_ms=self.lease_ms):
+            raise LeaseLost(f"Lease {self.lease.name} is no longer held by this replica.")
 
     async def record(self, key: str, message_id: str) -> None:
         self.done[key] = message_id

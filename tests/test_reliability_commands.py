@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
+from bot.app import App
 from bot.chat.commands import CommandHandler
+from bot.chat.posting import NOW_LIMIT, post_now
+from bot.chat.replies import Reply
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack, command_payload, signed_headers
 from tests.test_discord import slash
-from tests.test_reliability_delivery import discord_bot_on
+from tests.test_reliability_delivery import discord_bot_on, slack_entries, slack_poster
 
 SECRET = "test-signing-secret"
 FORM = "application/x-www-form-urlencoded"
@@ -162,3 +167,40 @@ async def test_redis_gone_the_command_layer_answers_in_one_sentence(make_app, ow
     for text in ("settings", "threshold 7", "keywords add diffusion"):
         reply = await handler.handle(Invocation("slack:C1", "U1", text))  # never raises
         assert reply.error and reply.text.startswith(UNAVAILABLE), (text, reply.text)
+
+
+async def test_a_fourth_digest_now_in_10_minutes_is_refused_before_arxiv_or_claude(
+    make_app: Callable[..., Awaitable[App]],
+    fake_slack: FakeSlack,
+    fake_arxiv: FakeArxiv,
+    fake_claude: FakeAnthropic,
+) -> None:
+    from bot.chat.commands import Invocation
+
+    app = await make_app(claude=fake_claude)
+    await app.store.save_channel(
+        app.default_channel("slack:C1").model_copy(
+            update={"max_papers": 1, "relevance_threshold": 1, "novelty_threshold": 1}
+        )
+    )
+    handler, poster = CommandHandler(app), slack_poster(fake_slack)
+
+    async def digest_now(trigger: str) -> Reply:
+        reply = await handler.handle(Invocation("slack:C1", "U1", "digest now"))
+        if reply.digest is None:
+            return reply
+        return await post_now(app.store, poster, reply.digest, trigger=trigger)
+
+    for i in range(NOW_LIMIT - 1):
+        assert (await digest_now(f"t{i}")).text.startswith("Posted 1 paper"), i
+    fake_slack.fail_next("chat.postMessage", 500)  # the third breaks at its header
+    assert "`digest now` again continues" in (await digest_now("t2")).text
+    assert "Continued the interrupted digest" in (await digest_now("t3")).text  # not limited
+    asked = len(fake_arxiv.requests), len(fake_claude.requests)
+    fourth = await digest_now("t4")  # a new one, the fourth
+    assert fourth.error and fourth.text.startswith(
+        f"`digest now` already ran {NOW_LIMIT} times here in the last 10 minutes; "
+        "try again in 10 minutes."
+    ), fourth.text
+    assert (len(fake_arxiv.requests), len(fake_claude.requests)) == asked
+    assert len(slack_entries(fake_slack, "C1")) == NOW_LIMIT

@@ -9,16 +9,17 @@ import contextlib
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
+from bot.app import App
 from bot.chat.commands import CommandHandler
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
-from bot.chat.replies import Reply
+from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress, deliver
 from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
@@ -26,6 +27,7 @@ from bot.models import Digest, Score, ScoredPaper
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from bot.sources.bundled import BundledSource
+from bot.store import Store
 from bot.store.store import Lease
 from tests.conftest import DAY
 from tests.fakes.discord_server import FakeDiscord
@@ -138,10 +140,12 @@ async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(disc
     with pytest.raises(ChatUnavailable):
         progress = await Progress.load(store, channel, DAY, resumed=False)
         await deliver(store, bot.poster, digest, marker="m", progress=progress)
+    for i in range(120):  # the channel goes on: the header is now 2 pages of history back
+        await bot.poster.post_text(str(DISCORD_CHANNEL), f"chatter {i}")
     await store.r.flushall()  # Redis restarted without persistence
     progress = await Progress.load(store, channel, DAY, resumed=False)
     await deliver(store, bot.poster, digest, marker="m", progress=progress)
-    assert len(fake.messages(DISCORD_CHANNEL)) == 1
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1 + 120
     assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
     assert set(progress.done) == {"header-0", *(f"paper-{s.paper.id}" for s in digest.papers)}
 
@@ -288,3 +292,93 @@ def test_default_lease_resumes_within_seconds():
 
     assert Settings().job_lease_seconds == 15  # takeover checks every 5 s: resumed in ~20 s
     assert dt.timedelta(seconds=Settings().job_lease_seconds * 4 / 3) < dt.timedelta(seconds=60)
+
+
+# ------------------------------------------------------------- the platform's record, read back
+async def test_recovery_reads_the_channel_back_to_the_days_header(
+    make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack
+) -> None:
+    app = await make_app(offline=True)
+    poster, store = slack_poster(fake_slack), app.store
+    digest = await digest_for("slack:C1", 4)
+    fake_slack.fail_next("chat.postMessage", 0, 0, 0, 500)  # header and 2 papers, then a 5xx
+    with pytest.raises(ChatUnavailable):
+        await deliver(store, poster, digest, marker="m", progress=await progress_of(store))
+    for i in range(250):  # the channel goes on: the header is now 3 pages of history back
+        await poster.post_text("C1", f"chatter {i}")
+    await store.r.flushall()  # Redis restarted without persistence
+    progress = await progress_of(store)
+    await deliver(store, poster, digest, marker="m", progress=progress)
+    assert len(slack_headers(fake_slack, "C1")) == 1
+    assert sorted(slack_entries(fake_slack, "C1")) == sorted(s.paper.id for s in digest.papers)
+    pages = [a for m, a in fake_slack.calls if m == "conversations.history"]
+    assert [bool(a.get("cursor")) for a in pages[1:]] == [False, True]  # 200 + 200: found
+
+
+async def test_unreadable_slack_history_is_warned_once_and_delivery_goes_on(
+    make_app: Callable[..., Awaitable[App]],
+    fake_slack: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = await make_app(offline=True)
+    poster, store = slack_poster(fake_slack), app.store
+    fake_slack.scopes -= {"channels:history", "groups:history"}
+    with caplog.at_level(logging.WARNING, logger="bot.chat.slack.poster"):
+        poster.note_scopes(await poster.client.auth_test())  # at start-up
+        for channel in ("slack:C1", "slack:C2"):
+            digest = await digest_for(channel, 2)
+            progress = await progress_of(store, channel)
+            await deliver(store, poster, digest, marker=channel, progress=progress)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "channels:history and groups:history" in warnings[0]
+    assert [len(slack_entries(fake_slack, c)) for c in ("C1", "C2")] == [2, 2]
+
+
+async def progress_of(store: Store, channel: str = "slack:C1") -> Progress:
+    return await Progress.load(store, channel, DAY, resumed=False)
+
+
+async def test_a_replica_that_lost_its_lease_posts_no_further_message(
+    make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack
+) -> None:
+    """The renewal was starved (a busy loop) and a survivor took the lease: the next message is
+    not sent at all, rather than sent and then refused a record (one duplicate per takeover)."""
+    app = await make_app(offline=True)
+    store, name = app.store, f"digest:slack:C1:{DAY}"
+    token = await store.acquire(name, ttl_ms=60_000)
+    assert token is not None
+    lease = Lease(name, token)
+    progress = await Progress.load(
+        store, "slack:C1", DAY, resumed=False, lease=lease, lease_ms=60_000
+    )
+    await store.r.delete(store.keys.lock(name))
+    assert await store.acquire(name, ttl_ms=60_000)  # the survivor
+    with pytest.raises(LeaseLost):
+        await slack_poster(fake_slack).post_digest(
+            "C1", await digest_for("slack:C1", 3), marker="m", progress=progress
+        )
+    assert fake_slack.posts() == []
+
+
+async def test_discord_posts_of_every_kind_keep_within_the_channels_bucket(
+    discord_bot: tuple[FakeDiscord, ArxivDiscordBot],
+) -> None:
+    """Digest, explain notes, a watch mention and a reply in a new thread, all at once in one
+    channel whose bucket allows 5 messages a second: discord.py's one bucket per channel route
+    (every post goes through the bot's one HTTP client, X-RateLimit-* headers) spaces them, so
+    Discord never answers 429."""
+    fake, bot = discord_bot
+    fake.rate_limit_per_channel = 5
+    digest = await digest_for(f"discord:{DISCORD_CHANNEL}", 6)
+    notes = [Reply(text=f"Note {i} on a paper.") for i in range(3)]
+    opened = PaperThread(paper_id="2506.01234", title="A paper", asker="42")
+    await asyncio.gather(
+        post_now(bot.app.store, bot.poster, digest, trigger="t"),
+        *(bot.poster.post_reply(DISCORD_CHANNEL, note) for note in notes),
+        bot.poster.post_text(str(DISCORD_CHANNEL), "<@42> new on **Diffusion**"),
+        bot.poster.post_in_thread(str(DISCORD_CHANNEL), opened, notes[0], guild_id=GUILD),
+    )
+    assert fake.rate_limited == 0
+    assert len(fake.messages(DISCORD_CHANNEL)) == 1 + 3 + 1 + 1  # header, notes, mention, opener
+    assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
+    assert len(fake.messages()) == 6 + 6 + 1  # and the reply in the opener's thread

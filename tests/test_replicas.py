@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -46,14 +47,17 @@ async def world(redis_url, listings):
 
 
 @pytest.fixture
-def spawn():
-    """Start `arxiv-bot run` replicas; whatever happens, none outlives the test."""
-    procs: list[subprocess.Popen[bytes]] = []
+def spawn(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Replica]]:
+    """Start `arxiv-bot run` replicas; whatever happens, none outlives the test. Their stderr
+    goes to files (a pipe nobody reads fills up and blocks a replica's logging, and with it
+    its event loop and its lease renewal)."""
+    procs: list[Replica] = []
 
-    def start(env: dict[str, str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [BIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+    def start(env: dict[str, str]) -> Replica:
+        log = tmp_path / f"replica-{len(procs)}.log"
+        with log.open("wb") as err:
+            proc = Replica([BIN, "run"], env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc.log = log
         procs.append(proc)
         return proc
 
@@ -62,7 +66,13 @@ def spawn():
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
-        proc.stderr.close()
+
+
+class Replica(subprocess.Popen[bytes]):
+    log: Path
+
+    def errors(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
 
 
 def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> dict[str, str]:
@@ -151,7 +161,7 @@ async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
         for p in procs:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(30) for p in procs]
-    assert codes == [0, 0, 0], [p.stderr.read().decode()[-2000:] for p in procs]
+    assert codes == [0, 0, 0], [p.errors() for p in procs]
     headers = Counter(p["channel"] for p in slack.posts() if "thread_ts" not in p)
     assert len(headers) == 50 and set(headers.values()) == {1}
     entries = Counter((p["channel"], p["text"]) for p in slack.posts() if "thread_ts" in p)
@@ -183,7 +193,7 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
         await _wait(delivered, 60)
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, second.stderr.read().decode()[-3000:]
+        assert second.wait(30) == 0, second.errors()
     posts = slack.posts("C000")
     assert sum(1 for p in posts if "thread_ts" not in p) == 1
     entries = Counter(p["text"] for p in posts if "thread_ts" in p)
@@ -220,7 +230,7 @@ async def test_a_killed_replicas_channels_resume_on_survivors_within_seconds(
         for p in procs[1:]:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(30) for p in procs[1:]]
-    assert codes == [0, 0], [p.stderr.read().decode()[-2000:] for p in procs[1:]]
+    assert codes == [0, 0], [p.errors() for p in procs[1:]]
     digests = [p for p in slack.posts() if (p.get("metadata") or {}).get("event_payload")]
     headers = Counter(p["channel"] for p in digests if "thread_ts" not in p)
     assert len(headers) == 18 and set(headers.values()) == {1}

@@ -20,7 +20,7 @@ from bot.store import Store
 from bot.store.keys import digest_now_count
 from bot.store.store import Lease
 
-__all__ = ["NOW_LIMIT", "NOW_WINDOW_SECONDS", "post_now"]
+__all__ = ["NOW_LIMIT", "NOW_WINDOW_SECONDS", "now_refused", "post_now"]
 
 # The lease is renewed while posting; this is how long a dead asker's lease blocks the channel.
 POST_NOW_LEASE_MS = 30 * 1000
@@ -32,6 +32,29 @@ NOW_WINDOW_SECONDS = 10 * 60
 
 def _papers(n: int) -> str:
     return f"{n} paper{'s' if n != 1 else ''}"
+
+
+def _limited(retry_in: int) -> Reply:
+    wait = f"{-(-retry_in // 60)} minute{'s' if retry_in > 60 else ''}" if retry_in else "a moment"
+    return Reply.fail(
+        f"`digest now` already ran {NOW_LIMIT} times here in the last "
+        f"{NOW_WINDOW_SECONDS // 60} minutes; try again in {wait}."
+    )
+
+
+async def now_refused(store: Store, channel_id: str) -> Reply | None:
+    """The refusal of a `digest now` over the channel's limit, decided before anything is fetched
+    or scored (so a flood of requests costs no arXiv or Claude call); None when it may run.
+
+    A retry of an interrupted one is always allowed: its pending record is of a day whose listing
+    the store holds, so the newest two stored days are where to look, without asking arXiv."""
+    hits, retry_in = await store.counted(digest_now_count(channel_id))
+    if hits < NOW_LIMIT:
+        return None
+    for day in (await store.known_days())[-2:]:
+        if (await store.get_delivery(channel_id, day, "now")).get("state") == "posting":
+            return None
+    return _limited(retry_in)
 
 
 async def post_now(store: Store, poster: Poster, digest: Digest, *, trigger: str) -> Reply:
@@ -68,11 +91,10 @@ async def _post(
                 text=f"No new paper from {day} passed this channel's thresholds; "
                 f"nothing posted.{notes}"
             )
+        # Counted here, where a new delivery starts; `now_refused` refused most floods before
+        # they were built, this catches requests that were built at the same moment.
         if await store.count(digest_now_count(channel), window=NOW_WINDOW_SECONDS) > NOW_LIMIT:
-            return Reply.fail(
-                f"`digest now` already ran {NOW_LIMIT} times here in the last "
-                f"{NOW_WINDOW_SECONDS // 60} minutes; try again in a few minutes."
-            )
+            return _limited((await store.counted(digest_now_count(channel)))[1])
         marker = f"{channel}:{day}:now:{trigger or uuid.uuid4().hex}"
         await store.set_delivery(
             channel,
@@ -83,7 +105,9 @@ async def _post(
             marker=marker,
             papers=json.dumps([s.paper.id for s in papers]),
         )
-    progress = await Progress.of(store, marker, resumed=resumed, lease=lease)
+    progress = await Progress.of(
+        store, marker, resumed=resumed, lease=lease, lease_ms=POST_NOW_LEASE_MS
+    )
     before = progress.papers_done()
     try:
         await deliver(

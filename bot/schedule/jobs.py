@@ -224,7 +224,9 @@ class DailyJobs:
             resumed_from=previous.get("owner", "") if resumed else "",
             pending=",".join(late),  # categories arXiv had not announced: the next digest's
         )
-        progress = await Progress.load(store, channel_id, day, resumed=resumed, lease=lease)
+        progress = await Progress.load(
+            store, channel_id, day, resumed=resumed, lease=lease, lease_ms=self.lease_ms
+        )
         await deliver(store, poster, digest, marker=f"{channel_id}:{day}", progress=progress)
         await self._finish(channel_id, day, "posted", ids, lease)
         metrics.DIGESTS.labels(status="posted").inc()
@@ -249,7 +251,9 @@ class DailyJobs:
                 digest = await weekly_digest(self.app, config, now=now)
                 if digest.papers:
                     marker = f"{channel_id}:weekly:{week}"
-                    progress = await Progress.of(store, marker, resumed=True, lease=lease)
+                    progress = await Progress.of(
+                        store, marker, resumed=True, lease=lease, lease_ms=self.lease_ms
+                    )
                     await deliver(store, poster, digest, marker=marker, progress=progress)
                 await store.set_delivery(
                     channel_id, week, lease=lease, kind="weekly", state="posted", owner=self.owner

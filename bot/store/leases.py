@@ -115,6 +115,16 @@ class Leases(Concern):
             _, hits = await pipe.execute()
         return int(hits)
 
+    async def counted(self, name: str) -> tuple[int, int]:
+        """How many times `name` was counted in its running window, and the seconds left of it
+        (0, 0 when none runs); counts nothing: a rate limit read before the work it limits."""
+        key = self.keys.count(name)
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.ttl(key)
+            raw, ttl = await pipe.execute()
+        return int(raw or 0), max(int(ttl), 0)
+
     async def once(self, key: str, *, ttl: int = K.DAY) -> bool:
         """True the first time `key` is claimed: used so an ops message is sent once, not a flood."""
         return bool(

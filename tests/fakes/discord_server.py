@@ -756,7 +756,10 @@ class FakeDiscord(LocalServer):
             return bad
         cid = request.match_info["cid"]
         limit = min(100, int(request.query.get("limit", 50)))
-        found = [m for m in self._messages.values() if m["channel_id"] == cid]
+        before = int(request.query.get("before") or 2**63)
+        found = [
+            m for m in self._messages.values() if m["channel_id"] == cid and int(m["id"]) < before
+        ]
         return _json(sorted(found, key=lambda m: int(m["id"]), reverse=True)[:limit])
 
     async def _channel_message(self, request: web.Request) -> web.Response:

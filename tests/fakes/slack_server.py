@@ -115,6 +115,9 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
+_HISTORY = ("conversations.history", "conversations.replies")
+
+
 class FakeSlack(LocalServer):
     def __init__(self, *, latency: float = 0.0, rate_limit_per_channel: float | None = None):
         self.latency = latency
@@ -135,6 +138,9 @@ class FakeSlack(LocalServer):
         # is one the bot cannot see (channel_not_found).
         self.channels: dict[str, dict[str, Any] | None] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        # Granted to the bot token, sent back in X-OAuth-Scopes as Slack does; without
+        # channels:history, conversations.history/replies answer missing_scope.
+        self.scopes = {"chat:write", "commands", "channels:history", "groups:history"}
 
     # -- lifecycle ---------------------------------------------------------
     def build_app(self) -> web.Application:
@@ -253,7 +259,13 @@ class FakeSlack(LocalServer):
         if handler is None:
             return self._fail(method, {"ok": False, "error": "unknown_method"})
         n_errors = len(self.errors)
-        response = handler(args)
+        if method in _HISTORY and "channels:history" not in self.scopes:
+            response = self._fail(
+                method, {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            )
+        else:
+            response = handler(args)
+        response.headers["X-OAuth-Scopes"] = ",".join(sorted(self.scopes))
         if len(self.errors) == n_errors:
             self.accepted.append((method, args))
         return response
@@ -329,9 +341,17 @@ class FakeSlack(LocalServer):
             for m in self.history.get(args.get("channel", ""), [])
             if m.get("thread_ts") in (None, m["ts"])
         ]
-        limit = int(args.get("limit", 100))
+        return self._page([self._visible(m, args) for m in reversed(messages)], args)
+
+    def _page(self, messages: list[dict], args: dict) -> web.Response:
+        """One page of `limit` (default 100) messages from the opaque `cursor`, as Slack pages."""
+        start = int(str(args.get("cursor") or "0").removeprefix("c"))
+        end = start + int(args.get("limit", 100))
+        more = end < len(messages)
         return self._ok(
-            messages=[self._visible(m, args) for m in reversed(messages)][:limit], has_more=False
+            messages=messages[start:end],
+            has_more=more,
+            response_metadata={"next_cursor": f"c{end}" if more else ""},
         )
 
     def _m_conversations_replies(self, args: dict) -> web.Response:
@@ -343,7 +363,7 @@ class FakeSlack(LocalServer):
         ]
         if not thread:
             return self._fail("conversations.replies", {"ok": False, "error": "thread_not_found"})
-        return self._ok(messages=[self._visible(m, args) for m in thread], has_more=False)
+        return self._page([self._visible(m, args) for m in thread], args)
 
     def _m_chat_postEphemeral(self, args: dict) -> web.Response:
         if not args.get("channel"):

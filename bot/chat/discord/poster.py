@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import discord
@@ -23,7 +23,8 @@ __all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
 log = logging.getLogger(__name__)
 
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
-RECOVER_LIMIT = 100  # messages of the channel (and of the thread) read back: Discord's maximum
+RECOVER_LIMIT = 100  # messages of a channel (or thread) per page read back: Discord's maximum
+RECOVER_PAGES = 20
 MAX_HEADERS = 10
 CALL_TIMEOUT = 30.0
 T = TypeVar("T")
@@ -132,23 +133,23 @@ class DiscordPoster:
         answer a repeated send within its nonce window with the message it already made.
         """
         found: dict[str, str] = {}
+        refs = {_ref(message_nonce(marker, f"header-{i}")): i for i in range(MAX_HEADERS)}
         try:
-            history = await _bounded(self.client.http.logs_from(int(channel), limit=RECOVER_LIMIT))
-            refs = {_ref(message_nonce(marker, f"header-{i}")): i for i in range(MAX_HEADERS)}
-            for message_id, embed in _embeds(history):
-                footer = (embed.get("footer") or {}).get("text", "")
-                for ref, i in refs.items():
-                    if footer.endswith(ref):
-                        found.setdefault(f"header-{i}", message_id)
+            async for page in self._pages(int(channel)):
+                for message_id, embed in _embeds(page):
+                    footer = (embed.get("footer") or {}).get("text", "")
+                    for ref, i in refs.items():
+                        if footer.endswith(ref):
+                            found.setdefault(f"header-{i}", message_id)
+                if "header-0" in found:
+                    break
             header = found.get("header-0") or progress.done.get("header-0")
             if header:
                 with contextlib.suppress(discord.NotFound):  # papers went to the channel
-                    thread = await _bounded(
-                        self.client.http.logs_from(int(header), limit=RECOVER_LIMIT)
-                    )
-                    for message_id, embed in _embeds(thread):
-                        if "/abs/" in (url := embed.get("url") or ""):
-                            found.setdefault(f"paper-{url.rsplit('/', 1)[1]}", message_id)
+                    async for page in self._pages(int(header)):
+                        for message_id, embed in _embeds(page):
+                            if "/abs/" in (url := embed.get("url") or ""):
+                                found.setdefault(f"paper-{url.rsplit('/', 1)[1]}", message_id)
         except discord.Forbidden:
             log.warning("cannot read the history of discord:%s; relying on nonces", channel)
             return
@@ -157,6 +158,19 @@ class DiscordPoster:
         for key, message_id in found.items():
             if key not in progress.done:
                 await progress.record(key, message_id)
+
+    async def _pages(self, channel: int) -> AsyncIterator[list[Any]]:
+        """A channel's (or thread's) messages, newest first, 100 at a time, at most
+        RECOVER_PAGES pages back: far more than a day's digest and the chatter since."""
+        before: int | None = None
+        for _ in range(RECOVER_PAGES):
+            page = await _bounded(
+                self.client.http.logs_from(channel, limit=RECOVER_LIMIT, before=before)
+            )
+            yield list(page)
+            if len(page) < RECOVER_LIMIT:
+                return
+            before = int(page[-1]["id"])
 
     async def post_digest(
         self, channel: str, digest: Digest, *, marker: str, progress: Progress | None = None
@@ -214,6 +228,7 @@ class DiscordPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
+        await progress.fence()
         nonce = message_nonce(marker, key)
         if key.startswith("header-"):
             payload = _with_ref(payload, nonce)

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.chat.context import Context
 from bot.chat.context import arxiv_id as paper_id
+from bot.chat.posting import now_refused
 from bot.chat.registry import Arg, Handler, command
 from bot.chat.replies import PaperThread, Reply, inert
 from bot.digest import channel_criteria, left_out
@@ -37,6 +38,8 @@ def paper_command(name: str, summary: str, **declared: Any) -> Callable[[Handler
     aliases=(("digest",),),
 )
 async def digest_now(ctx: Context) -> Reply:
+    if (refused := await now_refused(ctx.app.store, ctx.channel_id)) is not None:
+        return refused
     digest = await ctx.app.digest(await ctx.config())
     return Reply(
         text=f"Digest of {digest.day}: {digest.relevant} papers.", ephemeral=False, digest=digest

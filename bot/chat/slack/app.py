@@ -343,7 +343,7 @@ async def _connect(
     s = app.settings
     bolt, listeners = _build(app, handler, _client(app, session))
     try:
-        await bolt.client.auth_test()
+        listeners.poster.note_scopes(await bolt.client.auth_test())
     except SlackApiError as e:
         raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({e.response.get('error')}).") from e
     if s.slack_app_token is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -19,7 +20,7 @@ from bot.errors import ChatUnavailable
 from bot.models import Digest
 from bot.render.slack import SlackMessage, digest_messages, reply_blocks, to_mrkdwn
 
-__all__ = ["EVENT_TYPE", "SlackPoster", "with_rate_limit_retry"]
+__all__ = ["EVENT_TYPE", "SlackPoster", "SlackRefused", "with_rate_limit_retry"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,12 @@ log = logging.getLogger(__name__)
 EVENT_TYPE = "arxiv_digest"
 # chat.postMessage allows about one message a second per channel; a 200-paper thread meets 429s.
 RATE_LIMIT_RETRIES = 5
+# A delivery's messages are found in the channel's history this far back at most (pages of 200,
+# Slack's recommended page size): far more than one day's digests and chatter in between.
+RECOVER_PAGE = 200
+RECOVER_PAGES = 10
+HISTORY_SCOPES = ("channels:history", "groups:history")
+_HISTORY_DENIED = {"missing_scope", "not_allowed_token_type"}
 # One Web API call never takes longer than this (slack_sdk's own default is 30 s per attempt).
 CALL_TIMEOUT = 15.0
 
@@ -43,10 +50,19 @@ def with_rate_limit_retry(
 _NOT_INVITED = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
-def _unavailable(error: SlackApiError) -> ChatUnavailable:
-    code = error.response.get("error", "unknown")
-    hint = "Invite me with `/invite @arxiv-bot`, then try again." if code in _NOT_INVITED else ""
-    return ChatUnavailable(f"Slack refused to post in this channel ({code}).", hint=hint)
+class SlackRefused(ChatUnavailable):
+    """Slack answered a call with an error `code` (e.g. not_in_channel, missing_scope)."""
+
+    def __init__(self, code: str) -> None:
+        hint = (
+            "Invite me with `/invite @arxiv-bot`, then try again." if code in _NOT_INVITED else ""
+        )
+        super().__init__(f"Slack refused to post in this channel ({code}).", hint=hint)
+        self.code = code
+
+
+def _unavailable(error: SlackApiError) -> SlackRefused:
+    return SlackRefused(str(error.response.get("error", "unknown")))
 
 
 class SlackPoster:
@@ -66,6 +82,7 @@ class SlackPoster:
         # (with a margin for clock jitter) rather than collect 429s and their Retry-After.
         self.pacer = ChannelPacer(per_channel_interval)
         self.call_timeout = call_timeout
+        self._warned_history = False
 
     async def _call(self, method: str, **kwargs: Any) -> AsyncSlackResponse:
         """One Web API call, bounded in time: a hung Slack becomes a ChatUnavailable that the
@@ -114,7 +131,9 @@ class SlackPoster:
         """Record this delivery's messages that are in the channel but not in `progress`.
 
         Slack has no idempotency key; message metadata is how we recognise our own messages
-        (reading it needs the channels:history / groups:history scopes).
+        (reading it needs the channels:history / groups:history scopes). The channel is read
+        back, newest first, to the delivery's first header (at most RECOVER_PAGES pages), then
+        the header's thread. Without the scopes this trusts Redis alone (see `note_scopes`).
         """
         found: dict[str, str] = {}
 
@@ -124,27 +143,62 @@ class SlackPoster:
                 if payload.get("marker") == marker and payload.get("key"):
                     found.setdefault(payload["key"], f"{channel}:{m['ts']}")
 
-        history = await self._call(
-            "conversations_history", channel=channel, limit=100, include_all_metadata=True
-        )
-        collect(history["messages"])
-        header = found.get("header-0") or progress.done.get("header-0")
-        if header:
-            try:
-                replies = await self._call(
-                    "conversations_replies",
-                    channel=channel,
-                    ts=header.split(":", 1)[1],
-                    limit=1000,
-                    include_all_metadata=True,
-                )
-                collect(replies["messages"])
-            except ChatUnavailable as e:
-                if "thread_not_found" not in str(e):  # someone deleted the header
-                    raise
+        try:
+            async for page in self._pages("conversations_history", channel=channel):
+                collect(page)
+                if "header-0" in found:
+                    break
+            header = found.get("header-0") or progress.done.get("header-0")
+            if header:
+                ts = header.split(":", 1)[1]
+                async for page in self._pages("conversations_replies", channel=channel, ts=ts):
+                    collect(page)
+        except SlackRefused as e:
+            if e.code in _HISTORY_DENIED:
+                self._history_denied(channel)
+            elif e.code != "thread_not_found":  # not: someone deleted the header
+                raise
         for key, message_id in found.items():
             if key not in progress.done:
                 await progress.record(key, message_id)
+
+    async def _pages(self, method: str, **kwargs: Any) -> AsyncIterator[list[dict]]:
+        """The messages of a history or thread, page by page (bounded: a channel read back
+        further than RECOVER_PAGES pages holds no delivery worth resuming)."""
+        cursor = ""
+        for _ in range(RECOVER_PAGES):
+            page = await self._call(
+                method,
+                limit=RECOVER_PAGE,
+                include_all_metadata=True,
+                **({"cursor": cursor} if cursor else {}),
+                **kwargs,
+            )
+            yield list(page.get("messages") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not page.get("has_more") or not cursor:
+                return
+
+    def note_scopes(self, auth: AsyncSlackResponse) -> None:
+        """At start-up, from auth.test's granted scopes: warn once when the channels' history
+        cannot be read, since then a message in flight when a replica died may appear twice."""
+        granted = {s.strip() for s in str(auth.headers.get("x-oauth-scopes", "")).split(",")}
+        missing = [s for s in HISTORY_SCOPES if s not in granted]
+        if auth.headers.get("x-oauth-scopes") is not None and missing:
+            self._history_denied(None, missing)
+
+    def _history_denied(self, channel: str | None, missing: Sequence[str] = HISTORY_SCOPES) -> None:
+        if self._warned_history:
+            return
+        self._warned_history = True
+        log.warning(
+            "Slack history is not readable%s (add the %s scope%s): a digest resumed after a "
+            "crash trusts Redis alone, and a message in flight when a replica died may appear "
+            "twice",
+            f" in {channel}" if channel else "",
+            " and ".join(missing),
+            "s" if len(missing) > 1 else "",
+        )
 
     async def post_text(self, channel: str, text: str) -> None:
         """`text` in the common reply markup (**bold**, [text](url), `code`)."""
@@ -201,6 +255,7 @@ class SlackPoster:
         done = progress.done.get(key)
         if done is not None:
             return done
+        await progress.fence()
         # Unfurling every arXiv link would bury the digest under previews.
         response = await self.post_message(
             channel,
