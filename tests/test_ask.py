@@ -322,7 +322,7 @@ async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app)
 
 def test_long_answers_are_a_few_messages_within_limits():
     text = cut_passages(parse_latexml(SAMPLE_HTML[D2R_ID], paper_id=D2R_ID, version=1))
-    from bot.ask.answer import Answer, Quote
+    from bot.records import Answer, Quote
 
     answer = Answer(
         paper_id=D2R_ID,

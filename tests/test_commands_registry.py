@@ -13,9 +13,9 @@ from bot.chat.commands import REGISTRY, CommandHandler, Invocation
 from bot.chat.context import Context
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.registry import Arg, Registry, Spec, command
-from bot.chat.replies import Reply
 from bot.chat.slack import build_slack_app
 from bot.cli import app as cli
+from bot.records import Reply
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash, text_of

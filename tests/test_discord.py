@@ -29,11 +29,11 @@ from bot.chat.discord import (
     message_nonce,
     start_discord,
 )
-from bot.chat.replies import Reply
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
 from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper
+from bot.records import Reply
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
 from bot.sources.bundled import BundledSource
 from tests.conftest import D2R_TITLE, digest_of

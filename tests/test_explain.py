@@ -15,9 +15,9 @@ import pytest
 from bot.chat.commands import CommandHandler, Invocation
 from bot.errors import BadArxivId, PaperNotFound
 from bot.explain import NoteKind, parse_latexml
-from bot.explain.notes import Experiments, Note, NoteEquation, Symbol
 from bot.explain.service import Explainer, PaperWithdrawn
 from bot.models import Usage
+from bot.records import Experiments, Note, NoteEquation, Symbol
 from bot.render.notes import CHAT_LIMIT, note_chat, note_markdown
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML, WITHDRAWN_ID
 

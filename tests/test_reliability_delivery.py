@@ -18,11 +18,11 @@ from bot import metrics
 from bot.chat.commands import CommandHandler
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
-from bot.chat.replies import Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress, deliver
 from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
 from bot.models import Digest, Score, ScoredPaper
+from bot.records import Reply
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from bot.sources.bundled import BundledSource

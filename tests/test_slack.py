@@ -26,16 +26,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler
-from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack import SlackPoster, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
 from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
+from bot.records import PaperMessage, PaperThread, Reply
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
 from bot.sources import BundledSource
-from bot.store.store import PaperMessage
 from tests.conftest import D2R_TITLE, digest_of
 from tests.fakes.latexml_pages import D2R_ID
 from tests.fakes.slack_server import (

@@ -24,6 +24,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.errors import LeaseLost, StoreUnavailable
 from bot.models import ChannelConfig, Paper, Score, Usage
+from bot.records import PaperMessage
 from bot.store import keys as K
 
 __all__ = ["Lease", "PaperMessage", "Store", "StoreDown", "connect"]
@@ -43,14 +44,6 @@ class Lease(NamedTuple):
 
     name: str
     token: str
-
-
-class PaperMessage(NamedTuple):
-    """A digest's message showing a paper, and the thread it is in (Slack: the thread's ts;
-    Discord: the thread's channel id); `thread` is None when it is in the channel itself."""
-
-    message_id: str
-    thread: str | None = None
 
 
 class Store:

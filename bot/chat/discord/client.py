@@ -21,9 +21,9 @@ from bot.chat.discord.mentions import MentionAnswers
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
-from bot.chat.replies import Reply
 from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
+from bot.records import Reply
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
 from bot.store.store import StoreDown

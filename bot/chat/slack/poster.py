@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.chat.pacing import ChannelPacer
-from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
+from bot.records import PaperThread, Reply
 from bot.render.slack import SlackMessage, digest_messages, reply_blocks, to_mrkdwn
 
 __all__ = ["EVENT_TYPE", "SlackPoster", "with_rate_limit_retry"]
