@@ -195,10 +195,6 @@ class Scheduler:
             metrics.BACKGROUND_FAILURES.labels(task=why).inc()
             log.exception("%s failed", why)
 
-    def next_run(self, channel_id: str):
-        job = self.aps.get_job(f"digest:{channel_id}") if self.aps else None
-        return job.next_run_time if job else None
-
     async def close(self, *, drain_seconds: float = 30.0) -> None:
         """Stop taking jobs; let running ones finish (they release their leases) for a bounded time."""
         self.accepting = False

@@ -72,7 +72,8 @@ class SlackPoster:
         delivery records and retries, never a task stuck for minutes or a bare TimeoutError."""
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await getattr(self.client, method)(**kwargs)
+                response: AsyncSlackResponse = await getattr(self.client, method)(**kwargs)
+                return response
         except SlackApiError as e:
             raise _unavailable(e) from e
         except (TimeoutError, aiohttp.ClientError) as e:
@@ -118,7 +119,7 @@ class SlackPoster:
         """
         found: dict[str, str] = {}
 
-        def collect(messages: list[dict]) -> None:
+        def collect(messages: list[dict[str, Any]]) -> None:
             for m in messages:
                 payload = (m.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("marker") == marker and payload.get("key"):
