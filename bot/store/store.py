@@ -26,6 +26,7 @@ from bot.errors import LeaseLost, StoreUnavailable
 from bot.models import ChannelConfig, Paper, Score, Usage
 from bot.records import PaperMessage
 from bot.store import keys as K
+from bot.tasks import watch
 
 __all__ = ["Lease", "PaperMessage", "Store", "StoreDown", "connect"]
 
@@ -421,7 +422,7 @@ class Store:
                 except REDIS_ERRORS:
                     log.warning("could not renew lease %s: Redis unreachable", name)
 
-        task = asyncio.create_task(renew(), name=f"lease:{name}")
+        task = watch(asyncio.create_task(renew(), name=f"lease:{name}"))
         try:
             yield
         finally:
