@@ -15,6 +15,7 @@ import pytest
 
 from bot import metrics
 from bot.app import App
+from bot.deliver import Poster
 from bot.logs import setup_logging
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
@@ -64,7 +65,7 @@ async def test_a_failed_weekly_rollup_is_logged_counted_and_posted_by_the_next_s
     setup_logging(json_logs=True, level="info")  # as `logging: {format: json, level: info}`
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
-    posters = {"slack": poster_for(fake_slack)}
+    posters: dict[str, Poster] = {"slack": poster_for(fake_slack)}
     assert (await DailyJobs(app, posters, owner="r1").run_channel(channel, now=NOW)).status == (
         "posted"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,6 +17,7 @@ from bot.chat.registry import Arg, Registry, Spec, command
 from bot.chat.slack import build_slack_app
 from bot.cli import app as cli
 from bot.records import Reply
+from tests.conftest import MakeApp
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash, text_of
@@ -49,8 +51,8 @@ def topic_show() -> Iterator[None]:
 
 
 async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
-    topic_show, make_app, monkeypatch, tmp_path
-):
+    topic_show: None, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # Slack: typed text, parsed from the Args; listed by help.
     app = await make_app(offline=True, slack_signing_secret=SECRET)
     async with FakeSlack() as fake:
@@ -91,7 +93,7 @@ async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
     assert "Vision-language: Multimodal" in result.output
 
 
-def test_a_registry_refuses_a_command_declared_twice():
+def test_a_registry_refuses_a_command_declared_twice() -> None:
     registry = Registry()
 
     async def noop(ctx: Context) -> Reply:
@@ -102,7 +104,7 @@ def test_a_registry_refuses_a_command_declared_twice():
         registry.add(Spec(path=("x",), summary="again", handler=noop))
 
 
-async def test_typed_discord_values_are_checked_like_typed_text(make_app):
+async def test_typed_discord_values_are_checked_like_typed_text(make_app: MakeApp) -> None:
     handler = CommandHandler(await make_app(offline=True))
     reply = await handler.handle(
         Invocation("discord:1", "U", path=("threshold",), args={"relevance": 11}, syntax="options")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,9 @@ from bot.explain.service import Explainer, PaperWithdrawn
 from bot.models import Usage
 from bot.records import Experiments, Note, NoteEquation, Symbol
 from bot.render.notes import CHAT_LIMIT, note_chat, note_markdown
+from tests.conftest import MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML, WITHDRAWN_ID
 
 CHANNEL = "slack:C1"
@@ -35,7 +39,7 @@ EQ1 = (
 INVENTED = r"\mathcal{L}_{\mathrm{total}}=\mathcal{L}_{\mathrm{D2R}}+\mu\,\|\theta\|_{2}^{2}"
 
 
-def d2r_answer(body: dict) -> dict:
+def d2r_answer(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "equations": [
             {
@@ -88,7 +92,7 @@ def d2r_answer(body: dict) -> dict:
     }
 
 
-def notes_requests(fake_claude) -> list[dict]:
+def notes_requests(fake_claude: FakeAnthropic) -> list[dict[str, Any]]:
     return [
         r
         for r in fake_claude.requests
@@ -106,7 +110,7 @@ def quoted_from(page: str, latex: str) -> bool:
 
 
 # --------------------------------------------------------------------------- extraction
-def test_extracts_display_equations_with_numbers_and_context():
+def test_extracts_display_equations_with_numbers_and_context() -> None:
     x = parse_latexml(SAMPLE_HTML[D2R_ID], paper_id=D2R_ID, version=1)
     assert [e.number for e in x.equations] == ["1", "2", "3", "4", "5", "6"]
     assert [e.anchor for e in x.equations][:3] == ["S3.E1", "S3.E2", "S3.E3"]
@@ -131,14 +135,14 @@ def test_extracts_display_equations_with_numbers_and_context():
     assert x.authors[0] == "Zhenyu Liu" and x.abstract.startswith("The robustness")
 
 
-def test_numbered_rows_of_an_aligned_group_stay_separate_equations():
+def test_numbered_rows_of_an_aligned_group_stay_separate_equations() -> None:
     x = parse_latexml(SAMPLE_HTML[CLARIFY_ID], paper_id=CLARIFY_ID)
     assert [e.number for e in x.equations] == ["1", "2", "3", "4", "5", "6"]
     assert x.equations[2].latex.startswith(r"\approx\frac{1}{n}")
     assert x.equations[1].before == x.equations[2].before  # one group, one introduction
 
 
-def test_lone_symbols_are_not_equations_and_continuation_lines_join():
+def test_lone_symbols_are_not_equations_and_continuation_lines_join() -> None:
     page = """<html><body>
     <div id="infobox"><div id="watermark-tr">arXiv:2401.00001v3 [cs.LG] 02 Jan 2024</div></div>
     <article class="ltx_document ltx_authors_1line">
@@ -178,7 +182,7 @@ def test_lone_symbols_are_not_equations_and_continuation_lines_join():
     assert x.sections[0].paragraphs[0] == "The state $\\mathbf{z}$ is shown alone:"
 
 
-def test_intertext_rows_are_prose_that_introduces_the_next_equation():
+def test_intertext_rows_are_prose_that_introduces_the_next_equation() -> None:
     # The shape LaTeXML gives `align` with \intertext (seen on real LaTeXML output).
     def row(eid: str, tex: str, n: int) -> str:
         return (
@@ -215,7 +219,9 @@ def test_intertext_rows_are_prose_that_introduces_the_next_equation():
 
 
 # ---------------------------------------------------------------------------- Claude notes
-async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app, fake_claude):
+async def test_claude_note_keeps_real_equations_and_drops_invented_ones(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -256,8 +262,8 @@ async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app
 
 
 async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -272,12 +278,15 @@ async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost
         + fake_claude.usage_log[0]["cache_creation_input_tokens"]
     )
     assert ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
+    assert first.usage is not None
     assert ledger.cost_usd == pytest.approx(first.usage.cost_usd) and ledger.cost_usd > 0
     assert await app.store.get_note(D2R_ID, 1, "claude-haiku-4-5") is not None
     assert "cached note" in note_chat(second).plain()
 
 
-async def test_input_is_kept_within_the_token_budget(make_app, fake_claude):
+async def test_input_is_kept_within_the_token_budget(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     note = await Explainer.from_app(app, max_input_tokens=1800).note(D2R_ID, 1, channel_id=CHANNEL)
@@ -287,7 +296,9 @@ async def test_input_is_kept_within_the_token_budget(make_app, fake_claude):
     assert "text of every section" not in note.sent  # section text is what gave way
 
 
-async def test_versioned_ids_are_read_at_that_version(make_app, fake_arxiv, fake_claude):
+async def test_versioned_ids_are_read_at_that_version(
+    make_app: MakeApp, fake_arxiv: FakeArxiv, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -304,8 +315,8 @@ async def test_versioned_ids_are_read_at_that_version(make_app, fake_arxiv, fake
 
 # ------------------------------------------------------------------------------ fallbacks
 async def test_paper_without_html_falls_back_to_the_abstract_page(
-    make_app, fake_arxiv, fake_claude
-):
+    make_app: MakeApp, fake_arxiv: FakeArxiv, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer  # quotes equations that this paper does not have
     app = await make_app(claude=fake_claude)
     note = await Explainer.from_app(app).note(NO_HTML_ID, None, channel_id=CHANNEL)
@@ -318,7 +329,9 @@ async def test_paper_without_html_falls_back_to_the_abstract_page(
     assert "```latex" not in note_chat(note).text
 
 
-async def test_withdrawn_paper_gets_a_clear_answer(make_app, fake_claude):
+async def test_withdrawn_paper_gets_a_clear_answer(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
     with pytest.raises(PaperWithdrawn):
@@ -330,7 +343,7 @@ async def test_withdrawn_paper_gets_a_clear_answer(make_app, fake_claude):
     assert fake_claude.requests == []
 
 
-async def test_unknown_and_malformed_ids(make_app, fake_claude):
+async def test_unknown_and_malformed_ids(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
     with pytest.raises(PaperNotFound):
@@ -344,7 +357,7 @@ async def test_unknown_and_malformed_ids(make_app, fake_claude):
     assert fake_claude.requests == []
 
 
-async def test_without_a_key_the_note_is_extractive(make_app):
+async def test_without_a_key_the_note_is_extractive(make_app: MakeApp) -> None:
     app = await make_app()
     note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE and note.usage is None
@@ -363,7 +376,9 @@ async def test_without_a_key_the_note_is_extractive(make_app):
     assert f"$$\n{EQ5}\n$$" in note_markdown(note)
 
 
-async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(make_app, fake_claude):
+async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     fake_claude.fail_next(529, 529, 529, 529)
     app = await make_app(claude=fake_claude)  # max_retries=1: two tries, both overloaded
@@ -378,7 +393,9 @@ async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(make_
     assert await app.store.get_note(D2R_ID, 1, "claude-haiku-4-5") is None  # not cached
 
 
-async def test_spent_budget_refuses_politely_with_the_extractive_note(make_app, fake_claude):
+async def test_spent_budget_refuses_politely_with_the_extractive_note(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     await app.store.record_usage(CHANNEL, dt.date.today(), Usage(model="x", calls=3, cost_usd=1.5))
@@ -387,7 +404,9 @@ async def test_spent_budget_refuses_politely_with_the_extractive_note(make_app, 
     assert "budget for today is used up: $1.50 of $1.00" in note.header[0]
 
 
-async def test_explain_through_the_command_layer(make_app, fake_claude):
+async def test_explain_through_the_command_layer(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     handler = CommandHandler(app, explainer=Explainer.from_app(app))
@@ -436,7 +455,7 @@ def _big_note() -> Note:
     )
 
 
-def test_chat_reply_is_clipped_cleanly():
+def test_chat_reply_is_clipped_cleanly() -> None:
     note = _big_note()
     reply = note_chat(note)
     plain = reply.plain()
@@ -448,7 +467,7 @@ def test_chat_reply_is_clipped_cleanly():
         assert eq.latex in plain or eq.latex[:30] not in plain
 
 
-def test_markdown_and_json():
+def test_markdown_and_json() -> None:
     note = _big_note()
     md = note_markdown(note)
     assert md.count("$$") == 2 * len(note.equations)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from pathlib import Path
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from typer.testing import CliRunner
 
@@ -17,6 +19,7 @@ from bot.chat.registry import Arg, Spec
 from bot.chat.slack import build_slack_app
 from bot.chat.slack.app import SORRY
 from bot.cli import app as cli
+from tests.conftest import MakeApp
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash
@@ -134,7 +137,9 @@ def _slow(inv: Invocation) -> bool:
     return found is not None and found[0].name in SLOW_VALID
 
 
-async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(make_app):
+async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(
+    make_app: MakeApp,
+) -> None:
     rng = random.Random(SEED)
     app = await make_app(offline=True)
     handler = CommandHandler(app)
@@ -152,7 +157,9 @@ async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(mak
     assert answered >= 1500 and time.monotonic() - started < 60
 
 
-async def test_random_cli_lines_exit_cleanly(tmp_path, monkeypatch):
+async def test_random_cli_lines_exit_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     rng = random.Random(SEED + 1)
     runner = CliRunner()
@@ -176,7 +183,7 @@ def _typed(rng: random.Random, a: Arg) -> object:
     return rng.choice([h for h in HOSTILE if h.strip()])
 
 
-async def test_random_commands_through_the_slack_and_discord_adapters(make_app):
+async def test_random_commands_through_the_slack_and_discord_adapters(make_app: MakeApp) -> None:
     rng = random.Random(SEED + 2)
     specs = [s for s in REGISTRY if s.name not in SLOW_VALID]
     app = await make_app(offline=True, slack_signing_secret=SECRET)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bot.models import Topic
 from bot.render.markdown import render_markdown
-from tests.conftest import DAY
+from tests.conftest import DAY, MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.injections import OBEYED, injected_papers
 
 DATA = Path(__file__).parent / "data" / "injections.json"
@@ -21,7 +22,9 @@ LLM_TOPIC = Topic(
 )
 
 
-async def test_no_injected_off_topic_paper_is_selected(make_app, fake_claude):
+async def test_no_injected_off_topic_paper_is_selected(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
     injected, instructions = injected_papers(DATA, DAY)
     assert len(injected) >= 25 and len({i.lower() for i in instructions}) == len(instructions)

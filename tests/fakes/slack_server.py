@@ -117,12 +117,16 @@ class FakeSlack(LocalServer):
     def __init__(self, *, latency: float = 0.0, rate_limit_per_channel: float | None = None):
         self.latency = latency
         self.rate_limit_per_channel = rate_limit_per_channel
-        self.calls: list[tuple[str, dict]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.peers: set[object] = set()  # client (host, port) pairs: one per connection
-        self.responses: list[tuple[str, dict]] = []
-        self.errors: list[tuple[str, dict]] = []  # (method or "response:<key>", error body)
-        self.accepted: list[tuple[str, dict]] = []  # calls answered ok: true
-        self.history: dict[str, list[dict]] = {}  # channel -> messages posted, with metadata
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[
+            tuple[str, dict[str, Any]]
+        ] = []  # (method or "response:<key>", error body)
+        self.accepted: list[tuple[str, dict[str, Any]]] = []  # calls answered ok: true
+        self.history: dict[
+            str, list[dict[str, Any]]
+        ] = {}  # channel -> messages posted, with metadata
         self.rate_limited = 0
         self.base_url = ""
         self.faults: dict[str, list[int]] = {}  # method -> HTTP statuses of its next calls
@@ -141,7 +145,7 @@ class FakeSlack(LocalServer):
     def response_url(self, key: str = "r1") -> str:
         return f"{self.base_url}/response/{key}"
 
-    def posts(self, channel: str | None = None) -> list[dict]:
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Args of accepted chat.postMessage calls (rejected ones stay in calls/errors)."""
         return [
             args
@@ -186,7 +190,7 @@ class FakeSlack(LocalServer):
         return reset_after if over else None
 
     @staticmethod
-    async def _parse(request: web.Request) -> dict:
+    async def _parse(request: web.Request) -> dict[str, Any]:
         args: dict[str, Any] = dict(request.query)
         ctype = request.content_type
         if request.can_read_body:
@@ -206,7 +210,9 @@ class FakeSlack(LocalServer):
                 args[key] = _maybe_json(args[key])
         return args
 
-    def _check_message(self, args: dict, *, require_text: bool = True) -> dict | None:
+    def _check_message(
+        self, args: dict[str, Any], *, require_text: bool = True
+    ) -> dict[str, Any] | None:
         text = args.get("text")
         blocks = args.get("blocks")
         if require_text and not text and not blocks and not args.get("attachments"):
@@ -247,12 +253,14 @@ class FakeSlack(LocalServer):
         if handler is None:
             return self._fail(method, {"ok": False, "error": "unknown_method"})
         n_errors = len(self.errors)
-        response = handler(args)
+        response: web.StreamResponse = handler(args)
         if len(self.errors) == n_errors:
             self.accepted.append((method, args))
         return response
 
-    def _fail(self, method: str, body: dict, status: int = 200, **kw: Any) -> web.Response:
+    def _fail(
+        self, method: str, body: dict[str, Any], status: int = 200, **kw: Any
+    ) -> web.Response:
         self.errors.append((method, body))
         return web.json_response(body, status=status, **kw)
 
@@ -260,7 +268,7 @@ class FakeSlack(LocalServer):
     def _ok(**body: Any) -> web.Response:
         return web.json_response({"ok": True, **body})
 
-    def _message(self, args: dict, ts: str) -> dict:
+    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
         msg = {
             "type": "message",
             "user": BOT_USER_ID,
@@ -275,7 +283,7 @@ class FakeSlack(LocalServer):
         return msg
 
     # -- methods -----------------------------------------------------------
-    def _m_auth_test(self, args: dict) -> web.Response:
+    def _m_auth_test(self, args: dict[str, Any]) -> web.Response:
         return self._ok(
             url="https://fake-team.slack.com/",
             team="Fake Team",
@@ -286,7 +294,7 @@ class FakeSlack(LocalServer):
             is_enterprise_install=False,
         )
 
-    def _m_chat_postMessage(self, args: dict) -> web.Response:
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel")
         if not channel:
             return self._fail("chat.postMessage", {"ok": False, "error": "channel_not_found"})
@@ -307,7 +315,7 @@ class FakeSlack(LocalServer):
         self.history.setdefault(channel, []).append({**message, "metadata": args.get("metadata")})
         return self._ok(channel=channel, ts=ts, message=message)
 
-    def _visible(self, message: dict, args: dict) -> dict:
+    def _visible(self, message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
         shown = {k: v for k, v in message.items() if k != "metadata"}
         if message.get("metadata") and str(args.get("include_all_metadata")).lower() in (
             "1",
@@ -316,7 +324,7 @@ class FakeSlack(LocalServer):
             shown["metadata"] = message["metadata"]
         return shown
 
-    def _m_conversations_history(self, args: dict) -> web.Response:
+    def _m_conversations_history(self, args: dict[str, Any]) -> web.Response:
         """Top-level messages, newest first (thread replies are not in a channel's history)."""
         messages = [
             m
@@ -328,7 +336,7 @@ class FakeSlack(LocalServer):
             messages=[self._visible(m, args) for m in reversed(messages)][:limit], has_more=False
         )
 
-    def _m_conversations_replies(self, args: dict) -> web.Response:
+    def _m_conversations_replies(self, args: dict[str, Any]) -> web.Response:
         ts = str(args.get("ts", ""))
         thread = [
             m
@@ -339,7 +347,7 @@ class FakeSlack(LocalServer):
             return self._fail("conversations.replies", {"ok": False, "error": "thread_not_found"})
         return self._ok(messages=[self._visible(m, args) for m in thread], has_more=False)
 
-    def _m_chat_postEphemeral(self, args: dict) -> web.Response:
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
         if not args.get("channel"):
             return self._fail("chat.postEphemeral", {"ok": False, "error": "channel_not_found"})
         if not args.get("user"):
@@ -349,7 +357,7 @@ class FakeSlack(LocalServer):
             return self._fail("chat.postEphemeral", bad)
         return self._ok(message_ts=self._next_ts())
 
-    def _m_chat_update(self, args: dict) -> web.Response:
+    def _m_chat_update(self, args: dict[str, Any]) -> web.Response:
         if not args.get("channel") or not args.get("ts"):
             return self._fail("chat.update", {"ok": False, "error": "message_not_found"})
         bad = self._check_message(args)
@@ -362,20 +370,20 @@ class FakeSlack(LocalServer):
             message=self._message(args, args["ts"]),
         )
 
-    def _m_chat_getPermalink(self, args: dict) -> web.Response:
+    def _m_chat_getPermalink(self, args: dict[str, Any]) -> web.Response:
         channel, ts = args.get("channel", ""), str(args.get("message_ts", ""))
         return self._ok(
             channel=channel,
             permalink=f"https://fake-team.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         )
 
-    def _m_reactions_add(self, args: dict) -> web.Response:
+    def _m_reactions_add(self, args: dict[str, Any]) -> web.Response:
         return self._ok()
 
-    def _m_reactions_remove(self, args: dict) -> web.Response:
+    def _m_reactions_remove(self, args: dict[str, Any]) -> web.Response:
         return self._ok()
 
-    def _m_conversations_info(self, args: dict) -> web.Response:
+    def _m_conversations_info(self, args: dict[str, Any]) -> web.Response:
         cid = args.get("channel") or "C1"
         return self._ok(
             channel={
@@ -388,10 +396,10 @@ class FakeSlack(LocalServer):
             }
         )
 
-    def _m_conversations_members(self, args: dict) -> web.Response:
+    def _m_conversations_members(self, args: dict[str, Any]) -> web.Response:
         return self._ok(members=list(MEMBERS), response_metadata={"next_cursor": ""})
 
-    def _m_users_info(self, args: dict) -> web.Response:
+    def _m_users_info(self, args: dict[str, Any]) -> web.Response:
         uid = args.get("user")
         if not uid:
             return self._fail("users.info", {"ok": False, "error": "user_not_found"})
@@ -407,7 +415,7 @@ class FakeSlack(LocalServer):
             }
         )
 
-    def _m_usergroups_users_list(self, args: dict) -> web.Response:
+    def _m_usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
         return self._ok(users=sorted(ADMINS))
 
     # -- response_url ------------------------------------------------------
@@ -447,7 +455,8 @@ def signed_headers(
         "x-slack-request-timestamp": stamp,
         "x-slack-signature": SignatureVerifier(secret).generate_signature(
             timestamp=stamp, body=body
-        ),
+        )
+        or "",
     }
 
 
