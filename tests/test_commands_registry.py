@@ -55,10 +55,10 @@ async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
 ) -> None:
     # Slack: typed text, parsed from the Args; listed by help.
     app = await make_app(offline=True, slack_signing_secret=SECRET)
-    async with FakeSlack() as fake:
-        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+    async with FakeSlack() as slack_fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
         handler = CommandHandler(app)
-        slack = Harness(fake, app, build_slack_app(app, handler, client=client), client)
+        slack = Harness(slack_fake, app, build_slack_app(app, handler, client=client), client)
         reply = await slack.command("topic show language models / 2")
         assert reply["text"] == "Language models: Pretraining, architecture,"
         help_text = (await slack.command("help"))["text"]

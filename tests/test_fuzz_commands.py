@@ -187,9 +187,10 @@ async def test_random_commands_through_the_slack_and_discord_adapters(make_app: 
     rng = random.Random(SEED + 2)
     specs = [s for s in REGISTRY if s.name not in SLOW_VALID]
     app = await make_app(offline=True, slack_signing_secret=SECRET)
-    async with FakeSlack() as fake:
-        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-        slack = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+    async with FakeSlack() as slack_fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
+        slack_app = build_slack_app(app, CommandHandler(app), client=client)
+        slack = Harness(slack_fake, app, slack_app, client)
         for _ in range(150):
             line = _line(rng, rng.choice(specs))
             reply = await slack.command(line)
