@@ -13,7 +13,7 @@ RUN useradd --create-home --uid 10001 arxivbot
 COPY --from=build /install /usr/local
 USER arxivbot
 WORKDIR /home/arxivbot
-ENV PYTHONUNBUFFERED=1 ARXIV_BOT_LOG_JSON=true
+ENV PYTHONUNBUFFERED=1 ARXIV_BOT_LOGGING__FORMAT=json
 EXPOSE 8080 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"

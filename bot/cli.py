@@ -98,7 +98,7 @@ def _run(make: Callable[[Settings], Coroutine[Any, Any, T]], settings_path: Path
     """Load settings, run the coroutine, turn our errors into one line and exit code 2."""
     try:
         settings = load_settings(here(settings_path) if settings_path else None)
-        setup_logging(json_logs=settings.log_json)
+        setup_logging(json_logs=settings.logging.format == "json", level=settings.logging.level)
         return asyncio.run(make(settings))
     except ArxivBotError as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)

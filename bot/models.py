@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import zoneinfo
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -150,7 +151,7 @@ def check_zone(value: str) -> str:
     return value
 
 
-def _dedupe(values: list[str], *, limit: int, key=str.lower) -> list[str]:
+def _dedupe(values: list[str], *, limit: int, key: Callable[[str], str] = str.lower) -> list[str]:
     seen: set[str] = set()
     kept = []
     for v in values:

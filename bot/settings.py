@@ -15,6 +15,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import SettingsError
+from bot.logs import LoggingSettings
 from bot.models import Categories, Names, TimeOfDay, TimeZone, Topic, Topics
 
 __all__ = ["ArxivSettings", "LLMSettings", "Price", "Settings", "load_settings"]
@@ -171,7 +172,7 @@ class Settings(BaseSettings):
     discord_api_url: str | None = Field(default=None, description="REST base, for tests")
     include_replacements: bool = False
     health_port: int = 8080
-    log_json: bool = False
+    logging: LoggingSettings = LoggingSettings()
     catch_up_days: int = Field(default=3, ge=0, le=30)
     job_lease_seconds: float = Field(
         default=15.0,

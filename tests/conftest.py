@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,10 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.settings import settings_from
 from tests.fakes.slack_server import FakeSlack
+
+# What the factory fixtures give: make_settings(claude=..., **overrides), make_app(**the same).
+MakeSettings = Callable[..., Settings]
+MakeApp = Callable[..., Awaitable[App]]
 
 DAY = dt.date(2025, 6, 10)
 # The real title of tests.fakes.latexml_pages.D2R_ID, as arXiv's API and its HTML page give it.
@@ -44,12 +49,12 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture(scope="session")
-def listings() -> dict[dt.date, list[dict]]:
+def listings() -> dict[dt.date, list[dict[str, Any]]]:
     return {day: load_rows(day) for day in bundled_days()}
 
 
 @pytest.fixture
-async def fake_arxiv(listings: dict[dt.date, list[dict]]) -> AsyncIterator[FakeArxiv]:
+async def fake_arxiv(listings: dict[dt.date, list[dict[str, Any]]]) -> AsyncIterator[FakeArxiv]:
     from tests.fakes.latexml_pages import SAMPLE_HTML
 
     async with FakeArxiv(listings, today=DAY, html_pages=SAMPLE_HTML) as fake:
@@ -69,11 +74,11 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
+def make_settings(redis_url: str, fake_arxiv: FakeArxiv) -> MakeSettings:
     """Settings pointed at our redis-server and fake arXiv; `claude=` adds the fake LLM."""
 
-    def make(*, claude: FakeAnthropic | None = None, **overrides) -> Settings:
-        data: dict = {
+    def make(*, claude: FakeAnthropic | None = None, **overrides: Any) -> Settings:
+        data: dict[str, Any] = {
             "redis_url": redis_url,
             "key_prefix": "test",
             "slack_message_interval": 0,  # pacing has its own test
@@ -102,11 +107,11 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv):
 
 
 @pytest.fixture
-async def make_app(make_settings) -> AsyncIterator:
+async def make_app(make_settings: MakeSettings) -> AsyncIterator[MakeApp]:
     """Factory for App instances (closed at the end of the test)."""
     apps: list[App] = []
 
-    async def make(**kwargs) -> App:
+    async def make(**kwargs: Any) -> App:
         offline = kwargs.pop("offline", False)
         app = await open_app(make_settings(**kwargs), offline=offline)
         apps.append(app)

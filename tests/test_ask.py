@@ -12,11 +12,14 @@ import datetime as dt
 import functools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from bot.app import App
 from bot.ask import AnswerKind, Mention, Turn
 from bot.ask.conversation import recent_turns
 from bot.ask.passages import cut_passages
@@ -26,8 +29,11 @@ from bot.ask.service import Asker
 from bot.cli import app as cli
 from bot.explain.latexml import parse_latexml
 from bot.models import Usage
+from bot.records import Answer
 from bot.render.answer import answer_replies, answer_text, inert
-from tests.fakes.anthropic_server import ASK_TOOL, OBEYED, answer_from_passages
+from tests.conftest import MakeApp, MakeSettings
+from tests.fakes.anthropic_server import ASK_TOOL, OBEYED, FakeAnthropic, answer_from_passages
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.ask_pages import INJECTED_HTML, INJECTED_ID
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID, SAMPLE_HTML
 
@@ -35,11 +41,13 @@ CHANNEL = "slack:C1"
 QUESTIONS = json.loads(Path("tests/data/ask_questions.json").read_text(encoding="utf-8"))
 
 
-def ask_requests(fake_claude) -> list[dict]:
+def ask_requests(fake_claude: FakeAnthropic) -> list[dict[str, Any]]:
     return [r for r in fake_claude.requests if (r.get("tool_choice") or {}).get("name") == ASK_TOOL]
 
 
-def mention(text: str, *, thread: str = "C1:1700000000.000100", messages=()) -> Mention:
+def mention(
+    text: str, *, thread: str = "C1:1700000000.000100", messages: tuple[str, ...] = ()
+) -> Mention:
     return Mention("slack", CHANNEL, thread, text, "U1", tuple(messages))
 
 
@@ -58,13 +66,13 @@ def recall_at_3() -> tuple[float, list[str]]:
     return 1 - len(missed) / len(QUESTIONS["questions"]), missed
 
 
-def test_retrieval_finds_the_answering_section_in_the_top_3():
+def test_retrieval_finds_the_answering_section_in_the_top_3() -> None:
     assert len(QUESTIONS["questions"]) >= 30
     recall, missed = recall_at_3()
     assert recall >= 0.8, missed
 
 
-def test_questions_the_papers_do_not_answer_are_said_to_be_not_in_the_paper():
+def test_questions_the_papers_do_not_answer_are_said_to_be_not_in_the_paper() -> None:
     for q in QUESTIONS["questions"] + QUESTIONS["not_in_paper"]:
         text = cut_passages(parse_latexml(SAMPLE_HTML[q["paper"]], paper_id=q["paper"]))
         index = PassageIndex(text.passages)
@@ -74,7 +82,7 @@ def test_questions_the_papers_do_not_answer_are_said_to_be_not_in_the_paper():
         assert bool(missing) == ("answers" not in q), (q["question"], missing)
 
 
-def test_passages_keep_sections_equations_and_tables_as_written():
+def test_passages_keep_sections_equations_and_tables_as_written() -> None:
     text = cut_passages(parse_latexml(SAMPLE_HTML[D2R_ID], paper_id=D2R_ID, version=1))
     cites = [p.cite for p in text.passages]
     assert cites[0] == "Abstract" and "§3.2 Dual regularization loss, Eq. (5)" in cites
@@ -87,7 +95,7 @@ def test_passages_keep_sections_equations_and_tables_as_written():
 
 
 # ------------------------------------------------------------------------- without a key
-async def test_without_a_key_the_answer_is_the_best_passages_quoted(make_app):
+async def test_without_a_key_the_answer_is_the_best_passages_quoted(make_app: MakeApp) -> None:
     app = await make_app()
     answer = await Asker.from_app(app).answer(
         "What AutoAttack accuracy does D2R + CAG reach on CIFAR-10?", D2R_ID, channel_id=CHANNEL
@@ -102,7 +110,7 @@ async def test_without_a_key_the_answer_is_the_best_passages_quoted(make_app):
     )
 
 
-async def test_not_in_the_paper_is_said_plainly(make_app):
+async def test_not_in_the_paper_is_said_plainly(make_app: MakeApp) -> None:
     app = await make_app()
     answer = await Asker.from_app(app).answer(
         "How is this different from LoRA?", D2R_ID, channel_id=CHANNEL
@@ -114,7 +122,7 @@ async def test_not_in_the_paper_is_said_plainly(make_app):
     )
 
 
-async def test_passages_are_cached_per_version(make_app, fake_arxiv):
+async def test_passages_are_cached_per_version(make_app: MakeApp, fake_arxiv: FakeArxiv) -> None:
     app = await make_app()
     asker = Asker.from_app(app)
     await asker.answer("What is the RWFT loss?", CLARIFY_ID, channel_id=CHANNEL)
@@ -123,13 +131,17 @@ async def test_passages_are_cached_per_version(make_app, fake_arxiv):
     assert answer.quotes[0].cite == "§3 Reward-Weighted Fine-Tuning, Eq. (5)"
 
 
-async def test_cli_ask_prints_the_same_answer(make_app, make_settings, tmp_path):
+async def test_cli_ask_prints_the_same_answer(
+    make_app: MakeApp, make_settings: MakeSettings, tmp_path: Path
+) -> None:
     settings = tmp_path / "settings.yaml"
     data = make_settings().model_dump(mode="json", exclude={"anthropic_api_key"})
     settings.write_text(json.dumps(data), encoding="utf-8")
     question = "What value of lambda is used by default?"
 
-    def invoke(*args: str):  # on a thread: the CLI runs its own event loop, ours serves arXiv
+    def invoke(
+        *args: str,
+    ) -> Result:  # on a thread: the CLI runs its own event loop, ours serves arXiv
         return CliRunner().invoke(cli, ["ask", *args, "-s", str(settings)])
 
     result = await asyncio.to_thread(invoke, D2R_ID, question)
@@ -143,14 +155,22 @@ async def test_cli_ask_prints_the_same_answer(make_app, make_settings, tmp_path)
 
 
 # ------------------------------------------------------------------------- with Claude
-async def claude_answer(make_app, fake_claude, responder, question: str, paper_id: str):
+async def claude_answer(
+    make_app: MakeApp,
+    fake_claude: FakeAnthropic,
+    responder: Callable[[dict[str, Any]], dict[str, Any]],
+    question: str,
+    paper_id: str,
+) -> tuple[Answer, App]:
     """The answer with the fake Messages API answering through `responder`."""
     fake_claude.responder = responder
     app = await make_app(claude=fake_claude)
     return await Asker.from_app(app).answer(question, paper_id, channel_id=CHANNEL), app
 
 
-async def test_claude_answers_from_the_retrieved_passages_with_citations(make_app, fake_claude):
+async def test_claude_answers_from_the_retrieved_passages_with_citations(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     answer, app = await claude_answer(
         make_app,
         fake_claude,
@@ -167,12 +187,15 @@ async def test_claude_answers_from_the_retrieved_passages_with_citations(make_ap
     sent = request["messages"][0]["content"]
     assert sent.count("<passage id=") <= 8 and "<question>\nWhich language model" in sent
     spent = await app.store.usage(CHANNEL, dt.date.today())  # through the channel's ledger
+    assert answer.usage is not None
     assert spent.calls == 1 and spent.cost_usd == pytest.approx(answer.usage.cost_usd)
     text = answer_text(answer)
     assert "Sources: [1] §4 Experiments" in text and "claude-haiku-4-5:" in text
 
 
-async def test_a_spent_budget_falls_back_to_quotes_and_says_so(make_app, fake_claude):
+async def test_a_spent_budget_falls_back_to_quotes_and_says_so(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     app = await make_app(claude=fake_claude)
     await app.store.record_usage(
@@ -187,8 +210,8 @@ async def test_a_spent_budget_falls_back_to_quotes_and_says_so(make_app, fake_cl
 
 
 async def test_an_injected_instruction_in_the_full_text_is_ignored(
-    make_app, fake_claude, fake_arxiv
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic, fake_arxiv: FakeArxiv
+) -> None:
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
     fake_claude.responder = answer_from_passages
     app = await make_app(claude=fake_claude)
@@ -206,8 +229,8 @@ async def test_an_injected_instruction_in_the_full_text_is_ignored(
 
 
 async def test_a_model_that_obeys_the_paper_cannot_ping_link_or_invent_numbers(
-    make_app, fake_claude, fake_arxiv
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic, fake_arxiv: FakeArxiv
+) -> None:
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
     obeys = functools.partial(answer_from_passages, obey_injections=True)
     answer, _ = await claude_answer(
@@ -224,8 +247,10 @@ async def test_a_model_that_obeys_the_paper_cannot_ping_link_or_invent_numbers(
     )
 
 
-async def test_invented_numbers_equations_and_citations_are_dropped_and_said(make_app, fake_claude):
-    def invents(body: dict) -> dict:
+async def test_invented_numbers_equations_and_citations_are_dropped_and_said(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
+    def invents(body: dict[str, Any]) -> dict[str, Any]:
         sent = re.findall(r'<passage id="(P\d+)" section="([^"]+)"', body["messages"][0]["content"])
         eq5 = next(key for key, cite in sent if cite.endswith("Eq. (5)"))
         return {
@@ -254,7 +279,7 @@ async def test_invented_numbers_equations_and_citations_are_dropped_and_said(mak
     )
 
 
-def test_no_injection_of_the_scoring_set_can_reshape_the_prompt():
+def test_no_injection_of_the_scoring_set_can_reshape_the_prompt() -> None:
     """Each instruction of tests/data/injections.json (the scoring defences' set), placed in a
     passage, in an earlier turn and in the question, stays inside its fence."""
     injections = json.loads(Path("tests/data/injections.json").read_text(encoding="utf-8"))
@@ -279,8 +304,8 @@ def test_no_injection_of_the_scoring_set_can_reshape_the_prompt():
 
 # ------------------------------------------------------------------------- a conversation
 async def test_a_follow_up_uses_the_thread_and_another_paper_named_is_answered_instead(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     app = await make_app(claude=fake_claude)
     await app.store.remember_message("slack", "C1:1700000000.000100", CHANNEL, D2R_ID)
@@ -302,14 +327,14 @@ async def test_a_follow_up_uses_the_thread_and_another_paper_named_is_answered_i
     assert "Llama-3.1-8B-Instruct" in other.text and other.title.startswith("Learning to Clarify")
 
 
-def test_the_thread_context_is_the_latest_turns_about_the_paper_within_the_budget():
+def test_the_thread_context_is_the_latest_turns_about_the_paper_within_the_budget() -> None:
     turns = [Turn(paper_id=D2R_ID, question=f"q{i}", answer="a" * 396) for i in range(5)]
     turns.insert(1, Turn(paper_id=CLARIFY_ID, question="other", answer="x"))
     kept = recent_turns(turns, D2R_ID, max_tokens=300)  # turns are given newest first
     assert [t.question for t in kept] == ["q2", "q1", "q0"]  # oldest first, 100 tokens each
 
 
-async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app):
+async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app: MakeApp) -> None:
     app = await make_app()
     asker = Asker.from_app(app)
     [reply] = await asker.ask(mention("what dataset?"))
@@ -320,9 +345,9 @@ async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app)
     assert reply.error and "2506.99999" in reply.text and "Traceback" not in reply.text
 
 
-def test_long_answers_are_a_few_messages_within_limits():
+def test_long_answers_are_a_few_messages_within_limits() -> None:
     text = cut_passages(parse_latexml(SAMPLE_HTML[D2R_ID], paper_id=D2R_ID, version=1))
-    from bot.ask.answer import Answer, Quote
+    from bot.records import Answer, Quote
 
     answer = Answer(
         paper_id=D2R_ID,

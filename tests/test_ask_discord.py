@@ -13,7 +13,7 @@ from bot.deliver import deliver
 from bot.models import Usage
 from tests import test_discord
 from tests.conftest import digest_of
-from tests.fakes.anthropic_server import answer_from_passages
+from tests.fakes.anthropic_server import FakeAnthropic, answer_from_passages
 from tests.fakes.discord_server import snowflake
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID
 from tests.test_discord import BOT_USER, CID, GUILD, USER, WithNotes, gateway
@@ -79,7 +79,9 @@ async def posted_digest(bot) -> tuple[str, str]:
     return entry.message_id, entry.thread
 
 
-async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(fake, make_bot, fake_claude):
+async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(
+    fake, make_bot, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     bot = await make_bot(WithNotes, claude=fake_claude)
     entry, thread = await posted_digest(bot)
@@ -107,8 +109,8 @@ async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(fake, mak
 
 
 async def test_messages_not_mentioning_the_bot_are_ignored_and_budget_is_said(
-    fake, make_bot, fake_claude
-):
+    fake, make_bot, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     bot = await make_bot(WithNotes, claude=fake_claude)
     entry, thread = await posted_digest(bot)
@@ -130,7 +132,7 @@ async def test_messages_not_mentioning_the_bot_are_ignored_and_budget_is_said(
     assert "§4 Experiments, Table 1" in text_of(answer) and fake_claude.requests == []
 
 
-async def test_two_replicas_answer_each_mention_once(fake, make_bot):
+async def test_two_replicas_answer_each_mention_once(fake, make_bot) -> None:
     one, two = await make_bot(WithNotes), await make_bot(WithNotes)
     entry, thread = await posted_digest(one)
     fake.reset()

@@ -8,13 +8,15 @@ import asyncio
 import datetime as dt
 import json
 import time
+from typing import Any
 
 from bot.chat.slack import SlackPoster
 from bot.deliver import deliver
 from bot.models import Usage
 from tests import test_slack
 from tests.conftest import digest_of
-from tests.fakes.anthropic_server import answer_from_passages
+from tests.fakes.anthropic_server import FakeAnthropic, answer_from_passages
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.ask_pages import INJECTED_HTML, INJECTED_ID
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID
 from tests.test_slack import CHANNEL, all_text, eventually, signed_headers
@@ -56,7 +58,9 @@ def removes(h) -> int:
     return h.fake.methods().count("reactions.remove")
 
 
-async def ask(h, text: str = "", *, thread_ts: str | None, body: str | None = None) -> list[dict]:
+async def ask(
+    h, text: str = "", *, thread_ts: str | None, body: str | None = None
+) -> list[dict[str, Any]]:
     """Send the mention and wait until it is answered (its hourglass is removed after the
     answer is posted); the messages posted since."""
     before, done = len(h.fake.posts("C1")), removes(h)
@@ -77,7 +81,9 @@ async def posted_digest(h) -> str:
 
 
 # ----------------------------------------------------------------------------------- tests
-async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(slack, fake_claude):
+async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(
+    slack, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     h = await slack(explain=True, claude=fake_claude)
     thread = await posted_digest(h)
@@ -93,7 +99,7 @@ async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(s
     assert "<conversation>\nQ: What does the ablation on CIFAR-100 show?" in sent
 
 
-async def test_not_in_the_paper_and_another_paper_named(slack, fake_claude):
+async def test_not_in_the_paper_and_another_paper_named(slack, fake_claude: FakeAnthropic) -> None:
     fake_claude.responder = answer_from_passages
     h = await slack(explain=True, claude=fake_claude)
     thread = await posted_digest(h)
@@ -107,7 +113,9 @@ async def test_not_in_the_paper_and_another_paper_named(slack, fake_claude):
     assert "Llama-3.1-8B-Instruct" in text and other["thread_ts"] == thread
 
 
-async def test_without_a_key_the_passages_are_quoted_and_a_spent_budget_is_said(slack, fake_claude):
+async def test_without_a_key_the_passages_are_quoted_and_a_spent_budget_is_said(
+    slack, fake_claude: FakeAnthropic
+) -> None:
     h = await slack(explain=True)
     thread = await posted_digest(h)
     [answer] = await ask(h, "How many epochs do they train for?", thread_ts=thread)
@@ -123,7 +131,9 @@ async def test_without_a_key_the_passages_are_quoted_and_a_spent_budget_is_said(
     assert fake_claude.requests == []
 
 
-async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(slack, fake_claude, fake_arxiv):
+async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(
+    slack, fake_claude: FakeAnthropic, fake_arxiv: FakeArxiv
+) -> None:
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
     h = await slack(explain=True)  # quoted passages: the attack itself is what is quoted
     [answer] = await ask(
@@ -135,7 +145,7 @@ async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(slack, fake_
         assert live not in text
 
 
-async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack):
+async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack) -> None:
     h = await slack(explain=True)
     await h.command(f"explain {D2R_ID}")  # never posted here: a new thread under an opener
     opener = h.fake.history["C1"][0]
@@ -144,7 +154,9 @@ async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack)
     assert "§3.3 Collaborative adversarial generation" in all_text(answer)
 
 
-async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_bot_asks(slack):
+async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_bot_asks(
+    slack,
+) -> None:
     h = await slack(explain=True)
     one, two = await digest_of(h.app, CHANNEL, D2R_ID), await digest_of(h.app, CHANNEL, CLARIFY_ID)
     both = one.model_copy(update={"papers": one.papers + two.papers})
@@ -158,7 +170,7 @@ async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_b
     assert "CIFAR-10" in all_text(follow)
 
 
-async def test_two_replicas_answer_each_mention_once(slack):
+async def test_two_replicas_answer_each_mention_once(slack) -> None:
     one, two = await slack(explain=True), await slack(explain=True)
     thread = await posted_digest(one)
     body = mention_body("What is the clean accuracy of AWP?", thread_ts=thread, ts="1800000001.0")

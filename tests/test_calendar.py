@@ -12,11 +12,11 @@ from bot.schedule.jobs import due_at
 ET = ZoneInfo("America/New_York")
 
 
-def at(y, m, d, h, mi=0, tz=ET) -> dt.datetime:
+def at(y: int, m: int, d: int, h: int, mi: int = 0, tz: dt.tzinfo = ET) -> dt.datetime:
     return dt.datetime(y, m, d, h, mi, tzinfo=tz)
 
 
-def test_listing_is_public_from_20h_eastern_the_evening_before():
+def test_listing_is_public_from_20h_eastern_the_evening_before() -> None:
     # Monday 2025-06-09 19:59 ET: Monday's listing (announced Sunday evening) is the latest.
     assert latest_announcement(at(2025, 6, 9, 19, 59)) == dt.date(2025, 6, 9)
     # Monday 20:00 ET: Tuesday's listing is out.
@@ -27,14 +27,14 @@ def test_listing_is_public_from_20h_eastern_the_evening_before():
     )
 
 
-def test_weekends_keep_fridays_listing():
+def test_weekends_keep_fridays_listing() -> None:
     friday = dt.date(2025, 6, 13)
     for moment in (at(2025, 6, 13, 12), at(2025, 6, 14, 12), at(2025, 6, 15, 19)):
         assert latest_announcement(moment) == friday
     assert latest_announcement(at(2025, 6, 15, 20)) == dt.date(2025, 6, 16)
 
 
-def test_missed_days_skip_weekends():
+def test_missed_days_skip_weekends() -> None:
     assert announcement_days(dt.date(2025, 6, 12), dt.date(2025, 6, 17)) == [
         dt.date(2025, 6, 13),
         dt.date(2025, 6, 16),
@@ -42,7 +42,7 @@ def test_missed_days_skip_weekends():
     ]
 
 
-def test_a_listing_is_due_at_the_first_schedule_time_after_its_announcement():
+def test_a_listing_is_due_at_the_first_schedule_time_after_its_announcement() -> None:
     """Tuesday's listing is announced Monday 20:00 New York time (Tuesday 09:00 in Tokyo)."""
     tuesday = dt.date(2025, 6, 10)
 

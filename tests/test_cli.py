@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,12 +15,12 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _in_tmp(tmp_path, monkeypatch):
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test runs in a directory of its own: the CLI keeps channel settings in ./.arxiv-bot."""
     monkeypatch.chdir(tmp_path)
 
 
-def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_path):
+def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_path: Path) -> None:
     out = tmp_path / "d.md"
     result = runner.invoke(app, ["digest", "--offline", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -29,7 +30,7 @@ def test_offline_digest_prints_real_papers_and_says_what_it_fell_back_to(tmp_pat
     assert "**ArXiv ID:**" in text
 
 
-def test_json_format_lists_every_scanned_paper_ranked(tmp_path):
+def test_json_format_lists_every_scanned_paper_ranked(tmp_path: Path) -> None:
     out = tmp_path / "d.json"
     result = runner.invoke(
         app,
@@ -53,7 +54,7 @@ def test_json_format_lists_every_scanned_paper_ranked(tmp_path):
     assert scores == sorted(scores, reverse=True)
 
 
-def test_papers_file_is_scored_instead_of_fetching(tmp_path):
+def test_papers_file_is_scored_instead_of_fetching(tmp_path: Path) -> None:
     listing = tmp_path / "2025-06-10.jsonl"
     listing.write_text(
         json.dumps(
@@ -75,7 +76,7 @@ def test_papers_file_is_scored_instead_of_fetching(tmp_path):
     assert "Total arXiv papers: 1" in (tmp_path / "o.md").read_text()
 
 
-def test_bad_inputs_get_one_clear_line(tmp_path):
+def test_bad_inputs_get_one_clear_line(tmp_path: Path) -> None:
     cases = {
         ("digest", "--date", "2025-13-40"): "is not a date",
         ("digest", "--date", "2999-01-01"): "in the future",
@@ -88,7 +89,7 @@ def test_bad_inputs_get_one_clear_line(tmp_path):
         assert "Traceback" not in result.output
 
 
-def test_malformed_settings_name_the_key(tmp_path):
+def test_malformed_settings_name_the_key(tmp_path: Path) -> None:
     bad = tmp_path / "settings.yaml"
     bad.write_text("llm:\n  batch_size: lots\n")
     result = runner.invoke(app, ["digest", "--offline", "--settings", str(bad)])
@@ -101,7 +102,9 @@ def test_malformed_settings_name_the_key(tmp_path):
     assert result.exit_code == 2 and "Cannot read settings file" in result.output
 
 
-def test_environment_overrides_the_file_and_secrets_are_never_printed(tmp_path, monkeypatch):
+def test_environment_overrides_the_file_and_secrets_are_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.settings import load_settings
 
     f = tmp_path / "settings.yaml"
@@ -112,7 +115,7 @@ def test_environment_overrides_the_file_and_secrets_are_never_printed(tmp_path, 
     assert "sk-ant-from-file" not in repr(settings) and "sk-ant-from-file" not in str(settings)
 
 
-def test_command_runs_through_the_command_layer():
+def test_command_runs_through_the_command_layer() -> None:
     result = runner.invoke(app, ["command", "--offline", "help"])
     assert result.exit_code == 0 and "threshold" in result.output
     result = runner.invoke(app, ["command", "--offline", "frobnicate"])
@@ -120,8 +123,8 @@ def test_command_runs_through_the_command_layer():
 
 
 def test_unreachable_arxiv_falls_back_to_bundled_data_and_says_so_in_one_line(
-    tmp_path, monkeypatch
-):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.fakes.redis_server import free_port
 
     closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: connection refused
@@ -138,7 +141,7 @@ def test_unreachable_arxiv_falls_back_to_bundled_data_and_says_so_in_one_line(
     assert "WARNING" not in result.output
 
 
-def test_command_settings_survive_between_runs_without_redis_and_say_so():
+def test_command_settings_survive_between_runs_without_redis_and_say_so() -> None:
     result = runner.invoke(app, ["command", "threshold", "7", "5"])  # unquoted
     assert result.exit_code == 0, result.output
     using = [line for line in result.output.splitlines() if line.startswith("Using:")]
@@ -150,7 +153,7 @@ def test_command_settings_survive_between_runs_without_redis_and_say_so():
     assert "relevance ≥ 6" in result.output  # another channel has its own
 
 
-def test_unicode_digits_and_a_broken_state_file_get_one_clear_line():
+def test_unicode_digits_and_a_broken_state_file_get_one_clear_line() -> None:
     for words in (["threshold", "²"], ["threshold", "⑤"], ["max", "²"]):
         result = runner.invoke(app, ["command", *words])
         assert result.exit_code == 2 and "Example:" in result.output, result.output
@@ -163,7 +166,7 @@ def test_unicode_digits_and_a_broken_state_file_get_one_clear_line():
     )
 
 
-def test_flags_are_switches_and_help_names_the_environment():
+def test_flags_are_switches_and_help_names_the_environment() -> None:
     result = runner.invoke(app, ["digest", "--help"])
     assert re.search(r"--offline\s+use the bundled", result.output), result.output
     result = runner.invoke(app, ["--help"])
@@ -178,7 +181,9 @@ def test_flags_are_switches_and_help_names_the_environment():
         assert name in text, name
 
 
-def test_relative_paths_mean_the_callers_directory(tmp_path, monkeypatch):
+def test_relative_paths_mean_the_callers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     caller = tmp_path / "elsewhere"
     caller.mkdir()
     (caller / "s.yaml").write_text("defaults:\n  max_papers: 3\n")
@@ -199,7 +204,9 @@ def test_relative_paths_mean_the_callers_directory(tmp_path, monkeypatch):
         ("defaults:\n  topics: [{name: ' ', description: d}]\n", "defaults.topics.0.name"),
     ],
 )
-def test_a_bad_channel_default_stops_with_one_sentence_naming_the_key(tmp_path, yaml_text, key):
+def test_a_bad_channel_default_stops_with_one_sentence_naming_the_key(
+    tmp_path: Path, yaml_text: str, key: str
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml_text)
     result = runner.invoke(app, ["command", "settings", "--settings", str(bad)])
@@ -207,7 +214,7 @@ def test_a_bad_channel_default_stops_with_one_sentence_naming_the_key(tmp_path, 
     assert "Traceback" not in result.output and "RecursionError" not in result.output
 
 
-def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path):
+def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path: Path) -> None:
     assert "--offline" in runner.invoke(app, ["explain", "--help"]).output
     result = runner.invoke(app, ["command", "more-like", "2506.06440", "--offline"])
     assert result.exit_code == 0, result.output
@@ -216,7 +223,9 @@ def test_explain_has_offline_and_export_defaults_to_the_cli_channel(tmp_path):
     assert [p["id"] for p in json.loads((tmp_path / "liked.json").read_text())] == ["2506.06440"]
 
 
-def test_arxiv_down_is_said_in_words_without_transport_detail(tmp_path, monkeypatch):
+def test_arxiv_down_is_said_in_words_without_transport_detail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 18: score, search and digest now say what failed and what to do, never a host,
     a port, an errno or a library's exception name."""
     from tests.fakes.redis_server import free_port

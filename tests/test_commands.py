@@ -13,13 +13,14 @@ from bot.models import MAX_LIST, ChannelConfig, Paper, Topic
 from bot.render.discord import reply_embed
 from bot.render.slack import reply_blocks
 from bot.settings import ChannelDefaults
+from tests.conftest import MakeApp
 
 CID = "slack:C1"
 PING = "<@U0BOSS> <#C0ALL> <!here> @everyone"
 
 
 @pytest.fixture
-async def ask(make_app):
+async def ask(make_app: MakeApp):
     app = await make_app(offline=True)
     handler = CommandHandler(app)
 
@@ -36,7 +37,7 @@ def pings(reply) -> bool:
     return any(m in shown for m in ("<@U0BOSS>", "<#C0ALL>", "<!here>", "@everyone"))
 
 
-async def test_settings_show_the_weekly_day_and_the_watches(ask):
+async def test_settings_show_the_weekly_day_and_the_watches(ask) -> None:
     await ask("weekly fri")
     await ask("watch vision-language", user="U7")
     fields = dict((await ask("settings")).fields)
@@ -44,14 +45,14 @@ async def test_settings_show_the_weekly_day_and_the_watches(ask):
     assert fields["Watches"] == "<@U7> on Vision-language"
 
 
-async def test_schedule_says_it_subscribes_the_channel(ask):
+async def test_schedule_says_it_subscribes_the_channel(ask) -> None:
     reply = await ask("schedule 08:30 Europe/Paris")
     assert "now subscribed" in reply.text
     assert "now subscribed" not in (await ask("schedule 09:00")).text  # already was
     assert (await ask.app.store.get_channel(CID)).subscribed
 
 
-async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask):
+async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask) -> None:
     assert "$0.00" in (await ask("budget -0")).text
     for bad in ("budget nan", "budget inf", "budget -1", "budget ²", "budget 1e400"):
         reply = await ask(bad)
@@ -59,12 +60,12 @@ async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask):
 
 
 @pytest.mark.parametrize("text", ["threshold ²", "threshold ⑤", "max ²", "threshold 7 ٥", "max ⑤"])
-async def test_unicode_digits_get_a_clear_error(ask, text):
+async def test_unicode_digits_get_a_clear_error(ask, text) -> None:
     reply = await ask(text)
     assert reply.error and "Example:" in reply.text and "Something went wrong" not in reply.text
 
 
-async def test_taste_commands_need_edit_rights_and_are_audited(ask):
+async def test_taste_commands_need_edit_rights_and_are_audited(ask) -> None:
     paper = "2506.06440"
     for text in (f"more-like {paper}", f"less-like {paper}"):
         refused = await ask(text, can_edit=False)
@@ -80,14 +81,14 @@ async def test_taste_commands_need_edit_rights_and_are_audited(ask):
     )
 
 
-async def test_watch_on_a_fresh_channel_says_how_to_add_the_topic(ask):
+async def test_watch_on_a_fresh_channel_says_how_to_add_the_topic(ask) -> None:
     reply = await ask("watch Diffusion")
     assert reply.error and "topic add" in reply.text and "Language models" in reply.text
     await ask("topic add Diffusion: score-based generative models; not: applications")
     assert not (await ask("watch diffusion")).error
 
 
-async def test_paper_text_never_pings_anyone(ask):
+async def test_paper_text_never_pings_anyone(ask) -> None:
     hostile = Paper(
         id="2506.99001",
         title=f"{PING} attention is all you need",
@@ -106,7 +107,7 @@ async def test_paper_text_never_pings_anyone(ask):
     assert reply.error and "mention" in reply.text
 
 
-def test_channel_config_validates_zones_times_days_and_sizes():
+def test_channel_config_validates_zones_times_days_and_sizes() -> None:
     ok = ChannelConfig(id="x", timezone="Europe/Paris", schedule_time="8:05", weekly_day="fri")
     assert ok.schedule_time == "08:05"
     bad = [
@@ -137,7 +138,7 @@ def test_channel_config_validates_zones_times_days_and_sizes():
         ChannelDefaults(timezone="Mars/Olympus")
 
 
-async def test_size_caps_give_a_clear_message_and_keep_the_config(ask):
+async def test_size_caps_give_a_clear_message_and_keep_the_config(ask) -> None:
     before = await ask.app.channel(CID)
     cases = {
         "topic add " + "n" * 10_000 + ": a description of it": "A topic needs a name",
@@ -151,7 +152,7 @@ async def test_size_caps_give_a_clear_message_and_keep_the_config(ask):
     assert await ask.app.channel(CID) == before
 
 
-async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask):
+async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask) -> None:
     key = ask.app.store.keys.channel(CID)
     await ask.app.store.r.set(
         key, '{"id": "slack:C1", "timezone": "Mars/Olympus", "max_papers": 7}'
@@ -173,7 +174,7 @@ def _paper(pid: str, *, title: str, cats: list[str], authors: list[str] | None =
     )
 
 
-async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask):
+async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask) -> None:
     """Issue 18: categories, the pre-filter and followed authors, as a digest decides them."""
     day = dt.date(2025, 6, 24)
     vision = _paper("2506.99101", title="Diffusion models for image segmentation", cats=["cs.CV"])
@@ -196,7 +197,7 @@ async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask):
     assert "excluded keyword" not in reply.text, reply.text
 
 
-def test_followed_authors_are_shown_on_a_busy_day_within_max():
+def test_followed_authors_are_shown_on_a_busy_day_within_max() -> None:
     from bot.digest import select
     from bot.models import Score, ScoredPaper
 

@@ -11,11 +11,15 @@ import itertools
 from bot.app import open_app
 from bot.chat.commands import CommandHandler, Invocation
 from bot.settings import Settings
+from tests.conftest import MakeApp
+from tests.fakes.redis_server import RedisServer
 
 CID = "slack:C1"
 
 
-async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(make_app):
+async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(
+    make_app: MakeApp,
+) -> None:
     apps = [await make_app(offline=True), await make_app(offline=True)]
     handlers = [CommandHandler(a) for a in apps]
     replies = await asyncio.gather(
@@ -25,7 +29,9 @@ async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(make_
         )
     )
     assert not any(r.error for r in replies), [r.text for r in replies if r.error]
-    stored = (await apps[0].store.get_channel(CID)).keywords
+    config = await apps[0].store.get_channel(CID)
+    assert config is not None
+    stored = config.keywords
     assert {f"kw{i}" for i in range(50)} <= set(stored) and len(stored) == 53
     # Each confirmation names what was stored at that moment; all 50 audit entries chain.
     log = list(reversed(await apps[0].store.audit_log(CID, limit=100)))
@@ -36,7 +42,7 @@ async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(make_
     assert all(f"kw{i}" in r.text for i, r in enumerate(replies))
 
 
-async def test_two_admins_changing_different_settings_at_once_keep_both(make_app):
+async def test_two_admins_changing_different_settings_at_once_keep_both(make_app: MakeApp) -> None:
     a, b = await make_app(offline=True), await make_app(offline=True)
     ha, hb = CommandHandler(a), CommandHandler(b)
     for i in range(20):
@@ -47,12 +53,13 @@ async def test_two_admins_changing_different_settings_at_once_keep_both(make_app
         )
         assert not ra.error and not rb.error
         c = await a.store.get_channel(cid)
+        assert c is not None
         assert (c.relevance_threshold, c.novelty_threshold, c.max_papers) == (1 + i % 10, 3, i + 30)
         log = await a.store.audit_log(cid)
         assert sorted(e["user"] for e in log) == ["UA", "UB"]
 
 
-async def test_a_refused_change_stores_and_audits_nothing(make_app):
+async def test_a_refused_change_stores_and_audits_nothing(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     handler = CommandHandler(app)
     reply = await handler.handle(Invocation(CID, "U1", "topic remove Astrology"))
@@ -60,7 +67,7 @@ async def test_a_refused_change_stores_and_audits_nothing(make_app):
     assert await app.store.get_channel(CID) is None and await app.store.audit_log(CID) == []
 
 
-async def test_the_in_process_store_is_atomic_too():
+async def test_the_in_process_store_is_atomic_too() -> None:
     """No REDIS_URL: fakeredis, which the CLI uses, runs the same WATCH/MULTI transaction."""
     async with await open_app(Settings(), offline=True) as app:
         assert app.store.embedded
@@ -68,10 +75,13 @@ async def test_the_in_process_store_is_atomic_too():
         await asyncio.gather(
             *(handler.handle(Invocation(CID, "U", f"exclude add x{i}")) for i in range(20))
         )
-        assert len((await app.store.get_channel(CID)).exclude_keywords) == 20
+        config = await app.store.get_channel(CID)
+        assert config is not None and len(config.exclude_keywords) == 20
 
 
-async def test_redis_gone_mid_command_gets_a_clear_reply(make_app, redis_server):
+async def test_redis_gone_mid_command_gets_a_clear_reply(
+    make_app: MakeApp, redis_server: RedisServer
+) -> None:
     app = await make_app(offline=True)
     handler = CommandHandler(app)
     assert not (await handler.handle(Invocation(CID, "U1", "threshold 8"))).error
@@ -85,7 +95,7 @@ async def test_redis_gone_mid_command_gets_a_clear_reply(make_app, redis_server)
         redis_server.start()
 
 
-async def test_a_change_that_changes_nothing_is_not_audited(make_app):
+async def test_a_change_that_changes_nothing_is_not_audited(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     handler = CommandHandler(app)
     for _ in range(3):

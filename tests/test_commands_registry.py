@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,9 +14,10 @@ from bot.chat.commands import REGISTRY, CommandHandler, Invocation
 from bot.chat.context import Context
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.registry import Arg, Registry, Spec, command
-from bot.chat.replies import Reply
 from bot.chat.slack import build_slack_app
 from bot.cli import app as cli
+from bot.records import Reply
+from tests.conftest import MakeApp
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash, text_of
@@ -49,14 +51,14 @@ def topic_show() -> Iterator[None]:
 
 
 async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
-    topic_show, make_app, monkeypatch, tmp_path
-):
+    topic_show: None, make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # Slack: typed text, parsed from the Args; listed by help.
     app = await make_app(offline=True, slack_signing_secret=SECRET)
-    async with FakeSlack() as fake:
-        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+    async with FakeSlack() as slack_fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
         handler = CommandHandler(app)
-        slack = Harness(fake, app, build_slack_app(app, handler, client=client), client)
+        slack = Harness(slack_fake, app, build_slack_app(app, handler, client=client), client)
         reply = await slack.command("topic show language models / 2")
         assert reply["text"] == "Language models: Pretraining, architecture,"
         help_text = (await slack.command("help"))["text"]
@@ -91,7 +93,7 @@ async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
     assert "Vision-language: Multimodal" in result.output
 
 
-def test_a_registry_refuses_a_command_declared_twice():
+def test_a_registry_refuses_a_command_declared_twice() -> None:
     registry = Registry()
 
     async def noop(ctx: Context) -> Reply:
@@ -102,7 +104,7 @@ def test_a_registry_refuses_a_command_declared_twice():
         registry.add(Spec(path=("x",), summary="again", handler=noop))
 
 
-async def test_typed_discord_values_are_checked_like_typed_text(make_app):
+async def test_typed_discord_values_are_checked_like_typed_text(make_app: MakeApp) -> None:
     handler = CommandHandler(await make_app(offline=True))
     reply = await handler.handle(
         Invocation("discord:1", "U", path=("threshold",), args={"relevance": 11}, syntax="options")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 
 from bot.app import open_app
 from bot.errors import ArxivUnavailable
 from bot.render.markdown import render_markdown
-from tests.conftest import DAY
+from tests.conftest import DAY, MakeApp, MakeSettings
 from tests.fakes.arxiv_server import FakeArxiv
 
 
-async def test_digest_for_a_recorded_day_has_every_section(make_app, fake_arxiv):
+async def test_digest_for_a_recorded_day_has_every_section(
+    make_app: MakeApp, fake_arxiv: FakeArxiv
+) -> None:
     app = await make_app()
     channel = app.default_channel("cli:test")
     digest = await app.digest(channel)
@@ -38,7 +41,9 @@ async def test_digest_for_a_recorded_day_has_every_section(make_app, fake_arxiv)
     assert any(p.announce_type == "cross" for p in (s.paper for s in digest.ranked))
 
 
-async def test_papers_and_scores_are_in_redis_and_reused(make_app, fake_arxiv):
+async def test_papers_and_scores_are_in_redis_and_reused(
+    make_app: MakeApp, fake_arxiv: FakeArxiv
+) -> None:
     app = await make_app()
     channel = app.default_channel("cli:test")
     first = await app.digest(channel)
@@ -51,7 +56,9 @@ async def test_papers_and_scores_are_in_redis_and_reused(make_app, fake_arxiv):
     assert [s.paper.id for s in second.papers] == [s.paper.id for s in first.papers]
 
 
-async def test_replacements_are_skipped_by_default(make_settings, listings):
+async def test_replacements_are_skipped_by_default(
+    make_settings: MakeSettings, listings: dict[dt.date, list[dict[str, Any]]]
+) -> None:
     # A March id announced in June can only be a replacement (the fake marks it replace, v2).
     old = dict(listings[DAY][0], id="2503.01234", title="An old paper, replaced today")
     async with FakeArxiv({DAY: [*listings[DAY], old]}, today=DAY) as fake:
@@ -69,7 +76,9 @@ async def test_replacements_are_skipped_by_default(make_settings, listings):
             assert with_repl.scanned == skip.scanned + 1
 
 
-async def test_weekend_gives_an_empty_digest_not_an_error(make_app, fake_arxiv):
+async def test_weekend_gives_an_empty_digest_not_an_error(
+    make_app: MakeApp, fake_arxiv: FakeArxiv
+) -> None:
     fake_arxiv.today = dt.date(2025, 6, 14)  # a Saturday
     app = await make_app()
     digest = await app.digest(app.default_channel("cli:test"))
@@ -77,7 +86,7 @@ async def test_weekend_gives_an_empty_digest_not_an_error(make_app, fake_arxiv):
     assert "No announcement" in render_markdown(digest)
 
 
-async def test_arxiv_503_then_200_is_retried(make_app, fake_arxiv):
+async def test_arxiv_503_then_200_is_retried(make_app: MakeApp, fake_arxiv: FakeArxiv) -> None:
     fake_arxiv.fail_next("/list", 503, 503)
     app = await make_app()
     digest = await app.digest(app.default_channel("cli:test"))
@@ -86,7 +95,9 @@ async def test_arxiv_503_then_200_is_retried(make_app, fake_arxiv):
 
 
 @pytest.mark.parametrize("fault", ["garbage", 500, "timeout"])
-async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(make_app, fake_arxiv, fault):
+async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(
+    make_app: MakeApp, fake_arxiv: FakeArxiv, fault: str | int
+) -> None:
     fake_arxiv.fail_next("/list", fault, fault, fault)
     app = await make_app()
     with pytest.raises(ArxivUnavailable) as e:
@@ -95,7 +106,9 @@ async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(make_app, fake_
     assert await app.store.known_days() == []
 
 
-async def test_past_day_is_backfilled_through_the_api(make_app, fake_arxiv):
+async def test_past_day_is_backfilled_through_the_api(
+    make_app: MakeApp, fake_arxiv: FakeArxiv
+) -> None:
     app = await make_app()
     listing = await app.builder.listing(dt.date(2025, 6, 6), ["cs.CL"])
     assert listing.source == "arxiv recent + api"  # its ids on the recent page, then id_list

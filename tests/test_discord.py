@@ -29,14 +29,15 @@ from bot.chat.discord import (
     message_nonce,
     start_discord,
 )
-from bot.chat.replies import Reply
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
 from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper
+from bot.records import Reply
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
 from bot.sources.bundled import BundledSource
-from tests.conftest import D2R_TITLE, digest_of
+from tests.conftest import D2R_TITLE, MakeApp, digest_of
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.discord_server import FakeDiscord, make_interaction_payload, validate_message
 from tests.fakes.latexml_pages import D2R_ID
 from tests.test_explain import EQ5, d2r_answer
@@ -67,7 +68,7 @@ async def gateway(bot: discord.Client, event: str, payload: dict[str, Any]) -> N
 async def slash(
     bot: discord.Client,
     sub: str,
-    options: dict[str, Any] | list | None = None,
+    options: dict[str, Any] | list[Any] | None = None,
     *,
     permissions: int = MANAGE_CHANNELS | SEND_MESSAGES,
     **kw: Any,
@@ -150,7 +151,7 @@ async def fake() -> AsyncIterator[FakeDiscord]:
 
 
 @pytest.fixture
-async def make_bot(fake: FakeDiscord, make_app):
+async def make_bot(fake: FakeDiscord, make_app: MakeApp):
     """Factory: a logged-in ArxivDiscordBot on an offline App (real Redis); closed after."""
     bots: list[ArxivDiscordBot] = []
 
@@ -167,7 +168,9 @@ async def make_bot(fake: FakeDiscord, make_app):
 
 
 # ---------------------------------------------------------------------------------- commands
-async def test_login_syncs_the_arxiv_group_mirroring_every_command(fake, make_bot):
+async def test_login_syncs_the_arxiv_group_mirroring_every_command(
+    fake: FakeDiscord, make_bot
+) -> None:
     await make_bot()
     [group] = fake.commands[None]
     assert group["name"] == "arxiv"
@@ -199,7 +202,7 @@ def _chars(node: Any) -> int:
     return own + _chars(node.get("options", [])) + _chars(node.get("choices", []))
 
 
-async def test_guild_sync_for_development(fake, make_bot):
+async def test_guild_sync_for_development(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot(discord_guild_id=GUILD)
     assert [c["name"] for c in fake.commands[GUILD]] == ["arxiv"] and None not in fake.commands
     # Discord then sends the guild command's id along; the tree finds the guild copy.
@@ -207,7 +210,7 @@ async def test_guild_sync_for_development(fake, make_bot):
     assert embed["title"] == "arxiv-bot commands"
 
 
-async def test_reading_commands_answer_ephemerally(fake, make_bot):
+async def test_reading_commands_answer_ephemerally(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     for sub, options, expected in [
         ("help", None, "`/arxiv threshold relevance:… [novelty:…]`"),
@@ -230,7 +233,7 @@ async def test_reading_commands_answer_ephemerally(fake, make_bot):
         assert embed["description"] == expected and ephemeral
 
 
-async def test_settings_changes_land_in_redis(fake, make_bot):
+async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     store = bot.app.store
     steps = [
@@ -310,7 +313,9 @@ async def test_settings_changes_land_in_redis(fake, make_bot):
         ("explain", {"arxiv_id": "2506.06440"}, "Explaining papers is not set up"),
     ],
 )
-async def test_bad_input_gets_an_ephemeral_error(fake, make_bot, sub, options, expected):
+async def test_bad_input_gets_an_ephemeral_error(
+    fake: FakeDiscord, make_bot, sub, options, expected
+) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(fake, bot, sub, options)
     assert expected in embed["description"] and ephemeral and embed["color"] == ERROR_COLOR
@@ -318,7 +323,9 @@ async def test_bad_input_gets_an_ephemeral_error(fake, make_bot, sub, options, e
     assert await bot.app.store.get_channel(CID) is None  # nothing was saved
 
 
-async def test_members_without_manage_channels_read_but_cannot_change(fake, make_bot):
+async def test_members_without_manage_channels_read_but_cannot_change(
+    fake: FakeDiscord, make_bot
+) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(
         fake, bot, "threshold", {"relevance": 3}, permissions=SEND_MESSAGES
@@ -337,7 +344,7 @@ async def test_members_without_manage_channels_read_but_cannot_change(fake, make
     assert await bot.app.store.get_channel(CID) is None
 
 
-async def test_the_admin_role_may_change_settings(fake, make_bot):
+async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot(discord_admin_role="arxiv-admins")
     role = {
         "id": "77",
@@ -394,7 +401,9 @@ async def test_the_admin_role_may_change_settings(fake, make_bot):
     assert embed["color"] == ERROR_COLOR  # the same member without the role
 
 
-async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(fake, make_bot):
+async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(
+    fake: FakeDiscord, make_bot
+) -> None:
     bot = await make_bot()
     payload = make_interaction_payload(
         "arxiv",
@@ -425,7 +434,7 @@ async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(fa
     assert (await bot.app.store.get_channel("discord:777")).relevance_threshold == 5
 
 
-async def test_slow_commands_defer_then_follow_up(fake, make_bot):
+async def test_slow_commands_defer_then_follow_up(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(fake, bot, "search", {"query": "vision language model"})
     [deferred] = fake.interaction_responses()
@@ -440,7 +449,7 @@ async def test_slow_commands_defer_then_follow_up(fake, make_bot):
     assert fields["Scored by"] == "local" and {"Relevance", "Novelty", "Verdict"} <= set(fields)
 
 
-async def test_autocomplete(fake, make_bot):
+async def test_autocomplete(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
 
     async def complete(sub: str, option: str, typed: str) -> list[str]:
@@ -465,7 +474,9 @@ async def test_autocomplete(fake, make_bot):
     assert await complete("topic remove", "name", "lang") == ["Language models", "Vision-language"]
 
 
-async def test_unexpected_errors_are_logged_not_shown(fake, make_bot, caplog):
+async def test_unexpected_errors_are_logged_not_shown(
+    fake: FakeDiscord, make_bot, caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken(CommandHandler):
         async def handle(self, inv: Invocation) -> Reply:
             raise RuntimeError("redis exploded")
@@ -481,7 +492,9 @@ async def test_unexpected_errors_are_logged_not_shown(fake, make_bot, caplog):
 
 
 # ---------------------------------------------------------------------------------- digests
-async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_bot):
+async def test_digest_posts_header_thread_and_one_message_per_paper(
+    fake: FakeDiscord, make_bot
+) -> None:
     bot = await make_bot()
     store = bot.app.store
     await run(fake, bot, "max", {"papers": 5})
@@ -530,7 +543,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(fake, make_b
     assert embed["description"].startswith("No new paper from") and fake.messages() == []
 
 
-async def test_reactions_on_paper_messages_are_votes(fake, make_bot):
+async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     store = bot.app.store
     config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 2})
@@ -561,7 +574,9 @@ class WithNotes(CommandHandler):
         super().__init__(app, explainer=Explainer.from_app(app))
 
 
-async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(fake, make_bot):
+async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(
+    fake: FakeDiscord, make_bot
+) -> None:
     bot = await make_bot(WithNotes)
     config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 1})
     posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
@@ -584,7 +599,9 @@ def posted_in(fake: FakeDiscord) -> list[str]:
     return [p.split("/")[4] for m, p, _ in fake.calls if m == "POST" and p.endswith("/messages")]
 
 
-async def test_typed_explain_answers_in_the_papers_digest_thread(fake, make_bot, fake_claude):
+async def test_typed_explain_answers_in_the_papers_digest_thread(
+    fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     bot = await make_bot(WithNotes, claude=fake_claude)
     digest = await digest_of(bot.app, CID, D2R_ID)
@@ -607,7 +624,9 @@ async def test_typed_explain_answers_in_the_papers_digest_thread(fake, make_bot,
     assert embed["color"] == ERROR_COLOR and fake.messages() == []
 
 
-async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(fake, make_bot, fake_claude):
+async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
+    fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     bot = await make_bot(WithNotes, claude=fake_claude)
     embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
@@ -631,7 +650,7 @@ async def _hundred_papers() -> list[Paper]:
     return listing.papers[:100]
 
 
-async def test_a_100_paper_digest_fits_discords_limits(fake, make_bot):
+async def test_a_100_paper_digest_fits_discords_limits(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     papers = await _hundred_papers()
     assert len(papers) == 100
@@ -683,7 +702,7 @@ async def test_a_100_paper_digest_fits_discords_limits(fake, make_bot):
     assert message_nonce("big", "header-0") == fake.messages(CHANNEL)[0]["nonce"]
 
 
-async def test_replies_respect_limits_and_errors_are_red():
+async def test_replies_respect_limits_and_errors_are_red() -> None:
     long = Reply(
         title="t" * 300,
         text="x " * 5000,
@@ -737,7 +756,7 @@ async def small_digest(n: int = 2) -> Digest:
         (400, 160004, True),  # thread already created for this message: its id is the message's
     ],
 )
-async def test_thread_refused(make_app, status, code, in_thread):
+async def test_thread_refused(make_app: MakeApp, status, code, in_thread) -> None:
     app = await make_app(offline=True)
     digest = await small_digest()
     async with RefusingDiscord("threads", status, code) as fake, fake.patch_discord():
@@ -754,7 +773,7 @@ async def test_thread_refused(make_app, status, code, in_thread):
     assert len(fake.messages(header)) == (2 if in_thread else 0)
 
 
-async def test_refused_digest_is_explained_to_the_user(make_app):
+async def test_refused_digest_is_explained_to_the_user(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     async with RefusingDiscord("messages", 403, 50013) as fake, fake.patch_discord():
         bot = ArxivDiscordBot(app, CommandHandler(app))
@@ -774,7 +793,7 @@ async def test_refused_digest_is_explained_to_the_user(make_app):
     assert await app.store.posted_ids(CID) == set()  # nothing marked: the next digest retries
 
 
-async def test_a_resumed_delivery_skips_what_was_posted(fake, make_bot):
+async def test_a_resumed_delivery_skips_what_was_posted(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
     digest = await small_digest(3)
     first, second, third = (s.paper.id for s in digest.papers)
@@ -793,7 +812,7 @@ async def test_a_resumed_delivery_skips_what_was_posted(fake, make_bot):
 
 
 # ---------------------------------------------------------------------------------- runtime
-async def test_start_discord_logs_in_and_closes(fake, make_app):
+async def test_start_discord_logs_in_and_closes(fake: FakeDiscord, make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
         await start_discord(app, CommandHandler(app))
@@ -812,7 +831,7 @@ async def test_start_discord_logs_in_and_closes(fake, make_app):
     assert runtime.task.done() and runtime.bot.is_closed()
 
 
-async def test_two_replicas_answer_each_interaction_once(fake, make_bot):
+async def test_two_replicas_answer_each_interaction_once(fake: FakeDiscord, make_bot) -> None:
     # Both gateway sessions of one bot token receive every event; Redis decides who answers.
     one, two = await make_bot(), await make_bot()
     payload = make_interaction_payload(

@@ -16,10 +16,13 @@ import pytest
 from bot.chat.commands import CommandHandler, Invocation
 from bot.errors import BadArxivId, PaperNotFound
 from bot.explain import NoteKind, parse_latexml
-from bot.explain.notes import Experiments, Note, NoteEquation, Symbol
 from bot.explain.service import Explainer, PaperWithdrawn
 from bot.models import Usage
+from bot.records import Experiments, Note, NoteEquation, Symbol
 from bot.render.notes import CHAT_LIMIT, note_chat, note_markdown
+from tests.conftest import MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.latexml_pages import (
     CLARIFY_ID,
     D2R_ID,
@@ -46,7 +49,7 @@ EQ1 = (
 INVENTED = r"\mathcal{L}_{\mathrm{total}}=\mathcal{L}_{\mathrm{D2R}}+\mu\,\|\theta\|_{2}^{2}"
 
 
-def d2r_answer(body: dict) -> dict:
+def d2r_answer(body: dict[str, Any]) -> dict[str, Any]:
     return {
         "equations": [
             {
@@ -99,7 +102,7 @@ def d2r_answer(body: dict) -> dict:
     }
 
 
-def notes_requests(fake_claude) -> list[dict]:
+def notes_requests(fake_claude: FakeAnthropic) -> list[dict[str, Any]]:
     return [
         r
         for r in fake_claude.requests
@@ -117,7 +120,7 @@ def quoted_from(page: str, latex: str) -> bool:
 
 
 # --------------------------------------------------------------------------- extraction
-def test_extracts_display_equations_with_numbers_and_context():
+def test_extracts_display_equations_with_numbers_and_context() -> None:
     x = parse_latexml(SAMPLE_HTML[D2R_ID], paper_id=D2R_ID, version=1)
     assert [e.number for e in x.equations] == ["1", "2", "3", "4", "5", "6"]
     assert [e.anchor for e in x.equations][:3] == ["S3.E1", "S3.E2", "S3.E3"]
@@ -142,14 +145,14 @@ def test_extracts_display_equations_with_numbers_and_context():
     assert x.authors[0] == "Zhenyu Liu" and x.abstract.startswith("The robustness")
 
 
-def test_numbered_rows_of_an_aligned_group_stay_separate_equations():
+def test_numbered_rows_of_an_aligned_group_stay_separate_equations() -> None:
     x = parse_latexml(SAMPLE_HTML[CLARIFY_ID], paper_id=CLARIFY_ID)
     assert [e.number for e in x.equations] == ["1", "2", "3", "4", "5", "6"]
     assert x.equations[2].latex.startswith(r"\approx\frac{1}{n}")
     assert x.equations[1].before == x.equations[2].before  # one group, one introduction
 
 
-def test_lone_symbols_are_not_equations_and_continuation_lines_join():
+def test_lone_symbols_are_not_equations_and_continuation_lines_join() -> None:
     page = """<html><body>
     <div id="infobox"><div id="watermark-tr">arXiv:2401.00001v3 [cs.LG] 02 Jan 2024</div></div>
     <article class="ltx_document ltx_authors_1line">
@@ -189,7 +192,7 @@ def test_lone_symbols_are_not_equations_and_continuation_lines_join():
     assert x.sections[0].paragraphs[0] == "The state $\\mathbf{z}$ is shown alone:"
 
 
-def test_intertext_rows_are_prose_that_introduces_the_next_equation():
+def test_intertext_rows_are_prose_that_introduces_the_next_equation() -> None:
     # The shape LaTeXML gives `align` with \intertext (seen on real LaTeXML output).
     def row(eid: str, tex: str, n: int) -> str:
         return (
@@ -226,7 +229,9 @@ def test_intertext_rows_are_prose_that_introduces_the_next_equation():
 
 
 # ---------------------------------------------------------------------------- Claude notes
-async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app, fake_claude):
+async def test_claude_note_keeps_real_equations_and_drops_invented_ones(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -267,8 +272,8 @@ async def test_claude_note_keeps_real_equations_and_drops_invented_ones(make_app
 
 
 async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -283,12 +288,15 @@ async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost
         + fake_claude.usage_log[0]["cache_creation_input_tokens"]
     )
     assert ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
+    assert first.usage is not None
     assert ledger.cost_usd == pytest.approx(first.usage.cost_usd) and ledger.cost_usd > 0
     assert await app.store.get_note(D2R_ID, 1, "claude-haiku-4-5") is not None
     assert "cached note" in note_chat(second).plain()
 
 
-async def test_input_is_kept_within_the_token_budget(make_app, fake_claude):
+async def test_input_is_kept_within_the_token_budget(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     note = await Explainer.from_app(app, max_input_tokens=1800).note(D2R_ID, 1, channel_id=CHANNEL)
@@ -298,7 +306,9 @@ async def test_input_is_kept_within_the_token_budget(make_app, fake_claude):
     assert "text of every section" not in note.sent  # section text is what gave way
 
 
-async def test_versioned_ids_are_read_at_that_version(make_app, fake_arxiv, fake_claude):
+async def test_versioned_ids_are_read_at_that_version(
+    make_app: MakeApp, fake_arxiv: FakeArxiv, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
@@ -315,8 +325,8 @@ async def test_versioned_ids_are_read_at_that_version(make_app, fake_arxiv, fake
 
 # ------------------------------------------------------------------------------ fallbacks
 async def test_paper_without_html_falls_back_to_the_abstract_page(
-    make_app, fake_arxiv, fake_claude
-):
+    make_app: MakeApp, fake_arxiv: FakeArxiv, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer  # quotes equations that this paper does not have
     app = await make_app(claude=fake_claude)
     note = await Explainer.from_app(app).note(NO_HTML_ID, None, channel_id=CHANNEL)
@@ -329,7 +339,9 @@ async def test_paper_without_html_falls_back_to_the_abstract_page(
     assert "```latex" not in note_chat(note).text
 
 
-async def test_withdrawn_paper_gets_a_clear_answer(make_app, fake_claude):
+async def test_withdrawn_paper_gets_a_clear_answer(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
     with pytest.raises(PaperWithdrawn):
@@ -341,7 +353,7 @@ async def test_withdrawn_paper_gets_a_clear_answer(make_app, fake_claude):
     assert fake_claude.requests == []
 
 
-async def test_unknown_and_malformed_ids(make_app, fake_claude):
+async def test_unknown_and_malformed_ids(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
     app = await make_app(claude=fake_claude)
     explainer = Explainer.from_app(app)
     with pytest.raises(PaperNotFound):
@@ -355,7 +367,7 @@ async def test_unknown_and_malformed_ids(make_app, fake_claude):
     assert fake_claude.requests == []
 
 
-async def test_without_a_key_the_note_is_extractive(make_app):
+async def test_without_a_key_the_note_is_extractive(make_app: MakeApp) -> None:
     app = await make_app()
     note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE and note.usage is None
@@ -374,7 +386,9 @@ async def test_without_a_key_the_note_is_extractive(make_app):
     assert f"$$\n{EQ5}\n$$" in note_markdown(note)
 
 
-async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(make_app, fake_claude):
+async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     fake_claude.fail_next(529, 529, 529, 529)
     app = await make_app(claude=fake_claude)  # max_retries=1: two tries, both overloaded
@@ -389,7 +403,9 @@ async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(make_
     assert await app.store.get_note(D2R_ID, 1, "claude-haiku-4-5") is None  # not cached
 
 
-async def test_spent_budget_refuses_politely_with_the_extractive_note(make_app, fake_claude):
+async def test_spent_budget_refuses_politely_with_the_extractive_note(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     await app.store.record_usage(CHANNEL, dt.date.today(), Usage(model="x", calls=3, cost_usd=1.5))
@@ -398,7 +414,9 @@ async def test_spent_budget_refuses_politely_with_the_extractive_note(make_app, 
     assert "budget for today is used up: $1.50 of $1.00" in note.header[0]
 
 
-async def test_explain_through_the_command_layer(make_app, fake_claude):
+async def test_explain_through_the_command_layer(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     handler = CommandHandler(app, explainer=Explainer.from_app(app))
@@ -421,7 +439,7 @@ OBEYED_NOTE = (
 )
 
 
-def obeying_notes(body: dict) -> dict:
+def obeying_notes(body: dict[str, Any]) -> dict[str, Any]:
     """A model that follows any instruction it is shown, and otherwise writes honest notes."""
     sent = html.unescape(body["messages"][0]["content"]).lower()
     told = any(i.lower() in sent for i in [*HIDDEN_INSTRUCTIONS, VISIBLE_INSTRUCTION])
@@ -492,7 +510,7 @@ async def test_a_note_that_obeys_the_papers_text_is_replaced_by_the_extractive_n
 async def test_an_honest_note_that_ranks_the_papers_own_equations_is_kept(
     make_app: Any, fake_claude: Any
 ) -> None:
-    def honest(body: dict) -> dict:
+    def honest(body: dict[str, Any]) -> dict[str, Any]:
         answer = d2r_answer(body)
         answer["method_summary"].append("Eq. (5) is the most important equation: the objective.")
         return answer
@@ -538,7 +556,7 @@ def _big_note() -> Note:
     )
 
 
-def test_chat_reply_is_clipped_cleanly():
+def test_chat_reply_is_clipped_cleanly() -> None:
     note = _big_note()
     reply = note_chat(note)
     plain = reply.plain()
@@ -550,7 +568,7 @@ def test_chat_reply_is_clipped_cleanly():
         assert eq.latex in plain or eq.latex[:30] not in plain
 
 
-def test_markdown_and_json():
+def test_markdown_and_json() -> None:
     note = _big_note()
     md = note_markdown(note)
     assert md.count("$$") == 2 * len(note.equations)

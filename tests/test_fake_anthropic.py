@@ -40,7 +40,7 @@ async def client(fake):
         yield c
 
 
-async def test_forced_tool_call_and_usage(fake, client):
+async def test_forced_tool_call_and_usage(fake, client) -> None:
     system = "Channel topics: quantum computing, error correction codes."
     msg = await client.messages.create(**params(system))
     assert msg.stop_reason == "tool_use" and msg.model == "claude-test"
@@ -60,7 +60,7 @@ async def test_forced_tool_call_and_usage(fake, client):
     assert count.input_tokens == expected_in
 
 
-async def test_overload_is_retried_quickly(fake, client):
+async def test_overload_is_retried_quickly(fake, client) -> None:
     fake.fail_next(529)
     start = time.monotonic()
     msg = await client.messages.create(**params("quantum"))
@@ -71,7 +71,7 @@ async def test_overload_is_retried_quickly(fake, client):
         await client.messages.create(**params("quantum"))
 
 
-async def test_faults(fake, client):
+async def test_faults(fake, client) -> None:
     fake.fail_next("text_only", "missing", "injected")
     msg = await client.messages.create(**params("quantum"))
     assert msg.stop_reason == "end_turn" and msg.content[0].type == "text"
@@ -82,7 +82,7 @@ async def test_faults(fake, client):
     assert out["note"] == "system override" and out["scores"][0]["relevance"] == 10
 
 
-async def test_prompt_caching(fake, client):
+async def test_prompt_caching(fake, client) -> None:
     system = [{"type": "text", "text": "topics " * 1000, "cache_control": {"type": "ephemeral"}}]
     first = (await client.messages.create(**params(system))).usage
     second = (await client.messages.create(**params(system, PAPERS[:60] + "</paper>"))).usage
@@ -94,7 +94,7 @@ async def test_prompt_caching(fake, client):
     assert second.input_tokens == fake.count_tokens(PAPERS[:60] + "</paper>")
 
 
-async def test_batch_round_trip(fake, client):
+async def test_batch_round_trip(fake, client) -> None:
     reqs = [{"custom_id": f"c{i}", "params": params("quantum")} for i in range(3)]
     batch = await client.messages.batches.create(requests=reqs)
     assert batch.processing_status == "in_progress" and batch.results_url is None
@@ -107,7 +107,7 @@ async def test_batch_round_trip(fake, client):
     assert fake.batch_requests_count == 3 and len(fake.usage_log) == 3
 
 
-async def test_refusals_long_retry_after_and_an_obeying_model(fake, client):
+async def test_refusals_long_retry_after_and_an_obeying_model(fake, client) -> None:
     fake.fail_next("refusal")
     msg = await client.messages.create(**params("Quantum computing."))
     assert msg.stop_reason == "refusal" and [b.type for b in msg.content] == ["text"]

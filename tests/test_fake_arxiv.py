@@ -4,7 +4,9 @@ import asyncio
 import datetime as dt
 import gzip
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import arxiv
@@ -25,7 +27,7 @@ LISTINGS = {
 
 
 @pytest.fixture
-async def fake():
+async def fake() -> AsyncIterator[FakeArxiv]:
     # two synthetic replacements (ids from March 2025) on top of the real 2025-06-10 listing
     old = [
         dict(LISTINGS[DAY][0], id="2503.01234", categories=["cs.CV"]),
@@ -43,7 +45,7 @@ def client(fake: FakeArxiv, retries: int = 0) -> arxiv.Client:
     return c
 
 
-async def results(c: arxiv.Client, **search) -> list[arxiv.Result]:
+async def results(c: arxiv.Client, **search: Any) -> list[arxiv.Result]:
     return await asyncio.to_thread(lambda: list(c.results(arxiv.Search(**search))))
 
 
@@ -52,7 +54,7 @@ async def get(fake: FakeArxiv, path: str) -> tuple[int, str]:
         return r.status, await r.text()
 
 
-async def test_rss_feed_parses_with_announce_types(fake):
+async def test_rss_feed_parses_with_announce_types(fake: FakeArxiv) -> None:
     status, body = await get(fake, "/rss/cs.CL+cs.CV")
     feed = feedparser.parse(body)
     assert status == 200 and not feed.bozo
@@ -72,7 +74,7 @@ async def test_rss_feed_parses_with_announce_types(fake):
     assert feed.entries[0].published == "Tue, 10 Jun 2025 00:00:00 -0400"
 
 
-async def test_rss_weekend_missing_day_and_bad_category(fake):
+async def test_rss_weekend_missing_day_and_bad_category(fake: FakeArxiv) -> None:
     for day in (dt.date(2025, 6, 14), dt.date(2025, 6, 11)):  # Saturday; a day without listing
         fake.today = day
         status, body = await get(fake, "/rss/cs.CV")
@@ -81,7 +83,7 @@ async def test_rss_weekend_missing_day_and_bad_category(fake):
     assert status == 400 and "Bad subject class 'XX'" in feedparser.parse(body).feed.description
 
 
-async def test_arxiv_package_id_list_and_search(fake):
+async def test_arxiv_package_id_list_and_search(fake: FakeArxiv) -> None:
     c = client(fake)
     got = await results(c, id_list=[D2R_ID, CLARIFY_ID + "v1", "2506.99999"])
     assert [r.get_short_id() for r in got] == [D2R_ID + "v1", CLARIFY_ID + "v1"]
@@ -96,7 +98,7 @@ async def test_arxiv_package_id_list_and_search(fake):
     assert err.value.status == 400
 
 
-async def test_scripted_faults(fake):
+async def test_scripted_faults(fake: FakeArxiv) -> None:
     fake.fail_next("/api/query", 503)
     with pytest.raises(arxiv.HTTPError):
         await results(client(fake), id_list=[D2R_ID])
@@ -114,7 +116,7 @@ async def test_scripted_faults(fake):
     assert sum(p.startswith("/api/query?") for _, p in fake.requests) == 5
 
 
-async def test_html_and_abs_pages(fake):
+async def test_html_and_abs_pages(fake: FakeArxiv) -> None:
     status, page = await get(fake, f"/html/{D2R_ID}v1")
     assert status == 200 and 'class="ltx_equation ltx_eqn_table"' in page
     assert 'class="ltx_equationgroup' in page and 'class="ltx_tabular' in page
@@ -127,7 +129,7 @@ async def test_html_and_abs_pages(fake):
     assert (await get(fake, "/abs/2506.99999"))[0] == 404
 
 
-async def test_listing_pages_agree_with_the_feed(fake):
+async def test_listing_pages_agree_with_the_feed(fake: FakeArxiv) -> None:
     from bot.sources.listing_page import parse_new_page, parse_recent_page
 
     pages = {}

@@ -15,7 +15,7 @@ from tests.fakes.slack_server import FakeSlack
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*paper*"}}
 
 
-async def test_slack_post_recorded_and_limits_enforced():
+async def test_slack_post_recorded_and_limits_enforced() -> None:
     async with FakeSlack() as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         auth = await client.auth_test()
@@ -38,7 +38,7 @@ async def test_slack_post_recorded_and_limits_enforced():
         assert info["user"]["is_admin"] and len(fake.posts()) == 2
 
 
-async def test_slack_rate_limit_and_response_url():
+async def test_slack_rate_limit_and_response_url() -> None:
     async with FakeSlack(rate_limit_per_channel=1) as fake:
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         await client.chat_postMessage(channel="C1", text="one")
@@ -57,7 +57,7 @@ async def test_slack_rate_limit_and_response_url():
         assert bad.status_code == 400 and bad.body == "invalid_blocks"
 
 
-async def test_discord_login_send_and_interaction():
+async def test_discord_login_send_and_interaction() -> None:
     async with FakeDiscord() as fake:
         with fake.patch_discord():
             client = discord.Client(intents=discord.Intents.none())

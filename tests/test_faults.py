@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 import time
+from typing import Any
 
 import anthropic
 import httpx2 as httpx
@@ -23,6 +24,7 @@ from bot.render.markdown import render_markdown
 from bot.render.slack import digest_messages as slack_messages
 from bot.scoring.base import Failure, status_line
 from bot.scoring.claude import describe_api_error, failure_of, retry_wait
+from tests.conftest import MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
 
 DEADLINE = 2.5
@@ -34,7 +36,7 @@ LLM_TOPIC = Topic(
 )
 
 
-async def _digest(make_app, fake: FakeAnthropic, **llm) -> tuple[Digest, float]:
+async def _digest(make_app: MakeApp, fake: FakeAnthropic, **llm: Any) -> tuple[Digest, float]:
     app = await make_app(
         claude=fake,
         llm={"deadline_seconds": DEADLINE, "prefilter_min_relevance": 0, **llm},
@@ -70,7 +72,9 @@ def _local(digest: Digest) -> int:
     return sum(s.score.scorer == "local" for s in digest.ranked)
 
 
-async def test_a_refused_paper_is_isolated_and_the_rest_scored(make_app, fake_claude):
+async def test_a_refused_paper_is_isolated_and_the_rest_scored(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app_probe = await make_app()
     listing = await app_probe.listing(None, ["cs.CL"])
     victim = listing.papers[3]
@@ -86,7 +90,9 @@ async def test_a_refused_paper_is_isolated_and_the_rest_scored(make_app, fake_cl
     assert len(fake_claude.requests) == 10 + 2 + 2  # 10 batches, then halves of 4 and of 2
 
 
-async def test_text_without_a_tool_call_is_retried_once_then_ranked_locally(make_app, fake_claude):
+async def test_text_without_a_tool_call_is_retried_once_then_ranked_locally(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.fail_next("text_only", "text_only", "text_only")
     digest, elapsed = await _digest(make_app, fake_claude, triage=False, batch_size=40)
     assert elapsed < DEADLINE + MARGIN
@@ -94,7 +100,9 @@ async def test_text_without_a_tool_call_is_retried_once_then_ranked_locally(make
     assert digest.status.startswith("Claude answered without scores for 40 of 40 papers")
 
 
-async def test_a_hung_api_is_cut_at_the_deadline(make_app, fake_claude):
+async def test_a_hung_api_is_cut_at_the_deadline(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.fail_next(*[30.0] * 10)
     digest, elapsed = await _digest(make_app, fake_claude)
     assert DEADLINE - 0.2 < elapsed < DEADLINE + MARGIN
@@ -102,7 +110,9 @@ async def test_a_hung_api_is_cut_at_the_deadline(make_app, fake_claude):
     assert len(fake_claude.requests) == 1  # the triage hung; nothing was asked after it
 
 
-async def test_an_hour_long_retry_after_is_not_waited(make_app, fake_claude):
+async def test_an_hour_long_retry_after_is_not_waited(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.retry_after = 3600
     fake_claude.fail_next(*[429] * 20)
     digest, elapsed = await _digest(make_app, fake_claude)
@@ -111,7 +121,9 @@ async def test_an_hour_long_retry_after_is_not_waited(make_app, fake_claude):
     assert len(fake_claude.requests) == 1
 
 
-async def test_a_529_storm_gives_up_after_the_retries(make_app, fake_claude):
+async def test_a_529_storm_gives_up_after_the_retries(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.fail_next(*[529] * 100)
     digest, elapsed = await _digest(make_app, fake_claude, triage=False, batch_size=10)
     assert elapsed < DEADLINE + MARGIN
@@ -120,7 +132,9 @@ async def test_a_529_storm_gives_up_after_the_retries(make_app, fake_claude):
     assert len(fake_claude.requests) <= 4 * 2
 
 
-async def test_a_mix_of_failures_across_batches(make_app, fake_claude):
+async def test_a_mix_of_failures_across_batches(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app_probe = await make_app()
     listing = await app_probe.listing(None, ["cs.CL"])
     fake_claude.refuse_containing = listing.papers[0].title
@@ -155,11 +169,11 @@ def _status_error(status: int, headers: dict[str, str]) -> anthropic.APIStatusEr
         (_status_error(500, {}), Failure.API_ERROR, "HTTP 500"),
     ],
 )
-def test_each_failure_is_named_for_what_it_was(error, kind, words):
+def test_each_failure_is_named_for_what_it_was(error: Exception, kind: Failure, words: str) -> None:
     assert failure_of(error) is kind and describe_api_error(error) == words
 
 
-def test_retry_after_is_capped_and_bad_requests_are_not_retried():
+def test_retry_after_is_capped_and_bad_requests_are_not_retried() -> None:
     assert retry_wait(_status_error(429, {"retry-after": "3600"}), 0, 30) == 30
     assert retry_wait(_status_error(429, {"retry-after-ms": "1500"}), 0, 30) == 1.5
     assert retry_wait(_status_error(400, {}), 0, 30) is None
@@ -167,7 +181,7 @@ def test_retry_after_is_capped_and_bad_requests_are_not_retried():
     assert 0.3 < (retry_wait(_status_error(529, {}), 1, 30) or 0) <= 1.0
 
 
-def test_the_opening_line_names_every_failure_with_its_count():
+def test_the_opening_line_names_every_failure_with_its_count() -> None:
     line = status_line({Failure.REFUSED: 3, Failure.TIMED_OUT: 20, Failure.BUDGET: 30}, 250)
     assert line == (
         "Claude refused for 3 and timed out for 20; the daily budget ran out for 30 of 250 "

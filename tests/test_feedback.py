@@ -13,6 +13,7 @@ from bot.feedback import TasteModel, record_explicit
 from bot.feedback.evaluate import format_table, run_evaluation
 from bot.models import Digest, Score, ScoredPaper
 from bot.sources.bundled import BundledSource, bundled_days
+from tests.conftest import MakeApp
 
 DAY1, DAY2 = dt.date(2025, 6, 6), dt.date(2025, 6, 10)
 CHANNEL = "slack:C1"
@@ -51,7 +52,7 @@ async def _vote_day1(app) -> Digest:
     return day1
 
 
-async def test_no_votes_no_model(make_app):
+async def test_no_votes_no_model(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     assert await TasteModel.load(app.store, CHANNEL) is None
     # Votes whose papers are not stored (expired) are no model either.
@@ -59,7 +60,9 @@ async def test_no_votes_no_model(make_app):
     assert await TasteModel.load(app.store, CHANNEL) is None
 
 
-async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_it(make_app):
+async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_it(
+    make_app: MakeApp,
+) -> None:
     app = await make_app(offline=True)
     channel = await app.channel(CHANNEL)
     before = (await app.digest(channel, day=DAY2)).ranked  # day 2 as ranked without any vote
@@ -118,7 +121,7 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
     assert _view(restored.ranked) == _view(before) and restored.criteria == channel.criteria()
 
 
-async def test_examples_and_describe(make_app):
+async def test_examples_and_describe(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     day1 = await _vote_day1(app)
     # A liked title carrying markup: the prompt gets it on one line, without the tags.
@@ -158,7 +161,7 @@ async def test_examples_and_describe(make_app):
     assert re.search(r"less of: .*(speech|audio)", text)
 
 
-async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject():
+async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject() -> None:
     day1 = await BundledSource().listing(DAY1, ["cs.CL", "cs.CV"])
     day2 = await BundledSource().listing(DAY2, ["cs.CL", "cs.CV"])
     liked = next(p for p in day1.papers if LIKED.search(p.title) and 3 <= len(p.authors) <= 8)
@@ -172,7 +175,7 @@ async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject():
     assert raised.comment.endswith(f"; same authors: {liked.authors[0]})")
 
 
-async def test_more_like_and_less_like_are_votes_of_their_own(make_app):
+async def test_more_like_and_less_like_are_votes_of_their_own(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     day1 = await app.digest(await app.channel(CHANNEL), day=DAY1)
     paper = _matching(day1, LIKED)[0].paper.id
@@ -195,7 +198,7 @@ async def test_more_like_and_less_like_are_votes_of_their_own(make_app):
         await record_explicit(app.store, CHANNEL, paper, "U1", 2)
 
 
-async def test_fast_enough_for_a_big_channel():
+async def test_fast_enough_for_a_big_channel() -> None:
     listings = [await BundledSource().listing(day, ["cs.CL", "cs.CV"]) for day in bundled_days()]
     papers = [p for listing in listings for p in listing.papers]
     scores = [
@@ -210,7 +213,7 @@ async def test_fast_enough_for_a_big_channel():
     assert elapsed < 3.0, elapsed  # ~0.3 s on one slow core; generous for loaded CI machines
 
 
-def test_offline_evaluation_learning_beats_no_learning():
+def test_offline_evaluation_learning_beats_no_learning() -> None:
     days = bundled_days()[:3]
     result = run_evaluation(k=5, days=days)
     assert result["days"] == [d.isoformat() for d in days] and result["k"] == 5

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from pathlib import Path
 
+import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from typer.testing import CliRunner
 
@@ -20,6 +22,7 @@ from bot.chat.slack.app import SORRY
 from bot.chat.slack.rights import UNCHECKED
 from bot.cli import app as cli
 from bot.errors import ChatUnavailable
+from tests.conftest import MakeApp
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.test_discord import BOT_USER, GUILD, answer, slash
@@ -162,7 +165,9 @@ def _slow(inv: Invocation) -> bool:
     return _name(inv) in SLOW_VALID
 
 
-async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(make_app):
+async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(
+    make_app: MakeApp,
+) -> None:
     rng = random.Random(SEED)
     app = await make_app(offline=True)
     handler = CommandHandler(app)
@@ -183,7 +188,9 @@ async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(mak
     assert {"admins", "admins add", "admins remove", "digest now"} <= covered
 
 
-async def test_random_cli_lines_exit_cleanly(tmp_path, monkeypatch):
+async def test_random_cli_lines_exit_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     rng = random.Random(SEED + 1)
     runner = CliRunner()
@@ -207,18 +214,22 @@ def _typed(rng: random.Random, a: Arg) -> object:
     return rng.choice([h for h in HOSTILE if h.strip()])
 
 
-async def test_random_commands_through_the_slack_and_discord_adapters(make_app):
+async def test_random_commands_through_the_slack_and_discord_adapters(make_app: MakeApp) -> None:
     rng = random.Random(SEED + 2)
     specs = [s for s in REGISTRY if s.name not in SLOW_VALID]
     app = await make_app(offline=True, slack_signing_secret=SECRET)
-    async with FakeSlack() as fake:
-        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-        slack = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
-        fake.users["U2"] = {"is_owner": True}
+    async with FakeSlack() as slack_fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
+        slack = Harness(
+            slack_fake, app, build_slack_app(app, CommandHandler(app), client=client), client
+        )
+        slack_fake.users["U2"] = {"is_owner": True}
         for i in range(150):
             line = _line(rng, rng.choice(specs))
             if i % 25 == 0:
-                fake.fail_next("users.info", 500)  # Slack failing: a refusal, never the apology
+                slack_fake.fail_next(
+                    "users.info", 500
+                )  # Slack failing: a refusal, never the apology
             reply = await slack.command(line, user=rng.choice(["U1", "U2", "U3", "UADMIN"]))
             assert SORRY not in reply["text"], line
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():

@@ -40,7 +40,7 @@ HONEST = Paper(
 )
 
 
-def isolated_calls(fake: Any) -> list[dict]:
+def isolated_calls(fake: Any) -> list[dict[str, Any]]:
     return [r for r in fake.requests if ISOLATED_TASK in last_user_text(r)]
 
 

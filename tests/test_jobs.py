@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.app import App
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress
 from bot.schedule.calendar import latest_announcement
 from bot.schedule.jobs import DailyJobs
-from tests.conftest import DAY
+from tests.conftest import DAY, MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack
 
 # Tuesday 2025-06-10 23:30 UTC: the latest announcement is still the recorded 2025-06-10 listing
@@ -30,7 +35,7 @@ def poster_for(fake: FakeSlack) -> SlackPoster:
     )
 
 
-async def subscribe(app, n: int, **update) -> list[str]:
+async def subscribe(app: App, n: int, **update: Any) -> list[str]:
     ids = []
     for i in range(n):
         config = app.default_channel(f"slack:C{i:03d}").model_copy(
@@ -51,7 +56,9 @@ def headers_per_channel(fake: FakeSlack) -> Counter[str]:
     return Counter(p["channel"] for p in fake.posts() if "thread_ts" not in p)
 
 
-async def test_three_replicas_post_each_channel_exactly_once(make_app, fake_slack):
+async def test_three_replicas_post_each_channel_exactly_once(
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     assert latest_announcement(NOW) == DAY
     replicas = [await make_app() for _ in range(3)]
     channels = await subscribe(replicas[0], 50)
@@ -78,7 +85,9 @@ async def test_three_replicas_post_each_channel_exactly_once(make_app, fake_slac
     assert len(fake_slack.posts()) == 50 * 4
 
 
-async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, fake_slack):
+async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(
+    make_app: MakeApp, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=6)
     poster = poster_for(fake_slack)
@@ -89,19 +98,16 @@ async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, f
     calls = 0
     original = Progress.record
 
-    async def crash_after_three(self, key, message_id):
+    async def crash_after_three(self: Progress, key: str, message_id: str) -> None:
         nonlocal calls
         await original(self, key, message_id)
         calls += 1
         if calls == 3:
             raise Crash  # the process dies right after the platform accepted a message
 
-    Progress.record = crash_after_three
-    try:
-        with pytest.raises(Crash):
-            await DailyJobs(app, {"slack": poster}, owner="dying").run_channel(channel, now=NOW)
-    finally:
-        Progress.record = original
+    with monkeypatch.context() as patched, pytest.raises(Crash):
+        patched.setattr(Progress, "record", crash_after_three)
+        await DailyJobs(app, {"slack": poster}, owner="dying").run_channel(channel, now=NOW)
     assert (await app.store.get_delivery(channel, DAY))["state"] == "posting"
     outcome = await DailyJobs(app, {"slack": poster}, owner="survivor").run_channel(
         channel, now=NOW
@@ -112,7 +118,9 @@ async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(make_app, f
     assert (await app.store.get_delivery(channel, DAY))["state"] == "posted"
 
 
-async def test_arxiv_down_reports_once_and_is_retried_later(make_app, fake_slack, fake_arxiv):
+async def test_arxiv_down_reports_once_and_is_retried_later(
+    make_app: MakeApp, fake_slack: FakeSlack, fake_arxiv: FakeArxiv
+) -> None:
     app = await make_app()
     channels = await subscribe(app, 2)
     jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
@@ -129,7 +137,9 @@ async def test_arxiv_down_reports_once_and_is_retried_later(make_app, fake_slack
     assert [await app.store.last_delivered(c) for c in channels] == [DAY, DAY]
 
 
-async def test_redis_gone_mid_job_loses_nothing(make_app, fake_slack, redis_server):
+async def test_redis_gone_mid_job_loses_nothing(
+    make_app: MakeApp, fake_slack: FakeSlack, redis_server: RedisServer
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1)
     jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
@@ -144,7 +154,9 @@ async def test_redis_gone_mid_job_loses_nothing(make_app, fake_slack, redis_serv
     assert outcome.status == "posted"
 
 
-async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_app, fake_slack):
+async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1)
     jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
@@ -153,6 +165,7 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_
     posts = len(fake_slack.posts())
     assert (await jobs.run_channel(channel, now=NOW + dt.timedelta(minutes=20))).status == "already"
     config = await app.store.get_channel(channel)
+    assert config is not None
     await app.store.save_channel(config.model_copy(update={"subscribed": False}))
     assert (await jobs.run_channel(channel, now=saturday)).status == "unsubscribed"
     assert len(fake_slack.posts()) == posts
@@ -160,8 +173,8 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(make_
 
 @pytest.mark.parametrize("with_claude", [False, True])
 async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(
-    make_app, fake_slack, fake_claude, with_claude
-):
+    make_app: MakeApp, fake_slack: FakeSlack, fake_claude: FakeAnthropic, with_claude: bool
+) -> None:
     from bot.chat.commands import CommandHandler, Invocation
     from bot.chat.feedback import record_reaction
 
@@ -193,8 +206,8 @@ async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(
 
 
 async def test_weekly_rollup_of_a_week_with_no_posts_says_so_and_does_not_crash(
-    make_app, fake_slack
-):
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, weekly_day="fri")
     jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")

@@ -16,7 +16,7 @@ from tests.fakes.arxiv_pages import recent_page
 PAGE = (Path(__file__).parent / "data" / "list-cs.CL-new-2025-06-10.html").read_text()
 
 
-def test_recorded_page_is_read_whole():
+def test_recorded_page_is_read_whole() -> None:
     page = parse_new_page(PAGE)
     assert page.day == dt.date(2025, 6, 10)
     assert page.stated == {"new": 133, "cross": 57, "replace": 3}
@@ -30,7 +30,7 @@ def test_recorded_page_is_read_whole():
     assert all(e.abstract == "" for e in page.entries[190:])  # replacements carry none
 
 
-def test_a_page_that_does_not_add_up_is_not_a_listing():
+def test_a_page_that_does_not_add_up_is_not_a_listing() -> None:
     short = PAGE.replace(
         "New submissions (showing 133 of 133", "New submissions (showing 134 of 134"
     )
@@ -46,7 +46,7 @@ def test_a_page_that_does_not_add_up_is_not_a_listing():
         parse_new_page(renamed)
 
 
-def test_recent_page_gives_each_days_ids():
+def test_recent_page_gives_each_days_ids() -> None:
     rows = [
         {
             "id": f"2506.{i:05d}",

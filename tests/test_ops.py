@@ -6,14 +6,15 @@ import json
 import logging
 
 import aiohttp
+import pytest
 
 from bot.health import start_health
 from bot.logs import setup_logging
 from bot.store import connect
-from tests.fakes.redis_server import free_port
+from tests.fakes.redis_server import RedisServer, free_port
 
 
-def test_json_logs_redact_tokens_and_passwords(capsys):
+def test_json_logs_redact_tokens_and_passwords(capsys: pytest.CaptureFixture[str]) -> None:
     setup_logging(json_logs=True, level=logging.INFO)
     try:
         logging.getLogger("bot.test").warning(
@@ -30,7 +31,7 @@ def test_json_logs_redact_tokens_and_passwords(capsys):
         assert secret not in line
 
 
-async def test_readyz_follows_redis(redis_server, redis_url):
+async def test_readyz_follows_redis(redis_server: RedisServer, redis_url: str) -> None:
     store = await connect(redis_url, prefix="t")
     port = free_port()
     runner = await start_health(port, {"redis": store.ping}, host="127.0.0.1")

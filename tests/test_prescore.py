@@ -5,15 +5,20 @@ Batches API, the real Slack poster against the fake Slack API."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
-from bot.models import Topic
+from bot.app import App
+from bot.models import ChannelConfig, Topic
 from bot.render.markdown import render_markdown
 from bot.schedule.calendar import announced_at
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.prescore import prescore
-from tests.conftest import DAY
+from bot.scoring.claude import ClaudeScorer
+from tests.conftest import DAY, MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.slack_server import FakeSlack
 from tests.test_jobs import headers_per_channel, poster_for
 
 TODAY = dt.date.today()  # spend is booked on the day it is spent
@@ -25,7 +30,7 @@ ROBOTS = Topic(name="Robotics", description="Vision for robot manipulation and n
 SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
 
 
-async def _save(app, cid: str, zone: str, time: str, **update):
+async def _save(app: App, cid: str, zone: str, time: str, **update: Any) -> ChannelConfig:
     config = app.default_channel(cid).model_copy(
         update={"subscribed": True, "timezone": zone, "schedule_time": time, **update}
     )
@@ -33,15 +38,15 @@ async def _save(app, cid: str, zone: str, time: str, **update):
     return config
 
 
-def _interests(body: dict) -> str:
+def _interests(body: dict[str, Any]) -> str:
     content = body["messages"][0]["content"]
     text = content if isinstance(content, str) else "".join(b["text"] for b in content)
     return text.split("<interests>", 1)[1]
 
 
 async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_pay(
-    make_app, fake_claude, fake_slack
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
     app = await make_app(claude=fake_claude)
     assert app.prescoring is not None
     c1 = await _save(app, "slack:C1", "UTC", "08:00")
@@ -56,6 +61,7 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     assert report.cost_usd > 0
     # Half price, in the ledger of the first channel with those interests.
     ledger = await app.store.usage("slack:C1", TODAY)
+    assert isinstance(app.scorer, ClaudeScorer)
     list_price = app.scorer.price_usage(ledger).cost_usd  # the same tokens, not batched
     assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
     assert (await app.store.usage("slack:C2", TODAY)).calls == 0
@@ -80,8 +86,8 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
 
 
 async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
-    make_app, fake_claude, fake_slack
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic, fake_slack: FakeSlack
+) -> None:
     from bot.schedule.calendar import ANNOUNCE_TZ
     from bot.schedule.scheduler import Scheduler
 
@@ -89,6 +95,7 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
     scheduler = Scheduler(DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
+        assert scheduler.aps is not None
         when = scheduler.aps.get_job("prescore").next_run_time.astimezone(ANNOUNCE_TZ)
         assert (when.hour, when.minute) == (20, 30) and when.weekday() in (6, 0, 1, 2, 3)
     finally:
@@ -97,14 +104,14 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
     scheduler = Scheduler(DailyJobs(without_key, {"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
-        assert scheduler.aps.get_job("prescore") is None
+        assert scheduler.aps is not None and scheduler.aps.get_job("prescore") is None
     finally:
         await scheduler.close(drain_seconds=1)
 
 
 async def test_with_two_sets_of_interests_the_prompt_cache_costs_less_than_none(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     """Prescore knows every set of interests: with two, the first marks the day's titles for
     caching (a write at 1.25x) and the second reads them (0.1x), instead of 2 x 1.0."""
     app = await make_app(claude=fake_claude)

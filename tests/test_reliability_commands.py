@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -14,9 +15,10 @@ import pytest
 from bot.app import App
 from bot.chat.commands import CommandHandler
 from bot.chat.posting import NOW_LIMIT, post_now
-from bot.chat.replies import Reply
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
+from bot.records import Reply
+from tests.conftest import MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import RedisServer
@@ -37,7 +39,7 @@ def own_redis():
             server.resume()
 
 
-async def slack_runtime(make_app, fake: FakeSlack, **settings) -> SlackRuntime:
+async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> SlackRuntime:
     app = await make_app(
         offline=True,
         slack_bot_token="xoxb-test",
@@ -50,7 +52,7 @@ async def slack_runtime(make_app, fake: FakeSlack, **settings) -> SlackRuntime:
 
 
 @pytest.fixture
-async def slack_http(make_app, fake_slack) -> AsyncIterator:
+async def slack_http(make_app: MakeApp, fake_slack: FakeSlack) -> AsyncIterator:
     runtimes: list[SlackRuntime] = []
 
     async def start(**settings):
@@ -64,7 +66,7 @@ async def slack_http(make_app, fake_slack) -> AsyncIterator:
         await runtime.close(drain_seconds=10)
 
 
-async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dict]:
+async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while not (found := [b for k, b in fake.responses if k == key]):
         assert time.monotonic() < deadline, f"no reply to {key}"
@@ -72,7 +74,9 @@ async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dic
     return found
 
 
-async def test_a_replayed_or_retried_signed_command_runs_once(slack_http, fake_slack):
+async def test_a_replayed_or_retried_signed_command_runs_once(
+    slack_http: AsyncIterator, fake_slack: FakeSlack
+) -> None:
     start, http = slack_http
     runtime, url = await start()
     body = urlencode(command_payload(fake_slack, "threshold 7 5", key="r1"))
@@ -88,7 +92,9 @@ async def test_a_replayed_or_retried_signed_command_runs_once(slack_http, fake_s
     assert len(await store.audit_log("slack:C1", limit=10)) == 1
 
 
-async def test_garbage_timestamps_and_bodies_get_400_or_401(slack_http, fake_slack):
+async def test_garbage_timestamps_and_bodies_get_400_or_401(
+    slack_http: AsyncIterator, fake_slack: FakeSlack
+) -> None:
     start, http = slack_http
     _runtime, url = await start()
     body = urlencode(command_payload(fake_slack, "settings", key="g"))
@@ -106,7 +112,9 @@ async def test_garbage_timestamps_and_bodies_get_400_or_401(slack_http, fake_sla
     assert fake_slack.responses == []
 
 
-async def test_slack_acks_within_3s_while_redis_is_paused(slack_http, fake_slack, own_redis):
+async def test_slack_acks_within_3s_while_redis_is_paused(
+    slack_http: AsyncIterator, fake_slack: FakeSlack, own_redis
+) -> None:
     start, http = slack_http
     _runtime, url = await start(redis_url=own_redis.url)
     body = urlencode(command_payload(fake_slack, "settings", key="p1"))
@@ -128,15 +136,15 @@ async def test_slack_acks_within_3s_while_redis_is_paused(slack_http, fake_slack
 
 
 @pytest.fixture
-async def discord_on(make_app, own_redis) -> AsyncIterator:
+async def discord_on(make_app: MakeApp, own_redis) -> AsyncIterator:
     async with discord_bot_on(make_app, redis_url=own_redis.url) as pair:
         yield pair
 
 
 @pytest.mark.parametrize("sub", ["settings", "digest"])
 async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
-    discord_on, own_redis, sub
-):
+    discord_on: AsyncIterator, own_redis, sub
+) -> None:
     fake, bot = discord_on
     fake.reset()
     own_redis.pause()
@@ -158,7 +166,9 @@ async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
     assert embed["description"] == UNAVAILABLE or embed.get("title"), embed
 
 
-async def test_redis_gone_the_command_layer_answers_in_one_sentence(make_app, own_redis):
+async def test_redis_gone_the_command_layer_answers_in_one_sentence(
+    make_app: MakeApp, own_redis
+) -> None:
     from bot.chat.commands import Invocation
 
     app = await make_app(offline=True, redis_url=own_redis.url)

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,17 +20,17 @@ from bot.app import App
 from bot.chat.commands import CommandHandler
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
-from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress, deliver
 from bot.errors import ChatUnavailable, LeaseLost, StoreUnavailable
 from bot.models import Digest, Score, ScoredPaper
+from bot.records import PaperThread, Reply
 from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from bot.sources.bundled import BundledSource
 from bot.store import Store
 from bot.store.store import Lease
-from tests.conftest import DAY
+from tests.conftest import DAY, MakeApp
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack
@@ -57,19 +58,21 @@ async def digest_for(channel: str, n: int) -> Digest:
 
 def slack_entries(fake: FakeSlack, channel: str) -> list[str]:
     return [
-        re.search(r"arXiv:(\d{4}\.\d{4,5})", str(p["blocks"])).group(1)
+        found.group(1)
         for p in fake.posts(channel)
-        if p.get("thread_ts")
+        if p.get("thread_ts") and (found := re.search(r"arXiv:(\d{4}\.\d{4,5})", str(p["blocks"])))
     ]
 
 
-def slack_headers(fake: FakeSlack, channel: str) -> list[dict]:
+def slack_headers(fake: FakeSlack, channel: str) -> list[dict[str, Any]]:
     """The digest headers (notices carry no delivery metadata)."""
     return [p for p in fake.posts(channel) if not p.get("thread_ts") and p.get("metadata")]
 
 
 # ------------------------------------------------------------------------ digest now, retried
-async def test_slack_digest_now_broken_at_the_4th_message_continues_on_retry(make_app, fake_slack):
+async def test_slack_digest_now_broken_at_the_4th_message_continues_on_retry(
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     app = await make_app(offline=True)
     poster = slack_poster(fake_slack)
     digest = await digest_for("slack:C1", 6)
@@ -89,7 +92,7 @@ async def test_slack_digest_now_broken_at_the_4th_message_continues_on_retry(mak
 
 @contextlib.asynccontextmanager
 async def discord_bot_on(
-    make_app, **settings
+    make_app: MakeApp, **settings: Any
 ) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
     """A logged-in ArxivDiscordBot on an offline App, against a FakeDiscord."""
     async with (
@@ -106,12 +109,14 @@ async def discord_bot_on(
 
 
 @pytest.fixture
-async def discord_bot(make_app) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
+async def discord_bot(make_app: MakeApp) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
     async with discord_bot_on(make_app) as pair:
         yield pair
 
 
-async def test_discord_digest_now_broken_by_a_503_continues_on_retry(discord_bot):
+async def test_discord_digest_now_broken_by_a_503_continues_on_retry(
+    discord_bot: tuple[FakeDiscord, ArxivDiscordBot],
+) -> None:
     fake, bot = discord_bot
     digest = await digest_for(f"discord:{DISCORD_CHANNEL}", 6)
     fake.fail_next_messages(0, 0, 0, 503)
@@ -131,7 +136,9 @@ def discord_entries(fake: FakeDiscord) -> list[str]:
     ]
 
 
-async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(discord_bot):
+async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(
+    discord_bot: tuple[FakeDiscord, ArxivDiscordBot],
+) -> None:
     fake, bot = discord_bot
     fake.nonce_window = 0  # long ago: Discord's nonces no longer help, only the channel does
     store, channel = bot.app.store, f"discord:{DISCORD_CHANNEL}"
@@ -151,7 +158,7 @@ async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(disc
 
 
 # ------------------------------------------------------------------- one pacer per channel
-async def test_notes_and_mentions_during_a_digest_share_its_pace(make_app):
+async def test_notes_and_mentions_during_a_digest_share_its_pace(make_app: MakeApp) -> None:
     async with FakeSlack(rate_limit_per_channel=5) as fake:  # 5 messages a second, then 429
         app = await make_app(offline=True)
         poster = slack_poster(fake, interval=0.25)
@@ -170,7 +177,9 @@ async def test_notes_and_mentions_during_a_digest_share_its_pace(make_app):
 
 # ------------------------------------------------------------------------ Redis restarted
 @pytest.mark.parametrize("appendonly", [True, False], ids=["aof", "no-persistence"])
-async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(make_app, appendonly):
+async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(
+    make_app: MakeApp, appendonly: bool
+) -> None:
     with RedisServer(appendonly=appendonly) as redis_server:
         async with FakeSlack(latency=0.03) as fake:
             replicas = [await make_app(redis_url=redis_server.url) for _ in range(3)]
@@ -210,7 +219,9 @@ async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(make_
     assert not [p for p in fake.posts() if "could not be built" in p["text"]]
 
 
-async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(make_app, fake_slack):
+async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
     jobs = DailyJobs(app, {"slack": slack_poster(fake_slack)}, owner="r1")
@@ -229,8 +240,8 @@ async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(make_app
 
 # ------------------------------------------------------------------------ Slack hangs
 async def test_a_hung_slack_fails_the_job_visibly_and_the_next_sweep_completes_it(
-    make_app, fake_slack, caplog
-):
+    make_app: MakeApp, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=6)
     jobs = DailyJobs(app, {"slack": slack_poster(fake_slack, timeout=0.5)}, owner="r1")
@@ -252,7 +263,9 @@ async def test_a_hung_slack_fails_the_job_visibly_and_the_next_sweep_completes_i
     assert "Task exception was never retrieved" not in caplog.text
 
 
-async def test_a_background_task_that_fails_is_logged_and_counted(make_app, caplog):
+async def test_a_background_task_that_fails_is_logged_and_counted(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
     app = await make_app()
     scheduler = Scheduler(DailyJobs(app, {}, owner="r1"))
 
@@ -268,7 +281,9 @@ async def test_a_background_task_that_fails_is_logged_and_counted(make_app, capl
     assert not scheduler._tasks
 
 
-async def test_a_replica_whose_lease_expired_writes_nothing(make_app, fake_slack):
+async def test_a_replica_whose_lease_expired_writes_nothing(
+    make_app: MakeApp, fake_slack: FakeSlack
+) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=3)
     store = app.store
@@ -276,6 +291,7 @@ async def test_a_replica_whose_lease_expired_writes_nothing(make_app, fake_slack
     token = await store.acquire(lease, ttl_ms=60_000)
     await store.r.delete(store.keys.lock(lease))  # expired; a survivor takes it
     survivor = await store.acquire(lease, ttl_ms=60_000)
+    assert token is not None and survivor is not None
     with pytest.raises(LeaseLost):
         await store.set_delivery(channel, DAY, lease=Lease(lease, token), state="failed")
     with pytest.raises(LeaseLost):
@@ -287,7 +303,7 @@ async def test_a_replica_whose_lease_expired_writes_nothing(make_app, fake_slack
     assert (await store.get_delivery(channel, DAY))["state"] == "posting"
 
 
-def test_default_lease_resumes_within_seconds():
+def test_default_lease_resumes_within_seconds() -> None:
     from bot.settings import Settings
 
     assert Settings().job_lease_seconds == 15  # takeover checks every 5 s: resumed in ~20 s

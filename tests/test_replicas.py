@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -27,7 +28,9 @@ BIN = str(Path(sys.executable).with_name("arxiv-bot"))
 ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Auckland"]
 
 
-def _today_rows(listings, day: dt.date) -> list[dict]:
+def _today_rows(
+    listings: dict[dt.date, list[dict[str, Any]]], day: dt.date
+) -> list[dict[str, Any]]:
     """The recorded 2025-06-10 papers re-dated to `day`, with ids of that month (so they are new
     submissions of that day, not replacements)."""
     prefix = day.strftime("%y%m")
@@ -35,7 +38,7 @@ def _today_rows(listings, day: dt.date) -> list[dict]:
 
 
 @pytest.fixture
-async def world(redis_url, listings):
+async def world(redis_url: str, listings: dict[dt.date, list[dict[str, Any]]]):
     day = latest_announcement(dt.datetime.now(dt.UTC))
     async with (
         FakeArxiv({day: _today_rows(listings, day)}, today=day) as arxiv,
@@ -137,8 +140,8 @@ async def _wait(predicate, timeout: float) -> None:
 
 
 async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
-    world, redis_url, spawn
-):
+    world, redis_url: str, spawn
+) -> None:
     day, arxiv, slack, store = world
     channels = await _subscribe(store, 50)
     envs = [_env(redis_url, arxiv, slack) for _ in range(3)]
@@ -170,8 +173,8 @@ async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
 
 
 async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
-    world, redis_url, spawn
-):
+    world, redis_url: str, spawn
+) -> None:
     day, arxiv, slack, store = world
     slack.latency = 0.25
     [channel] = await _subscribe(store, 1, max_papers=12)
@@ -202,8 +205,8 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
 
 
 async def test_a_killed_replicas_channels_resume_on_survivors_within_seconds(
-    world, redis_url, spawn
-):
+    world, redis_url: str, spawn
+) -> None:
     """No full sweep for 5 minutes: only the takeover check (a third of the lease) can resume
     the dead replica's deliveries. At the default lease of 15 s that is about 20 s; here 3 s."""
     day, arxiv, slack, store = world

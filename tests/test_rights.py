@@ -24,6 +24,7 @@ from bot.chat.slack.rights import UNCHECKED, SlackRights
 from bot.deliver import deliver
 from bot.errors import ChatUnavailable
 from bot.models import MAX_ADMINS, Paper, Score
+from bot.records import Reply
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import GENERAL, FakeSlack, command_payload, signed_headers
 from tests.test_discord import BOT_USER, CID, GUILD, SEND_MESSAGES, run, text_of
@@ -77,7 +78,8 @@ async def test_the_creator_changes_a_member_is_refused_and_nothing_is_kept(slack
     assert lookups(slack.fake) == [("conversations.info", "C1")]  # a creator needs no users.info
     refused = await command(slack, "threshold 3", "U2")
     assert REFUSED.split(";")[0] in refused and "Example: `admins`" in refused
-    assert (await slack.app.store.get_channel(CHANNEL)).relevance_threshold == 7
+    stored = await slack.app.store.get_channel(CHANNEL)
+    assert stored is not None and stored.relevance_threshold == 7
     assert [e["user"] for e in await slack.app.store.audit_log(CHANNEL)] == ["U1"]
     assert "Thresholds" in await command(slack, "settings", "U2")  # reading stays open
 
@@ -203,7 +205,9 @@ async def ask(make_app: Callable[..., Awaitable[App]]) -> Callable[..., Awaitabl
     app = await make_app(offline=True)
     handler = CommandHandler(app)
 
-    async def run(text: str, *, user: str = "U1", rights: Any = True, channel: str = CHANNEL):
+    async def run(
+        text: str, *, user: str = "U1", rights: Any = True, channel: str = CHANNEL
+    ) -> Reply:
         return await handler.handle(Invocation(channel, user, text, can_edit=rights))
 
     run.app = app  # type: ignore[attr-defined]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
-from bot.models import Topic
+from bot.app import App
+from bot.models import ChannelConfig, Topic
 from bot.render.markdown import render_markdown
 from bot.scoring.prompts import titles_block
-from tests.conftest import DAY
+from tests.conftest import DAY, MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
 
 TODAY = dt.date.today()  # spend is booked on the day it is spent
 
@@ -21,13 +24,15 @@ LLM_TOPIC = Topic(
 )
 
 
-def _channel(app, cid: str, **update):
+def _channel(app: App, cid: str, **update: Any) -> ChannelConfig:
     return app.default_channel(cid).model_copy(
         update={"topics": [LLM_TOPIC], "categories": ["cs.CL"], "budget_usd": 5.0, **update}
     )
 
 
-async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fake_claude):
+async def test_claude_scores_and_the_ledger_matches_reported_usage(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude)
     digest = await app.digest(_channel(app, "slack:C1"))
     assert digest.papers and all(s.score.scorer == "claude-haiku-4-5" for s in digest.papers)
@@ -56,7 +61,9 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(make_app, fak
     assert not any(u["cache_creation_input_tokens"] for u in reported)
 
 
-async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(make_app, fake_claude):
+async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude)
     await app.digest(_channel(app, "slack:C1"))
     calls = len(fake_claude.requests)
@@ -74,7 +81,9 @@ async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(make_
     assert len(fake_claude.requests) > calls
 
 
-async def test_concurrent_channels_with_same_criteria_pay_once(make_app, fake_claude):
+async def test_concurrent_channels_with_same_criteria_pay_once(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     import asyncio
 
     app = await make_app(claude=fake_claude)
@@ -92,7 +101,9 @@ async def test_concurrent_channels_with_same_criteria_pay_once(make_app, fake_cl
 @pytest.mark.parametrize(
     "fault", ["invalid_json", "text_only", "missing", "invented", "out_of_range", "duplicate"]
 )
-async def test_broken_model_output_is_repaired_and_no_paper_is_lost(make_app, fake_claude, fault):
+async def test_broken_model_output_is_repaired_and_no_paper_is_lost(
+    make_app: MakeApp, fake_claude: FakeAnthropic, fault: str
+) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 10})
     channel = _channel(app, "slack:C1")
     listing = await app.listing(None, ["cs.CL"])
@@ -106,7 +117,9 @@ async def test_broken_model_output_is_repaired_and_no_paper_is_lost(make_app, fa
     assert (len(fake_claude.requests) == 1) == (fault == "invented")
 
 
-async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app, fake_claude):
+async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 50})
     fake_claude.fail_next(*[529] * 40)
     digest = await app.digest(_channel(app, "slack:C1"))
@@ -122,7 +135,9 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app
     assert not any(s.scorer == "local" for s in cached.values())
 
 
-async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(make_app, fake_claude):
+async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     from bot.render.discord import digest_messages as discord_messages
     from bot.render.slack import digest_messages as slack_messages
 
@@ -140,7 +155,9 @@ async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(mak
     )
 
 
-async def test_budget_zero_spends_nothing_not_even_the_title_triage(make_app, fake_claude):
+async def test_budget_zero_spends_nothing_not_even_the_title_triage(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude)
     digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.0))
     assert fake_claude.requests == [] and (await app.store.usage("slack:C1", TODAY)).calls == 0
@@ -152,7 +169,9 @@ async def test_budget_zero_spends_nothing_not_even_the_title_triage(make_app, fa
     assert digest.scored_by == "local ranker"
 
 
-async def test_budget_cap_ranks_the_rest_locally(make_app, fake_claude):
+async def test_budget_cap_ranks_the_rest_locally(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 20})
     digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.01))
     assert 0 < digest.usage.cost_usd <= 0.01
@@ -160,7 +179,9 @@ async def test_budget_cap_ranks_the_rest_locally(make_app, fake_claude):
     assert any(s.score.scorer == "local" for s in digest.ranked)
 
 
-async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(make_app, fake_claude):
+async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
     listing = await app.listing(None, ["cs.CL"])
     victim = listing.papers[0].model_copy(
@@ -180,7 +201,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(make_app, fa
     assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
 
 
-async def test_batches_api_at_half_price(make_app, fake_claude):
+async def test_batches_api_at_half_price(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
     app = await make_app(claude=fake_claude, llm={"use_batches_api": True, "triage": False})
     digest = await app.digest(_channel(app, "slack:C1"))
     assert fake_claude.batch_requests_count > 0
@@ -188,8 +209,8 @@ async def test_batches_api_at_half_price(make_app, fake_claude):
 
 
 async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_the_rest(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     import asyncio
     import re
 
@@ -209,7 +230,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     assert ledger.calls == 1 and ledger.output_tokens == fake_claude.usage_log[0]["output_tokens"]
     by_title = {p.title: p.id for p in listing.papers}
 
-    def papers_in(body: dict) -> set[str]:
+    def papers_in(body: dict[str, Any]) -> set[str]:
         content = body["messages"][0]["content"]
         return {by_title[t] for t in re.findall(r'<paper n="\d+">\n(.*)\n', content)}
 
@@ -224,8 +245,8 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
 
 
 async def test_channels_with_other_interests_share_the_days_titles_through_the_prompt_cache(
-    make_app, fake_claude
-):
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
     """The triage's title list is the same for every channel on a listing: the first channel does
     not mark it (no cache-write premium when alone), the second writes it once, the rest read it
     at a tenth of the price, even when all start at the same moment."""
@@ -247,14 +268,14 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
     alone = len(fake_claude.requests)
     await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels[1:]))
 
-    def triage(calls: slice) -> list[tuple[dict, dict]]:
+    def triage(calls: slice) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         pairs = zip(fake_claude.requests, fake_claude.usage_log, strict=True)
         return [p for p in list(pairs)[calls] if p[0]["tool_choice"]["name"] == "triage_titles"]
 
     for body, usage in triage(slice(0, alone)):
         assert "cache_control" not in body["messages"][0]["content"][0]
         assert not usage["cache_creation_input_tokens"] and not usage["cache_read_input_tokens"]
-    by_block: dict[str, list[dict]] = {}
+    by_block: dict[str, list[dict[str, Any]]] = {}
     for body, usage in triage(slice(alone, None)):
         by_block.setdefault(body["messages"][0]["content"][0]["text"], []).append(usage)
     cacheable = {b for b in by_block if len(b) / 4 >= 4096}  # Haiku 4.5's minimum

@@ -26,17 +26,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler
-from bot.chat.replies import PaperThread, Reply
 from bot.chat.slack import SlackPoster, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
 from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
+from bot.records import PaperMessage, PaperThread, Reply
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
 from bot.sources import BundledSource
-from bot.store.store import PaperMessage
-from tests.conftest import D2R_TITLE, digest_of
+from tests.conftest import D2R_TITLE, MakeApp, digest_of
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.latexml_pages import D2R_ID
 from tests.fakes.slack_server import (
     FakeSlack,
@@ -137,7 +137,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack(make_app, fake: FakeSlack) -> Callable[..., Awaitable[Harness]]:
+def slack(make_app: MakeApp, fake: FakeSlack) -> Callable[..., Awaitable[Harness]]:
     """`explain=True`: the command handler explains papers, as the running bot's does."""
 
     async def build(*, handler: Any = None, explain: bool = False, **settings: Any) -> Harness:
@@ -203,7 +203,9 @@ async def bundled_digest(n: int) -> Digest:
 
 
 # --- commands -----------------------------------------------------------------------------------
-async def test_help_is_acked_at_once_then_answered_ephemerally(slack):
+async def test_help_is_acked_at_once_then_answered_ephemerally(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     h = await slack()
     reply = await h.command("help")
     assert reply["response_type"] == "ephemeral"
@@ -212,7 +214,9 @@ async def test_help_is_acked_at_once_then_answered_ephemerally(slack):
     assert h.fake.methods() == ["auth.test"]
 
 
-async def test_topic_add_is_stored_and_shown_in_settings(slack):
+async def test_topic_add_is_stored_and_shown_in_settings(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     h = await slack()
     reply = await h.command(
         "topic add Sparse & <efficient> attention: sparse attention for long inputs"
@@ -236,7 +240,9 @@ async def test_topic_add_is_stored_and_shown_in_settings(slack):
         "score not-an-id",
     ],
 )
-async def test_bad_input_gets_an_example_and_changes_nothing(slack, text):
+async def test_bad_input_gets_an_example_and_changes_nothing(
+    slack: Callable[..., Awaitable[Harness]], text
+) -> None:
     h = await slack()
     reply = await h.command(text)
     body = reply["blocks"][0]["text"]["text"]
@@ -247,7 +253,7 @@ async def test_bad_input_gets_an_example_and_changes_nothing(slack, text):
     assert h.fake.posts() == []
 
 
-async def test_only_listed_admins_change_settings(slack):
+async def test_only_listed_admins_change_settings(slack: Callable[..., Awaitable[Harness]]) -> None:
     h = await slack(slack_admins=["UADMIN"])
     refused = await h.command("threshold 7", user="U2")  # a member; U1 made the channel
     assert (
@@ -260,7 +266,9 @@ async def test_only_listed_admins_change_settings(slack):
 
 
 @pytest.mark.parametrize("forge", ["signature", "stale"])
-async def test_unsigned_or_stale_requests_are_rejected(slack, forge):
+async def test_unsigned_or_stale_requests_are_rejected(
+    slack: Callable[..., Awaitable[Harness]], forge
+) -> None:
     h = await slack()
     body = urlencode(command_payload(h.fake, "threshold 9", key="x"))
     ctype = "application/x-www-form-urlencoded"
@@ -275,7 +283,9 @@ async def test_unsigned_or_stale_requests_are_rejected(slack, forge):
     assert await h.app.store.get_channel(CHANNEL) is None
 
 
-async def test_ack_returns_before_the_command_finishes(slack):
+async def test_ack_returns_before_the_command_finishes(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     """Bolt answers the request as soon as ack() runs; the command goes on in the background."""
     release = asyncio.Event()
 
@@ -296,7 +306,9 @@ async def test_ack_returns_before_the_command_finishes(slack):
     assert reply["text"] == "done: search slow things"
 
 
-async def test_unexpected_errors_are_logged_not_shown(slack, caplog):
+async def test_unexpected_errors_are_logged_not_shown(
+    slack: Callable[..., Awaitable[Harness]], caplog: pytest.LogCaptureFixture
+) -> None:
     class Broken:
         async def handle(self, inv):
             raise RuntimeError("secret internals")
@@ -309,7 +321,7 @@ async def test_unexpected_errors_are_logged_not_shown(slack, caplog):
 
 
 # --- digests and reactions ----------------------------------------------------------------------
-def entry_ids(posts: list[dict]) -> list[str]:
+def entry_ids(posts: list[dict[str, Any]]) -> list[str]:
     return [
         re.search(r"arXiv:(\d{4}\.\d{4,5})", all_text(p)).group(1)
         for p in posts
@@ -317,7 +329,9 @@ def entry_ids(posts: list[dict]) -> list[str]:
     ]
 
 
-async def test_digest_now_posts_header_and_thread_once(slack):
+async def test_digest_now_posts_header_and_thread_once(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     h = await slack()
     reply = await h.command("digest now")
     posts = h.fake.posts("C1")
@@ -340,7 +354,9 @@ async def test_digest_now_posts_header_and_thread_once(slack):
     assert f"Posted {len(second)} papers" in again["text"] or "nothing posted" in again["text"]
 
 
-async def test_reactions_on_thread_entries_vote_and_undo(slack):
+async def test_reactions_on_thread_entries_vote_and_undo(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     h = await slack()
     digest = await bundled_digest(3)
     posted = await deliver(
@@ -360,7 +376,9 @@ async def test_reactions_on_thread_entries_vote_and_undo(slack):
     await eventually(lambda: _empty(h.app.store.reactions(CHANNEL)), "the undo")
 
 
-async def test_resumed_delivery_posts_only_what_is_missing(slack):
+async def test_resumed_delivery_posts_only_what_is_missing(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     """A replica resuming a crashed delivery skips what the progress record says was posted."""
     h = await slack()
     full = await bundled_digest(4)
@@ -390,11 +408,11 @@ async def test_resumed_delivery_posts_only_what_is_missing(slack):
     assert len(posted) == 5 and "thread_ts" not in header_ts
 
 
-async def _empty(votes: Awaitable[dict]) -> bool:
+async def _empty(votes: Awaitable[dict[str, Any]]) -> bool:
     return await votes == {}
 
 
-async def test_200_papers_render_within_limits_and_post(fake):
+async def test_200_papers_render_within_limits_and_post(fake: FakeSlack) -> None:
     digest = await bundled_digest(200)
     headers, entries = digest_messages(digest)
     assert len(entries) == 200 and len(headers) >= 5
@@ -417,7 +435,7 @@ async def test_200_papers_render_within_limits_and_post(fake):
     assert len(threads) == 1 and None not in threads
 
 
-async def test_rate_limited_posts_wait_and_retry():
+async def test_rate_limited_posts_wait_and_retry() -> None:
     async with FakeSlack(rate_limit_per_channel=4) as fake:  # 4 posts a second in a channel
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         digest = (await bundled_digest(5)).model_copy(update={"notes": []})
@@ -427,7 +445,7 @@ async def test_rate_limited_posts_wait_and_retry():
         assert fake.rate_limited >= 1 and len(fake.posts("C1")) == 6 == len(posted)
 
 
-def test_empty_digest_is_one_header_message():
+def test_empty_digest_is_one_header_message() -> None:
     digest = Digest(channel=CHANNEL, day=dt.date(2025, 6, 10), fetched=279, scanned=279, papers=[])
     [header], entries = digest_messages(digest)
     assert entries == [] and "no new papers" in header["text"]
@@ -435,7 +453,7 @@ def test_empty_digest_is_one_header_message():
     assert "279 fetched → 279 scanned → 0 relevant" in text and "No new paper passed" in text
 
 
-def test_reply_markup_becomes_mrkdwn_with_escaping():
+def test_reply_markup_becomes_mrkdwn_with_escaping() -> None:
     assert to_mrkdwn("**Topic**: a & b <c> `x<y **z**` <@U1> <!channel>") == (
         "*Topic*: a &amp; b &lt;c&gt; `x&lt;y **z**` <@U1> &lt;!channel&gt;"
     )
@@ -450,14 +468,14 @@ def test_reply_markup_becomes_mrkdwn_with_escaping():
     assert validate_blocks(huge["blocks"]) == [] and len(huge["text"]) <= 3000
 
 
-def test_command_text_undoes_slack_escaping():
+def test_command_text_undoes_slack_escaping() -> None:
     assert command_text(" topic add A &amp; B &lt;x&gt;: d ") == "topic add A & B <x>: d"
     assert command_text("score <https://arxiv.org/abs/2506.06440|arxiv.org/abs/2506.06440>") == (
         "score https://arxiv.org/abs/2506.06440"
     )
 
 
-def test_manifest_declares_what_the_adapter_uses():
+def test_manifest_declares_what_the_adapter_uses() -> None:
     manifest = yaml.safe_load(Path("deploy/slack-manifest.yaml").read_text(encoding="utf-8"))
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == "/arxiv" and command["usage_hint"]
@@ -484,7 +502,7 @@ def test_manifest_declares_what_the_adapter_uses():
 
 
 # --- the long-running process -------------------------------------------------------------------
-async def test_http_mode_serves_signed_requests(make_app, fake):
+async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSlack) -> None:
     app = await make_app(
         offline=True,
         slack_signing_secret=SECRET,
@@ -521,8 +539,8 @@ class SocketModeServer:
     """apps.connections.open and a Socket Mode websocket that sends the envelopes it is given."""
 
     def __init__(self) -> None:
-        self.outbox: asyncio.Queue[dict] = asyncio.Queue()
-        self.acks: list[dict] = []
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.acks: list[dict[str, Any]] = []
         self.runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -569,7 +587,7 @@ class SocketModeServer:
         return ws
 
 
-async def test_socket_mode_acks_envelopes_and_replies(make_app, fake):
+async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: FakeSlack) -> None:
     async with SocketModeServer() as server:
         app = await make_app(
             offline=True,
@@ -600,7 +618,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app, fake):
         assert not runtime.connected()
 
 
-async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app):
+async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app: MakeApp) -> None:
     app = await make_app(offline=True, slack_bot_token="xoxb-test")  # HTTP mode, no secret
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
         await start_slack(app, CommandHandler(app))
@@ -615,7 +633,9 @@ async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app
             await start_slack(app, CommandHandler(app))
 
 
-async def test_explain_button_answers_in_the_papers_thread(slack):
+async def test_explain_button_answers_in_the_papers_thread(
+    slack: Callable[..., Awaitable[Harness]],
+) -> None:
     h = await slack(explain=True)
     digest = await h.app.digest(await h.app.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
@@ -674,7 +694,9 @@ def permalink(ts: str) -> str:
     return f"https://fake-team.slack.com/archives/C1/p{ts.replace('.', '')}"
 
 
-async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(slack, fake_claude):
+async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(
+    slack: Callable[..., Awaitable[Harness]], fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
     digest = await digest_of(h.app, CHANNEL, D2R_ID)
@@ -698,7 +720,9 @@ async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(sl
     )
 
 
-async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(slack, fake_claude):
+async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
+    slack: Callable[..., Awaitable[Harness]], fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
     elsewhere = await digest_of(h.app, "slack:C2", D2R_ID)  # another channel's digest
@@ -717,9 +741,9 @@ async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(slack, fa
     )
 
 
-async def test_without_a_permalink_the_answer_names_the_papers_thread():
+async def test_without_a_permalink_the_answer_names_the_papers_thread() -> None:
     class NoPermalinks(FakeSlack):
-        def _m_chat_getPermalink(self, args: dict) -> web.Response:
+        def _m_chat_getPermalink(self, args: dict[str, Any]) -> web.Response:
             return self._fail("chat.getPermalink", {"ok": False, "error": "internal_error"})
 
     async with NoPermalinks() as fake:
@@ -741,7 +765,9 @@ async def test_without_a_permalink_the_answer_names_the_papers_thread():
         (f"explain {D2R_ID}", False, "Explaining papers is not set up on this bot."),
     ],
 )
-async def test_typed_explain_errors_are_answered_to_the_asker_only(slack, text, explain, expected):
+async def test_typed_explain_errors_are_answered_to_the_asker_only(
+    slack: Callable[..., Awaitable[Harness]], text, explain, expected
+) -> None:
     h = await slack(explain=explain)
     reply = await h.command(text)
     assert reply["response_type"] == "ephemeral" and reply["text"].startswith(expected)
@@ -749,7 +775,7 @@ async def test_typed_explain_errors_are_answered_to_the_asker_only(slack, text, 
     assert h.fake.posts() == []
 
 
-async def test_poster_paces_itself_to_slacks_rate_instead_of_collecting_429s():
+async def test_poster_paces_itself_to_slacks_rate_instead_of_collecting_429s() -> None:
     import time as _time
 
     async with FakeSlack(rate_limit_per_channel=5.0) as fake:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
@@ -19,18 +20,18 @@ CATS = ["cs.CL", "cs.CV"]
 MON, TUE, WED = dt.date(2025, 6, 9), dt.date(2025, 6, 10), dt.date(2025, 6, 11)
 
 
-def et(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=NY)
+def et(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=NY)
 
 
-def source_for(world: ArxivWorld, **extra) -> tuple[ArxivSource, list[float]]:
+def source_for(world: ArxivWorld, **extra: Any) -> tuple[ArxivSource, list[float]]:
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:  # the fake clock moves; nothing really waits
         waits.append(seconds)
         world.advance(seconds=seconds)
 
-    settings = ArxivSettings(**world_settings(world, **extra))
+    settings = ArxivSettings.model_validate(world_settings(world, **extra))
     return ArxivSource(settings, clock=world.clock, sleep=sleep), waits
 
 
@@ -38,7 +39,7 @@ def paths(world: ArxivWorld, start: int = 0) -> list[str]:
     return [p.split("?")[0] for _, p in world.requests[start:]]
 
 
-async def test_the_new_day_is_read_from_the_listing_pages_at_20_et():
+async def test_the_new_day_is_read_from_the_listing_pages_at_20_et() -> None:
     async with ArxivWorld(real_days(MON, TUE, WED), start=et(2025, 6, 9, 19, 59)) as world:
         source, _ = source_for(world)
         with pytest.raises(ListingNotReady, match="not confirmed yet: arXiv announces it at Mon"):
@@ -55,7 +56,7 @@ async def test_the_new_day_is_read_from_the_listing_pages_at_20_et():
         assert "ops@example.org" in next(iter(world.user_agents))
 
 
-async def test_the_pages_lagging_behind_the_clock_is_not_ready_not_empty():
+async def test_the_pages_lagging_behind_the_clock_is_not_ready_not_empty() -> None:
     days = real_days(MON, TUE)
     async with ArxivWorld(days, start=et(2025, 6, 10, 20, 30)) as world:  # Wed not in the world
         source, _ = source_for(world)
@@ -63,7 +64,9 @@ async def test_the_pages_lagging_behind_the_clock_is_not_ready_not_empty():
             await source.listing(WED, CATS)
 
 
-async def test_after_midnight_the_feed_is_checked_and_a_stale_feed_changes_nothing(caplog):
+async def test_after_midnight_the_feed_is_checked_and_a_stale_feed_changes_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.INFO)
     start = et(2025, 6, 10, 0, 30)
     async with ArxivWorld(real_days(MON, TUE), start=start, stale={"cs.CV": MON}) as world:
@@ -78,7 +81,7 @@ async def test_after_midnight_the_feed_is_checked_and_a_stale_feed_changes_nothi
             await source.listing(TUE, CATS)
 
 
-async def test_pages_down_after_midnight_fall_back_to_a_fresh_feed_but_not_a_cut_one():
+async def test_pages_down_after_midnight_fall_back_to_a_fresh_feed_but_not_a_cut_one() -> None:
     async with ArxivWorld(real_days(MON, TUE), start=et(2025, 6, 10, 6)) as world:
         source, _ = source_for(world)
         world.fail_next("/list", *[503] * 3)
@@ -93,7 +96,7 @@ async def test_pages_down_after_midnight_fall_back_to_a_fresh_feed_but_not_a_cut
             await source.listing(TUE, CATS)
 
 
-async def test_a_past_day_comes_from_the_recent_pages_and_waits_for_a_lagging_index():
+async def test_a_past_day_comes_from_the_recent_pages_and_waits_for_a_lagging_index() -> None:
     lag = dt.timedelta(hours=30)
     async with ArxivWorld(
         real_days(MON, TUE, WED), start=et(2025, 6, 10, 20, 30), api_lag=lag
@@ -108,7 +111,7 @@ async def test_a_past_day_comes_from_the_recent_pages_and_waits_for_a_lagging_in
         assert all(p.abstract for p in listing.papers)
 
 
-async def test_retry_after_is_honoured_up_to_its_cap():
+async def test_retry_after_is_honoured_up_to_its_cap() -> None:
     async with ArxivWorld(real_days(MON, TUE), start=et(2025, 6, 9, 21)) as world:
         source, waits = source_for(world, retry_after_cap_seconds=5)
         world.burst("/list/cs.CL", 2, retry_after=120)
@@ -120,7 +123,7 @@ async def test_retry_after_is_honoured_up_to_its_cap():
             await source.listing(TUE, CATS)
 
 
-async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
+async def test_across_the_dst_change_the_hours_stay_in_new_york_time() -> None:
     # Clocks went back on Sun 2025-11-02: Monday's listing appears at 01:00 UTC, not 00:00, and
     # Tuesday's submission window opens at Fri 18:00 UTC and closes at Mon 19:00 UTC.
     fri, mon, tue = dt.date(2025, 10, 31), dt.date(2025, 11, 3), dt.date(2025, 11, 4)
@@ -152,7 +155,7 @@ async def test_across_the_dst_change_the_hours_stay_in_new_york_time():
         assert "submittedDate:[202510311800 TO 202511031859]" in unquote_plus(world.requests[-1][1])
 
 
-async def test_a_missing_page_is_a_clear_error():
+async def test_a_missing_page_is_a_clear_error() -> None:
     async with ArxivWorld(real_days(MON, TUE), start=et(2025, 6, 9, 21)) as world:
         source, _ = source_for(world)
         with pytest.raises(ArxivUnavailable, match=r"arXiv has no page .*/list/cs\.XX/new"):

@@ -12,11 +12,11 @@ UTC = dt.UTC
 CYCLE = Cycle()
 
 
-def et(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ANNOUNCE_TZ)
+def et(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=ANNOUNCE_TZ)
 
 
-def test_tuesday_holds_the_weekend_from_friday_14_et():
+def test_tuesday_holds_the_weekend_from_friday_14_et() -> None:
     # Tuesday 2025-06-10: Fri 06-06 14:00 EDT (18:00 UTC) -> Mon 06-09 14:00 EDT.
     start, end = CYCLE.window(dt.date(2025, 6, 10))
     assert (start, end) == (et(2025, 6, 6, 14), et(2025, 6, 9, 14))
@@ -27,7 +27,7 @@ def test_tuesday_holds_the_weekend_from_friday_14_et():
     assert CYCLE.window(dt.date(2025, 6, 12)) == (et(2025, 6, 10, 14), et(2025, 6, 11, 14))
 
 
-def test_the_cut_off_follows_daylight_saving_time():
+def test_the_cut_off_follows_daylight_saving_time() -> None:
     # DST ended Sun 2025-11-02: Tuesday 11-04's window opens at 18:00 UTC, closes at 19:00 UTC.
     start, end = CYCLE.window(dt.date(2025, 11, 4))
     assert start.astimezone(UTC) == dt.datetime(2025, 10, 31, 18, tzinfo=UTC)
@@ -41,7 +41,7 @@ def test_the_cut_off_follows_daylight_saving_time():
     assert CYCLE.announced_at(dt.date(2026, 3, 9)).astimezone(UTC).hour == 0
 
 
-def test_latest_announced_day_at_an_instant():
+def test_latest_announced_day_at_an_instant() -> None:
     assert CYCLE.latest(et(2025, 6, 9, 19, 59)) == dt.date(2025, 6, 9)
     assert CYCLE.latest(et(2025, 6, 9, 20, 0)) == dt.date(2025, 6, 10)
     # Friday evening to Sunday 19:59: still Friday's listing.
@@ -52,7 +52,7 @@ def test_latest_announced_day_at_an_instant():
     assert CYCLE.latest(tokyo) == dt.date(2025, 10, 31)  # 19:30 EST Sunday: not yet Monday's
 
 
-def test_a_holiday_skips_one_announcement_and_the_next_carries_it():
+def test_a_holiday_skips_one_announcement_and_the_next_carries_it() -> None:
     holiday = dt.date(2025, 7, 4)  # a Friday
     cycle = Cycle.with_holidays([holiday])
     assert not cycle.is_listing_day(holiday)
@@ -68,7 +68,7 @@ def test_a_holiday_skips_one_announcement_and_the_next_carries_it():
     ]
 
 
-def test_windows_tile_the_week_without_gaps():
+def test_windows_tile_the_week_without_gaps() -> None:
     days = CYCLE.days(dt.date(2025, 6, 1), dt.date(2025, 6, 30))
     for before, after in itertools.pairwise(days):
         assert CYCLE.window(before)[1] == CYCLE.window(after)[0]

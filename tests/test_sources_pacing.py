@@ -10,7 +10,7 @@ from bot.store import connect
 from bot.store.pacing import RedisPacer
 
 
-async def test_replicas_share_one_pace_per_host(redis_url):
+async def test_replicas_share_one_pace_per_host(redis_url: str) -> None:
     stores = [await connect(redis_url, prefix="test") for _ in range(3)]
     try:
         pacers = [RedisPacer(s, interval=0.15) for s in stores]  # 3 s in production

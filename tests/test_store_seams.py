@@ -246,7 +246,9 @@ async def test_writes_under_a_lost_lease_raise_lease_lost_and_change_nothing(sto
     assert await store.progress("slack:C2:2025-06-02") == {}
 
 
-def _text(raw: bytes | None) -> str:
+def _text(raw: bytes | str | None) -> str:
+    if isinstance(raw, str):
+        return raw
     return raw.decode() if raw else ""
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat.commands import CommandHandler, Invocation
@@ -9,13 +11,18 @@ from bot.chat.feedback import record_reaction
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import deliver
 from bot.models import Score
+from bot.records import Reply
+from tests.conftest import MakeApp
 from tests.fakes.slack_server import FakeSlack
 
 
-async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app):
+async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     handler = CommandHandler(app)
-    ask = lambda text, user="U7": handler.handle(Invocation("slack:C1", user, text))
+
+    def ask(text: str, user: str = "U7") -> Awaitable[Reply]:
+        return handler.handle(Invocation("slack:C1", user, text))
+
     assert "not one of this channel's topics" in (await ask("watch Astrology")).text
     assert (await ask("watch vision-language")).error is False
     digest = await app.digest(await app.channel("slack:C1"))
@@ -49,7 +56,7 @@ async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app):
     assert await app.store.watches("slack:C1") == {}
 
 
-async def test_export_lists_liked_papers_as_bibtex_and_json(make_app):
+async def test_export_lists_liked_papers_as_bibtex_and_json(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     handler = CommandHandler(app)
     empty = await handler.handle(Invocation("slack:C1", "U1", "export"))

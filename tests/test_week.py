@@ -8,7 +8,8 @@ import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,6 +20,8 @@ from bot.errors import ListingNotReady
 from bot.schedule.jobs import DailyJobs, Outcome
 from bot.schedule.prescore import prescore
 from bot.sources.arxiv import ArxivSource
+from tests.conftest import MakeSettings
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_world import NY, ArxivWorld, real_days, world_settings
 from tests.fakes.slack_server import FakeSlack
 
@@ -36,7 +39,12 @@ SUNDAY_19 = dt.datetime(2025, 6, 8, 19, tzinfo=NY)
 DST_WEEK = [dt.date(2025, 10, d) for d in (27, 28, 29, 30, 31)] + [dt.date(2025, 11, 3)]
 
 
-async def world_app(make_settings, world: ArxivWorld, claude=None, **arxiv: object) -> App:
+async def world_app(
+    make_settings: MakeSettings,
+    world: ArxivWorld,
+    claude: FakeAnthropic | None = None,
+    **arxiv: object,
+) -> App:
     """The bot's app on our Redis, its arXiv source on the world and its clock."""
     settings = make_settings(arxiv=world_settings(world, **arxiv), claude=claude)
     app = await open_app(settings)
@@ -69,7 +77,7 @@ async def sweep_until(
     world: ArxivWorld,
     end: dt.datetime,
     step: float = 0.5,
-    on_tick=None,
+    on_tick: Callable[[dt.datetime], Awaitable[None]] | None = None,
     posted_at: dict[tuple[str, dt.date], dt.datetime] | None = None,
 ) -> list[Outcome]:
     """The periodic sweep every `step` hours of the fake clock until `end` (when each digest was
@@ -92,7 +100,7 @@ async def assert_exact(app: App, world: ArxivWorld, day: dt.date) -> None:
     assert {p.id for p in stored} == world.announced_ids(day, CATS), day
 
 
-def dst_week() -> dict[dt.date, list[dict]]:
+def dst_week() -> dict[dt.date, list[dict[str, Any]]]:
     """Six listings, Mon 27 Oct to Mon 3 Nov 2025, the real days' papers on them (announce type
     kept `new`: their June ids would read as replacements in November), a sixth under new ids."""
     days = real_days(*DST_WEEK[:5])
@@ -100,7 +108,9 @@ def dst_week() -> dict[dt.date, list[dict]]:
     return {d: [dict(r, announce_type="new") for r in rows] for d, rows in days.items()}
 
 
-async def test_a_week_in_five_time_zones_across_the_dst_change(make_settings, fake_claude) -> None:
+async def test_a_week_in_five_time_zones_across_the_dst_change(
+    make_settings: MakeSettings, fake_claude: FakeAnthropic
+) -> None:
     # Paris left summer time on Sun 26 Oct, New York on Sun 2 Nov (Sydney is in summer time):
     # Monday 3 Nov's listing appears at 01:00 UTC, the others at 00:00 UTC. The RSS of cs.CV is
     # stale all week, arXiv answers 429 bursts with Retry-After every evening, the API's index
@@ -145,7 +155,7 @@ async def test_a_week_in_five_time_zones_across_the_dst_change(make_settings, fa
         posted: dict[str, list[dt.date]] = defaultdict(list)
         for o in outcomes:
             assert o.status in ("posted", "already", "leased"), o
-            if o.status == "posted":
+            if o.status == "posted" and o.day is not None:
                 posted[o.channel_id].append(o.day)
         assert {c: posted[c] for c in channels} == {c: DST_WEEK for c in channels}
         assert prescored == DST_WEEK and bursts == 6 and not world.pending_faults
@@ -173,7 +183,9 @@ async def test_a_week_in_five_time_zones_across_the_dst_change(make_settings, fa
         await app.close()
 
 
-async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_settings):
+async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(
+    make_settings: MakeSettings,
+) -> None:
     # Thursday 06-12 has no announcement; Friday's listing carries its papers.
     days = real_days(*WEEK)
     days[WEEK[4]] = days[WEEK[4]] + days.pop(WEEK[3])
@@ -203,7 +215,7 @@ async def test_an_unannounced_holiday_is_late_then_carried_by_the_next_day(make_
 
 @pytest.mark.parametrize("announced", [False, True], ids=["holiday", "announced-anyway"])
 async def test_a_configured_holiday_is_said_only_if_arxiv_agrees(
-    make_settings, announced: bool
+    make_settings: MakeSettings, announced: bool
 ) -> None:
     days = real_days(*WEEK)  # Thursday configured as a holiday; arXiv skips it, or does not
     if not announced:
@@ -226,7 +238,9 @@ async def test_a_configured_holiday_is_said_only_if_arxiv_agrees(
         await app.close()
 
 
-async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_settings):
+async def test_catch_up_after_three_days_down_gets_exactly_those_days(
+    make_settings: MakeSettings,
+) -> None:
     days = real_days(*WEEK)
     # The index lags 38 h: the catch-up waits for it (Tuesday's, 37 h old) rather than post a
     # short listing.
@@ -253,10 +267,12 @@ async def test_catch_up_after_three_days_down_gets_exactly_those_days(make_setti
 
 
 @pytest.mark.parametrize("older", [False, True], ids=["recent-page", "oai-pmh"])
-async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older: bool) -> None:
+async def test_a_1700_paper_past_day_is_fetched_completely(
+    make_settings: MakeSettings, older: bool
+) -> None:
     from bot.sources.bundled import bundled_days, load_rows
 
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for day in bundled_days():
         for row in load_rows(day):
             if set(row["categories"]) & set(CATS):
@@ -284,7 +300,9 @@ async def test_a_1700_paper_past_day_is_fetched_completely(make_settings, older:
 
 @contextlib.asynccontextmanager
 async def tuesday_late(
-    make_settings, late: dict[dt.date | tuple[dt.date, str], dt.timedelta], until: dt.datetime
+    make_settings: MakeSettings,
+    late: dict[dt.date | tuple[dt.date, str], dt.timedelta],
+    until: dt.datetime,
 ) -> AsyncIterator[tuple[ArxivWorld, FakeSlack, App, str, list[Outcome]]]:
     """A New York channel swept from Tue 07:00 ET to `until`, its Monday delivered, with
     `arxiv.max_wait_hours` 3 and the world's pages late as in `late`."""
@@ -296,9 +314,11 @@ async def tuesday_late(
         yield world, slack, app, ny, outcomes
 
 
-async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_settings):
+async def test_a_late_announcement_is_said_once_then_posted_with_its_note(
+    make_settings: MakeSettings,
+) -> None:
     # Tuesday's listing reaches the pages 16 hours late (Tue 12:00 ET instead of Mon 20:00).
-    late = {WEEK[1]: dt.timedelta(hours=16)}
+    late: dict[dt.date | tuple[dt.date, str], dt.timedelta] = {WEEK[1]: dt.timedelta(hours=16)}
     until = dt.datetime(2025, 6, 10, 13, tzinfo=NY)
     async with tuesday_late(make_settings, late, until) as (world, slack, app, ny, outcomes):
         assert [o.status for o in outcomes] == ["waiting"] * 6 + ["late", "waiting", "posted"]
@@ -311,7 +331,7 @@ async def test_a_late_announcement_is_said_once_then_posted_with_its_note(make_s
 
 
 async def test_a_partly_confirmed_day_posts_its_confirmed_categories_and_the_rest_next(
-    make_settings,
+    make_settings: MakeSettings,
 ) -> None:
     # Tuesday's cs.CV pages turn 20 hours late (Tue 16:00 ET); cs.CL's turned on time.
     tue, wed = WEEK[1], WEEK[2]

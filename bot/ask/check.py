@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.ask.answer import Answer, AnswerKind, Quote
 from bot.ask.passages import PaperText
 from bot.ask.prompt import AskPrompt
 from bot.explain.extract import latex_key
 from bot.explain.text import plural, squash
-from bot.render.text import clip
+from bot.records import Answer, AnswerKind, Quote
+from bot.text import clip
 
 __all__ = ["BadAnswer", "checked_answer"]
 

@@ -16,23 +16,22 @@ from typing import TYPE_CHECKING
 import anthropic
 from pydantic import ValidationError
 
-from bot.ask.answer import Answer, AnswerKind, Quote
 from bot.ask.check import BadAnswer, checked_answer
 from bot.ask.conversation import Mention, Turn, named_papers, recent_turns, strip_ids
 from bot.ask.passages import PaperText, cut_passages
 from bot.ask.prompt import ANSWER_TOOL, SYSTEM_PROMPT, AskPrompt, build_ask_prompt
 from bot.ask.retrieve import Hit, PassageIndex
-from bot.chat.replies import Reply
 from bot.errors import ArxivBotError, ArxivUnavailable, BadArxivId, PaperNotFound
 from bot.explain.service import Explainer
 from bot.explain.writer import NoteWriter
 from bot.models import split_arxiv_id
+from bot.records import Answer, AnswerKind, Quote, Reply
 from bot.render.answer import answer_replies
-from bot.render.text import clip, money
 from bot.scoring.claude import describe_api_error
 from bot.scoring.text import terms
 from bot.store.conversations import add_turn, turns
 from bot.store.passages import get_passages, put_passages
+from bot.text import clip, money
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -19,9 +19,10 @@ from bot import metrics
 from bot.app import App
 from bot.chat.context import Context, Invocation, refusal
 from bot.chat.registry import REGISTRY, Registry, Spec
-from bot.chat.replies import Reply, inert
 from bot.chat.rights import REFUSED, may_edit
 from bot.errors import ArxivBotError, CommandError
+from bot.models import inert
+from bot.records import Reply
 from bot.store import REDIS_ERRORS
 from bot.store.store import StoreDown
 

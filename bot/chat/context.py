@@ -14,7 +14,7 @@ from bot.chat.rights import Rights
 from bot.errors import BadArxivId, CommandError
 from bot.feedback import TasteModel
 from bot.models import ChannelConfig, Paper, inert, split_arxiv_id
-from bot.render.text import clip
+from bot.text import clip
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -12,10 +12,10 @@ import datetime as dt
 import json
 import uuid
 
-from bot.chat.replies import Reply
 from bot.deliver import Poster, Progress, deliver, digest_lease
 from bot.errors import ChatUnavailable
 from bot.models import Digest, ScoredPaper
+from bot.records import Reply
 from bot.store import Store
 from bot.store.keys import digest_now_count
 from bot.store.store import Lease

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from bot.errors import CommandError
 
 if TYPE_CHECKING:
-    from bot.chat.replies import Reply
+    from bot.records import Reply
 
 __all__ = ["REGISTRY", "Arg", "Registry", "Spec", "Syntax", "command"]
 

@@ -7,7 +7,8 @@ header says which.
 from __future__ import annotations
 
 from bot.explain.extract import PaperExtract
-from bot.explain.notes import MAX_EQUATIONS, CaptionNote, Note, NoteEquation, NoteKind
+from bot.explain.notes import MAX_EQUATIONS, note_of
+from bot.records import CaptionNote, Note, NoteEquation, NoteKind
 
 __all__ = ["EXTRACTIVE_LABEL", "extractive_note"]
 
@@ -34,7 +35,7 @@ def extractive_note(
             f"Showing {len(equations)} of {len(extract.equations)} display equations "
             "(numbered ones first)."
         )
-    return Note.of(
+    return note_of(
         extract,
         abs_url=abs_url,
         html_url=html_url,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.explain.extract import Caption, Equation, PaperExtract
 from bot.explain.instructions import NOTES_TOOL, SYSTEM_PROMPT
-from bot.render.text import clip
+from bot.text import clip
 
 __all__ = ["Prompt", "build_prompt"]
 

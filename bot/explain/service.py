@@ -16,22 +16,22 @@ from typing import TYPE_CHECKING
 import anthropic
 from pydantic import ValidationError
 
-from bot.chat.replies import Reply
 from bot.errors import ArxivBotError, ArxivUnavailable, BadArxivId, PaperNotFound
 from bot.explain.abs_page import parse_abs_page
 from bot.explain.extract import PaperExtract
 from bot.explain.extractive import extractive_note
 from bot.explain.latexml import is_latexml, parse_latexml
-from bot.explain.notes import MAX_EQUATIONS, Note
+from bot.explain.notes import MAX_EQUATIONS
 from bot.explain.prompt import Prompt, build_prompt
 from bot.explain.validate import BadAnswer, FollowedInstructions, claude_note
 from bot.explain.writer import NoteWriter
 from bot.models import Paper, split_arxiv_id
+from bot.records import Note, Reply
 from bot.render.notes import note_chat
-from bot.render.text import money
 from bot.scoring.claude import ClaudeScorer, describe_api_error
 from bot.sources import ArxivSource
 from bot.sources.http import NotFound, PoliteFetcher
+from bot.text import money
 
 if TYPE_CHECKING:  # bot.app may one day build the Explainer itself
     from bot.app import App

@@ -15,12 +15,13 @@ import re
 from typing import Any
 
 from bot.explain.extract import PaperExtract
-from bot.explain.notes import MAX_EQUATIONS, Experiments, Note, NoteEquation, NoteKind, Symbol
+from bot.explain.notes import MAX_EQUATIONS, note_of
 from bot.explain.prompt import Prompt
 from bot.explain.text import plural, squash
 from bot.models import Usage
-from bot.render.text import clip
+from bot.records import Experiments, Note, NoteEquation, NoteKind, Symbol
 from bot.scoring.guard import instruction_sentences
+from bot.text import clip
 
 __all__ = ["BadAnswer", "FollowedInstructions", "claude_note"]
 
@@ -221,7 +222,7 @@ def claude_note(
         )
     if dropped:
         header.append("Checked against the paper, dropped: " + "; ".join(dropped) + ".")
-    return Note.of(
+    return note_of(
         extract,
         abs_url=abs_url,
         html_url=html_url,

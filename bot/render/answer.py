@@ -7,10 +7,9 @@ become inert text (a zero-width space after the sigil), on Slack and Discord ali
 
 from __future__ import annotations
 
-from bot.ask.answer import Answer, AnswerKind
-from bot.chat.replies import Reply
 from bot.models import inert as mentions_inert
-from bot.render.text import clip, money
+from bot.records import Answer, AnswerKind, Reply
+from bot.text import clip, money
 
 __all__ = ["CHAT_LIMIT", "MAX_MESSAGES", "answer_replies", "answer_text", "inert"]
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from bot.chat.replies import Reply
 from bot.models import Digest, ScoredPaper
-from bot.render.text import clip, money
+from bot.records import Reply
+from bot.text import clip, money
 
 __all__ = [
     "BRAND_COLOR",

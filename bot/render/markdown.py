@@ -4,8 +4,8 @@ one block per paper, the prompt as an appendix)."""
 from __future__ import annotations
 
 from bot.models import Digest, ScoredPaper
-from bot.render.text import clip, money
 from bot.settings import Price
+from bot.text import clip, money
 
 __all__ = ["render_markdown"]
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 
-from bot.chat.replies import Reply
-from bot.explain.notes import Note, NoteEquation, NoteKind
-from bot.render.text import clip, money
+from bot.records import Note, NoteEquation, NoteKind, Reply
+from bot.text import clip, money
 
 __all__ = ["CHAT_LIMIT", "note_chat", "note_markdown"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import Any, TypedDict
 
-from bot.chat.replies import Reply
 from bot.models import Digest, ScoredPaper
-from bot.render.text import clip, money
+from bot.records import Reply
+from bot.text import clip, money
 
 __all__ = ["SlackMessage", "digest_messages", "escape", "reply_blocks", "to_mrkdwn"]
 

@@ -3,7 +3,7 @@
 Every replica runs the same jobs (APScheduler cannot share a job store between processes); the
 lease in DailyJobs makes one of them do the work. A reconcile job re-reads channel settings so a
 `/arxiv schedule` made through any replica applies everywhere without a restart; a sweep job
-catches up missed or failed deliveries, and a takeover check every few seconds resumes the
+catches up missed or failed deliveries (and this week's failed roll-ups), and a takeover check every few seconds resumes the
 deliveries whose owner died (their lease expired); with a Claude key, a prescore job scores each new listing
 through the Batches API half an hour after arXiv announces it.
 """
@@ -20,11 +20,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import metrics
+from bot.logs import log_context
 from bot.schedule.calendar import ANNOUNCE_TZ, announced_at
-from bot.schedule.jobs import DailyJobs
+from bot.schedule.jobs import DailyJobs, Outcome
 from bot.schedule.prescore import prescore
 from bot.store import REDIS_ERRORS
+from bot.tasks import failed, watch
 
 __all__ = ["PRESCORE_AFTER", "Scheduler"]
 
@@ -54,6 +55,8 @@ class Scheduler:
         self.aps: AsyncIOScheduler | None = None
         self._installed: dict[str, tuple[str, str, str, str | None]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
+        # Channels whose weekly roll-up failed, with its week: the sweep tries it again that week.
+        self._weekly_retry: dict[str, dt.date] = {}
         self.accepting = True
 
     async def start(self) -> None:
@@ -66,18 +69,25 @@ class Scheduler:
         ):
             name = job.__name__.lstrip("_")
             self.aps.add_job(
-                job, "interval", seconds=seconds, id=name, coalesce=True, max_instances=1
+                self._guarded,
+                "interval",
+                args=[name, job],
+                seconds=seconds,
+                id=name,
+                coalesce=True,
+                max_instances=1,
             )
         if self.jobs.app.prescoring is not None:
             at = announced_at(dt.date.today()) + PRESCORE_AFTER
             self.aps.add_job(
-                self._prescore,
+                self._guarded,
                 CronTrigger(
                     day_of_week="sun,mon,tue,wed,thu",
                     hour=at.hour,
                     minute=at.minute,
                     timezone=ANNOUNCE_TZ,
                 ),
+                args=["prescore", self._prescore],
                 id="prescore",
                 misfire_grace_time=3 * 3600,
                 coalesce=True,
@@ -90,17 +100,18 @@ class Scheduler:
     def _spawn(self, coro: Coroutine[Any, Any, object], name: str) -> None:
         """A named background task, kept until it ends; its failure is logged and counted (the
         next sweep retries the work), never a "Task exception was never retrieved"."""
-        task = asyncio.create_task(coro, name=name)
+        task = watch(asyncio.create_task(coro, name=name))
         self._tasks.add(task)
-        task.add_done_callback(self._ended)
+        task.add_done_callback(self._tasks.discard)
 
-    def _ended(self, task: asyncio.Task[object]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        if (error := task.exception()) is not None:
-            metrics.BACKGROUND_FAILURES.labels(task=task.get_name().split(":", 1)[0]).inc()
-            log.error("background task %s failed", task.get_name(), exc_info=error)
+    async def _guarded(self, name: str, job: Callable[[], Awaitable[None]]) -> None:
+        """An APScheduler job: a failure is logged with its traceback and counted (APScheduler
+        alone would only log it); the job runs again at its next time."""
+        try:
+            await job()
+        except Exception:
+            failed(name)
+            log.exception("%s failed; it runs again at its next time", name)
 
     def _run_channel(self, channel_id: str, why: str) -> None:
         """One job task per channel in this process at a time; the lease orders the replicas."""
@@ -114,11 +125,20 @@ class Scheduler:
                 # up to a second lets each win its share of the leases instead of the fastest
                 # taking them all.
                 await asyncio.sleep(random.uniform(0, min(JITTER_SECONDS, self.takeover_seconds)))
-                await self.jobs.run_channel(channel_id)
+                with log_context(channel=channel_id):
+                    outcome = await self.jobs.run_channel(channel_id)
+                    log.info("digest: %s", outcome.status, extra=_fields(outcome))
             finally:
                 self._running.discard(channel_id)
 
         self._spawn(run(), f"{why}:{channel_id}")
+
+    async def _weekly(self, channel_id: str) -> None:
+        with log_context(channel=channel_id):
+            outcome = await self.jobs.run_weekly(channel_id)
+            log.info("weekly roll-up: %s", outcome.status, extra=_fields(outcome))
+        if outcome.status == "failed" and outcome.day is not None:
+            self._weekly_retry[channel_id] = outcome.day
 
     async def reconcile(self) -> None:
         assert self.aps is not None
@@ -162,21 +182,25 @@ class Scheduler:
         if not self.accepting:
             return
         if job_id.startswith("weekly:"):
-            self._spawn(self.jobs.run_weekly(channel_id), job_id)
+            self._spawn(self._weekly(channel_id), job_id)
         else:
             self._run_channel(channel_id, "digest")
 
     async def _prescore(self) -> None:
+        """When it fails, the digests score at their own time."""
         if self.accepting:
-            try:
-                await prescore(self.jobs.app, platforms=set(self.jobs.posters))
-            except Exception:
-                log.exception("prescore failed; digests will score at their own time")
+            await prescore(self.jobs.app, platforms=set(self.jobs.posters))
 
     async def _sweep(self) -> None:
         """Start a job task for every due channel and return: a slow channel (a hung platform)
-        never holds the next sweep back."""
+        never holds the next sweep back. A roll-up that failed is tried again within its week
+        (by this replica: it remembers the failure)."""
         await self._start_each(self.jobs.due_channels, "sweep")
+        today = self.jobs.clock().date()
+        for channel_id, week in list(self._weekly_retry.items()):
+            del self._weekly_retry[channel_id]
+            if self.accepting and (today - week).days < 7:
+                self._spawn(self._weekly(channel_id), f"weekly:{channel_id}")
 
     async def _takeover(self) -> None:
         """Resume, within seconds, the started deliveries whose owner's lease has expired."""
@@ -190,14 +214,6 @@ class Scheduler:
                 self._run_channel(channel_id, why)
         except REDIS_ERRORS:
             log.warning("%s skipped: Redis unreachable", why)
-        except Exception:
-            # A background loop must not die silently: log with the traceback, run again later.
-            metrics.BACKGROUND_FAILURES.labels(task=why).inc()
-            log.exception("%s failed", why)
-
-    def next_run(self, channel_id: str):
-        job = self.aps.get_job(f"digest:{channel_id}") if self.aps else None
-        return job.next_run_time if job else None
 
     async def close(self, *, drain_seconds: float = 30.0) -> None:
         """Stop taking jobs; let running ones finish (they release their leases) for a bounded time."""
@@ -209,3 +225,7 @@ class Scheduler:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _fields(outcome: Outcome) -> dict[str, str]:
+    return {"outcome": outcome.status} | ({"day": str(outcome.day)} if outcome.day else {})

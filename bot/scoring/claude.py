@@ -127,9 +127,11 @@ class ClaudeScorer:
         so that concurrent batches cannot overrun the budget together."""
         price = self.settings.price()
         chars = len(params["system"][0]["text"]) + len(params["messages"][0]["content"])
-        return (chars / 4 * price.input + params["max_tokens"] * price.output) / 1e6
+        return (chars / 4 * price.input + int(params["max_tokens"]) * price.output) / 1e6
 
-    def _request(self, tool: dict, content: str | list[dict], max_tokens: int) -> dict[str, Any]:
+    def _request(
+        self, tool: dict[str, Any], content: str | list[dict[str, Any]], max_tokens: int
+    ) -> dict[str, Any]:
         return {
             "model": self.name,
             "max_tokens": max_tokens,
@@ -589,7 +591,7 @@ def retry_wait(error: Exception, attempt: int, cap: float) -> float | None:
         asked = _retry_after(headers)
         if asked is not None:
             return min(asked, cap)
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
+    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
 
 
 def _retry_after(headers: Any) -> float | None:

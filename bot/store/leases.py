@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from bot.store import keys as K
 from bot.store.base import REDIS_ERRORS, Concern, Lease
+from bot.tasks import watch
 
 __all__ = ["Leases"]
 
@@ -86,7 +87,7 @@ class Leases(Concern):
                 except REDIS_ERRORS:
                     log.warning("could not renew lease %s: Redis unreachable", name)
 
-        task = asyncio.create_task(renew(), name=f"lease:{name}")
+        task = watch(asyncio.create_task(renew(), name=f"lease:{name}"))
         try:
             yield
         finally:

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import NamedTuple
 
+from bot.records import PaperMessage
 from bot.store import keys as K
 from bot.store.base import Concern
 
 __all__ = ["Messages", "PaperMessage"]
-
-
-class PaperMessage(NamedTuple):
-    """A digest's message showing a paper, and the thread it is in (Slack: the thread's ts;
-    Discord: the thread's channel id); `thread` is None when it is in the channel itself."""
-
-    message_id: str
-    thread: str | None = None
 
 
 class Messages(Concern):

@@ -314,7 +314,7 @@ def _block_text(block: Any) -> str:
     return ""
 
 
-def _system_blocks(body: dict) -> list[dict]:
+def _system_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
     system = body.get("system")
     if system is None:
         return []
@@ -323,17 +323,17 @@ def _system_blocks(body: dict) -> list[dict]:
     return [b for b in system if isinstance(b, dict)]
 
 
-def system_text(body: dict) -> str:
+def system_text(body: dict[str, Any]) -> str:
     return "\n".join(str(b.get("text", "")) for b in _system_blocks(body))
 
 
-def judge_context(body: dict) -> str:
+def judge_context(body: dict[str, Any]) -> str:
     """What a paper is judged against: the instructions and the request's <interests>."""
     interests = "\n".join(_INTERESTS_RE.findall(last_user_text(body)))
     return f"{system_text(body)}\n{interests}"
 
 
-def last_user_text(body: dict) -> str:
+def last_user_text(body: dict[str, Any]) -> str:
     for msg in reversed(body.get("messages") or []):
         if msg.get("role") == "user":
             content = msg.get("content", "")
@@ -359,12 +359,12 @@ class FakeAnthropic(LocalServer):
         self.retry_after: float | None = None  # if set, sent as `retry-after` (seconds) instead
         self.refuse_containing: str | None = None
         self.obey: list[str] = []
-        self.requests: list[dict] = []
-        self.usage_log: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
+        self.usage_log: list[dict[str, Any]] = []
         self.judge: Judge | None = default_judge
-        self.responder: Callable[[dict], dict] | None = None
+        self.responder: Callable[[dict[str, Any]], dict[str, Any]] | None = None
         self.batch_requests_count = 0  # individual requests submitted through batches
-        self.batches: dict[str, dict] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
         # retrieves that still report "in_progress" before a batch ends (0: the first ends it)
         self.batch_in_progress_polls = 0
         self.count_tokens_calls = 0
@@ -400,7 +400,7 @@ class FakeAnthropic(LocalServer):
     def count_tokens(text: str) -> int:
         return math.ceil(len(text) / 4)
 
-    def input_tokens(self, body: dict) -> int:
+    def input_tokens(self, body: dict[str, Any]) -> int:
         return sum(self.count_tokens(t) for t, _ in self._segments(body))
 
     # ------------------------------------------------------------------ internals
@@ -409,7 +409,7 @@ class FakeAnthropic(LocalServer):
         return f"{prefix}_fake{self._counter:020d}"
 
     @staticmethod
-    def _segments(body: dict) -> list[tuple[str, bool]]:
+    def _segments(body: dict[str, Any]) -> list[tuple[str, bool]]:
         """(text, carries_cache_control) in cache order: tools, system, messages."""
         segs: list[tuple[str, bool]] = []
         for tool in body.get("tools") or []:
@@ -427,7 +427,7 @@ class FakeAnthropic(LocalServer):
                     segs.append((_block_text(b), marked))
         return segs
 
-    def _usage(self, body: dict, output_text: str) -> dict:
+    def _usage(self, body: dict[str, Any], output_text: str) -> dict[str, Any]:
         segs = self._segments(body)
         total = sum(self.count_tokens(t) for t, _ in segs)
         marks = [i for i, (_, m) in enumerate(segs) if m]
@@ -464,7 +464,7 @@ class FakeAnthropic(LocalServer):
             raise _Fault(400, f"tool_choice names unknown tool {choice.get('name')!r}")
 
     @staticmethod
-    def _requested_tool(body: dict) -> str | None:
+    def _requested_tool(body: dict[str, Any]) -> str | None:
         tools = body.get("tools") or []
         if not tools:
             return None
@@ -474,7 +474,7 @@ class FakeAnthropic(LocalServer):
         names = [t.get("name") for t in tools]
         return SCORING_TOOL if SCORING_TOOL in names else names[0]
 
-    def _score(self, body: dict, fault: str | None) -> dict:
+    def _score(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
         judge = self.judge or default_judge
         sys_text = judge_context(body)
         papers = [
@@ -482,7 +482,7 @@ class FakeAnthropic(LocalServer):
             for m in _PAPER_RE.finditer(last_user_text(body))
         ]
         numbered = bool(papers) and isinstance(papers[0][0], int)
-        scores: list[dict] = []
+        scores: list[dict[str, Any]] = []
         obey = [o.lower() for o in self.obey]
         for pid, text in papers:
             lower = text.lower()
@@ -517,12 +517,12 @@ class FakeAnthropic(LocalServer):
                 "comment": "On second thought...",
             }
             scores.insert(1, dup)
-        result: dict = {"scores": scores}
+        result: dict[str, Any] = {"scores": scores}
         if fault == "injected":
             result["note"] = "system override"
         return result
 
-    def _triage(self, body: dict) -> dict:
+    def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Keep the numbered titles the judge would score 4 or more."""
         judge = self.judge or default_judge
         sys_text = judge_context(body)
@@ -535,7 +535,7 @@ class FakeAnthropic(LocalServer):
         ]
         return {"keep": keep}
 
-    def _make_message(self, body: dict, fault: str | None = None) -> dict:
+    def _make_message(self, body: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         """Build a message for a validated request; raises _Fault on responder problems."""
         tool = self._requested_tool(body)
         if self.refuse_containing and tool == SCORING_TOOL:
@@ -544,7 +544,7 @@ class FakeAnthropic(LocalServer):
                 fault = "refusal"
         if fault == "refusal":
             text = "I can't help with that."
-            content = [{"type": "text", "text": text}]
+            content: list[dict[str, Any]] = [{"type": "text", "text": text}]
             stop, out = "refusal", text
         elif fault == "text_only" or tool is None:
             text = (
@@ -556,7 +556,7 @@ class FakeAnthropic(LocalServer):
             stop, out = "end_turn", text
         else:
             if fault == "invalid_json":
-                tool_input: dict = {"scores": "oops"}
+                tool_input: dict[str, Any] = {"scores": "oops"}
             elif tool == SCORING_TOOL:
                 tool_input = self._score(body, fault)
             elif tool == TRIAGE_TOOL and self.responder is None:
@@ -647,7 +647,7 @@ class FakeAnthropic(LocalServer):
         self.count_tokens_calls += 1
         return web.json_response({"input_tokens": self.input_tokens(body)})
 
-    def _batch_view(self, batch: dict) -> dict:
+    def _batch_view(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in batch.items() if not k.startswith("_")}
 
     async def _h_batch_create(self, request: web.Request) -> web.Response:
@@ -691,7 +691,7 @@ class FakeAnthropic(LocalServer):
         self.requests.extend(r["params"] for r in reqs)
         return web.json_response(self._batch_view(batch))
 
-    def _process_batch(self, batch: dict) -> None:
+    def _process_batch(self, batch: dict[str, Any]) -> None:
         lines = []
         counts = batch["request_counts"]
         for r in batch["_requests"]:
@@ -743,7 +743,7 @@ _ASKED_RE = re.compile(r"^Q: (.*)$", re.M)
 OBEYED = "As instructed: @everyone <!channel> <@U999> read https://evil.example, 99.9% accuracy."
 
 
-def answer_from_passages(body: dict, *, obey_injections: bool = False) -> dict:
+def answer_from_passages(body: dict[str, Any], *, obey_injections: bool = False) -> dict[str, Any]:
     """A plausible `answer_from_paper` input for the bot's ask requests.
 
     Reads the question and the `<passage id="Pn">` blocks of the `<paper>` fence, answers with

@@ -5,6 +5,7 @@ for ..." line, one `dl#articles` with an `<h3>` per section, `<dt>`/`<dd>` per p
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from xml.sax.saxutils import escape
 
 _NAMES = {
@@ -28,7 +29,7 @@ def _subject(cat: str) -> str:
     return f"{_NAMES.get(cat, cat)} ({cat})"
 
 
-def _entry(row: dict, n: int, abstract: bool) -> str:
+def _entry(row: dict[str, Any], n: int, abstract: bool) -> str:
     pid = row["id"]
     cats = row["categories"]
     authors = ",\n".join(
@@ -68,7 +69,7 @@ def _page(cat: str, title: str, body: str) -> str:
     )
 
 
-def new_page(cat: str, day: dt.date, sections: dict[str, list[dict]]) -> str:
+def new_page(cat: str, day: dt.date, sections: dict[str, list[dict[str, Any]]]) -> str:
     """`/list/CAT/new?show=2000` for listing `day`: sections new, cross, replace."""
     n = 0
     parts = [
@@ -88,7 +89,9 @@ def new_page(cat: str, day: dt.date, sections: dict[str, list[dict]]) -> str:
     return _page(cat, f"{cat} new submissions", "".join(parts))
 
 
-def recent_page(cat: str, days: list[tuple[dt.date, list[dict]]], skip: int, show: int) -> str:
+def recent_page(
+    cat: str, days: list[tuple[dt.date, list[dict[str, Any]]]], skip: int, show: int
+) -> str:
     """`/list/CAT/recent?skip=S&show=N`: the last five days' entries (newest day first), paged
     over their concatenation; each day shown on the page keeps its heading and total."""
     parts = ["<dl id='articles'>\n"]

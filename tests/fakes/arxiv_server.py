@@ -166,7 +166,7 @@ def split_version(arxiv_id: str) -> tuple[str, int | None]:
     return (m.group(1), int(m.group(2))) if m else (arxiv_id, None)
 
 
-def is_replacement(row: dict, day: dt.date) -> bool:
+def is_replacement(row: dict[str, Any], day: dt.date) -> bool:
     """An id whose YYMM is more than one month before the announcement month."""
     if "announce_type" in row:
         return str(row["announce_type"]).startswith("replace")
@@ -230,7 +230,7 @@ def parse_feed_query(query: str) -> tuple[list[str], list[str]]:
 
 @dataclass
 class _Paper:
-    row: dict
+    row: dict[str, Any]
     listed: dt.date
     version: int
     published: dt.datetime
@@ -238,10 +238,10 @@ class _Paper:
 
     @property
     def id(self) -> str:
-        return self.row["id"]
+        return str(self.row["id"])
 
 
-def _make_paper(row: dict, day: dt.date) -> _Paper:
+def _make_paper(row: dict[str, Any], day: dt.date) -> _Paper:
     submitted = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(), dt.UTC)
     replaced = is_replacement(row, day)
     published = submitted
@@ -349,7 +349,9 @@ def compile_query(query: str) -> Callable[[_Paper], bool]:
         return lambda p: False
 
 
-def _combine(op: str, a: Callable, b: Callable) -> Callable[[_Paper], bool]:
+def _combine(
+    op: str, a: Callable[[_Paper], bool], b: Callable[[_Paper], bool]
+) -> Callable[[_Paper], bool]:
     if op == "OR":
         return lambda p: a(p) or b(p)
     if op == "ANDNOT":
@@ -361,7 +363,7 @@ def _combine(op: str, a: Callable, b: Callable) -> Callable[[_Paper], bool]:
 class FakeArxiv(LocalServer):
     def __init__(
         self,
-        listings: dict[dt.date, list[dict]],
+        listings: dict[dt.date, list[dict[str, Any]]],
         *,
         today: dt.date,
         html_pages: dict[str, str] | None = None,
@@ -375,10 +377,10 @@ class FakeArxiv(LocalServer):
         self.requests: list[tuple[str, str]] = []
         self.user_agents: set[str] = set()
         self.base_url = ""
-        self._days: dict[dt.date, list[dict]] = {}
+        self._days: dict[dt.date, list[dict[str, Any]]] = {}
         self._papers: dict[str, _Paper] = {}
         for day in sorted(listings):
-            seen: dict[str, dict] = {}
+            seen: dict[str, dict[str, Any]] = {}
             for row in listings[day]:
                 seen.setdefault(row["id"], row)
                 self._papers.setdefault(row["id"], _make_paper(row, day))
@@ -452,7 +454,8 @@ class FakeArxiv(LocalServer):
         elif isinstance(fault, int):
             headers = {"Retry-After": self.retry_after} if fault in (429, 503) else {}
             return web.Response(status=fault, text=f"HTTP {fault}", headers=headers)
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     # -------------------------------------------------------------- RSS
     def _rss_channel(self, query: str, title: str, description: str, day: dt.date) -> str:
@@ -670,9 +673,9 @@ class FakeArxiv(LocalServer):
         shown = self.list_day(cat)
         return sorted((d for d in self._days if d <= shown and d.weekday() < 5), reverse=True)[:5]
 
-    def sections(self, cat: str, day: dt.date) -> dict[str, list[dict]]:
+    def sections(self, cat: str, day: dt.date) -> dict[str, list[dict[str, Any]]]:
         """CAT's entries of listing ``day``: new (primary CAT), cross, replace."""
-        out: dict[str, list[dict]] = {"new": [], "cross": [], "replace": []}
+        out: dict[str, list[dict[str, Any]]] = {"new": [], "cross": [], "replace": []}
         for row in [] if day.weekday() >= 5 else self._days.get(day, []):
             if cat not in row["categories"]:
                 continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -48,10 +49,10 @@ def cutoff(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(before, dt.time(14), tzinfo=NY)
 
 
-def unique_days(days: dict[dt.date, list[dict]]) -> dict[dt.date, list[dict]]:
+def unique_days(days: dict[dt.date, list[dict[str, Any]]]) -> dict[dt.date, list[dict[str, Any]]]:
     """Each paper on the first day it appears, once (real dumps repeat papers across lists)."""
     seen: set[str] = set()
-    out: dict[dt.date, list[dict]] = {}
+    out: dict[dt.date, list[dict[str, Any]]] = {}
     for day in sorted(days):
         out[day] = []
         for row in days[day]:
@@ -64,7 +65,7 @@ def unique_days(days: dict[dt.date, list[dict]]) -> dict[dt.date, list[dict]]:
 class ArxivWorld(FakeArxiv):
     def __init__(
         self,
-        days: dict[dt.date, list[dict]],
+        days: dict[dt.date, list[dict[str, Any]]],
         *,
         start: dt.datetime,
         api_lag: dt.timedelta = dt.timedelta(hours=4),
@@ -118,7 +119,7 @@ class ArxivWorld(FakeArxiv):
     def listing_days(self, cat: str | None = None) -> list[dt.date]:
         return self.announced_days(cat)[::-1][:5]
 
-    def api_papers(self) -> dict:
+    def api_papers(self) -> dict[str, Any]:
         return {
             pid: p
             for pid, p in self._papers.items()
@@ -152,7 +153,7 @@ class ArxivWorld(FakeArxiv):
         return {r["id"] for r in self._days.get(day, []) if wanted & set(r["categories"])}
 
 
-def real_days(*targets: dt.date) -> dict[dt.date, list[dict]]:
+def real_days(*targets: dt.date) -> dict[dt.date, list[dict[str, Any]]]:
     """The bundled real days' papers (each once), moved onto `targets`: a Monday listing first,
     then the others in date order."""
     from bot.sources.bundled import bundled_days, load_rows

@@ -61,7 +61,7 @@ def _json(body: Any, status: int = 200, headers: Mapping[str, str] | None = None
 
 
 # ---------------------------------------------------------------------------- validation
-def _len_err(limit: int) -> dict:
+def _len_err(limit: int) -> dict[str, Any]:
     return {
         "_errors": [
             {"code": "BASE_TYPE_MAX_LENGTH", "message": f"Must be {limit} or fewer in length."}
@@ -69,7 +69,7 @@ def _len_err(limit: int) -> dict:
     }
 
 
-def validate_message(body: Mapping[str, Any]) -> dict:
+def validate_message(body: Mapping[str, Any]) -> dict[str, Any]:
     """Discord-style nested ``errors`` for a message body (empty dict when valid)."""
     errors: dict[str, Any] = {}
     content = body.get("content")
@@ -143,7 +143,7 @@ def _is_empty(body: Mapping[str, Any], has_files: bool) -> bool:
 _OPTION_TYPES = {bool: 5, int: 4, float: 10, str: 3}
 
 
-def _options(options: Mapping[str, Any] | list[dict] | None) -> list[dict]:
+def _options(options: Mapping[str, Any] | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     if options is None:
         return []
     if isinstance(options, list):
@@ -155,7 +155,7 @@ def _options(options: Mapping[str, Any] | list[dict] | None) -> list[dict]:
 
 def make_interaction_payload(
     name: str,
-    options: Mapping[str, Any] | list[dict] | None = None,
+    options: Mapping[str, Any] | list[dict[str, Any]] | None = None,
     *,
     channel_id: int,
     guild_id: int | None,
@@ -168,7 +168,7 @@ def make_interaction_payload(
     command_guild_id: int | None = None,
     interaction_type: int = 2,
     locale: str = "en-US",
-) -> dict:
+) -> dict[str, Any]:
     """A real-shaped INTERACTION_CREATE payload for a CHAT_INPUT application command.
 
     ``options``: a mapping ``{name: value}`` (types inferred: str 3, int 4, bool 5, float 10)
@@ -306,21 +306,25 @@ class FakeDiscord(LocalServer):
         self.guild_id = guild_id  # guild of every channel GET /channels/{id} returns
         self.rate_limit_per_channel = rate_limit_per_channel
         self.token = token  # when set, only this bot token is accepted (else any non-empty)
-        self.calls: list[tuple[str, str, dict | list | None]] = []
-        self.errors: list[tuple[str, str, dict]] = []  # (method, path, 4xx body)
+        self.calls: list[tuple[str, str, dict[str, Any] | list[Any] | None]] = []
+        self.errors: list[tuple[str, str, dict[str, Any]]] = []  # (method, path, 4xx body)
         self.uploads: list[tuple[str, str, bytes]] = []  # (path, filename, content)
         self.rate_limited = 0
         self.base_url = ""
-        self.commands: dict[int | None, list[dict]] = {}  # guild id (None = global) -> commands
+        self.commands: dict[
+            int | None, list[dict[str, Any]]
+        ] = {}  # guild id (None = global) -> commands
         self.reactions: list[tuple[int, int, str]] = []  # (channel, message, emoji)
-        self._messages: dict[int, dict] = {}
-        self._originals: dict[str, dict] = {}  # interaction token -> @original message
+        self._messages: dict[int, dict[str, Any]] = {}
+        self._originals: dict[str, dict[str, Any]] = {}  # interaction token -> @original message
         self._acked: set[str] = set()
-        self._accepted: list[tuple[str, str, dict]] = []  # (kind, channel id or token, body)
+        self._accepted: list[
+            tuple[str, str, dict[str, Any]]
+        ] = []  # (kind, channel id or token, body)
         self._windows = FixedWindow()
         self.message_faults: list[int] = []  # HTTP statuses of the next message creates
         self.nonce_window = 300.0  # seconds a nonce with enforce_nonce returns the same message
-        self._nonces: dict[tuple[str, str], tuple[float, dict]] = {}
+        self._nonces: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._threads: set[str] = set()  # messages a thread was started from
 
     def fail_next_messages(self, *statuses: int) -> None:
@@ -367,7 +371,7 @@ class FakeDiscord(LocalServer):
         return _PatchDiscord(self.api_base)
 
     # -- helpers for tests -------------------------------------------------
-    def messages(self, channel_id: int | None = None) -> list[dict]:
+    def messages(self, channel_id: int | None = None) -> list[dict[str, Any]]:
         """Accepted bodies POSTed to /channels/{id}/messages (rejected ones are only in calls)."""
         return [
             b
@@ -375,11 +379,11 @@ class FakeDiscord(LocalServer):
             if kind == "message" and (channel_id is None or key == str(channel_id))
         ]
 
-    def interaction_responses(self) -> list[dict]:
+    def interaction_responses(self) -> list[dict[str, Any]]:
         """Accepted bodies of /interactions/{id}/{token}/callback."""
         return [b for kind, _, b in self._accepted if kind == "callback"]
 
-    def followups(self) -> list[dict]:
+    def followups(self) -> list[dict[str, Any]]:
         """Accepted bodies POSTed/PATCHed to /webhooks/{app}/{token}[/messages/...]."""
         return [b for kind, _, b in self._accepted if kind == "webhook"]
 
@@ -392,7 +396,7 @@ class FakeDiscord(LocalServer):
         self._accepted.clear()
 
     # -- plumbing ----------------------------------------------------------
-    def bot_user(self) -> dict:
+    def bot_user(self) -> dict[str, Any]:
         return {
             "id": str(self.bot_user_id),
             "username": "arxiv-bot",
@@ -409,8 +413,8 @@ class FakeDiscord(LocalServer):
             "email": None,
         }
 
-    async def _record(self, request: web.Request) -> tuple[dict | list | None, bool]:
-        body: dict | list | None = None
+    async def _record(self, request: web.Request) -> tuple[dict[str, Any] | list[Any] | None, bool]:
+        body: dict[str, Any] | list[Any] | None = None
         has_files = False
         if request.can_read_body:
             if request.content_type == "multipart/form-data":
@@ -418,7 +422,7 @@ class FakeDiscord(LocalServer):
                 for key, value in form.items():
                     if key == "payload_json":
                         body = json.loads(value)  # type: ignore[arg-type]
-                    elif hasattr(value, "file"):
+                    elif isinstance(value, web.FileField):
                         has_files = True
                         self.uploads.append((request.path, value.filename, value.file.read()))
             else:
@@ -429,7 +433,9 @@ class FakeDiscord(LocalServer):
             await asyncio.sleep(self.latency)
         return body, has_files
 
-    def _error(self, request: web.Request, status: int, body: dict, **kw: Any) -> web.Response:
+    def _error(
+        self, request: web.Request, status: int, body: dict[str, Any], **kw: Any
+    ) -> web.Response:
         self.errors.append((request.method, request.path, body))
         return _json(body, status=status, **kw)
 
@@ -440,7 +446,7 @@ class FakeDiscord(LocalServer):
             return self._error(request, 401, {"message": "401: Unauthorized", "code": 0})
         return None
 
-    def _invalid(self, request: web.Request, errors: dict) -> web.Response:
+    def _invalid(self, request: web.Request, errors: dict[str, Any]) -> web.Response:
         return self._error(
             request, 400, {"code": 50035, "message": "Invalid Form Body", "errors": errors}
         )
@@ -484,7 +490,9 @@ class FakeDiscord(LocalServer):
             return headers, reset_after
         return headers, None
 
-    def _make_message(self, channel_id: int | str, body: dict, **extra: Any) -> dict:
+    def _make_message(
+        self, channel_id: int | str, body: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         mid = snowflake()
         msg = {
             "id": str(mid),
@@ -511,7 +519,7 @@ class FakeDiscord(LocalServer):
         return msg
 
     @staticmethod
-    def _edit(msg: dict, body: dict) -> dict:
+    def _edit(msg: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         for key in ("content", "embeds", "components", "flags"):
             if key in body and body[key] is not None:
                 msg[key] = body[key]
@@ -587,7 +595,7 @@ class FakeDiscord(LocalServer):
         gid = int(guild) if guild else None
         app = request.match_info["app"]
 
-        def echo(cmd: dict) -> dict:
+        def echo(cmd: dict[str, Any]) -> dict[str, Any]:
             out = {
                 "type": 1,
                 "options": [],
@@ -604,7 +612,7 @@ class FakeDiscord(LocalServer):
             return out
 
         if request.method == "PUT":
-            self.commands[gid] = [echo(c) for c in (body or [])]  # type: ignore[union-attr]
+            self.commands[gid] = [echo(c) for c in (body if isinstance(body, list) else [])]
         elif request.method == "POST":
             cmd = echo(body)  # type: ignore[arg-type]
             rest = [c for c in self.commands.get(gid, []) if c["name"] != cmd["name"]]
@@ -644,7 +652,7 @@ class FakeDiscord(LocalServer):
             }
         }
         if kind in (4, 5, 7):
-            extra = {
+            extra: dict[str, str | int] = {
                 "application_id": str(self.application_id),
                 "webhook_id": str(self.application_id),
             }

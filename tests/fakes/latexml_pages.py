@@ -87,13 +87,14 @@ class _TexToMathML:
         self.i = 0
 
     def _next(self) -> str:
-        tok = self.toks[self.i]
+        tok: str = self.toks[self.i]
         self.i += 1
         return tok
 
     def _raw_group(self) -> str:
         assert self._next() == "{"
-        out, depth = [], 1
+        out: list[str] = []
+        depth = 1
         while True:
             tok = self._next()
             depth += tok == "{"

@@ -20,7 +20,8 @@ LOCALHOST = "127.0.0.1"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOCALHOST, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class RedisServer:

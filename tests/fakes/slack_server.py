@@ -122,12 +122,16 @@ class FakeSlack(LocalServer):
     def __init__(self, *, latency: float = 0.0, rate_limit_per_channel: float | None = None):
         self.latency = latency
         self.rate_limit_per_channel = rate_limit_per_channel
-        self.calls: list[tuple[str, dict]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
         self.peers: set[object] = set()  # client (host, port) pairs: one per connection
-        self.responses: list[tuple[str, dict]] = []
-        self.errors: list[tuple[str, dict]] = []  # (method or "response:<key>", error body)
-        self.accepted: list[tuple[str, dict]] = []  # calls answered ok: true
-        self.history: dict[str, list[dict]] = {}  # channel -> messages posted, with metadata
+        self.responses: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[
+            tuple[str, dict[str, Any]]
+        ] = []  # (method or "response:<key>", error body)
+        self.accepted: list[tuple[str, dict[str, Any]]] = []  # calls answered ok: true
+        self.history: dict[
+            str, list[dict[str, Any]]
+        ] = {}  # channel -> messages posted, with metadata
         self.rate_limited = 0
         self.base_url = ""
         self.faults: dict[str, list[int]] = {}  # method -> HTTP statuses of its next calls
@@ -153,7 +157,7 @@ class FakeSlack(LocalServer):
     def response_url(self, key: str = "r1") -> str:
         return f"{self.base_url}/response/{key}"
 
-    def posts(self, channel: str | None = None) -> list[dict]:
+    def posts(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Args of accepted chat.postMessage calls (rejected ones stay in calls/errors)."""
         return [
             args
@@ -198,7 +202,7 @@ class FakeSlack(LocalServer):
         return reset_after if over else None
 
     @staticmethod
-    async def _parse(request: web.Request) -> dict:
+    async def _parse(request: web.Request) -> dict[str, Any]:
         args: dict[str, Any] = dict(request.query)
         ctype = request.content_type
         if request.can_read_body:
@@ -218,7 +222,9 @@ class FakeSlack(LocalServer):
                 args[key] = _maybe_json(args[key])
         return args
 
-    def _check_message(self, args: dict, *, require_text: bool = True) -> dict | None:
+    def _check_message(
+        self, args: dict[str, Any], *, require_text: bool = True
+    ) -> dict[str, Any] | None:
         text = args.get("text")
         blocks = args.get("blocks")
         if require_text and not text and not blocks and not args.get("attachments"):
@@ -270,7 +276,9 @@ class FakeSlack(LocalServer):
             self.accepted.append((method, args))
         return response
 
-    def _fail(self, method: str, body: dict, status: int = 200, **kw: Any) -> web.Response:
+    def _fail(
+        self, method: str, body: dict[str, Any], status: int = 200, **kw: Any
+    ) -> web.Response:
         self.errors.append((method, body))
         return web.json_response(body, status=status, **kw)
 
@@ -278,7 +286,7 @@ class FakeSlack(LocalServer):
     def _ok(**body: Any) -> web.Response:
         return web.json_response({"ok": True, **body})
 
-    def _message(self, args: dict, ts: str) -> dict:
+    def _message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
         msg = {
             "type": "message",
             "user": BOT_USER_ID,
@@ -293,7 +301,7 @@ class FakeSlack(LocalServer):
         return msg
 
     # -- methods -----------------------------------------------------------
-    def _m_auth_test(self, args: dict) -> web.Response:
+    def _m_auth_test(self, args: dict[str, Any]) -> web.Response:
         return self._ok(
             url="https://fake-team.slack.com/",
             team="Fake Team",
@@ -304,7 +312,7 @@ class FakeSlack(LocalServer):
             is_enterprise_install=False,
         )
 
-    def _m_chat_postMessage(self, args: dict) -> web.Response:
+    def _m_chat_postMessage(self, args: dict[str, Any]) -> web.Response:
         channel = args.get("channel")
         if not channel:
             return self._fail("chat.postMessage", {"ok": False, "error": "channel_not_found"})
@@ -325,7 +333,7 @@ class FakeSlack(LocalServer):
         self.history.setdefault(channel, []).append({**message, "metadata": args.get("metadata")})
         return self._ok(channel=channel, ts=ts, message=message)
 
-    def _visible(self, message: dict, args: dict) -> dict:
+    def _visible(self, message: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
         shown = {k: v for k, v in message.items() if k != "metadata"}
         if message.get("metadata") and str(args.get("include_all_metadata")).lower() in (
             "1",
@@ -334,7 +342,7 @@ class FakeSlack(LocalServer):
             shown["metadata"] = message["metadata"]
         return shown
 
-    def _m_conversations_history(self, args: dict) -> web.Response:
+    def _m_conversations_history(self, args: dict[str, Any]) -> web.Response:
         """Top-level messages, newest first (thread replies are not in a channel's history)."""
         messages = [
             m
@@ -343,7 +351,7 @@ class FakeSlack(LocalServer):
         ]
         return self._page([self._visible(m, args) for m in reversed(messages)], args)
 
-    def _page(self, messages: list[dict], args: dict) -> web.Response:
+    def _page(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> web.Response:
         """One page of `limit` (default 100) messages from the opaque `cursor`, as Slack pages."""
         start = int(str(args.get("cursor") or "0").removeprefix("c"))
         end = start + int(args.get("limit", 100))
@@ -354,7 +362,7 @@ class FakeSlack(LocalServer):
             response_metadata={"next_cursor": f"c{end}" if more else ""},
         )
 
-    def _m_conversations_replies(self, args: dict) -> web.Response:
+    def _m_conversations_replies(self, args: dict[str, Any]) -> web.Response:
         ts = str(args.get("ts", ""))
         thread = [
             m
@@ -365,7 +373,7 @@ class FakeSlack(LocalServer):
             return self._fail("conversations.replies", {"ok": False, "error": "thread_not_found"})
         return self._page([self._visible(m, args) for m in thread], args)
 
-    def _m_chat_postEphemeral(self, args: dict) -> web.Response:
+    def _m_chat_postEphemeral(self, args: dict[str, Any]) -> web.Response:
         if not args.get("channel"):
             return self._fail("chat.postEphemeral", {"ok": False, "error": "channel_not_found"})
         if not args.get("user"):
@@ -375,7 +383,7 @@ class FakeSlack(LocalServer):
             return self._fail("chat.postEphemeral", bad)
         return self._ok(message_ts=self._next_ts())
 
-    def _m_chat_update(self, args: dict) -> web.Response:
+    def _m_chat_update(self, args: dict[str, Any]) -> web.Response:
         if not args.get("channel") or not args.get("ts"):
             return self._fail("chat.update", {"ok": False, "error": "message_not_found"})
         bad = self._check_message(args)
@@ -388,20 +396,20 @@ class FakeSlack(LocalServer):
             message=self._message(args, args["ts"]),
         )
 
-    def _m_chat_getPermalink(self, args: dict) -> web.Response:
+    def _m_chat_getPermalink(self, args: dict[str, Any]) -> web.Response:
         channel, ts = args.get("channel", ""), str(args.get("message_ts", ""))
         return self._ok(
             channel=channel,
             permalink=f"https://fake-team.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         )
 
-    def _m_reactions_add(self, args: dict) -> web.Response:
+    def _m_reactions_add(self, args: dict[str, Any]) -> web.Response:
         return self._ok()
 
-    def _m_reactions_remove(self, args: dict) -> web.Response:
+    def _m_reactions_remove(self, args: dict[str, Any]) -> web.Response:
         return self._ok()
 
-    def _m_conversations_info(self, args: dict) -> web.Response:
+    def _m_conversations_info(self, args: dict[str, Any]) -> web.Response:
         """A channel object as Slack shows it (creator, is_general); a DM is an im object,
         which needs the im:read scope."""
         cid = args.get("channel") or ""
@@ -429,10 +437,10 @@ class FakeSlack(LocalServer):
         }
         return self._ok(channel={**channel, **(self.channels.get(cid) or {})})
 
-    def _m_conversations_members(self, args: dict) -> web.Response:
+    def _m_conversations_members(self, args: dict[str, Any]) -> web.Response:
         return self._ok(members=list(MEMBERS), response_metadata={"next_cursor": ""})
 
-    def _m_users_info(self, args: dict) -> web.Response:
+    def _m_users_info(self, args: dict[str, Any]) -> web.Response:
         uid = args.get("user")
         if not uid:
             return self._fail("users.info", {"ok": False, "error": "user_not_found"})
@@ -454,7 +462,7 @@ class FakeSlack(LocalServer):
         }
         return self._ok(user={**user, **self.users.get(uid, {})})
 
-    def _m_usergroups_users_list(self, args: dict) -> web.Response:
+    def _m_usergroups_users_list(self, args: dict[str, Any]) -> web.Response:
         return self._ok(users=sorted(ADMINS))
 
     # -- response_url ------------------------------------------------------
@@ -494,7 +502,8 @@ def signed_headers(
         "x-slack-request-timestamp": stamp,
         "x-slack-signature": SignatureVerifier(secret).generate_signature(
             timestamp=stamp, body=body
-        ),
+        )
+        or "",
     }
 
 

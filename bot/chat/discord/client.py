@@ -21,13 +21,14 @@ from bot.chat.discord.mentions import MentionAnswers
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
-from bot.chat.replies import Reply
 from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
+from bot.records import Reply
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
 from bot.store.keys import discord_explain_claim, discord_interaction_claim
 from bot.store.store import StoreDown
+from bot.tasks import watch
 
 # Reacting with this on a paper's message asks for its notes.
 EXPLAIN_EMOJI = "🔍"
@@ -305,13 +306,6 @@ class DiscordRuntime:
         await asyncio.wait([self.task], timeout=timeout)
 
 
-def _gateway_ended(task: asyncio.Task[Any]) -> None:
-    if task.cancelled():
-        return
-    if (error := task.exception()) is not None:
-        log.error("discord gateway stopped: %s", error, exc_info=error)
-
-
 async def start_discord(
     app: App, handler: CommandHandler, *, intents: discord.Intents | None = None
 ) -> DiscordRuntime:
@@ -335,6 +329,5 @@ async def start_discord(
     except BaseException:
         await bot.close()
         raise
-    task = asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway")
-    task.add_done_callback(_gateway_ended)
+    task = watch(asyncio.create_task(bot.connect(reconnect=True), name="discord-gateway"))
     return DiscordRuntime(bot, task)

@@ -18,8 +18,8 @@ from discord import app_commands
 from discord.app_commands import Choice, Range
 
 from bot.chat.registry import REGISTRY, Arg, Registry, Spec
-from bot.render.text import clip
 from bot.sources.categories import KNOWN
+from bot.text import clip
 
 if TYPE_CHECKING:
     from bot.chat.discord.client import ArxivDiscordBot

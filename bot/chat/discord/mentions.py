@@ -18,7 +18,7 @@ import discord
 
 from bot.ask import Mention
 from bot.ask.service import Asker
-from bot.chat.replies import Reply
+from bot.records import Reply
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
 from bot.store.keys import discord_mention_claim

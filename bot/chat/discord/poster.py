@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
+from bot.records import PaperThread, Reply
 from bot.render.discord import Limits, digest_messages, reply_embed
-from bot.render.text import clip
+from bot.text import clip
 
 __all__ = ["DiscordPostError", "DiscordPoster", "message_nonce"]
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from bot.chat.context import Context
 from bot.chat.registry import Arg, command
-from bot.chat.replies import Reply, inert
 from bot.chat.rights import user_ids
 from bot.errors import CommandError
-from bot.models import MAX_DESCRIPTION, MAX_NAME, ChannelConfig, check_time, check_zone
-from bot.render.text import clip, money
+from bot.models import MAX_DESCRIPTION, MAX_NAME, ChannelConfig, check_time, check_zone, inert
+from bot.records import Reply
 from bot.sources.categories import suggestions, validate_categories
+from bot.text import clip, money
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

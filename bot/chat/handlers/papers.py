@@ -10,13 +10,13 @@ from bot.chat.context import Context
 from bot.chat.context import arxiv_id as paper_id
 from bot.chat.posting import now_refused
 from bot.chat.registry import Arg, Handler, command
-from bot.chat.replies import PaperThread, Reply, inert
 from bot.digest import channel_criteria, left_out
 from bot.errors import CommandError
 from bot.feedback import TasteModel
-from bot.models import ScoredPaper
-from bot.render.text import clip
+from bot.models import ScoredPaper, inert
+from bot.records import PaperThread, Reply
 from bot.scoring.local import LocalRanker, followed_authors
+from bot.text import clip
 
 _ID = Arg("arxiv_id", "word", "e.g. 2506.06440, or an arxiv.org link", high=200)
 

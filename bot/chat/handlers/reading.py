@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.chat.context import Context
 from bot.chat.registry import command
-from bot.chat.replies import Reply, inert
-from bot.models import Usage
-from bot.render.text import clip, money
+from bot.models import Usage, inert
+from bot.records import Reply
+from bot.text import clip, money
 
 _WEEKDAYS = {
     "mon": "Monday",

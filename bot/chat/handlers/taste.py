@@ -7,10 +7,10 @@ import functools
 from bot.chat.context import Context
 from bot.chat.handlers.papers import paper_command
 from bot.chat.registry import Arg, command
-from bot.chat.replies import Reply, inert
 from bot.errors import CommandError
 from bot.feedback import TasteModel, record_explicit
-from bot.models import MAX_NAME
+from bot.models import MAX_NAME, inert
+from bot.records import Reply
 
 
 async def _explicit(ctx: Context, *, arxiv_id: str, value: int) -> Reply:

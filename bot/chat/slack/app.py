@@ -28,12 +28,12 @@ from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
-from bot.chat.replies import PaperThread, Reply
 from bot.chat.rights import Check
 from bot.chat.slack.mentions import register_mentions
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
 from bot.chat.slack.rights import SlackRights
 from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
+from bot.records import PaperThread, Reply
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
 from bot.store import REDIS_ERRORS
 from bot.store.keys import slack_request_claim

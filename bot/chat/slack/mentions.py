@@ -20,9 +20,9 @@ from bot.app import App
 from bot.ask import Mention
 from bot.ask.service import Asker
 from bot.chat.commands import CommandHandler
-from bot.chat.replies import Reply
 from bot.chat.slack.poster import SlackPoster
 from bot.errors import ChatUnavailable
+from bot.records import Reply
 from bot.store import REDIS_ERRORS
 from bot.store.keys import slack_mention_claim
 

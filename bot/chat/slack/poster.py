@@ -14,10 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.chat.pacing import ChannelPacer
-from bot.chat.replies import PaperThread, Reply
 from bot.deliver import Posted, Progress
 from bot.errors import ChatUnavailable
 from bot.models import Digest
+from bot.records import PaperThread, Reply
 from bot.render.slack import SlackMessage, digest_messages, reply_blocks, to_mrkdwn
 
 __all__ = ["EVENT_TYPE", "SlackPoster", "SlackRefused", "with_rate_limit_retry"]
@@ -89,7 +89,8 @@ class SlackPoster:
         delivery records and retries, never a task stuck for minutes or a bare TimeoutError."""
         try:
             async with asyncio.timeout(self.call_timeout):
-                return await getattr(self.client, method)(**kwargs)
+                response: AsyncSlackResponse = await getattr(self.client, method)(**kwargs)
+                return response
         except SlackApiError as e:
             raise _unavailable(e) from e
         except (TimeoutError, aiohttp.ClientError) as e:
@@ -137,7 +138,7 @@ class SlackPoster:
         """
         found: dict[str, str] = {}
 
-        def collect(messages: list[dict]) -> None:
+        def collect(messages: list[dict[str, Any]]) -> None:
             for m in messages:
                 payload = (m.get("metadata") or {}).get("event_payload") or {}
                 if payload.get("marker") == marker and payload.get("key"):
@@ -162,7 +163,7 @@ class SlackPoster:
             if key not in progress.done:
                 await progress.record(key, message_id)
 
-    async def _pages(self, method: str, **kwargs: Any) -> AsyncIterator[list[dict]]:
+    async def _pages(self, method: str, **kwargs: Any) -> AsyncIterator[list[dict[str, Any]]]:
         """The messages of a history or thread, page by page (bounded: a channel read back
         further than RECOVER_PAGES pages holds no delivery worth resuming)."""
         cursor = ""

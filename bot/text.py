@@ -1,4 +1,4 @@
-"""Text helpers shared by the renderers."""
+"""Text helpers shared by the renderers, the commands, ask and explain (below all of them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a command answers, independent of the platform that shows it.
+"""What a command answers, independent of the platform that shows it, and where a paper was shown.
 
 Text uses a small common markup (**bold**, `code`, [text](url), "• " bullets) that the Slack
 and Discord adapters translate.
@@ -7,11 +7,19 @@ and Discord adapters translate.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from bot.models import Digest, inert
-from bot.store.store import PaperMessage
+from bot.models import Digest
 
-__all__ = ["PaperThread", "Reply", "inert"]
+__all__ = ["PaperMessage", "PaperThread", "Reply"]
+
+
+class PaperMessage(NamedTuple):
+    """A digest's message showing a paper, and the thread it is in (Slack: the thread's ts;
+    Discord: the thread's channel id); `thread` is None when it is in the channel itself."""
+
+    message_id: str
+    thread: str | None = None
 
 
 @dataclass(frozen=True)
