@@ -29,7 +29,7 @@ from bot.explain.writer import NoteWriter
 from bot.models import split_arxiv_id
 from bot.render.answer import answer_replies
 from bot.render.text import clip, money
-from bot.scoring.claude import describe_api_error
+from bot.llm.errors import describe_api_error
 from bot.scoring.text import terms
 from bot.store.conversations import add_turn, turns
 from bot.store.passages import get_passages, put_passages

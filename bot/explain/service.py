@@ -29,7 +29,8 @@ from bot.explain.writer import NoteWriter
 from bot.models import Paper, split_arxiv_id
 from bot.render.notes import note_chat
 from bot.render.text import money
-from bot.scoring.claude import ClaudeScorer, describe_api_error
+from bot.llm.errors import describe_api_error
+from bot.scoring.claude import ClaudeScorer
 from bot.sources import ArxivSource
 from bot.sources.http import NotFound, PoliteFetcher
 

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import hashlib
 import logging
-import random
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
-from anthropic import AsyncAnthropic
 
+from bot.llm.client import make_client
+from bot.llm.errors import API_ERRORS, describe_api_error, retry_wait
+from bot.llm.pricing import price_usage
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import prompts
 from bot.scoring.base import Failure, ScoringResult, Sink
@@ -46,7 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
 _RENDEZVOUS_SECONDS = 1.0  # for every set of interests in a prescore run to register
 _MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
@@ -86,12 +84,7 @@ class ClaudeScorer:
         self.name = settings.model
         self.prompt_version = prompts.VERSION
         self.triage = settings.triage
-        self.client = AsyncAnthropic(
-            api_key=api_key,
-            base_url=settings.base_url,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_seconds,
-        )
+        self.client = make_client(settings, api_key=api_key)
         # Scoring calls retry by our rules, not the SDK's: it waits whatever `retry-after` says,
         # past any deadline. (The Batches API and explain have no digest waiting on them.)
         self._messages = self.client.with_options(max_retries=0).messages
@@ -104,23 +97,7 @@ class ClaudeScorer:
     # prices -------------------------------------------------------------------------------------
     def price_usage(self, raw: Any, *, batch: bool = False) -> Usage:
         """Our Usage record, priced, from the SDK's usage of one message."""
-        price = self.settings.price()
-        usage = Usage(
-            model=self.name,
-            calls=1,
-            input_tokens=raw.input_tokens,
-            output_tokens=raw.output_tokens,
-            cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
-            cache_read_input_tokens=raw.cache_read_input_tokens or 0,
-        )
-        dollars = (
-            usage.input_tokens * price.input
-            + usage.output_tokens * price.output
-            + usage.cache_creation_input_tokens * price.cache_write
-            + usage.cache_read_input_tokens * price.cache_read
-        ) / 1e6
-        usage.cost_usd = dollars / 2 if batch else dollars
-        return usage
+        return price_usage(raw, self.name, self.settings.price(), batch=batch)
 
     def _estimate(self, params: dict[str, Any]) -> float:
         """Worst-case dollars of a call before making it (4 characters a token, all output used),
@@ -169,7 +146,7 @@ class ClaudeScorer:
                     message = await self._messages.create(
                         **params, timeout=min(self.settings.timeout_seconds, left)
                     )
-                except _API_ERRORS as e:
+                except API_ERRORS as e:
                     failed = e
                 else:
                     await result.add_usage(self.price_usage(message.usage))
@@ -423,7 +400,7 @@ class ClaudeScorer:
                     await result.add_usage(self.price_usage(message.usage, batch=True))
                     done[int(item.custom_id.split("-")[1])] = message
             return done
-        except _API_ERRORS as e:
+        except API_ERRORS as e:
             log.warning("batch API failed (%s); using normal calls", describe_api_error(e))
             return None
 
@@ -509,43 +486,3 @@ def failure_of(error: Exception) -> Failure:
         return Failure.UNREACHABLE
     status = getattr(error, "status_code", 0)
     return {429: Failure.RATE_LIMITED, 529: Failure.OVERLOADED}.get(status, Failure.API_ERROR)
-
-
-def describe_api_error(error: Exception) -> str:
-    status = getattr(error, "status_code", None)
-    if status and status not in (429, 529):
-        return f"HTTP {status}"
-    return {
-        Failure.TIMED_OUT: "timed out",
-        Failure.UNREACHABLE: "no connection",
-        Failure.RATE_LIMITED: "rate-limited",
-        Failure.OVERLOADED: "overloaded",
-    }.get(failure_of(error), type(error).__name__)
-
-
-def retry_wait(error: Exception, attempt: int, cap: float) -> float | None:
-    """Seconds to wait before retrying, or None when retrying cannot help. Like the SDK (same
-    statuses, `x-should-retry`, exponential backoff from 0.5 s), but `retry-after` is capped."""
-    response = getattr(error, "response", None)
-    if response is not None:
-        headers = response.headers
-        should = headers.get("x-should-retry")
-        status = response.status_code
-        if should == "false" or (
-            should != "true" and status not in (408, 409, 429) and status < 500
-        ):
-            return None
-        asked = _retry_after(headers)
-        if asked is not None:
-            return min(asked, cap)
-    return min(0.5 * 2**attempt, 8.0) * (1 - 0.25 * random.random())
-
-
-def _retry_after(headers: Any) -> float | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(headers.get("retry-after-ms")) / 1000)
-    value = headers.get("retry-after")
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(value))
-    when = email.utils.parsedate_tz(value) if value else None
-    return None if when is None else max(0.0, email.utils.mktime_tz(when) - time.time())
