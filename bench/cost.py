@@ -110,6 +110,7 @@ def _message_tokens(body: dict) -> int:
 
 
 _PAPER = re.compile(r'<paper n="')
+_KINDS = {"triage_titles": "triage", "rate_papers": "score", "comment_papers": "comment"}
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
@@ -176,7 +177,7 @@ async def _one_day(
     # Where the tokens go, by call kind and part of the request.
     parts: dict[str, int] = defaultdict(int)
     for body, usage in zip(requests, log, strict=True):
-        kind = "triage" if _tool(body) == "triage_titles" else "score"
+        kind = _KINDS.get(_tool(body), "score")
         parts[f"{kind}_calls"] += 1
         parts[f"{kind}_prefix"] += _prefix_tokens(body)
         parts[f"{kind}_papers"] += _message_tokens(body)
@@ -184,8 +185,10 @@ async def _one_day(
         text = _message_text(body)
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
-        else:
+        elif kind == "score":
             parts["abstracts_sent"] += len(_PAPER.findall(text))
+        else:
+            parts["commented"] += len(_PAPER.findall(text))
     out["parts"] = dict(parts)
     out["prefix_tokens_per_call"] = max((_prefix_tokens(b) for b in requests), default=0)
     return out
@@ -459,6 +462,9 @@ async def run(quick: bool) -> dict[str, Any]:
             ("scoring: static prefix (tools+instructions)", "score_prefix", price.input),
             ("scoring: titles+abstracts + interests", "score_papers", price.input),
             ("scoring: output", "score_output", price.output),
+            ("comments: static prefix (tools+instructions)", "comment_prefix", price.input),
+            ("comments: titles+abstracts + interests", "comment_papers", price.input),
+            ("comments: output", "comment_output", price.output),
         ]:
             if p.get(k):
                 part_rows.append(

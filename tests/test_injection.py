@@ -12,7 +12,7 @@ from pathlib import Path
 from bot.models import Topic
 from bot.render.markdown import render_markdown
 from tests.conftest import DAY
-from tests.fakes.injections import OBEYED, injected_papers
+from tests.fakes.injections import injected_papers
 
 DATA = Path(__file__).parent / "data" / "injections.json"
 LLM_TOPIC = Topic(
@@ -35,7 +35,8 @@ async def test_no_injected_off_topic_paper_is_selected(make_app, fake_claude):
     bad = {p.id for p in injected}
     assert digest.papers and not bad & {s.paper.id for s in digest.papers}
     by_id = {s.paper.id: s.score for s in digest.ranked}
-    obeyed = [pid for pid in bad if OBEYED in by_id[pid].comment]
+    raw = await app.builder.scoring.cached(digest.criteria, sorted(bad))  # Claude's own scores
+    obeyed = [pid for pid in bad if (raw[pid].relevance, raw[pid].novelty) == (10, 10)]
     # The model was fooled by most of them, and each of those was caught and marked.
     assert len(obeyed) >= len(bad) // 2
     assert all(by_id[pid].flagged and by_id[pid].relevance < 6 for pid in obeyed)

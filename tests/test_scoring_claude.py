@@ -103,7 +103,12 @@ async def test_broken_model_output_is_repaired_and_no_paper_is_lost(make_app, fa
     assert all(1 <= s.score.relevance <= 10 and 1 <= s.score.novelty <= 10 for s in digest.ranked)
     assert "9999.99999" not in {s.paper.id for s in digest.ranked}
     # Papers the answer lost or garbled are asked again; an invented extra id is just ignored.
-    assert (len(fake_claude.requests) == 1) == (fault == "invented")
+    assert (len(_rating(fake_claude.requests)) == 1) == (fault == "invented")
+
+
+def _rating(requests: list[dict]) -> list[dict]:
+    """The scoring calls among a fake's requests (not the triage, not the comments)."""
+    return [r for r in requests if r["tool_choice"]["name"] == "rate_papers"]
 
 
 async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(make_app, fake_claude):
@@ -176,7 +181,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(make_app, fa
     digest = await app.builder.build(_channel(app, "slack:C1"), listing=listing)
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
     assert score.relevance <= 3 and "capped" in score.comment
-    content = fake_claude.requests[-1]["messages"][0]["content"]
+    content = _rating(fake_claude.requests)[-1]["messages"][0]["content"]
     assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
 
 
@@ -218,7 +223,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     # Another replica takes over: only the 20 papers without a stored score go to Claude.
     before = len(fake_claude.requests)
     digest = await app.builder.build(channel, listing=listing)
-    asked = set().union(*(papers_in(body) for body in fake_claude.requests[before:]))
+    asked = set().union(*map(papers_in, _rating(fake_claude.requests[before:])))
     scanned = {s.paper.id for s in digest.ranked}
     assert asked and not asked & answered and asked | answered >= scanned
 

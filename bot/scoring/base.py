@@ -108,3 +108,14 @@ class Scorer(Protocol):
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> ScoringResult: ...
+
+    async def comment(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
+    ) -> tuple[dict[str, str], Usage]:
+        """A one-sentence comment per paper (those it could write), and what writing them cost."""
+        ...

@@ -49,8 +49,10 @@ _REPAIR_ROUNDS = 2
 _RENDEZVOUS_SECONDS = 1.0  # for every set of interests in a prescore run to register
 _MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
-# Output tokens allowed per paper: the row's JSON plus a comment of at most 15 words, with room.
-_TOKENS_PER_SCORE = 60
+# Output tokens allowed per paper: a row "[12, 7, 5], " is about 3 tokens; a comment of at most
+# 15 words with its number about 25. With room.
+_TOKENS_PER_SCORE = 8
+_TOKENS_PER_COMMENT = 48
 # The comment stored for papers the title triage dropped: short, since most scores carry it.
 TRIAGE_DROP = "Off-topic by title."
 # The shortest prompt prefix each model caches, in tokens (Anthropic's prompt-caching docs,
@@ -245,9 +247,11 @@ class ClaudeScorer:
         good: dict[str, Score] = {}
         seen: set[str] = set()
         for entry in entries:
-            if not isinstance(entry, dict):
+            if isinstance(entry, dict):  # the row as an object: read it all the same
+                entry = [entry.get("id"), entry.get("relevance"), entry.get("novelty")]
+            if not isinstance(entry, list) or len(entry) < 3:
                 continue
-            number = _number(entry.get("id"))
+            number = _number(entry[0])
             if number is None or not 0 <= number < len(chunk):
                 continue  # invented
             pid = chunk[number].id
@@ -258,12 +262,12 @@ class ClaudeScorer:
             try:
                 good[pid] = Score(
                     paper_id=pid,
-                    relevance=int(entry["relevance"]),
-                    novelty=int(entry["novelty"]),
-                    comment=str(entry.get("comment") or "").strip()[:400],
+                    relevance=int(entry[1]),
+                    novelty=int(entry[2]),
+                    comment="",  # written for the papers a channel posts (`comment`)
                     scorer=self.name,
                 )
-            except (KeyError, TypeError, ValueError):
+            except (TypeError, ValueError):
                 continue  # out of range or malformed: retried below
         return good
 
@@ -291,7 +295,7 @@ class ClaudeScorer:
         result.reserved += estimate
         last = rounds >= _REPAIR_ROUNDS
         try:
-            good = self._parse(await self._call(params, result, "record_scores"), chunk)
+            good = self._parse(await self._call(params, result, "rate_papers"), chunk)
         except _BadResponse as e:
             good = {}
             if e.kind is Failure.REFUSED:  # halve toward the refused paper, a few times a run
@@ -376,6 +380,53 @@ class ClaudeScorer:
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
         return result
 
+    async def comment(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
+    ) -> tuple[dict[str, str], Usage]:
+        """One sentence per paper, for the few a channel posts (or `score ID` shows): one small
+        call, after scoring, so that comments are written only where someone reads them. What is
+        not commented (a failure, the budget) is left out: the caller uses the local comment."""
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
+        if not papers:
+            return {}, result.usage
+        self._start_clock(result)
+        message = prompts.comment_message(papers, criteria, self.settings.max_abstract_chars)
+        params = self._request(
+            prompts.COMMENT_TOOL, message, 32 + _TOKENS_PER_COMMENT * len(papers)
+        )
+        if not self._affordable(self._estimate(params), result):
+            return {}, result.usage
+        try:
+            answer = await self._comment_answer(params, result)
+        except (_GaveUp, _BadResponse) as e:
+            log.warning("comments failed (%s); using the local ranker's", e)
+            return {}, result.usage
+        comments: dict[str, str] = {}
+        entries = answer.get("comments")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str):
+                number = _number(entry[0])
+                if number is not None and 0 <= number < len(papers) and entry[1].strip():
+                    comments[papers[number].id] = entry[1].strip()[:400]
+        return comments, result.usage
+
+    async def _comment_answer(
+        self, params: dict[str, Any], result: ScoringResult
+    ) -> dict[str, Any]:
+        """Through a message batch when this scorer uses them (the prescore run: half price, and
+        the digests hours later find the comments cached), else one normal call."""
+        if self.settings.use_batches_api:
+            done = await self._batch([params], result)
+            if done and 0 in done:
+                return _tool_input(done[0], "comment_papers")
+            self._start_clock(result)
+        return await self._call(params, result, "comment_papers")
+
     def _start_clock(self, result: ScoringResult) -> None:
         """The deadline of the interactive calls (a batch's own wait is not a digest's)."""
         result.deadline = asyncio.get_running_loop().time() + self.settings.deadline_seconds
@@ -446,7 +497,7 @@ class ClaudeScorer:
         retry: list[list[Paper]] = []
         for i, chunk in enumerate(chunks):
             try:
-                good = self._parse(_tool_input(done[i], "record_scores"), chunk)
+                good = self._parse(_tool_input(done[i], "rate_papers"), chunk)
             except (KeyError, _BadResponse):
                 good = {}
             await result.add_scores(good)

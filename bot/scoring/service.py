@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
-from bot.models import Criteria, Paper, Score, Usage
+from bot.models import Criteria, Paper, Score, ScoredPaper, Usage
 from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
@@ -85,7 +86,10 @@ class ScoringService:
         day: dt.date | None,
         channel_id: str,
         budget_usd: float | None = None,
+        comment: bool = False,
     ) -> Scored:
+        """`comment`: also write the comments the scores lack (for `score ID`; a digest asks
+        only for the papers it posts, through `comment`)."""
         out = Scored()
         local = self._local(papers, criteria)
         for paper in papers:
@@ -110,6 +114,12 @@ class ScoringService:
             out.usage = result.usage
             out.failures = result.failures
         out.scores = {p.id: consistent(cached[p.id], local[p.id]) for p in out.scanned}
+        if need := [p for p in out.scanned if comment and not out.scores[p.id].comment]:
+            budget = None if budget_usd is None else budget_usd - out.usage.cost_usd
+            comments, usage = await self._comments(need, criteria, channel_id, budget)
+            out.usage += usage
+            for p in need:
+                out.scores[p.id] = out.scores[p.id].model_copy(update={"comment": comments[p.id]})
         out.flagged = sum(s.flagged for s in out.scores.values())
         return out
 
@@ -135,22 +145,82 @@ class ScoringService:
         budget: float | None,
         sink: Sink,
     ) -> ScoringResult:
-        lease = f"{self.lease}:{self.scorer.name}:{chash}:{day}"
+        async with self._leased(f"{self.lease}:{self.scorer.name}:{chash}:{day}"):
+            return await self._score_missing(papers, listing, criteria, chash, budget, sink)
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, lease: str) -> AsyncIterator[None]:
+        """Hold `lease` while the block runs, waiting for whoever holds it: another channel or
+        replica doing the same work, whose results the block then finds in the cache. The holder
+        renews its short lease; if it dies the lease lapses within seconds."""
         token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
         deadline = asyncio.get_running_loop().time() + _WAIT_SECONDS
         while token is None:
-            # Another channel or replica is scoring these criteria: wait, then take its scores.
-            # The holder renews its short lease; if it dies the lease lapses within seconds.
             if asyncio.get_running_loop().time() > deadline:
                 raise ScoringBusy("Another replica is still scoring these papers.")
             await asyncio.sleep(0.2)
             token = await self.store.acquire(lease, ttl_ms=_SCORING_LEASE_MS)
         try:
             async with self.store.keep(lease, token, ttl_ms=_SCORING_LEASE_MS):
-                return await self._score_missing(papers, listing, criteria, chash, budget, sink)
+                yield
         finally:
             with contextlib.suppress(*REDIS_ERRORS):
                 await self.store.release(lease, token)
+
+    async def comment(
+        self,
+        chosen: list[ScoredPaper],
+        criteria: Criteria,
+        *,
+        channel_id: str,
+        budget_usd: float | None = None,
+    ) -> tuple[list[ScoredPaper], Usage]:
+        """The papers a channel posts, each with its one-sentence comment, and what writing the
+        missing ones cost. Scoring writes numbers only; comments are written here, once per
+        criteria and paper (cached with the score), for the few papers someone will read."""
+        need = [s.paper for s in chosen if not s.score.comment]
+        if not need:
+            return chosen, Usage()
+        comments, usage = await self._comments(need, criteria, channel_id, budget_usd)
+        return [
+            s
+            if s.score.comment
+            else s.model_copy(
+                update={"score": s.score.model_copy(update={"comment": comments[s.paper.id]})}
+            )
+            for s in chosen
+        ], usage
+
+    async def _comments(
+        self, papers: list[Paper], criteria: Criteria, channel_id: str, budget: float | None
+    ) -> tuple[dict[str, str], Usage]:
+        """Comments by paper id for every one of `papers`: from the score cache (another channel
+        with these criteria wrote them), from the scorer, or else the local ranker's."""
+        chash = self._cache_key(criteria)
+        ids = [p.id for p in papers]
+        usage = Usage()
+        async with self._leased(f"{self.lease}:comments:{self.scorer.name}:{chash}"):
+            cached = await self.store.get_scores(self.scorer.name, chash, ids)
+            comments = {i: s.comment for i, s in cached.items() if s.comment}
+            todo = [p for p in papers if p.id not in comments]
+            if todo:
+                sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
+                written, usage = await self.scorer.comment(
+                    todo, criteria, budget_usd=budget, sink=sink
+                )
+                await self.store.put_scores(
+                    self.scorer.name,
+                    chash,
+                    [
+                        cached[i].model_copy(update={"comment": c})
+                        for i, c in written.items()
+                        if i in cached
+                    ],
+                )
+                comments.update(written)
+        missing = [p for p in papers if p.id not in comments]
+        comments.update({s.paper_id: s.comment for s in self.local.rank(missing, criteria)})
+        return comments, usage
 
     async def _score_missing(
         self,
@@ -211,6 +281,7 @@ def consistent(score: Score, local: Score) -> Score:
             "novelty": min(score.novelty, local.novelty),
             "flagged": True,
             "comment": f"Flagged: Claude gave relevance {score.relevance}, far above what the "
-            f"text supports ({local.relevance}); capped. (Claude said: {score.comment[:120]})",
+            f"text supports ({local.relevance}); capped."
+            + (f" (Claude said: {score.comment[:120]})" if score.comment else ""),
         }
     )
