@@ -395,7 +395,8 @@ class ClaudeScorer:
         if not papers:
             return {}, result.usage
         self._start_clock(result)
-        message = prompts.comment_message(papers, criteria, self.settings.max_abstract_chars)
+        chars = max(100, self.settings.max_abstract_chars * 2 // 3)  # the contribution is enough
+        message = prompts.comment_message(papers, criteria, chars)
         params = self._request(
             prompts.COMMENT_TOOL, message, 32 + _TOKENS_PER_COMMENT * len(papers)
         )
