@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -272,3 +273,39 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
             assert writes == [1, 0, 0] and reads == [0, 1, 1]
         else:  # too short for the model to cache: never marked, never paid for
             assert not any(writes + reads)
+
+
+SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
+
+
+@pytest.mark.parametrize("together", [False, True])
+async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
+    make_app: Any, fake_claude: Any, together: bool
+) -> None:
+    """Two sets of interests on one listing, one digest after the other (the second finds the
+    first done: nobody would read a cache it wrote) or at the same moment (one writes, the other
+    reads). The bill for what the fake reports is never above the same tokens uncached, and the
+    ledger holds exactly what the fake reported."""
+    import asyncio
+
+    app = await make_app(claude=fake_claude)
+    listing = await app.listing(None, ["cs.CL", "cs.CV"])
+    channels = [
+        _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
+        for i, t in enumerate([LLM_TOPIC, SPEECH])
+    ]
+    if together:
+        await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels))
+    else:
+        for channel in channels:
+            await app.builder.build(channel, listing=listing)
+    log = fake_claude.usage_log
+    written = sum(u["cache_creation_input_tokens"] for u in log)
+    read = sum(u["cache_read_input_tokens"] for u in log)
+    # Caching pays when what is written is read: a write is 1.25x an input token, a read 0.1x.
+    assert 1.25 * written + 0.1 * read <= written + read
+    assert bool(read) == together  # one after the other: never marked, so nothing to read
+    ledgers = [await app.store.usage(c.id, TODAY) for c in channels]
+    assert sum(u.calls for u in ledgers) == len(log)
+    assert sum(u.cache_creation_input_tokens for u in ledgers) == written
+    assert sum(u.cache_read_input_tokens for u in ledgers) == read

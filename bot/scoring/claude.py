@@ -46,7 +46,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _REPAIR_ROUNDS = 2
-_RENDEZVOUS_SECONDS = 1.0  # for every set of interests in a prescore run to register
+# For every set of interests starting now (a prescore run; the digests due at the same time) to
+# register as a reader of the day's titles before any call decides whether to mark them.
+_RENDEZVOUS_SECONDS = 1.0
 _MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
 # Output tokens allowed per paper: a row "[12, 7, 5], " is about 3 tokens; a comment of at most
@@ -174,7 +176,7 @@ class ClaudeScorer:
         scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        await self._register(chunks, result.sink, 0.0)
+        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS / 2)
 
         async def one(chunk: list[Paper]) -> set[str]:
             whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
@@ -195,14 +197,16 @@ class ClaudeScorer:
         return [p for p in papers if p.id in kept]
 
     async def _register(self, chunks: list[list[Paper]], sink: Sink | None, wait: float) -> None:
-        """Count this run as a reader of each chunk's titles before any call is marked, and give
-        the other sets of interests starting now `wait` seconds to do the same: the count then
-        says whether a cache write will be read. (The prescore run starts every set at once.)"""
-        for chunk in chunks:
-            async with self._shared_prefix(sink, prompts.titles_block(chunk), wait=False):
-                pass
-        if wait and chunks:
-            await asyncio.sleep(wait)
+        """Count this run as a reader to come of each chunk's titles before any call is marked,
+        and give the other sets of interests starting now `wait` seconds to do the same: a call
+        marks the titles only if a reader is still to come (or another marked them). (The
+        prescore run starts every set at once.)"""
+        keys = [k for c in chunks if (k := self._prefix_key(prompts.titles_block(c)))]
+        if sink is None or not keys:
+            return
+        for key in keys:
+            await sink.reader(key)
+        await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
     async def _triage_call(
@@ -230,12 +234,18 @@ class ClaudeScorer:
     ) -> AsyncIterator[bool]:
         """Whether to mark the titles for caching: only when the model would cache a prefix that
         long and another channel's interests read the same titles."""
-        if sink is None or len(titles) / 4 < min_cache_tokens(self.name):
+        key = self._prefix_key(titles)
+        if sink is None or not key:
             yield False
             return
-        key = hashlib.sha1(f"{self.name}\n{titles}".encode()).hexdigest()
         async with sink.shared_prefix(key, wait=wait) as cache:
             yield cache
+
+    def _prefix_key(self, titles: str) -> str:
+        """The shared prefix's key, or "" when too short for the model to cache."""
+        if len(titles) / 4 < min_cache_tokens(self.name):
+            return ""
+        return hashlib.sha1(f"{self.name}\n{titles}".encode()).hexdigest()
 
     # stage 2 ---------------------------------------------------------------------------------
     def _parse(self, answer: dict[str, Any], chunk: list[Paper]) -> dict[str, Score]:

@@ -262,6 +262,9 @@ class _StoreSink:
     async def scores(self, scores: list[Score]) -> None:
         await self.store.put_scores(self.scorer, self.criteria_hash, scores)
 
+    async def reader(self, key: str) -> None:
+        await self.store.prefix_reader(key, self.criteria_hash)
+
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)
 
