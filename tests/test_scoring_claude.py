@@ -309,3 +309,34 @@ async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
     assert sum(u.calls for u in ledgers) == len(log)
     assert sum(u.cache_creation_input_tokens for u in ledgers) == written
     assert sum(u.cache_read_input_tokens for u in ledgers) == read
+
+
+async def test_every_posted_paper_has_its_comment_and_only_those_are_commented(
+    make_app: Any, fake_claude: Any
+) -> None:
+    """Scoring answers numbers only; one small call writes the comments of the papers the
+    digest posts, and `score ID` writes one on demand."""
+    import re
+
+    from bot.chat.commands import CommandHandler, Invocation
+
+    app = await make_app(claude=fake_claude, llm={"triage": False})
+    channel = _channel(app, "slack:C1", max_papers=5)
+    await app.store.save_channel(channel)
+    digest = await app.builder.build(channel)
+    assert len(digest.papers) == 5
+    comments = re.findall(r"^\*\*Comment:\*\* (.*)$", render_markdown(digest), re.M)
+    assert len(comments) == 5 and all(len(c.split()) >= 3 for c in comments)
+
+    def commenting() -> list[list[str]]:
+        bodies = [r for r in fake_claude.requests if r["tool_choice"]["name"] == "comment_papers"]
+        return [re.findall(r'<paper n="\d+">\n(.*)\n', b["messages"][0]["content"]) for b in bodies]
+
+    assert commenting() == [[s.paper.title for s in digest.papers]]
+    # Unposted papers carry none; `score ID` asks for one, and the next time finds it cached.
+    posted = {s.paper.id for s in digest.papers}
+    quiet = next(s.paper for s in digest.ranked if s.paper.id not in posted)
+    for _ in range(2):
+        reply = await CommandHandler(app).handle(Invocation("slack:C1", "U1", f"score {quiet.id}"))
+        assert len(dict(reply.fields)["Comment"].split()) >= 3
+    assert commenting()[1:] == [[quiet.title]]
