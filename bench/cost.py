@@ -46,6 +46,7 @@ from bench._servers import (
     ServerThread,
     bench_settings,
     cache_fake_judge_stems,
+    criteria_variants,
     rnd,
     table,
 )
@@ -70,6 +71,11 @@ QUICK_COUNTS = (1, 5, 10)
 # Larger channel counts run on the latest bundled day only (1,000 digests a day take minutes).
 ALL_DAYS_UP_TO = 100
 PARALLEL_BUILDS = 64
+# The 100-set day: distinct interest sets (the five topic sets crossed with keyword variants) on
+# the latest day, against one set alone. Goal: the 100 sets cost at most 40x the one.
+SET_COUNTS = (1, 100)
+SET_MODES = ("triage", "batches")
+GOALS = {"prescored": 40.0, "digest_time": 70.0, "sets_100": 40.0}
 COMMENT_WORDS = 15  # the prompt asks for one sentence of at most 15 words from relevance 5 up
 
 
@@ -121,6 +127,8 @@ async def _one_day(
     n_channels: int,
     mode: str,
     model: str,
+    *,
+    distinct: bool = False,
 ) -> dict[str, Any]:
     fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
     fake.judge = realistic_judge
@@ -132,11 +140,16 @@ async def _one_day(
     try:
         async with await open_app(settings, offline=True) as app:
             listing = await app.listing(day, CATEGORIES)  # fetched once, through the bundled source
+            updates = (
+                criteria_variants(n_channels)
+                if distinct
+                else [TOPIC_SETS[i % len(TOPIC_SETS)].update() for i in range(n_channels)]
+            )
             channels = [
                 app.default_channel(f"slack:C{i:04d}").model_copy(
-                    update={**TOPIC_SETS[i % len(TOPIC_SETS)].update(), "categories": CATEGORIES}
+                    update={**update, "categories": CATEGORIES}
                 )
-                for i in range(n_channels)
+                for i, update in enumerate(updates)
             ]
             gate = asyncio.Semaphore(PARALLEL_BUILDS)
 
@@ -298,7 +311,8 @@ async def run(quick: bool) -> dict[str, Any]:
     llm = LLMSettings()
     model = llm.model
     price = llm.price()
-    results: dict[tuple[bool, int], list[dict[str, Any]]] = {}
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    sets: dict[tuple[str, int], dict[str, Any]] = {}
     started = time.perf_counter()
     cache_fake_judge_stems()
     with RedisServer() as redis_server:
@@ -311,6 +325,12 @@ async def run(quick: bool) -> dict[str, Any]:
                         await _one_day(threads, redis_server.url, day, n, mode, model)
                         for day in run_days
                     ]
+            for mode in SET_MODES:
+                for n in SET_COUNTS:
+                    redis_server.flush()
+                    sets[(mode, n)] = await _one_day(
+                        threads, redis_server.url, latest, n, mode, model, distinct=True
+                    )
 
     summary: dict[str, Any] = {
         "model": model,
@@ -516,5 +536,65 @@ async def run(quick: bool) -> dict[str, Any]:
         "Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
         "(a few hundred tokens a call) is not counted, so real input is somewhat higher."
     )
+    tables.insert(0, _headline(summary, sets, price, notes))
     summary["seconds"] = rnd(time.perf_counter() - started, 1)
     return {"summary": summary, "tables": tables, "notes": notes}
+
+
+def _headline(
+    summary: dict[str, Any], sets: dict[tuple[str, int], dict[str, Any]], price, notes: list[str]
+) -> dict[str, Any]:
+    """The figures the goals are about, each beside its goal: the bill per scanned paper in input
+    tokens (prescored, at digest time), and what 100 distinct interest sets cost against one."""
+    for mode in SET_MODES:
+        one, many = (_derive(_totals([sets[(mode, n)]]), price, 1)["usd"] for n in SET_COUNTS)
+        summary[f"sets_{SET_COUNTS[-1]}_vs_1_{mode}"] = rnd(many / max(1e-12, one), 2)
+        summary[f"usd_{SET_COUNTS[-1]}_sets_{mode}"] = rnd(many, 4)
+    rows = [
+        [
+            "prescored (batches API): input-token equivalents per scanned paper",
+            summary["output_weighted_per_scanned_batches"],
+            f"<= {GOALS['prescored']:g}",
+        ],
+        [
+            "at digest time: input-token equivalents per scanned paper",
+            summary["output_weighted_per_scanned_triage"],
+            f"<= {GOALS['digest_time']:g}",
+        ],
+        [
+            f"{SET_COUNTS[-1]} distinct interest sets / 1 set, prescored",
+            summary[f"sets_{SET_COUNTS[-1]}_vs_1_batches"],
+            f"<= {GOALS['sets_100']:g}x",
+        ],
+        [
+            f"{SET_COUNTS[-1]} distinct interest sets / 1 set, at digest time",
+            summary[f"sets_{SET_COUNTS[-1]}_vs_1_triage"],
+            f"<= {GOALS['sets_100']:g}x",
+        ],
+        [
+            "triage keep rate (titles that go on to the abstract pass)",
+            summary["triage_survival"],
+            "(reported)",
+        ],
+    ]
+    summary["goal_prescored_met"] = (
+        summary["output_weighted_per_scanned_batches"] <= GOALS["prescored"]
+    )
+    summary["goal_digest_time_met"] = (
+        summary["output_weighted_per_scanned_triage"] <= GOALS["digest_time"]
+    )
+    summary["goal_sets_100_met"] = (
+        summary[f"sets_{SET_COUNTS[-1]}_vs_1_batches"] <= GOALS["sets_100"]
+    )
+    for mode in SET_MODES:
+        run = sets[(mode, SET_COUNTS[-1])]
+        if run["ledger_calls"] != run["calls"]:
+            notes.append(f"{SET_COUNTS[-1]} sets, {MODE_LABELS[mode]}: the ledger disagrees.")
+    return table(
+        "Headline: the bill per scanned paper and the 100-set day, against the goals",
+        ["figure", "measured", "goal"],
+        rows,
+        caption="Input-token equivalents = dollars / the input price per token (output 5x, cache "
+        "writes 1.25x, reads 0.1x, batches 0.5x of all). The sets figures are dollars on the "
+        "latest day, 1 set (the first topic set) against 100 distinct ones.",
+    )
