@@ -9,6 +9,7 @@ and papers are fenced and labelled as untrusted data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.models import Criteria, Paper
 
@@ -216,30 +217,33 @@ def paper_block(number: int, paper: Paper, abstract_chars: int) -> str:
     return f'<paper n="{number}">\n{_clean(paper.title)}\n{_clean(abstract)}\n</paper>'
 
 
-def _blocks(papers: list[Paper], abstract_chars: int) -> str:
-    return "\n".join(paper_block(i, p, abstract_chars) for i, p in enumerate(papers))
-
-
 def scoring_message(papers: list[Paper], criteria: Criteria, abstract_chars: int) -> str:
-    return f"{_blocks(papers, abstract_chars)}\n{_scoring_task(len(papers), criteria)}"
-
-
-def _scoring_task(count: int | str, criteria: Criteria) -> str:
-    return (
-        f"{_interests(criteria)}\n"
-        f"Rate each of the {count} papers above for these interests with rate_papers."
-    )
+    return _papers_message(papers, criteria, abstract_chars, _scoring_task)
 
 
 def comment_message(papers: list[Paper], criteria: Criteria, abstract_chars: int) -> str:
-    return f"{_blocks(papers, abstract_chars)}\n{_comment_task(len(papers), criteria)}"
+    return _papers_message(papers, criteria, abstract_chars, _comment_task)
+
+
+def _papers_message(
+    papers: list[Paper],
+    criteria: Criteria,
+    abstract_chars: int,
+    task: Callable[[int | str, Criteria], str],
+) -> str:
+    blocks = "\n".join(paper_block(i, p, abstract_chars) for i, p in enumerate(papers))
+    return f"{blocks}\n{task(len(papers), criteria)}"
+
+
+def _scoring_task(count: int | str, criteria: Criteria) -> str:
+    return f"{_interests(criteria)}\nRate each of the {count} papers above {_USING} rate_papers."
 
 
 def _comment_task(count: int | str, criteria: Criteria) -> str:
-    return (
-        f"{_interests(criteria)}\n"
-        f"Comment on each of the {count} papers above for these interests with comment_papers."
-    )
+    return f"{_interests(criteria)}\nComment on each of the {count} papers above {_USING} comment_papers."
+
+
+_USING = "for these interests with"
 
 
 def titles_block(papers: list[Paper]) -> str:
