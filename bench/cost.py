@@ -46,6 +46,7 @@ from bench._servers import (
     ServerThread,
     bench_settings,
     cache_fake_judge_stems,
+    criteria_variants,
     rnd,
     table,
 )
@@ -70,6 +71,11 @@ QUICK_COUNTS = (1, 5, 10)
 # Larger channel counts run on the latest bundled day only (1,000 digests a day take minutes).
 ALL_DAYS_UP_TO = 100
 PARALLEL_BUILDS = 64
+# The 100-set day: distinct interest sets (the five topic sets crossed with keyword variants) on
+# the latest day, against one set alone. Goal: the 100 sets cost at most 40x the one.
+SET_COUNTS = (1, 100)
+SET_MODES = ("triage", "batches")
+GOALS = {"prescored": 40.0, "digest_time": 70.0, "sets_100": 40.0}
 COMMENT_WORDS = 15  # the prompt asks for one sentence of at most 15 words from relevance 5 up
 
 
@@ -110,6 +116,7 @@ def _message_tokens(body: dict) -> int:
 
 
 _PAPER = re.compile(r'<paper n="')
+_KINDS = {"triage_titles": "triage", "rate_papers": "score", "comment_papers": "comment"}
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
@@ -120,6 +127,8 @@ async def _one_day(
     n_channels: int,
     mode: str,
     model: str,
+    *,
+    distinct: bool = False,
 ) -> dict[str, Any]:
     fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
     fake.judge = realistic_judge
@@ -131,11 +140,16 @@ async def _one_day(
     try:
         async with await open_app(settings, offline=True) as app:
             listing = await app.listing(day, CATEGORIES)  # fetched once, through the bundled source
+            updates = (
+                criteria_variants(n_channels)
+                if distinct
+                else [TOPIC_SETS[i % len(TOPIC_SETS)].update() for i in range(n_channels)]
+            )
             channels = [
                 app.default_channel(f"slack:C{i:04d}").model_copy(
-                    update={**TOPIC_SETS[i % len(TOPIC_SETS)].update(), "categories": CATEGORIES}
+                    update={**update, "categories": CATEGORIES}
                 )
-                for i in range(n_channels)
+                for i, update in enumerate(updates)
             ]
             gate = asyncio.Semaphore(PARALLEL_BUILDS)
 
@@ -176,7 +190,7 @@ async def _one_day(
     # Where the tokens go, by call kind and part of the request.
     parts: dict[str, int] = defaultdict(int)
     for body, usage in zip(requests, log, strict=True):
-        kind = "triage" if _tool(body) == "triage_titles" else "score"
+        kind = _KINDS.get(_tool(body), "score")
         parts[f"{kind}_calls"] += 1
         parts[f"{kind}_prefix"] += _prefix_tokens(body)
         parts[f"{kind}_papers"] += _message_tokens(body)
@@ -184,8 +198,10 @@ async def _one_day(
         text = _message_text(body)
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
-        else:
+        elif kind == "score":
             parts["abstracts_sent"] += len(_PAPER.findall(text))
+        else:
+            parts["commented"] += len(_PAPER.findall(text))
     out["parts"] = dict(parts)
     out["prefix_tokens_per_call"] = max((_prefix_tokens(b) for b in requests), default=0)
     return out
@@ -295,7 +311,8 @@ async def run(quick: bool) -> dict[str, Any]:
     llm = LLMSettings()
     model = llm.model
     price = llm.price()
-    results: dict[tuple[bool, int], list[dict[str, Any]]] = {}
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    sets: dict[tuple[str, int], dict[str, Any]] = {}
     started = time.perf_counter()
     cache_fake_judge_stems()
     with RedisServer() as redis_server:
@@ -308,6 +325,12 @@ async def run(quick: bool) -> dict[str, Any]:
                         await _one_day(threads, redis_server.url, day, n, mode, model)
                         for day in run_days
                     ]
+            for mode in SET_MODES:
+                for n in SET_COUNTS:
+                    redis_server.flush()
+                    sets[(mode, n)] = await _one_day(
+                        threads, redis_server.url, latest, n, mode, model, distinct=True
+                    )
 
     summary: dict[str, Any] = {
         "model": model,
@@ -459,6 +482,9 @@ async def run(quick: bool) -> dict[str, Any]:
             ("scoring: static prefix (tools+instructions)", "score_prefix", price.input),
             ("scoring: titles+abstracts + interests", "score_papers", price.input),
             ("scoring: output", "score_output", price.output),
+            ("comments: static prefix (tools+instructions)", "comment_prefix", price.input),
+            ("comments: titles+abstracts + interests", "comment_papers", price.input),
+            ("comments: output", "comment_output", price.output),
         ]:
             if p.get(k):
                 part_rows.append(
@@ -510,5 +536,65 @@ async def run(quick: bool) -> dict[str, Any]:
         "Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
         "(a few hundred tokens a call) is not counted, so real input is somewhat higher."
     )
+    tables.insert(0, _headline(summary, sets, price, notes))
     summary["seconds"] = rnd(time.perf_counter() - started, 1)
     return {"summary": summary, "tables": tables, "notes": notes}
+
+
+def _headline(
+    summary: dict[str, Any], sets: dict[tuple[str, int], dict[str, Any]], price, notes: list[str]
+) -> dict[str, Any]:
+    """The figures the goals are about, each beside its goal: the bill per scanned paper in input
+    tokens (prescored, at digest time), and what 100 distinct interest sets cost against one."""
+    for mode in SET_MODES:
+        one, many = (_derive(_totals([sets[(mode, n)]]), price, 1)["usd"] for n in SET_COUNTS)
+        summary[f"sets_{SET_COUNTS[-1]}_vs_1_{mode}"] = rnd(many / max(1e-12, one), 2)
+        summary[f"usd_{SET_COUNTS[-1]}_sets_{mode}"] = rnd(many, 4)
+    rows = [
+        [
+            "prescored (batches API): input-token equivalents per scanned paper",
+            summary["output_weighted_per_scanned_batches"],
+            f"<= {GOALS['prescored']:g}",
+        ],
+        [
+            "at digest time: input-token equivalents per scanned paper",
+            summary["output_weighted_per_scanned_triage"],
+            f"<= {GOALS['digest_time']:g}",
+        ],
+        [
+            f"{SET_COUNTS[-1]} distinct interest sets / 1 set, prescored",
+            summary[f"sets_{SET_COUNTS[-1]}_vs_1_batches"],
+            f"<= {GOALS['sets_100']:g}x",
+        ],
+        [
+            f"{SET_COUNTS[-1]} distinct interest sets / 1 set, at digest time",
+            summary[f"sets_{SET_COUNTS[-1]}_vs_1_triage"],
+            f"<= {GOALS['sets_100']:g}x",
+        ],
+        [
+            "triage keep rate (titles that go on to the abstract pass)",
+            summary["triage_survival"],
+            "(reported)",
+        ],
+    ]
+    summary["goal_prescored_met"] = (
+        summary["output_weighted_per_scanned_batches"] <= GOALS["prescored"]
+    )
+    summary["goal_digest_time_met"] = (
+        summary["output_weighted_per_scanned_triage"] <= GOALS["digest_time"]
+    )
+    summary["goal_sets_100_met"] = (
+        summary[f"sets_{SET_COUNTS[-1]}_vs_1_batches"] <= GOALS["sets_100"]
+    )
+    for mode in SET_MODES:
+        run = sets[(mode, SET_COUNTS[-1])]
+        if run["ledger_calls"] != run["calls"]:
+            notes.append(f"{SET_COUNTS[-1]} sets, {MODE_LABELS[mode]}: the ledger disagrees.")
+    return table(
+        "Headline: the bill per scanned paper and the 100-set day, against the goals",
+        ["figure", "measured", "goal"],
+        rows,
+        caption="Input-token equivalents = dollars / the input price per token (output 5x, cache "
+        "writes 1.25x, reads 0.1x, batches 0.5x of all). The sets figures are dollars on the "
+        "latest day, 1 set (the first topic set) against 100 distinct ones.",
+    )

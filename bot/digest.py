@@ -110,14 +110,20 @@ class DigestBuilder:
         if listing.day is None or not listing.papers:
             notes.append("No announcement from arXiv for this day (weekend or holiday).")
         using_local = self.scoring.scorer.name == "local"
+        chosen, commented = await self.scoring.comment(
+            select(ranked, channel, posted),
+            criteria,
+            channel_id=channel.id,
+            budget_usd=await self.budget_left(channel),
+        )
         return Digest(
             channel=channel.id,
             day=listing.day,
             fetched=len(listing.papers),
             scanned=len(scored.scanned),
-            papers=select(ranked, channel, posted),
+            papers=chosen,
             ranked=ranked,
-            usage=scored.usage,
+            usage=scored.usage + commented,
             scored_by=self._scored_by(scored),
             status=status_line(scored.failures, len(scored.scanned)),
             notes=notes,

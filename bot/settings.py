@@ -92,7 +92,7 @@ class LLMSettings(BaseModel):
         "arXiv announces it, for channels whose digest is due 2 hours or more later",
     )
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
-    max_abstract_chars: int = Field(default=320, ge=100)
+    max_abstract_chars: int = Field(default=240, ge=100)
     prefilter_min_relevance: int = Field(
         default=2, ge=0, le=10, description="papers the local ranker scores below this skip Claude"
     )

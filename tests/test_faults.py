@@ -87,7 +87,8 @@ async def test_a_refused_paper_is_isolated_and_the_rest_scored(
     assert digest.status == (
         f"Claude refused for 1 of {digest.scanned} papers; those are ranked by the local ranker."
     )
-    assert len(fake_claude.requests) == 10 + 2 + 2  # 10 batches, then halves of 4 and of 2
+    rating = [r for r in fake_claude.requests if r["tool_choice"]["name"] == "rate_papers"]
+    assert len(rating) == 10 + 2 + 2  # 10 batches, then halves of 4 and of 2
 
 
 async def test_text_without_a_tool_call_is_retried_once_then_ranked_locally(

@@ -13,13 +13,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from bot.digest import channel_criteria
 from bot.models import Digest, Listing, Paper, Topic
 from bot.render.markdown import render_markdown
 from bot.scoring.guard import ISOLATED_TASK, MARK
 from tests.conftest import DAY
 from tests.fakes.anthropic_server import last_user_text
-from tests.fakes.injections import OBEYED, injected_papers
+from tests.fakes.injections import injected_papers
 
 DATA = Path(__file__).parent / "data" / "injections.json"
 LLM_TOPIC = Topic(
@@ -58,16 +57,14 @@ async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claud
     injected, instructions = injected_papers(DATA, DAY, topic=TOPIC_WORDS)
     assert len(injected) >= 25 and len({i.lower() for i in instructions}) == len(instructions)
     fake_claude.obey = instructions
-    digest, listing = await build(app, [*injected, HONEST])
+    digest, _ = await build(app, [*injected, HONEST])
     bad = {p.id for p in injected}
     assert digest.papers and not bad & {s.paper.id for s in digest.papers}
-    # What the model said at first (the shared score cache): fooled by most of them.
-    channel = app.default_channel("slack:C1").model_copy(update={"topics": [LLM_TOPIC]})
-    first = await app.builder.scoring.cached(
-        channel_criteria(channel, None, listing.day), sorted(bad)
-    )
-    obeyed = [pid for pid in bad if OBEYED in first[pid].comment]
-    assert len(obeyed) >= len(bad) // 2
+    raw = await app.builder.scoring.cached(digest.criteria, sorted(bad))  # Claude's own scores
+    obeyed = [pid for pid in bad if (raw[pid].relevance, raw[pid].novelty) == (10, 10)]
+    # The model was fooled by many of them (not all reach it: scoring reads the first 240
+    # characters of an abstract), and each of those was caught and marked.
+    assert len(obeyed) >= len(bad) // 3
     by_id = {s.paper.id: s.score for s in digest.ranked}
     assert all(by_id[pid].flagged and by_id[pid].relevance < 6 for pid in obeyed)
     # Each flagged paper had one call of its own, and the ledger holds every call made.

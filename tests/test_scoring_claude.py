@@ -114,7 +114,12 @@ async def test_broken_model_output_is_repaired_and_no_paper_is_lost(
     assert all(1 <= s.score.relevance <= 10 and 1 <= s.score.novelty <= 10 for s in digest.ranked)
     assert "9999.99999" not in {s.paper.id for s in digest.ranked}
     # Papers the answer lost or garbled are asked again; an invented extra id is just ignored.
-    assert (len(fake_claude.requests) == 1) == (fault == "invented")
+    assert (len(_rating(fake_claude.requests)) == 1) == (fault == "invented")
+
+
+def _rating(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scoring calls among a fake's requests (not the triage, not the comments)."""
+    return [r for r in requests if r["tool_choice"]["name"] == "rate_papers"]
 
 
 async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(
@@ -197,7 +202,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
     digest = await app.builder.build(_channel(app, "slack:C1"), listing=listing)
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
     assert score.relevance <= 3 and score.flagged
-    content = fake_claude.requests[-1]["messages"][0]["content"]
+    content = _rating(fake_claude.requests)[-1]["messages"][0]["content"]
     assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
 
 
@@ -239,7 +244,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     # Another replica takes over: only the 20 papers without a stored score go to Claude.
     before = len(fake_claude.requests)
     digest = await app.builder.build(channel, listing=listing)
-    asked = set().union(*(papers_in(body) for body in fake_claude.requests[before:]))
+    asked = set().union(*map(papers_in, _rating(fake_claude.requests[before:])))
     scanned = {s.paper.id for s in digest.ranked}
     assert asked and not asked & answered and asked | answered >= scanned
 
@@ -288,3 +293,70 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
             assert writes == [1, 0, 0] and reads == [0, 1, 1]
         else:  # too short for the model to cache: never marked, never paid for
             assert not any(writes + reads)
+
+
+SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
+
+
+@pytest.mark.parametrize("together", [False, True])
+async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
+    make_app: Any, fake_claude: Any, together: bool
+) -> None:
+    """Two sets of interests on one listing, one digest after the other (the second finds the
+    first done: nobody would read a cache it wrote) or at the same moment (one writes, the other
+    reads). The bill for what the fake reports is never above the same tokens uncached, and the
+    ledger holds exactly what the fake reported."""
+    import asyncio
+
+    app = await make_app(claude=fake_claude)
+    listing = await app.listing(None, ["cs.CL", "cs.CV"])
+    channels = [
+        _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
+        for i, t in enumerate([LLM_TOPIC, SPEECH])
+    ]
+    if together:
+        await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels))
+    else:
+        for channel in channels:
+            await app.builder.build(channel, listing=listing)
+    log = fake_claude.usage_log
+    written = sum(u["cache_creation_input_tokens"] for u in log)
+    read = sum(u["cache_read_input_tokens"] for u in log)
+    # Caching pays when what is written is read: a write is 1.25x an input token, a read 0.1x.
+    assert 1.25 * written + 0.1 * read <= written + read
+    assert bool(read) == together  # one after the other: never marked, so nothing to read
+    ledgers = [await app.store.usage(c.id, TODAY) for c in channels]
+    assert sum(u.calls for u in ledgers) == len(log)
+    assert sum(u.cache_creation_input_tokens for u in ledgers) == written
+    assert sum(u.cache_read_input_tokens for u in ledgers) == read
+
+
+async def test_every_posted_paper_has_its_comment_and_only_those_are_commented(
+    make_app: Any, fake_claude: Any
+) -> None:
+    """Scoring answers numbers only; one small call writes the comments of the papers the
+    digest posts, and `score ID` writes one on demand."""
+    import re
+
+    from bot.chat.commands import CommandHandler, Invocation
+
+    app = await make_app(claude=fake_claude, llm={"triage": False})
+    channel = _channel(app, "slack:C1", max_papers=5)
+    await app.store.save_channel(channel)
+    digest = await app.builder.build(channel)
+    assert len(digest.papers) == 5
+    comments = re.findall(r"^\*\*Comment:\*\* (.*)$", render_markdown(digest), re.M)
+    assert len(comments) == 5 and all(len(c.split()) >= 3 for c in comments)
+
+    def commenting() -> list[list[str]]:
+        bodies = [r for r in fake_claude.requests if r["tool_choice"]["name"] == "comment_papers"]
+        return [re.findall(r'<paper n="\d+">\n(.*)\n', b["messages"][0]["content"]) for b in bodies]
+
+    assert commenting() == [[s.paper.title for s in digest.papers]]
+    # Unposted papers carry none; `score ID` asks for one, and the next time finds it cached.
+    posted = {s.paper.id for s in digest.papers}
+    quiet = next(s.paper for s in digest.ranked if s.paper.id not in posted)
+    for _ in range(2):
+        reply = await CommandHandler(app).handle(Invocation("slack:C1", "U1", f"score {quiet.id}"))
+        assert len(dict(reply.fields)["Comment"].split()) >= 3
+    assert commenting()[1:] == [[quiet.title]]

@@ -24,10 +24,10 @@ from bot.ask.retrieve import Hit, PassageIndex
 from bot.errors import ArxivBotError, ArxivUnavailable, BadArxivId, PaperNotFound
 from bot.explain.service import Explainer
 from bot.explain.writer import NoteWriter
+from bot.llm.errors import describe_api_error
 from bot.models import split_arxiv_id
 from bot.records import Answer, AnswerKind, Quote, Reply
 from bot.render.answer import answer_replies
-from bot.scoring.claude import describe_api_error
 from bot.scoring.text import terms
 from bot.store.conversations import add_turn, turns
 from bot.store.passages import get_passages, put_passages

@@ -25,10 +25,11 @@ from bot.explain.notes import MAX_EQUATIONS
 from bot.explain.prompt import Prompt, build_prompt
 from bot.explain.validate import BadAnswer, FollowedInstructions, claude_note
 from bot.explain.writer import NoteWriter
+from bot.llm.errors import describe_api_error
 from bot.models import Paper, split_arxiv_id
 from bot.records import Note, Reply
 from bot.render.notes import note_chat
-from bot.scoring.claude import ClaudeScorer, describe_api_error
+from bot.scoring.claude import ClaudeScorer
 from bot.sources import ArxivSource
 from bot.sources.http import NotFound, PoliteFetcher
 from bot.text import money

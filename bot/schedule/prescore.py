@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.app import App
-from bot.digest import candidates
+from bot.digest import DigestBuilder, candidates
 from bot.errors import ListingNotReady
 from bot.models import ChannelConfig, Criteria
 from bot.schedule.calendar import latest_announcement
@@ -86,9 +86,14 @@ async def prescore(
                 channel_id=payer.id,
                 budget_usd=await app.builder.budget_left(payer),
             )
+            # And the comments on what each channel will post, at the batch price too.
+            writer = DigestBuilder(source=app.builder.source, store=app.store, scoring=scoring)
+            spent = scored.usage
+            for config in configs:
+                spent += (await writer.build(config, listing=listing)).usage
         report.criteria += 1
         report.channels += len(configs)
-        report.cost_usd += scored.usage.cost_usd
+        report.cost_usd += spent.cost_usd
 
     # Batches take minutes to hours: every set of interests waits on its own at the same time.
     await asyncio.gather(*(one(criteria, configs) for criteria, configs in groups.values()))

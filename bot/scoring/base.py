@@ -53,10 +53,14 @@ class Sink(Protocol):
 
     async def scores(self, scores: list[Score]) -> None: ...
 
+    async def reader(self, key: str) -> None:
+        """Count this run as a reader to come of a shared prompt prefix, before any call."""
+        ...
+
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
-        """Whether to mark a prompt prefix other criteria share for caching (only when enough
-        of them read it to cover the write premium); the first marked call runs alone so the
-        others read what it wrote."""
+        """Whether to mark a prompt prefix other criteria share for caching (only when a reader
+        is to come, or one marked it: a write nobody reads costs 1.25x for nothing); the first
+        marked call runs alone so the others read what it wrote."""
         ...
 
 
@@ -108,3 +112,14 @@ class Scorer(Protocol):
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> ScoringResult: ...
+
+    async def comment(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
+    ) -> tuple[dict[str, str], Usage]:
+        """A one-sentence comment per paper (those it could write), and what writing them cost."""
+        ...

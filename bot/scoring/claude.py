@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import hashlib
 import logging
-import random
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
-from anthropic import AsyncAnthropic
 
+from bot.llm.client import make_client
+from bot.llm.errors import API_ERRORS, describe_api_error, retry_wait
+from bot.llm.pricing import price_usage
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import guard, prompts
 from bot.scoring.base import Failure, ScoringResult, Sink
@@ -46,13 +45,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_API_ERRORS = (anthropic.APIStatusError, anthropic.APIConnectionError, anthropic.APITimeoutError)
 _REPAIR_ROUNDS = 2
-_RENDEZVOUS_SECONDS = 1.0  # for every set of interests in a prescore run to register
+# For every set of interests starting now (a prescore run; the digests due at the same time) to
+# register as a reader of the day's titles before any call decides whether to mark them.
+_RENDEZVOUS_SECONDS = 1.0
 _MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
 _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
-# Output tokens allowed per paper: the row's JSON plus a comment of at most 15 words, with room.
-_TOKENS_PER_SCORE = 60
+# Output tokens allowed per paper: a row "[12, 7, 5], " is about 3 tokens; a comment of at most
+# 15 words with its number about 25. With room.
+_TOKENS_PER_SCORE = 8
+_TOKENS_PER_COMMENT = 48
 # The comment stored for papers the title triage dropped: short, since most scores carry it.
 TRIAGE_DROP = "Off-topic by title."
 # The shortest prompt prefix each model caches, in tokens (Anthropic's prompt-caching docs,
@@ -86,12 +88,7 @@ class ClaudeScorer:
         self.name = settings.model
         self.prompt_version = prompts.VERSION
         self.triage = settings.triage
-        self.client = AsyncAnthropic(
-            api_key=api_key,
-            base_url=settings.base_url,
-            max_retries=settings.max_retries,
-            timeout=settings.timeout_seconds,
-        )
+        self.client = make_client(settings, api_key=api_key)
         # Scoring calls retry by our rules, not the SDK's: it waits whatever `retry-after` says,
         # past any deadline. (The Batches API and explain have no digest waiting on them.)
         self._messages = self.client.with_options(max_retries=0).messages
@@ -104,23 +101,7 @@ class ClaudeScorer:
     # prices -------------------------------------------------------------------------------------
     def price_usage(self, raw: Any, *, batch: bool = False) -> Usage:
         """Our Usage record, priced, from the SDK's usage of one message."""
-        price = self.settings.price()
-        usage = Usage(
-            model=self.name,
-            calls=1,
-            input_tokens=raw.input_tokens,
-            output_tokens=raw.output_tokens,
-            cache_creation_input_tokens=raw.cache_creation_input_tokens or 0,
-            cache_read_input_tokens=raw.cache_read_input_tokens or 0,
-        )
-        dollars = (
-            usage.input_tokens * price.input
-            + usage.output_tokens * price.output
-            + usage.cache_creation_input_tokens * price.cache_write
-            + usage.cache_read_input_tokens * price.cache_read
-        ) / 1e6
-        usage.cost_usd = dollars / 2 if batch else dollars
-        return usage
+        return price_usage(raw, self.name, self.settings.price(), batch=batch)
 
     def _estimate(self, params: dict[str, Any]) -> float:
         """Worst-case dollars of a call before making it (4 characters a token, all output used),
@@ -171,7 +152,7 @@ class ClaudeScorer:
                     message = await self._messages.create(
                         **params, timeout=min(self.settings.timeout_seconds, left)
                     )
-                except _API_ERRORS as e:
+                except API_ERRORS as e:
                     failed = e
                 else:
                     await result.add_usage(self.price_usage(message.usage))
@@ -197,7 +178,7 @@ class ClaudeScorer:
         scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
         chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        await self._register(chunks, result.sink, 0.0)
+        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS / 2)
 
         async def one(chunk: list[Paper]) -> set[str]:
             whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
@@ -218,14 +199,16 @@ class ClaudeScorer:
         return [p for p in papers if p.id in kept]
 
     async def _register(self, chunks: list[list[Paper]], sink: Sink | None, wait: float) -> None:
-        """Count this run as a reader of each chunk's titles before any call is marked, and give
-        the other sets of interests starting now `wait` seconds to do the same: the count then
-        says whether a cache write will be read. (The prescore run starts every set at once.)"""
-        for chunk in chunks:
-            async with self._shared_prefix(sink, prompts.titles_block(chunk), wait=False):
-                pass
-        if wait and chunks:
-            await asyncio.sleep(wait)
+        """Count this run as a reader to come of each chunk's titles before any call is marked,
+        and give the other sets of interests starting now `wait` seconds to do the same: a call
+        marks the titles only if a reader is still to come (or another marked them). (The
+        prescore run starts every set at once.)"""
+        keys = [k for c in chunks if (k := self._prefix_key(prompts.titles_block(c)))]
+        if sink is None or not keys:
+            return
+        for key in keys:
+            await sink.reader(key)
+        await asyncio.sleep(wait)
 
     @contextlib.asynccontextmanager
     async def _triage_call(
@@ -253,12 +236,18 @@ class ClaudeScorer:
     ) -> AsyncIterator[bool]:
         """Whether to mark the titles for caching: only when the model would cache a prefix that
         long and another channel's interests read the same titles."""
-        if sink is None or len(titles) / 4 < min_cache_tokens(self.name):
+        key = self._prefix_key(titles)
+        if sink is None or not key:
             yield False
             return
-        key = hashlib.sha1(f"{self.name}\n{titles}".encode()).hexdigest()
         async with sink.shared_prefix(key, wait=wait) as cache:
             yield cache
+
+    def _prefix_key(self, titles: str) -> str:
+        """The shared prefix's key, or "" when too short for the model to cache."""
+        if len(titles) / 4 < min_cache_tokens(self.name):
+            return ""
+        return hashlib.sha1(f"{self.name}\n{titles}".encode()).hexdigest()
 
     # stage 2 ---------------------------------------------------------------------------------
     def _parse(self, answer: dict[str, Any], chunk: list[Paper]) -> dict[str, Score]:
@@ -270,9 +259,11 @@ class ClaudeScorer:
         good: dict[str, Score] = {}
         seen: set[str] = set()
         for entry in entries:
-            if not isinstance(entry, dict):
+            if isinstance(entry, dict):  # the row as an object: read it all the same
+                entry = [entry.get("id"), entry.get("relevance"), entry.get("novelty")]
+            if not isinstance(entry, list) or len(entry) < 3:
                 continue
-            number = _number(entry.get("id"))
+            number = _number(entry[0])
             if number is None or not 0 <= number < len(chunk):
                 continue  # invented
             pid = chunk[number].id
@@ -283,12 +274,12 @@ class ClaudeScorer:
             try:
                 good[pid] = Score(
                     paper_id=pid,
-                    relevance=int(entry["relevance"]),
-                    novelty=int(entry["novelty"]),
-                    comment=str(entry.get("comment") or "").strip()[:400],
+                    relevance=int(entry[1]),
+                    novelty=int(entry[2]),
+                    comment="",  # written for the papers a channel posts (`comment`)
                     scorer=self.name,
                 )
-            except (KeyError, TypeError, ValueError):
+            except (TypeError, ValueError):
                 continue  # out of range or malformed: retried below
         return good
 
@@ -316,7 +307,7 @@ class ClaudeScorer:
         result.reserved += estimate
         last = rounds >= _REPAIR_ROUNDS
         try:
-            good = self._parse(await self._call(params, result, "record_scores"), chunk)
+            good = self._parse(await self._call(params, result, "rate_papers"), chunk)
         except _BadResponse as e:
             good = {}
             if e.kind is Failure.REFUSED:  # halve toward the refused paper, a few times a run
@@ -430,7 +421,7 @@ class ClaudeScorer:
             if done is not None:
                 for i, paper in enumerate(papers):
                     with contextlib.suppress(KeyError, _BadResponse):
-                        answer = _tool_input(done[i], "record_scores")
+                        answer = _tool_input(done[i], "rate_papers")
                         await result.add_scores(self._parse(answer, [paper]))
                 return result
         self._start_clock(result)
@@ -442,7 +433,7 @@ class ClaudeScorer:
                 return
             result.reserved += estimate
             try:
-                answer = await self._call(params, result, "record_scores")
+                answer = await self._call(params, result, "rate_papers")
                 await result.add_scores(self._parse(answer, [paper]))
             except (_GaveUp, _BadResponse) as e:
                 log.warning("isolated re-score of %s failed (%s)", paper.id, e)
@@ -451,6 +442,54 @@ class ClaudeScorer:
 
         await asyncio.gather(*(one(p, r) for p, r in zip(papers, requests, strict=True)))
         return result
+
+    async def comment(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
+    ) -> tuple[dict[str, str], Usage]:
+        """One sentence per paper, for the few a channel posts (or `score ID` shows): one small
+        call, after scoring, so that comments are written only where someone reads them. What is
+        not commented (a failure, the budget) is left out: the caller uses the local comment."""
+        result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
+        if not papers:
+            return {}, result.usage
+        self._start_clock(result)
+        chars = max(100, self.settings.max_abstract_chars * 2 // 3)  # the contribution is enough
+        message = prompts.comment_message(papers, criteria, chars)
+        params = self._request(
+            prompts.COMMENT_TOOL, message, 32 + _TOKENS_PER_COMMENT * len(papers)
+        )
+        if not self._affordable(self._estimate(params), result):
+            return {}, result.usage
+        try:
+            answer = await self._comment_answer(params, result)
+        except (_GaveUp, _BadResponse) as e:
+            log.warning("comments failed (%s); using the local ranker's", e)
+            return {}, result.usage
+        comments: dict[str, str] = {}
+        entries = answer.get("comments")
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], str):
+                number = _number(entry[0])
+                if number is not None and 0 <= number < len(papers) and entry[1].strip():
+                    comments[papers[number].id] = entry[1].strip()[:400]
+        return comments, result.usage
+
+    async def _comment_answer(
+        self, params: dict[str, Any], result: ScoringResult
+    ) -> dict[str, Any]:
+        """Through a message batch when this scorer uses them (the prescore run: half price, and
+        the digests hours later find the comments cached), else one normal call."""
+        if self.settings.use_batches_api:
+            done = await self._batch([params], result)
+            if done and 0 in done:
+                return _tool_input(done[0], "comment_papers")
+            self._start_clock(result)
+        return await self._call(params, result, "comment_papers")
 
     def _start_clock(self, result: ScoringResult) -> None:
         """The deadline of the interactive calls (a batch's own wait is not a digest's)."""
@@ -476,7 +515,7 @@ class ClaudeScorer:
                     await result.add_usage(self.price_usage(message.usage, batch=True))
                     done[int(item.custom_id.split("-")[1])] = message
             return done
-        except _API_ERRORS as e:
+        except API_ERRORS as e:
             log.warning("batch API failed (%s); using normal calls", describe_api_error(e))
             return None
 
@@ -522,7 +561,7 @@ class ClaudeScorer:
         retry: list[list[Paper]] = []
         for i, chunk in enumerate(chunks):
             try:
-                good = self._parse(_tool_input(done[i], "record_scores"), chunk)
+                good = self._parse(_tool_input(done[i], "rate_papers"), chunk)
             except (KeyError, _BadResponse):
                 good = {}
             await result.add_scores(good)
@@ -562,43 +601,3 @@ def failure_of(error: Exception) -> Failure:
         return Failure.UNREACHABLE
     status = getattr(error, "status_code", 0)
     return {429: Failure.RATE_LIMITED, 529: Failure.OVERLOADED}.get(status, Failure.API_ERROR)
-
-
-def describe_api_error(error: Exception) -> str:
-    status = getattr(error, "status_code", None)
-    if status and status not in (429, 529):
-        return f"HTTP {status}"
-    return {
-        Failure.TIMED_OUT: "timed out",
-        Failure.UNREACHABLE: "no connection",
-        Failure.RATE_LIMITED: "rate-limited",
-        Failure.OVERLOADED: "overloaded",
-    }.get(failure_of(error), type(error).__name__)
-
-
-def retry_wait(error: Exception, attempt: int, cap: float) -> float | None:
-    """Seconds to wait before retrying, or None when retrying cannot help. Like the SDK (same
-    statuses, `x-should-retry`, exponential backoff from 0.5 s), but `retry-after` is capped."""
-    response = getattr(error, "response", None)
-    if response is not None:
-        headers = response.headers
-        should = headers.get("x-should-retry")
-        status = response.status_code
-        if should == "false" or (
-            should != "true" and status not in (408, 409, 429) and status < 500
-        ):
-            return None
-        asked = _retry_after(headers)
-        if asked is not None:
-            return min(asked, cap)
-    return min(0.5 * 2.0**attempt, 8.0) * (1 - 0.25 * random.random())
-
-
-def _retry_after(headers: Any) -> float | None:
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(headers.get("retry-after-ms")) / 1000)
-    value = headers.get("retry-after")
-    with contextlib.suppress(TypeError, ValueError):
-        return max(0.0, float(value))
-    when = email.utils.parsedate_tz(value) if value else None
-    return None if when is None else max(0.0, email.utils.mktime_tz(when) - time.time())

@@ -206,7 +206,11 @@ def verdict(paper: Paper, first: Score, local: Score, again: Score | None) -> Sc
     )
     if again is not None and again.relevance < local.relevance + FLAG_GAP:
         return again.model_copy(
-            update={"flagged": True, "comment": f"{why}; scored again alone: {again.comment}"}
+            update={
+                "flagged": True,
+                "comment": f"{why}; scored again alone"
+                + (f": {again.comment}" if again.comment else ""),
+            }
         )
     capped = min(local.relevance, again.relevance if again else first.relevance)
     return first.model_copy(

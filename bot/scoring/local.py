@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 
-from bot.models import Criteria, Paper, Score, Topic
+from bot.models import Criteria, Paper, Score, Topic, Usage
 from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.memo import LastUsed, papers_key
 from bot.scoring.text import paper_terms, surface_words, terms
@@ -223,3 +223,13 @@ class LocalRanker:
         sink: Sink | None = None,
     ) -> ScoringResult:
         return ScoringResult(scores={s.paper_id: s for s in self.rank(papers, criteria)})
+
+    async def comment(
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        *,
+        budget_usd: float | None = None,
+        sink: Sink | None = None,
+    ) -> tuple[dict[str, str], Usage]:
+        return {s.paper_id: s.comment for s in self.rank(papers, criteria)}, Usage()

@@ -17,14 +17,14 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from bot.errors import ArxivBotError
-from bot.models import Criteria, Paper, Score, Usage
+from bot.models import Criteria, Paper, Score, ScoredPaper, Usage
 from bot.scoring import guard
 from bot.scoring.base import Failure, Scorer, ScoringResult, Sink
 from bot.scoring.claude import ClaudeScorer
 from bot.scoring.local import LocalRanker, followed_authors
 from bot.scoring.memo import LastUsed, papers_key
 from bot.store import Store
-from bot.store.keys import scoring_lease
+from bot.store.keys import comment_lease, scoring_lease
 
 __all__ = ["Scored", "ScoringService"]
 
@@ -81,7 +81,10 @@ class ScoringService:
         day: dt.date | None,
         channel_id: str,
         budget_usd: float | None = None,
+        comment: bool = False,
     ) -> Scored:
+        """`comment`: also write the comments the scores lack (for `score ID`; a digest asks
+        only for the papers it posts, through `comment`)."""
         out = Scored()
         local = self._local(papers, criteria)
         for paper in papers:
@@ -108,6 +111,12 @@ class ScoringService:
             out.failures = result.failures
         out.scores = {p.id: cached[p.id] for p in out.scanned}
         await self._guard(out, local, criteria, chash, channel_id, budget_usd, result)
+        if need := [p for p in out.scanned if comment and not out.scores[p.id].comment]:
+            budget = None if budget_usd is None else budget_usd - out.usage.cost_usd
+            comments, usage = await self._comments(need, criteria, channel_id, budget)
+            out.usage += usage
+            for p in need:
+                out.scores[p.id] = out.scores[p.id].model_copy(update={"comment": comments[p.id]})
         return out
 
     async def _guard(
@@ -175,6 +184,64 @@ class ScoringService:
                 raise ScoringBusy("Another replica is still scoring these papers.")
             return await self._score_missing(papers, listing, criteria, chash, budget, sink)
 
+    async def comment(
+        self,
+        chosen: list[ScoredPaper],
+        criteria: Criteria,
+        *,
+        channel_id: str,
+        budget_usd: float | None = None,
+    ) -> tuple[list[ScoredPaper], Usage]:
+        """The papers a channel posts, each with its one-sentence comment, and what writing the
+        missing ones cost. Scoring writes numbers only; comments are written here, once per
+        criteria and paper (cached with the score), for the few papers someone will read."""
+        need = [s.paper for s in chosen if not s.score.comment]
+        if not need:
+            return chosen, Usage()
+        comments, usage = await self._comments(need, criteria, channel_id, budget_usd)
+        return [
+            s
+            if s.score.comment
+            else s.model_copy(
+                update={"score": s.score.model_copy(update={"comment": comments[s.paper.id]})}
+            )
+            for s in chosen
+        ], usage
+
+    async def _comments(
+        self, papers: list[Paper], criteria: Criteria, channel_id: str, budget: float | None
+    ) -> tuple[dict[str, str], Usage]:
+        """Comments by paper id for every one of `papers`: from the score cache (another channel
+        with these criteria wrote them), from the scorer, or else the local ranker's."""
+        chash = self._cache_key(criteria)
+        ids = [p.id for p in papers]
+        usage = Usage()
+        name = comment_lease(self.lease, self.scorer.name, chash)
+        async with self.store.lease(name, ttl_ms=_SCORING_LEASE_MS, wait=_WAIT_SECONDS) as lease:
+            if lease is None:
+                raise ScoringBusy("Another replica is still writing these comments.")
+            cached = await self.store.get_scores(self.scorer.name, chash, ids)
+            comments = {i: s.comment for i, s in cached.items() if s.comment}
+            todo = [p for p in papers if p.id not in comments]
+            if todo:
+                sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
+                written, usage = await self.scorer.comment(
+                    todo, criteria, budget_usd=budget, sink=sink
+                )
+                await self.store.put_scores(
+                    self.scorer.name,
+                    chash,
+                    [
+                        cached[i].model_copy(update={"comment": c})
+                        for i, c in written.items()
+                        if i in cached
+                    ],
+                )
+                comments.update(written)
+        missing = [p for p in papers if p.id not in comments]
+        comments.update({s.paper_id: s.comment for s in self.local.rank(missing, criteria)})
+        return comments, usage
+
     async def _score_missing(
         self,
         papers: list[Paper],
@@ -214,6 +281,9 @@ class _StoreSink:
 
     async def scores(self, scores: list[Score]) -> None:
         await self.store.put_scores(self.scorer, self.criteria_hash, scores)
+
+    async def reader(self, key: str) -> None:
+        await self.store.prefix_reader(key, self.criteria_hash)
 
     def shared_prefix(self, key: str, *, wait: bool = True) -> AbstractAsyncContextManager[bool]:
         return self.store.shared_prefix(key, self.criteria_hash, wait=wait)

@@ -14,6 +14,7 @@ __all__ = [
     "PRESCORE_CLAIM_TTL",
     "SCHEMA",
     "Keys",
+    "comment_lease",
     "digest_lease",
     "digest_now_count",
     "discord_explain_claim",
@@ -205,6 +206,12 @@ def scoring_lease(kind: str, scorer: str, criteria_hash: str, day: dt.date | Non
     """One scorer scoring one day for one set of criteria ('scoring' or 'prescore'); short and
     renewed, so a dead scorer's waiters take over within seconds."""
     return f"{kind}:{scorer}:{criteria_hash}:{day}"
+
+
+def comment_lease(kind: str, scorer: str, criteria_hash: str) -> str:
+    """One scorer writing the comments of the posted papers for one set of criteria; short and
+    renewed like the scoring lease, so channels sharing the interests pay for each comment once."""
+    return f"{kind}:comments:{scorer}:{criteria_hash}"
 
 
 def prompt_lease(prefix: str) -> str:

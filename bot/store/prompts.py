@@ -13,30 +13,53 @@ from bot.store.leases import Leases
 
 __all__ = ["Prompts"]
 
+# Users of a shared prefix from which another is expected (see `Prompts.shared_prefix`).
+_LIKELY_READ = 3
+
 
 class Prompts(Leases):
+    async def prefix_reader(self, prefix: str, user: str) -> None:
+        """Count `user` as a reader to come of `prefix`, before it decides on any call with it:
+        `shared_prefix` marks a prefix only for readers still to come."""
+        users = self.keys.prompt_users(prefix)
+        async with self.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(users, user)
+            pipe.expire(users, K.DAY)
+            await pipe.execute()
+
     @contextlib.asynccontextmanager
     async def shared_prefix(
         self, prefix: str, user: str, *, wait: bool = True, timeout: float = 60.0
     ) -> AsyncIterator[bool]:
         """Whether a call should mark `prefix` for prompt caching, and its turn to make the call.
 
-        Caching pays only when another user (criteria) reads the prefix too: a cache write costs
-        1.25x and a read 0.1x an input token. The first user of the day's prefix therefore does not
-        mark it; from the second on it is marked. The first marked call runs alone (a lease) and
-        the others wait until it has succeeded, so that they read the cache instead of all writing
-        it at once; with `wait=False` (batches) nobody waits. Not `lease()`: a waiter stops
-        waiting as soon as the cache is warm, not when the lease is free.
+        Caching pays only when what is written is read: a cache write costs 1.25x and a read 0.1x
+        an input token. So a call marks the prefix when another user marked it lately (it reads
+        that) or when a user counted by `prefix_reader` has not decided yet (it will read this):
+        never for the last user to come, so two users one after the other pay no premium. From
+        `_LIKELY_READ` users of the prefix today on, it is marked anyway: more are likely to come
+        (a read saves 0.9x, the write costs 0.25x), and on a busy morning some register late. The
+        first marked call runs alone (a lease) and the others wait until it has succeeded, so
+        that they read the cache instead of all writing it at once; with `wait=False` (batches)
+        nobody waits. Not `lease()`: a waiter stops waiting as soon as the cache is warm, not
+        when the lease is free.
         """
         users = self.keys.prompt_users(prefix)
+        decided = self.keys.prompt_users(f"{prefix}:decided")
+        marked = self.keys.prompt_warm(f"{prefix}:marked")
         async with self.r.pipeline(transaction=True) as pipe:
             pipe.sadd(users, user)
             pipe.expire(users, K.DAY)
+            pipe.sadd(decided, user)
+            pipe.expire(decided, K.DAY)
+            pipe.sdiff([users, decided])
+            pipe.exists(marked)
             pipe.scard(users)
-            *_, count = await pipe.execute()
-        if count < 2:
+            *_, pending, was_marked, seen = await pipe.execute()
+        if not (pending or was_marked or seen >= _LIKELY_READ):
             yield False
             return
+        await self.r.set(marked, "1", ex=K.PROMPT_WARM_TTL)
         warm = self.keys.prompt_warm(prefix)
         lease = K.prompt_lease(prefix)
         token = None

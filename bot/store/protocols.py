@@ -112,6 +112,7 @@ class LeaseStore(Protocol):
 
 @runtime_checkable
 class PromptStore(Protocol):
+    async def prefix_reader(self, prefix: str, user: str) -> None: ...
     def shared_prefix(
         self, prefix: str, user: str, *, wait: bool = True, timeout: float = 60.0
     ) -> AbstractAsyncContextManager[bool]: ...

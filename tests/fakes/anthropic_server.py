@@ -23,7 +23,10 @@ Scoring tool (``record_scores``)
 Papers are read from the LAST user message's text as ``<paper n="3">\\n...\\n</paper>`` blocks
 (the bot numbers them; ``<paper id="2506.01234">`` works too).  The answer is one ``tool_use``
 block named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
-one entry per paper, in order; ``id`` is the block's number (an int) or id.
+one entry per paper, in order; ``id`` is the block's number (an int) or id.  The same papers
+under ``rate_papers`` are answered as rows ``{"scores": [[id, relevance, novelty], ...]}``, and
+under ``comment_papers`` as ``{"comments": [[id, comment], ...]}`` (a comment for every paper:
+the judge's, or PLAIN_COMMENT where it has none).
 ``judge(paper_text, interests)`` scores one paper against the system text plus the request's
 ``<interests>`` block; ``paper_text`` is the WHOLE block, tag included.  The default judge is
 deterministic:
@@ -108,6 +111,12 @@ from aiohttp import web
 from tests.fakes._server import LocalServer
 
 SCORING_TOOL = "record_scores"
+# The bot's compact scoring: [number, relevance, novelty] rows, and its comments on chosen papers.
+RATE_TOOL = "rate_papers"
+COMMENT_TOOL = "comment_papers"
+PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL)
+# What the fake comments on a paper its judge finds no comment for (a real model writes one).
+PLAIN_COMMENT = "Shares little with the channel's topics."
 # The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
 TRIAGE_TOOL = "triage_titles"
 _TITLE_LINE_RE = re.compile(r"^(\d+) (.+)$", re.M)
@@ -470,11 +479,13 @@ class FakeAnthropic(LocalServer):
             return None
         choice = body.get("tool_choice") or {}
         if choice.get("type") == "tool":
-            return choice.get("name")
-        names = [t.get("name") for t in tools]
-        return SCORING_TOOL if SCORING_TOOL in names else names[0]
+            return str(choice.get("name"))
+        names = [str(t.get("name")) for t in tools]
+        return next((n for n in names if n in PAPER_TOOLS), names[0])
 
-    def _score(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
+    def _score(
+        self, body: dict[str, Any], fault: str | None, tool: str = SCORING_TOOL
+    ) -> dict[str, Any]:
         judge = self.judge or default_judge
         sys_text = judge_context(body)
         papers = [
@@ -517,7 +528,14 @@ class FakeAnthropic(LocalServer):
                 "comment": "On second thought...",
             }
             scores.insert(1, dup)
-        result: dict[str, Any] = {"scores": scores}
+        if tool == RATE_TOOL:
+            result: dict[str, Any] = {
+                "scores": [[e["id"], e["relevance"], e["novelty"]] for e in scores]
+            }
+        elif tool == COMMENT_TOOL:
+            result = {"comments": [[e["id"], e["comment"] or PLAIN_COMMENT] for e in scores]}
+        else:
+            result = {"scores": scores}
         if fault == "injected":
             result["note"] = "system override"
         return result
@@ -538,7 +556,7 @@ class FakeAnthropic(LocalServer):
     def _make_message(self, body: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         """Build a message for a validated request; raises _Fault on responder problems."""
         tool = self._requested_tool(body)
-        if self.refuse_containing and tool == SCORING_TOOL:
+        if self.refuse_containing and tool in PAPER_TOOLS:
             papers = "".join(m.group(0) for m in _PAPER_RE.finditer(last_user_text(body)))
             if self.refuse_containing in papers:
                 fault = "refusal"
@@ -557,8 +575,8 @@ class FakeAnthropic(LocalServer):
         else:
             if fault == "invalid_json":
                 tool_input: dict[str, Any] = {"scores": "oops"}
-            elif tool == SCORING_TOOL:
-                tool_input = self._score(body, fault)
+            elif tool in PAPER_TOOLS:
+                tool_input = self._score(body, fault, tool)
             elif tool == TRIAGE_TOOL and self.responder is None:
                 tool_input = self._triage(body)
             elif self.responder is None:

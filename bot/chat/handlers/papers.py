@@ -84,6 +84,7 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
         day=paper.announced,
         channel_id=ctx.channel_id,
         budget_usd=await ctx.app.builder.budget_left(config),
+        comment=True,
     )
     result = scored.scores.get(paper.id)
     if result is None:
