@@ -251,6 +251,13 @@ async def _run_once(
     return out
 
 
+def settings_interval() -> float:
+    """The poster's pause between a channel's messages (the floor's unit)."""
+    from bot.settings import Settings
+
+    return float(Settings.model_fields["slack_message_interval"].default)
+
+
 async def run(quick: bool) -> dict[str, Any]:
     base = QUICK if quick else FULL
     deadline = Deadline(BUDGET_SECONDS[quick])
@@ -390,10 +397,9 @@ async def run(quick: bool) -> dict[str, Any]:
             )
         notes.append(
             f"{first['rate_limited']} of {first['rate_limited'] + first['posts']} chat.postMessage "
-            "calls were answered 429: the poster sends as fast as it can and waits out "
-            "Retry-After (whole seconds, plus up to 1 s of jitter) instead of pacing itself; "
-            f"messages in a thread go out every {first['post_interval_p50']:.2f} s (p50) for "
-            f"an allowance of {1 / SLACK_RATE:.2f} s."
+            f"calls were answered 429; messages in a thread went out every "
+            f"{first['post_interval_p50']:.2f} s (p50) for a pacer interval of "
+            f"{settings_interval():.2f} s and Slack's allowance of {1 / SLACK_RATE:.2f} s."
         )
         notes.append(
             f"Wall time splits into scoring (to the first post: {first['to_first_post']:.0f} s) "
