@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import App
 from bot.chat.commands import CommandHandler
 from bot.chat.replies import PaperThread, Reply
-from bot.chat.slack import SlackPoster, build_slack_app, start_slack
+from bot.chat.slack import SlackPoster, SlackRuntime, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
@@ -484,7 +484,8 @@ def test_manifest_declares_what_the_adapter_uses():
 
 
 # --- the long-running process -------------------------------------------------------------------
-async def test_http_mode_serves_signed_requests(make_app, fake):
+async def http_runtime(make_app: Any, fake: FakeSlack) -> SlackRuntime:
+    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
     app = await make_app(
         offline=True,
         slack_signing_secret=SECRET,
@@ -492,7 +493,11 @@ async def test_http_mode_serves_signed_requests(make_app, fake):
         slack_api_url=fake.base_url + "/api",
         slack_port=0,
     )
-    runtime = await start_slack(app, CommandHandler(app))
+    return await start_slack(app, CommandHandler(app))
+
+
+async def test_http_mode_serves_signed_requests(make_app, fake):
+    runtime = await http_runtime(make_app, fake)
     try:
         assert runtime.mode == "http" and runtime.connected() and runtime.port
         url = f"http://127.0.0.1:{runtime.port}/slack/events"
@@ -507,7 +512,7 @@ async def test_http_mode_serves_signed_requests(make_app, fake):
             async with http.post(url, data=body, headers=bad) as r:
                 assert r.status == 401
         await eventually(lambda: fake.responses, "the reply")
-        assert (await app.store.get_channel(CHANNEL)).relevance_threshold == 8
+        assert (await runtime._listeners.app.store.get_channel(CHANNEL)).relevance_threshold == 8
         # The Web API client keeps its connection: no new TCP (and TLS) handshake per call.
         for n in range(3):
             await runtime.poster.post_text("C123", f"message {n}")
@@ -800,17 +805,10 @@ async def test_a_running_bot_acks_without_auth_test_and_replies_on_one_connectio
     make_app: Any,
 ) -> None:
     async with ReplyPeers(latency=0.01) as fake:
-        app = await make_app(
-            offline=True,
-            slack_signing_secret=SECRET,
-            slack_bot_token="xoxb-test",
-            slack_api_url=fake.base_url + "/api",
-            slack_port=0,
-        )
-        runtime = await start_slack(app, CommandHandler(app))
+        runtime = await http_runtime(make_app, fake)
         try:
             assert fake.methods() == ["auth.test"]  # start_slack's token check, and no other
-            h = Harness(fake, app, runtime.bolt, runtime.bolt.client)
+            h = Harness(fake, runtime._listeners.app, runtime.bolt, runtime.bolt.client)
             # One after the other, replies go over one kept-alive connection, not one each.
             for n in range(5):
                 await h.command(f"help {n}")
