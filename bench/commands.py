@@ -154,15 +154,19 @@ async def _start_client() -> tuple[asyncio.subprocess.Process, str]:
 
 def _floor_app(client: Any) -> Any:
     """The floor: a bare slack-bolt AsyncApp on the same signed requests that only acks and
-    replies "ok" through response_url, as the bot's own adapter does for every command."""
+    replies "ok" through response_url on the client's kept-alive session (the cheapest reply,
+    so the load generator can send the next command; Bolt's own respond() would open a session
+    per reply and raise the floor)."""
     from slack_bolt.async_app import AsyncApp
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
 
     bare = AsyncApp(client=client, signing_secret=SECRET, name="floor")
 
     @bare.command("/arxiv")
-    async def _ack(ack: Any, respond: Any) -> None:
+    async def _ack(ack: Any, command: dict[str, Any]) -> None:
         await ack()
-        await respond("ok")
+        url = command["response_url"]
+        await AsyncWebhookClient(url=url, session=client.session).send_dict({"text": "ok"})
 
     return bare
 
@@ -203,9 +207,13 @@ async def run(quick: bool) -> dict[str, Any]:
 
     days = bundled_days()[-1:] if quick else bundled_days()
     rounds = 1 if quick else 2
+    import aiohttp
+
     proc, slack_url = await _start_client()
+    # One kept-alive session for the Web API and response_url, as start_slack() gives the bot.
+    session = aiohttp.ClientSession()
     try:
-        client = AsyncWebClient(token="xoxb-bench", base_url=slack_url + "/api/")
+        client = AsyncWebClient(token="xoxb-bench", base_url=slack_url + "/api/", session=session)
         # The floor first, on the same machine, load generator and fake, in the same run.
         floor_samples, _ = await _serve(proc, _floor_app(client), rounds, EVENTS_PATH)
         with RedisServer() as server:
@@ -219,6 +227,7 @@ async def run(quick: bool) -> dict[str, Any]:
                 bolt = build_slack_app(app, CommandHandler(app), client=client)
                 samples, seconds = await _serve(proc, bolt, rounds, EVENTS_PATH)
     finally:
+        await session.close()
         if proc.returncode is None:
             proc.stdin.close()
             try:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from bot.feedback import TasteModel
-from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper
+from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper, Usage
 from bot.scoring import guard, prompts
 from bot.scoring.base import status_line
 from bot.scoring.local import followed_authors
+from bot.scoring.memo import papers_key
 from bot.scoring.service import Scored, ScoringService
 from bot.sources import Source
 from bot.store import Store
@@ -23,6 +27,20 @@ log = logging.getLogger(__name__)
 
 # Longer than a slow arXiv fetch with its retries; a crashed fetcher's lease expires by itself.
 _FETCH_LEASE_MS = 5 * 60 * 1000
+# Distinct (interests, listing) pairs remembered: a large deployment's day, catch-ups included.
+_SHARED_SIZE = 64
+
+_Key = tuple[str, str, tuple[str, ...], dt.date | None]
+
+
+@dataclass
+class _Shared:
+    """What every channel with the same criteria and listing gets: the scores (made, or read from
+    the shared cache, once) and the ranking without a taste model (sorted once)."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    scored: Scored | None = None
+    ranked: list[ScoredPaper] | None = None
 
 
 class DigestBuilder:
@@ -31,6 +49,7 @@ class DigestBuilder:
         self.store = store
         self.scoring = scoring
         self._fetching: dict[str, asyncio.Lock] = {}
+        self._shared: OrderedDict[_Key, _Shared] = OrderedDict()
 
     async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
         """The day's listing, fetched once per (day, category set) and then read from the store.
@@ -82,27 +101,26 @@ class DigestBuilder:
         taste = await TasteModel.load(self.store, channel.id)
         if criteria is None:
             criteria = channel_criteria(channel, taste, listing.day)
-        scored = await self.scoring.score(
-            papers,
-            criteria,
-            day=listing.day,
-            channel_id=channel.id,
-            budget_usd=await self.budget_left(channel),
-        )
-        ranked = sorted(
+        scorer = self.scoring.scorer
+        shared = self._shared_for(
             (
-                # Built from models already validated: skip validating them again (this runs for
-                # every paper of every channel's digest).
-                ScoredPaper.model_construct(
-                    paper=p,
-                    score=taste.adjust(p, scored.scores[p.id]) if taste else scored.scores[p.id],
-                    followed_authors=followed_authors(p, criteria.authors),
-                )
-                for p in scored.scanned
-                if p.id in scored.scores
-            ),
-            key=lambda s: (-s.score.relevance, -s.score.novelty, s.paper.id),
+                scorer.name,
+                f"{criteria.digest()}-{scorer.prompt_version}",
+                papers_key(papers),
+                listing.day,
+            )
         )
+        async with shared.lock:  # the first channel scores; the others with these interests wait
+            scored = shared.scored or await self._score(channel, papers, criteria, listing.day)
+            if shared.scored is None and not scored.failures:
+                shared.scored = _as_read_back(scored, self.scoring)
+        # Without a taste model the ranking depends on the shared scores alone: sorted once.
+        reusable = taste is None and not scored.failures
+        ranked = shared.ranked if reusable and shared.ranked is not None else None
+        if ranked is None:
+            ranked = rank(scored, criteria, taste)
+            if reusable:
+                shared.ranked = ranked
         posted = await self.store.posted_ids(channel.id) if skip_posted else set()
         notes = []
         if scored.flagged:
@@ -131,6 +149,26 @@ class DigestBuilder:
             criteria=criteria,
         )
 
+    def _shared_for(self, key: _Key) -> _Shared:
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = _Shared()
+            if len(self._shared) > _SHARED_SIZE:
+                self._shared.popitem(last=False)
+        self._shared.move_to_end(key)
+        return shared
+
+    async def _score(
+        self, channel: ChannelConfig, papers: list[Paper], criteria: Criteria, day: dt.date | None
+    ) -> Scored:
+        return await self.scoring.score(
+            papers,
+            criteria,
+            day=day,
+            channel_id=channel.id,
+            budget_usd=await self.budget_left(channel),
+        )
+
     def _scored_by(self, scored: Scored) -> str:
         """The scorer that made the scores, and who paid: this run, or an earlier one."""
         model = self.scoring.scorer.name
@@ -142,6 +180,30 @@ class DigestBuilder:
         if not scored.usage.calls:
             return f"{model} (cached; {paid})"
         return f"{model} ({scored.cached} scores cached, {paid})"
+
+
+def _as_read_back(scored: Scored, scoring: ScoringService) -> Scored:
+    """`scored` as the next channel with these criteria would get it from the scoring service:
+    the same scores, all read from the shared cache, nothing spent (the first channel paid)."""
+    claude = scoring.scorer.name != scoring.local.name
+    return dataclasses.replace(scored, usage=Usage(), cached=len(scored.scores) if claude else 0)
+
+
+def rank(scored: Scored, criteria: Criteria, taste: TasteModel | None) -> list[ScoredPaper]:
+    """The scored papers best first, each with the followed authors it has."""
+    return sorted(
+        (
+            # Built from models already validated: skip validating them again.
+            ScoredPaper.model_construct(
+                paper=p,
+                score=taste.adjust(p, scored.scores[p.id]) if taste else scored.scores[p.id],
+                followed_authors=followed_authors(p, criteria.authors),
+            )
+            for p in scored.scanned
+            if p.id in scored.scores
+        ),
+        key=lambda s: (-s.score.relevance, -s.score.novelty, s.paper.id),
+    )
 
 
 def channel_criteria(

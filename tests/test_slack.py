@@ -26,7 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler
-from bot.chat.slack import SlackPoster, build_slack_app, start_slack
+from bot.records import PaperThread, Reply
+from bot.chat.slack import SlackPoster, SlackRuntime, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
@@ -502,7 +503,8 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
 
 
 # --- the long-running process -------------------------------------------------------------------
-async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSlack) -> None:
+async def http_runtime(make_app: MakeApp, fake: FakeSlack) -> SlackRuntime:
+    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
     app = await make_app(
         offline=True,
         slack_signing_secret=SECRET,
@@ -510,7 +512,11 @@ async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSla
         slack_api_url=fake.base_url + "/api",
         slack_port=0,
     )
-    runtime = await start_slack(app, CommandHandler(app))
+    return await start_slack(app, CommandHandler(app))
+
+
+async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSlack) -> None:
+    runtime = await http_runtime(make_app, fake)
     try:
         assert runtime.mode == "http" and runtime.connected() and runtime.port
         url = f"http://127.0.0.1:{runtime.port}/slack/events"
@@ -525,7 +531,8 @@ async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSla
             async with http.post(url, data=body, headers=bad) as r:
                 assert r.status == 401
         await eventually(lambda: fake.responses, "the reply")
-        assert (await app.store.get_channel(CHANNEL)).relevance_threshold == 8
+        stored = await runtime._listeners.app.store.get_channel(CHANNEL)
+        assert stored is not None and stored.relevance_threshold == 8
         # The Web API client keeps its connection: no new TCP (and TLS) handshake per call.
         for n in range(3):
             await runtime.poster.post_text("C123", f"message {n}")
@@ -785,3 +792,58 @@ async def test_poster_paces_itself_to_slacks_rate_instead_of_collecting_429s() -
         await SlackPoster(client, per_channel_interval=0.2).post_digest("C9", digest, marker="p")
         assert _time.monotonic() - started >= 5 * 0.2  # 6 messages, 0.2 s apart
         assert fake.rate_limited == 0 and len(fake.posts("C9")) == 6
+
+
+# --- the ack path -------------------------------------------------------------------------------
+class ReplyPeers(FakeSlack):
+    """FakeSlack that also notes the connection (client address) each response_url reply uses."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.reply_peers: list[object] = []
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        self.reply_peers.append(request.transport.get_extra_info("peername"))
+        return await super()._response_url(request)
+
+
+async def burst(h: Harness, n: int) -> list[str]:
+    """`n` signed `/arxiv help` requests at once; the status and body of each ack."""
+    bodies = [
+        urlencode(command_payload(h.fake, "help", key=f"b{i}", user=f"U{i}")) for i in range(n)
+    ]
+    form = "application/x-www-form-urlencoded"
+    acks = await asyncio.gather(
+        *(h.send(body, signed_headers(body, content_type=form)) for body in bodies)
+    )
+    await eventually(lambda: len(h.fake.responses) >= n, f"{n} replies")
+    return [f"{a.status} {a.body}" for a in acks]
+
+
+async def test_a_burst_of_first_requests_asks_auth_test_once(make_app: Any) -> None:
+    async with FakeSlack(latency=0.05) as fake:  # auth.test is slow enough for all 30 to wait
+        app = await make_app(offline=True, slack_signing_secret=SECRET)
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
+        h = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+        assert await burst(h, 30) == ["200 "] * 30
+        assert fake.methods() == ["auth.test"]
+        assert {k for k, _ in fake.responses} == {f"b{i}" for i in range(30)}
+
+
+async def test_a_running_bot_acks_without_auth_test_and_replies_on_one_connection(
+    make_app: Any,
+) -> None:
+    async with ReplyPeers(latency=0.01) as fake:
+        runtime = await http_runtime(make_app, fake)
+        try:
+            assert fake.methods() == ["auth.test"]  # start_slack's token check, and no other
+            h = Harness(fake, runtime._listeners.app, runtime.bolt, runtime.bolt.client)
+            # One after the other, replies go over one kept-alive connection, not one each.
+            for n in range(5):
+                await h.command(f"help {n}")
+                await eventually(lambda: not runtime._listeners.tasks, "the reply sent")
+            assert len(set(fake.reply_peers)) == 1
+            assert await burst(h, 30) == ["200 "] * 30
+            assert fake.methods() == ["auth.test"]
+        finally:
+            await runtime.close()

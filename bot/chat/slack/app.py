@@ -4,7 +4,8 @@ Bolt (process_before_response=False, the default) runs a listener as a task of i
 answers Slack's HTTP request (or Socket Mode envelope) as soon as the listener calls ack(); the
 listener then goes on and replies through response_url. So the command is acked first (no Redis
 or network call before it), then deduplicated (a replayed signed body or a Slack retry runs once),
-then run.
+then run. Nothing on the way to the ack waits on Slack: the workspace is authorized by one
+auth.test for the app's life, and replies reuse the Web API client's connection.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
@@ -52,8 +57,6 @@ CONNECT_SECONDS = 30.0
 REPLAY_WINDOW = 5 * 60
 # Slack sends command text with &, <, > escaped, and links as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
-
-Respond = Callable[..., Awaitable[Any]]
 
 
 def command_text(raw: str) -> str:
@@ -85,13 +88,57 @@ def _sentence(error: Exception) -> str:
     return str(error) if isinstance(error, ArxivBotError) else str(StoreDown())
 
 
+class OneWorkspace(AsyncAuthorize):
+    """Bolt's authorize for the bot's one workspace: a single auth.test for the app's life.
+
+    Bolt's own single-team authorization remembers auth.test's answer only once it has one, so
+    every request of the first concurrent burst calls it before its ack; here the first caller
+    asks and the others wait for that answer. start_slack() hands in the answer of the auth.test
+    it makes anyway to check the token, so a running bot asks none per request."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._answer: AsyncSlackResponse | None = None
+        self._asking = asyncio.Lock()
+
+    def remember(self, answer: AsyncSlackResponse) -> None:
+        self._answer = answer
+
+    async def __call__(  # type: ignore[override]
+        self, *, user_id: str | None = None, **_request: Any
+    ) -> AuthorizeResult:
+        if self._answer is None:
+            async with self._asking:
+                if self._answer is None:
+                    self._answer = await self._client.auth_test()
+        answer = self._answer
+        return AuthorizeResult(
+            enterprise_id=answer.get("enterprise_id"),
+            team_id=answer.get("team_id"),
+            bot_id=answer.get("bot_id"),
+            bot_user_id=answer.get("user_id"),
+            bot_token=self._client.token,
+            user_id=user_id,
+            bot_scopes=answer.headers.get("x-oauth-scopes"),
+        )
+
+
 class _Listeners:
     """What the Bolt listeners do; keeps each running listener task so close() can drain them."""
 
-    def __init__(self, app: App, handler: CommandHandler, poster: SlackPoster) -> None:
+    def __init__(
+        self,
+        app: App,
+        handler: CommandHandler,
+        poster: SlackPoster,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
         self.app = app
         self.handler = handler
         self.poster = poster
+        # Replies to response_url on the Web API client's session: Bolt's respond() opens a new
+        # session (a new connection, a TLS handshake with Slack) for every reply.
+        self.session = session
         self.admins = SlackRights(poster.client, app.settings.slack_admins)
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -118,11 +165,13 @@ class _Listeners:
         except StoreUnavailable:
             return True  # better carried out than lost; the command will say the store is away
 
+    async def _respond(self, response_url: str, message: dict[str, Any]) -> None:
+        await AsyncWebhookClient(url=response_url, session=self.session).send_dict(message)
+
     async def command(
         self,
         ack: Callable[[], Awaitable[Any]],
         command: dict[str, Any],
-        respond: Respond,
         request: AsyncBoltRequest | None = None,
     ) -> None:
         self._track()
@@ -130,6 +179,7 @@ class _Listeners:
         if not await self._first_time(request):
             log.info("replayed or retried /arxiv request ignored")
             return
+        url = command["response_url"]
         channel, user = command["channel_id"], command["user_id"]
         inv = Invocation(
             channel_id=f"slack:{channel}",
@@ -146,14 +196,14 @@ class _Listeners:
             elif reply.thread is not None:
                 reply = await self._in_thread(channel, reply, reply.thread)
             kind = "ephemeral" if reply.ephemeral else "in_channel"
-            await respond(**reply_blocks(reply), response_type=kind)
+            await self._respond(url, {**reply_blocks(reply), "response_type": kind})
         except (ArxivBotError, *REDIS_ERRORS) as e:  # the store is away, Slack refused: say so
             log.warning("/arxiv %r in %s: %s", inv.text, inv.channel_id, e)
-            await respond(text=_sentence(e), response_type="ephemeral")
+            await self._respond(url, {"text": _sentence(e), "response_type": "ephemeral"})
         except Exception:
             log.exception("/arxiv %r by %s in %s failed", inv.text, user, inv.channel_id)
             try:
-                await respond(text=SORRY, response_type="ephemeral")
+                await self._respond(url, {"text": SORRY, "response_type": "ephemeral"})
             except Exception:
                 log.exception("could not tell %s that /arxiv failed", user)
 
@@ -232,22 +282,22 @@ def _client(app: App, session: aiohttp.ClientSession | None = None) -> AsyncWebC
 
 def _build(
     app: App, handler: CommandHandler, client: AsyncWebClient | None
-) -> tuple[AsyncApp, _Listeners]:
+) -> tuple[AsyncApp, _Listeners, OneWorkspace]:
     client = with_rate_limit_retry(client or _client(app))
     secret = app.settings.slack_signing_secret
+    authorize = OneWorkspace(client)
     bolt = AsyncApp(
         client=client,
+        authorize=authorize,
         signing_secret=secret.get_secret_value() if secret else "",
         name="arxiv-bot",
     )
     poster = SlackPoster(client, per_channel_interval=app.settings.slack_message_interval)
-    listeners = _Listeners(app, handler, poster)
+    listeners = _Listeners(app, handler, poster, client.session)
 
     @bolt.command("/arxiv")
-    async def on_arxiv(
-        ack: Any, command: dict[str, Any], respond: Respond, request: AsyncBoltRequest
-    ) -> None:
-        await listeners.command(ack, command, respond, request)
+    async def on_arxiv(ack: Any, command: dict[str, Any], request: AsyncBoltRequest) -> None:
+        await listeners.command(ack, command, request)
 
     @bolt.action(EXPLAIN_ACTION)
     async def on_explain(ack: Any, body: dict[str, Any], request: AsyncBoltRequest) -> None:
@@ -262,7 +312,7 @@ def _build(
         await listeners.reaction(event, added=False)
 
     register_mentions(bolt, app, handler, poster)
-    return bolt, listeners
+    return bolt, listeners, authorize
 
 
 def build_slack_app(
@@ -341,9 +391,11 @@ async def _connect(
     app: App, handler: CommandHandler, session: aiohttp.ClientSession
 ) -> SlackRuntime:
     s = app.settings
-    bolt, listeners = _build(app, handler, _client(app, session))
+    bolt, listeners, authorize = _build(app, handler, _client(app, session))
     try:
-        listeners.poster.note_scopes(await bolt.client.auth_test())
+        scopes = await bolt.client.auth_test()
+        listeners.poster.note_scopes(scopes)
+        authorize.remember(scopes)
     except SlackApiError as e:
         raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({e.response.get('error')}).") from e
     if s.slack_app_token is not None:
