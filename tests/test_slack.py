@@ -26,7 +26,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
 from bot.chat.commands import CommandHandler
-from bot.records import PaperThread, Reply
 from bot.chat.slack import SlackPoster, SlackRuntime, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
