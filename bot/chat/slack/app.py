@@ -104,9 +104,7 @@ class OneWorkspace(AsyncAuthorize):
     def remember(self, answer: AsyncSlackResponse) -> None:
         self._answer = answer
 
-    async def __call__(  # type: ignore[override]
-        self, *, user_id: str | None = None, **_request: Any
-    ) -> AuthorizeResult:
+    async def __call__(self, *, user_id: str | None = None, **_request: Any) -> AuthorizeResult:
         if self._answer is None:
             async with self._asking:
                 if self._answer is None:
