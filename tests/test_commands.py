@@ -43,6 +43,10 @@ async def test_settings_show_the_weekly_day_and_the_watches(ask) -> None:
     fields = dict((await ask("settings")).fields)
     assert fields["Weekly roll-up"].startswith("Friday at 09:00 UTC")
     assert fields["Watches"] == "<@U7> on Vision-language"
+    assert fields["Admins"].startswith("none listed")
+    await ask("admins add <@U9>")
+    admins = dict((await ask("settings")).fields)["Admins"]
+    assert "U9" in admins and "<@U9>" not in admins  # shown, never pinged
 
 
 async def test_schedule_says_it_subscribes_the_channel(ask) -> None:

@@ -49,6 +49,11 @@ async def settings(ctx: Context) -> Reply:
         ("Weekly roll-up", weekly),
         ("Budget", f"{money(c.budget_usd)} a day"),
         (
+            "Admins",
+            ", ".join(inert(f"<@{a}>") for a in c.admins)
+            or "none listed (the channel's creator and the workspace admins)",
+        ),
+        (
             "Watches",
             ", ".join(f"<@{u}> on {inert(t)}" for u, t in sorted(watches.items())) or "none",
         ),
