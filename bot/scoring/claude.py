@@ -90,7 +90,7 @@ class _GaveUp(Exception):
         self.kind = kind
 
 
-@dataclass
+@dataclass(eq=False)  # by identity: told apart in lists
 class _Ask:
     """One set of interests waiting to share scoring calls: its papers, and what it still lacks."""
 
@@ -102,7 +102,7 @@ class _Ask:
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class _Gathering:
     """The sets of interests scoring one listing now: how many started, and those whose triage
     is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all."""
@@ -119,7 +119,7 @@ class _Gathering:
             self.ready.clear()
 
 
-@dataclass
+@dataclass(eq=False)
 class _SetsCall:
     """One call for several sets: the papers, once, and the numbers each set asks for."""
 
