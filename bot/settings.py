@@ -92,6 +92,18 @@ class LLMSettings(BaseModel):
         "arXiv announces it, for channels whose digest is due 2 hours or more later",
     )
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
+    sets_per_call: int = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="distinct interest sets scored together in one call (abstracts sent once)",
+    )
+    gather_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="how long a set of interests waits for others to score the same listing with",
+    )
     max_abstract_chars: int = Field(default=240, ge=100)
     prefilter_min_relevance: int = Field(
         default=2, ge=0, le=10, description="papers the local ranker scores below this skip Claude"

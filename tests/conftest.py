@@ -97,6 +97,7 @@ def make_settings(redis_url: str, fake_arxiv: FakeArxiv) -> MakeSettings:
                 "base_url": claude.base_url if claude else None,
                 "max_retries": 1,
                 "batch_poll_seconds": 0,
+                "gather_seconds": 0,  # sets still gather if they started together
             },
         }
         if claude:

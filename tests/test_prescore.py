@@ -63,7 +63,8 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     ledger = await app.store.usage("slack:C1", TODAY)
     assert isinstance(app.scorer, ClaudeScorer)
     list_price = app.scorer.price_usage(ledger).cost_usd  # the same tokens, not batched
-    assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2)
+    # (A call shared with other interests is billed in shares: its tokens split in whole tokens.)
+    assert ledger.calls > 0 and ledger.cost_usd == pytest.approx(list_price / 2, rel=1e-3)
     assert (await app.store.usage("slack:C2", TODAY)).calls == 0
     speech = await app.store.usage("slack:C3", TODAY)
     assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)

@@ -20,7 +20,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
@@ -29,9 +30,10 @@ from bot.llm.client import make_client
 from bot.llm.errors import API_ERRORS, describe_api_error, retry_wait
 from bot.llm.pricing import price_usage
 from bot.models import Criteria, Paper, Score, Usage
-from bot.scoring import guard, prompts
+from bot.scoring import guard, prompts, sets
 from bot.scoring.base import Failure, ScoringResult, Sink
 from bot.scoring.local import LocalRanker
+from bot.scoring.memo import papers_key
 from bot.settings import LLMSettings
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _REPAIR_ROUNDS = 2
+_SETS_TOOL = str(prompts.SCORE_SETS_TOOL["name"])
 # For every set of interests starting now (a prescore run; the digests due at the same time) to
 # register as a reader of the day's titles before any call decides whether to mark them.
 _RENDEZVOUS_SECONDS = 1.0
@@ -54,6 +57,11 @@ _TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
 # Output tokens allowed per paper: a row "[12, 7, 5], " is about 3 tokens; a comment of at most
 # 15 words with its number about 25. With room.
 _TOKENS_PER_SCORE = 8
+_TOKENS_PER_SET_SCORE = 10  # "[12, 3, 7, 5], "
+# The longest the first set of interests whose triage is done waits for the others scoring the same
+# listing that started before it (their triages end apart), to share their scoring calls;
+# `llm.gather_seconds` is how long it waits for more to start.
+_GATHER_MAX = 4.0
 _TOKENS_PER_COMMENT = 48
 # The comment stored for papers the title triage dropped: short, since most scores carry it.
 TRIAGE_DROP = "Off-topic by title."
@@ -82,6 +90,45 @@ class _GaveUp(Exception):
         self.kind = kind
 
 
+@dataclass(eq=False)  # by identity: told apart in lists
+class _Ask:
+    """One set of interests waiting to share scoring calls: its papers, and what it still lacks."""
+
+    papers: list[Paper]
+    criteria: Criteria
+    result: ScoringResult
+    rest: asyncio.Future[list[Paper]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(eq=False)
+class _Gathering:
+    """The sets of interests scoring one listing now: how many started, and those whose triage
+    is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all."""
+
+    coming: int = 0
+    asks: list[_Ask] = field(default_factory=list)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def check(self) -> None:
+        if len(self.asks) >= self.coming:
+            self.ready.set()
+        else:
+            self.ready.clear()
+
+
+@dataclass(eq=False)
+class _SetsCall:
+    """One call for several sets: the papers, once, and the numbers each set asks for."""
+
+    papers: list[Paper]
+    asks: list[_Ask]
+    numbers: list[list[int]]
+    params: dict[str, Any]
+
+
 class ClaudeScorer:
     def __init__(self, settings: LLMSettings, *, api_key: str) -> None:
         self.settings = settings
@@ -94,6 +141,8 @@ class ClaudeScorer:
         self._messages = self.client.with_options(max_retries=0).messages
         self._parallel = asyncio.Semaphore(4)
         self._local = LocalRanker()
+        # The sets of interests now scoring each listing (by papers_key), to share calls.
+        self._gatherings: dict[tuple[str, ...], _Gathering] = {}
 
     async def close(self) -> None:
         await self.client.close()
@@ -271,16 +320,8 @@ class ClaudeScorer:
                 good.pop(pid, None)  # contradicting duplicates: ask again
                 continue
             seen.add(pid)
-            try:
-                good[pid] = Score(
-                    paper_id=pid,
-                    relevance=int(entry[1]),
-                    novelty=int(entry[2]),
-                    comment="",  # written for the papers a channel posts (`comment`)
-                    scorer=self.name,
-                )
-            except (TypeError, ValueError):
-                continue  # out of range or malformed: retried below
+            if (score := self._score_of(pid, entry[1], entry[2])) is not None:
+                good[pid] = score  # else out of range or malformed: retried below
         return good
 
     @staticmethod
@@ -364,26 +405,29 @@ class ClaudeScorer:
             return result
         self._start_clock(result)
         listing = listing or papers
-        if not self.triage:
-            candidates = papers
-        elif self.settings.use_batches_api:
-            candidates = await self._triage_batch(papers, listing, criteria, result)
-        else:
-            candidates = await self._triage(papers, listing, criteria, result)
-        kept = {p.id for p in candidates}
-        await result.add_scores(
-            {
-                paper.id: Score(
-                    paper_id=paper.id,
-                    relevance=2,
-                    novelty=1,
-                    comment=TRIAGE_DROP,
-                    scorer=self.name,
-                )
-                for paper in papers
-                if paper.id not in kept
-            }
-        )
+        async with self._gathering(listing) as gathering:
+            if not self.triage:
+                candidates = papers
+            elif self.settings.use_batches_api:
+                candidates = await self._triage_batch(papers, listing, criteria, result)
+            else:
+                candidates = await self._triage(papers, listing, criteria, result)
+            kept = {p.id for p in candidates}
+            await result.add_scores(
+                {
+                    paper.id: Score(
+                        paper_id=paper.id,
+                        relevance=2,
+                        novelty=1,
+                        comment=TRIAGE_DROP,
+                        scorer=self.name,
+                    )
+                    for paper in papers
+                    if paper.id not in kept
+                }
+            )
+            if gathering is not None and candidates:
+                candidates = await self._gathered(gathering, candidates, criteria, result)
         size = self.settings.batch_size
         chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
         if self.settings.use_batches_api and chunks:
@@ -391,6 +435,196 @@ class ClaudeScorer:
             self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
         return result
+
+    # several sets of interests per call ---------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _gathering(self, listing: list[Paper]) -> AsyncIterator[_Gathering | None]:
+        """Count this run among the sets scoring `listing` now, from before its triage, so that
+        the first whose triage ends knows how many to wait for. (None: one set per call.)"""
+        if self.settings.sets_per_call < 2:
+            yield None
+            return
+        key = papers_key(listing)
+        gathering = self._gatherings.get(key)
+        if gathering is None or gathering.closed:
+            gathering = self._gatherings[key] = _Gathering()
+        gathering.coming += 1
+        gathering.check()
+        try:
+            yield gathering
+        finally:
+            gathering.coming -= 1  # arrived (counted in asks) or gave up: no longer awaited
+            gathering.check()
+            if not gathering.coming and self._gatherings.get(key) is gathering:
+                del self._gatherings[key]
+
+    async def _gathered(
+        self,
+        gathering: _Gathering,
+        papers: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+    ) -> list[Paper]:
+        """The papers still to score alone after the calls shared with the other sets gathered:
+        the first to arrive waits for the rest, then makes every set's shared calls."""
+        if gathering.closed:
+            return papers
+        ask = _Ask(papers, criteria, result)
+        gathering.asks.append(ask)
+        gathering.check()
+        if len(gathering.asks) > 1:
+            return await ask.rest
+        most = max(0.0, min(_GATHER_MAX, result.time_left() / 4))
+        window = min(self.settings.gather_seconds, most)
+        await asyncio.sleep(window)  # for the sets starting about now to start
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gathering.ready.wait(), most - window)
+        gathering.closed = True
+        try:
+            if len(gathering.asks) > 1:
+                await self._score_sets(gathering.asks)
+        finally:
+            for each in gathering.asks:
+                if not each.rest.done():
+                    each.rest.set_result([p for p in each.papers if p.id not in each.result.scores])
+        return await ask.rest
+
+    def _sets_calls(self, asks: list[_Ask]) -> list[_SetsCall]:
+        """The calls of a group of sets: the union of their papers in chunks of
+        `llm.batch_size`, each set asking for its own; a set that cannot afford its share of a
+        call is left out of it (and scores alone, within its budget)."""
+        union = list({p.id: p for a in asks for p in a.papers}.values())
+        size = self.settings.batch_size
+        calls: list[_SetsCall] = []
+        for chunk in (union[i : i + size] for i in range(0, len(union), size)):
+            members = list(asks)
+            while len(members) > 1:
+                call = self._sets_call(chunk, members)
+                estimate = self._estimate(call.params)
+                weights = [len(n) for n in call.numbers]
+                poor = [
+                    a
+                    for a, w in zip(call.asks, weights, strict=True)
+                    if not self._affordable(estimate * w / sum(weights), a.result)
+                ]
+                if not poor:
+                    calls.append(call)
+                    break
+                members = [a for a in members if a not in poor]
+        return calls
+
+    def _sets_call(self, chunk: list[Paper], asks: list[_Ask]) -> _SetsCall:
+        wanted = [{p.id for p in a.papers} for a in asks]
+        numbers = [[i for i, p in enumerate(chunk) if p.id in w] for w in wanted]
+        present = [i for i, n in enumerate(numbers) if n]
+        asks = [asks[i] for i in present]
+        numbers = [numbers[i] for i in present]
+        papers = [p for p in chunk if any(p.id in wanted[i] for i in present)]
+        renumber = {p.id: i for i, p in enumerate(papers)}
+        numbers = [[renumber[chunk[i].id] for i in n] for n in numbers]
+        message = prompts.sets_message(
+            papers,
+            [(a.criteria, n) for a, n in zip(asks, numbers, strict=True)],
+            self.settings.max_abstract_chars,
+        )
+        pairs = sum(map(len, numbers))
+        params = self._request(prompts.SCORE_SETS_TOOL, message, 64 + _TOKENS_PER_SET_SCORE * pairs)
+        return _SetsCall(papers, asks, numbers, params)
+
+    async def _score_sets(self, asks: list[_Ask]) -> None:
+        """Every group's shared calls (by message batch when this scorer uses them); each set's
+        scores go to its own result and sink, each call's usage to the sets in shares."""
+        wanted = [{p.id for p in a.papers} for a in asks]
+        calls = [
+            call
+            for group in sets.groups(wanted, self.settings.sets_per_call)
+            if len(group) > 1
+            for call in self._sets_calls([asks[i] for i in group])
+        ]
+        calls = [c for c in calls if len(c.asks) > 1]
+        if not calls:
+            return
+        if self.settings.use_batches_api:
+
+            async def bill(i: int, usage: Usage) -> None:
+                await self._bill(calls[i], usage)
+
+            done = await self._batch([c.params for c in calls], ScoringResult(), bill)
+            if done is not None:
+                for i, call in enumerate(calls):
+                    with contextlib.suppress(KeyError, _BadResponse):
+                        await self._sets_scores(call, _tool_input(done[i], _SETS_TOOL))
+                return
+            for a in asks:
+                self._start_clock(a.result)
+        await asyncio.gather(*(self._sets_call_now(c) for c in calls))
+
+    async def _sets_call_now(self, call: _SetsCall) -> None:
+        shared = ScoringResult(
+            usage=Usage(model=self.name), deadline=min(a.result.deadline for a in call.asks)
+        )
+        shared.tripped = next((a.result.tripped for a in call.asks if a.result.tripped), None)
+        estimate = self._estimate(call.params)
+        weights = [len(n) for n in call.numbers]
+        for a, w in zip(call.asks, weights, strict=True):
+            a.result.reserved += estimate * w / sum(weights)
+        try:
+            await self._sets_scores(call, await self._call(call.params, shared, _SETS_TOOL))
+        except (_GaveUp, _BadResponse) as e:
+            log.warning("scoring for %d sets failed (%s); each scores alone", len(call.asks), e)
+        finally:
+            for a, w in zip(call.asks, weights, strict=True):
+                a.result.reserved -= estimate * w / sum(weights)
+                a.result.tripped = a.result.tripped or shared.tripped
+            await self._bill(call, shared.usage)
+
+    async def _bill(self, call: _SetsCall, usage: Usage) -> None:
+        weights = [len(n) for n in call.numbers]
+        for a, part in zip(call.asks, sets.shares(usage, weights), strict=True):
+            await a.result.add_usage(part)
+
+    async def _sets_scores(self, call: _SetsCall, answer: dict[str, Any]) -> None:
+        """Each set's valid rows, to its result: rows for papers a set did not ask for, for an
+        unknown set, or out of range are ignored; contradicting duplicates dropped."""
+        entries = answer.get("scores")
+        if not isinstance(entries, list):
+            raise _BadResponse("scores is not a list")
+        asked = [set(n) for n in call.numbers]
+        good: list[dict[str, Score]] = [{} for _ in call.asks]
+        seen: set[tuple[int, int]] = set()
+        for entry in entries:
+            if not isinstance(entry, list) or len(entry) < 4:
+                continue
+            number, n = _number(entry[0]), _number(entry[1])
+            if (
+                number is None
+                or n is None
+                or not 1 <= n <= len(asked)
+                or number not in asked[n - 1]
+            ):
+                continue
+            pid = call.papers[number].id
+            if (number, n) in seen:
+                good[n - 1].pop(pid, None)
+                continue
+            seen.add((number, n))
+            if (score := self._score_of(pid, entry[2], entry[3])) is not None:
+                good[n - 1][pid] = score
+        for a, scores in zip(call.asks, good, strict=True):
+            await a.result.add_scores(scores)
+
+    def _score_of(self, pid: str, relevance: Any, novelty: Any) -> Score | None:
+        """A score from a row's numbers; None when malformed or out of range (retried)."""
+        try:
+            return Score(
+                paper_id=pid,
+                relevance=int(relevance),
+                novelty=int(novelty),
+                comment="",  # written for the papers a channel posts (`comment`)
+                scorer=self.name,
+            )
+        except (TypeError, ValueError):
+            return None
 
     async def rescore(
         self,
@@ -497,7 +731,10 @@ class ClaudeScorer:
 
     # Message Batches: the daily bulk run at half price ------------------------------------------
     async def _batch(
-        self, requests: list[dict[str, Any]], result: ScoringResult
+        self,
+        requests: list[dict[str, Any]],
+        result: ScoringResult,
+        bill: Callable[[int, Usage], Awaitable[None]] | None = None,
     ) -> dict[int, Any] | None:
         """Run requests as one message batch; the succeeded messages by request index, or None
         when the Batches API itself fails (then everything goes by normal calls)."""
@@ -512,8 +749,10 @@ class ClaudeScorer:
             async for item in await self.client.messages.batches.results(batch.id):
                 if item.result.type == "succeeded":
                     message = item.result.message
-                    await result.add_usage(self.price_usage(message.usage, batch=True))
-                    done[int(item.custom_id.split("-")[1])] = message
+                    usage = self.price_usage(message.usage, batch=True)
+                    index = int(item.custom_id.split("-")[1])
+                    await (bill(index, usage) if bill else result.add_usage(usage))
+                    done[index] = message
             return done
         except API_ERRORS as e:
             log.warning("batch API failed (%s); using normal calls", describe_api_error(e))

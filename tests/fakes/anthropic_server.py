@@ -26,7 +26,10 @@ block named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", 
 one entry per paper, in order; ``id`` is the block's number (an int) or id.  The same papers
 under ``rate_papers`` are answered as rows ``{"scores": [[id, relevance, novelty], ...]}``, and
 under ``comment_papers`` as ``{"comments": [[id, comment], ...]}`` (a comment for every paper:
-the judge's, or PLAIN_COMMENT where it has none).
+the judge's, or PLAIN_COMMENT where it has none).  Several interest sets in one call
+(``rate_papers_for_sets``: ``<interests set="N">`` blocks, each followed by "Set N rates papers:
+0, 3."): rows ``[number, set, relevance, novelty]``, each pair judged against the system text plus
+that set's interests alone, so a set scores the same as in a call of its own.
 ``judge(paper_text, interests)`` scores one paper against the system text plus the request's
 ``<interests>`` block; ``paper_text`` is the WHOLE block, tag included.  The default judge is
 deterministic:
@@ -114,7 +117,10 @@ SCORING_TOOL = "record_scores"
 # The bot's compact scoring: [number, relevance, novelty] rows, and its comments on chosen papers.
 RATE_TOOL = "rate_papers"
 COMMENT_TOOL = "comment_papers"
-PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL)
+# Several interest sets in one call: `<interests set="N">` blocks, each followed by
+# "Set N rates papers: 0, 3, 7.", answered as [paper, set, relevance, novelty] rows.
+RATE_SETS_TOOL = "rate_papers_for_sets"
+PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL, RATE_SETS_TOOL)
 # What the fake comments on a paper its judge finds no comment for (a real model writes one).
 PLAIN_COMMENT = "Shares little with the channel's topics."
 # The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
@@ -126,6 +132,9 @@ INVENTED_NUMBER = 9999
 
 _PAPER_RE = re.compile(r'<paper (?:n|id)="([^"]+)">(.*?)</paper>', re.DOTALL)
 _INTERESTS_RE = re.compile(r"<interests>(.*?)</interests>", re.DOTALL)
+_SET_RE = re.compile(
+    r'<interests set="(\d+)">(.*?)</interests>\nSet \1 rates papers: ([\d, ]*)\.', re.DOTALL
+)
 _TITLES_RE = re.compile(r"<titles>\n(.*?)</titles>", re.DOTALL)
 _WORD_RE = re.compile(r"[a-z]{4,}")
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ers", "er", "es", "ed", "ly", "al", "s")
@@ -540,6 +549,29 @@ class FakeAnthropic(LocalServer):
             result["note"] = "system override"
         return result
 
+    def _score_sets(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
+        """Each set's papers judged against that set's interests alone (with the system text),
+        exactly as a call for that set alone would judge them."""
+        judge = self.judge or default_judge
+        text = last_user_text(body)
+        papers = {int(m.group(1)): m.group(0) for m in _PAPER_RE.finditer(text)}
+        obey = [o.lower() for o in self.obey]
+        rows: list[list[int]] = []
+        for m in _SET_RE.finditer(text):
+            context = f"{system_text(body)}\n{m.group(2)}"
+            for number in (int(n) for n in m.group(3).split(",") if n.strip()):
+                paper = papers.get(number, "")
+                if any(o in paper.lower() for o in obey):
+                    rows.append([number, int(m.group(1)), 10, 10])
+                    continue
+                rel, nov, _ = judge(paper, context)
+                rows.append([number, int(m.group(1)), int(rel), int(nov)])
+        if fault == "missing":
+            rows = rows[: len(rows) // 2]
+        elif fault == "invented":
+            rows.append([INVENTED_NUMBER, 1, 5, 5])
+        return {"scores": rows}
+
     def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Keep the numbered titles the judge would score 4 or more."""
         judge = self.judge or default_judge
@@ -575,6 +607,8 @@ class FakeAnthropic(LocalServer):
         else:
             if fault == "invalid_json":
                 tool_input: dict[str, Any] = {"scores": "oops"}
+            elif tool == RATE_SETS_TOOL:
+                tool_input = self._score_sets(body, fault)
             elif tool in PAPER_TOOLS:
                 tool_input = self._score(body, fault, tool)
             elif tool == TRIAGE_TOOL and self.responder is None:
