@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -49,9 +50,9 @@ async def world(redis_url: str, listings: dict[dt.date, list[dict[str, Any]]]):
         await store.close()
 
 
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Replica]]:
-    """Start `arxiv-bot run` replicas; whatever happens, none outlives the test. Their stderr
+@contextlib.contextmanager
+def replicas_in(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Replica]]:
+    """Start `arxiv-bot run` replicas; whatever happens, none outlives the block. Their stderr
     goes to files (a pipe nobody reads fills up and blocks a replica's logging, and with it
     its event loop and its lease renewal)."""
     procs: list[Replica] = []
@@ -64,17 +65,25 @@ def spawn(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Replica]]:
         procs.append(proc)
         return proc
 
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Replica]]:
+    with replicas_in(tmp_path) as start:
+        yield start
 
 
 class Replica(subprocess.Popen[bytes]):
     log: Path
 
-    def errors(self) -> str:
+    def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
 
@@ -164,7 +173,7 @@ async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
         for p in procs:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(30) for p in procs]
-    assert codes == [0, 0, 0], [p.errors() for p in procs]
+    assert codes == [0, 0, 0], [p.log_tail() for p in procs]
     headers = Counter(p["channel"] for p in slack.posts() if "thread_ts" not in p)
     assert len(headers) == 50 and set(headers.values()) == {1}
     entries = Counter((p["channel"], p["text"]) for p in slack.posts() if "thread_ts" in p)
@@ -196,7 +205,7 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
         await _wait(delivered, 60)
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, second.errors()
+        assert second.wait(30) == 0, second.log_tail()
     posts = slack.posts("C000")
     assert sum(1 for p in posts if "thread_ts" not in p) == 1
     entries = Counter(p["text"] for p in posts if "thread_ts" in p)
@@ -233,7 +242,7 @@ async def test_a_killed_replicas_channels_resume_on_survivors_within_seconds(
         for p in procs[1:]:
             p.send_signal(signal.SIGTERM)
         codes = [p.wait(30) for p in procs[1:]]
-    assert codes == [0, 0], [p.errors() for p in procs[1:]]
+    assert codes == [0, 0], [p.log_tail() for p in procs[1:]]
     digests = [p for p in slack.posts() if (p.get("metadata") or {}).get("event_payload")]
     headers = Counter(p["channel"] for p in digests if "thread_ts" not in p)
     assert len(headers) == 18 and set(headers.values()) == {1}
