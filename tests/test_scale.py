@@ -137,7 +137,7 @@ async def test_replica_killed_with_messages_in_flight_at_default_settings(
     procs = [spawn(_defaults(_env(redis_server.url, arxiv, slack))) for _ in range(REPLICAS)]
     release = asyncio.Event()
     try:
-        await _wait(lambda: _posted(slack, CHANNELS * 4), 60)
+        await _wait(lambda: _posted(slack, CHANNELS * 2), 60)
         for c in channels:  # each channel's next post is made and left unanswered
             slack.withhold_answer(c.split(":")[1], release)
         await _wait(lambda: _held(slack), 30)
