@@ -136,6 +136,9 @@ class FakeSlack(LocalServer):
         self.base_url = ""
         self.faults: dict[str, list[int]] = {}  # method -> HTTP statuses of its next calls
         self.hold: asyncio.Event | None = None  # while set and not released, every call hangs
+        # channel -> event: its next chat.postMessage is carried out, its answer withheld until set
+        self.withheld: dict[str, asyncio.Event] = {}
+        self.in_flight: list[str] = []  # channels whose post was carried out and not answered yet
         self._ts = 0
         self._windows = FixedWindow()
         # conversations.info / users.info: fields a test overrides by id; a channel set to None
@@ -175,6 +178,11 @@ class FakeSlack(LocalServer):
         event is set; then they are carried out as usual."""
         self.hold = asyncio.Event()
         return self.hold
+
+    def withhold_answer(self, channel: str, release: asyncio.Event) -> None:
+        """The next chat.postMessage to `channel` is carried out (it shows in the channel), but
+        its answer waits for `release`: a message in flight when its sender is killed."""
+        self.withheld[channel] = release
 
     def methods(self) -> list[str]:
         return [m for m, _ in self.calls]
@@ -274,6 +282,10 @@ class FakeSlack(LocalServer):
         response.headers["X-OAuth-Scopes"] = ",".join(sorted(self.scopes))
         if len(self.errors) == n_errors:
             self.accepted.append((method, args))
+            if method == "chat.postMessage" and (held := self.withheld.pop(args["channel"], None)):
+                self.in_flight.append(args["channel"])
+                await held.wait()
+                self.in_flight.remove(args["channel"])
         return response
 
     def _fail(
