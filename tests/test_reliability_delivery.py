@@ -376,6 +376,32 @@ async def test_a_replica_that_lost_its_lease_posts_no_further_message(
     assert fake_slack.posts() == []
 
 
+async def test_a_record_renewal_fences_only_while_fresh(
+    make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack
+) -> None:
+    """Each message's record renews the lease and stands for the next message's fence only
+    briefly: a replica starved after its last record (a survivor took the lease meanwhile)
+    fences again and posts nothing more."""
+    app = await make_app(offline=True)
+    store, name = app.store, f"digest:slack:C1:{DAY}"
+    token = await store.acquire(name, ttl_ms=60_000)
+    assert token is not None
+    progress = await Progress.load(
+        store, "slack:C1", DAY, resumed=False, lease=Lease(name, token), lease_ms=60_000
+    )
+    await progress.record("header-0", "C1:1.000001")
+    assert await store.r.pttl(store.keys.lock(name)) > 59_000  # the record renewed the lease
+    assert progress.renewed_at is not None
+    progress.renewed_at -= 60  # starved for a minute since
+    await store.r.delete(store.keys.lock(name))
+    assert await store.acquire(name, ttl_ms=60_000)  # the survivor
+    with pytest.raises(LeaseLost):
+        await slack_poster(fake_slack).post_digest(
+            "C1", await digest_for("slack:C1", 3), marker="m", progress=progress
+        )
+    assert fake_slack.posts() == []
+
+
 async def test_discord_posts_of_every_kind_keep_within_the_channels_bucket(
     discord_bot: tuple[FakeDiscord, ArxivDiscordBot],
 ) -> None:

@@ -159,9 +159,14 @@ class _Match(NamedTuple):
 # Every channel on a listing, and every search over the week's papers, reads the same corpus:
 # a few listings and the week that search reads.
 _CORPORA: LastUsed[tuple[str, ...], _Corpus] = LastUsed(8)
+# Smaller sets (a digest's suspects or papers to comment, one per interest set and all at once)
+# are cheap to read again and are not kept: they would push the day's listing out of the memo.
+_MEMO_MIN = 50
 
 
 def _corpus(papers: list[Paper]) -> _Corpus:
+    if len(papers) < _MEMO_MIN:
+        return _Corpus(papers)
     return _CORPORA.get(papers_key(papers), lambda: _Corpus(papers))
 
 
