@@ -90,8 +90,9 @@ class Progress:
 
         The record of the previous message renewed the lease in its own transaction: when that
         was less than FENCE_FRESH of a term ago, it is this message's fence (the lease runs at
-        least nine tenths of a term from now, and nobody could have taken it since), and no
-        further round trip is made. A loop starved since then fences again."""
+        least nine tenths of a term from now, and nobody could have taken it since, short of a
+        Redis that lost its data, the same window a fence then a pacer's wait always had), and
+        no further round trip is made. A loop starved since then fences again."""
         if self.store is None or self.lease is None or not self.lease_ms:
             return
         if self._fresh():
