@@ -7,14 +7,17 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
+from redis.exceptions import WatchError
+
 from bot.store import keys as K
-from bot.store.base import REDIS_ERRORS
+from bot.store.base import REDIS_ERRORS, _s
 from bot.store.leases import Leases
 
 __all__ = ["Prompts"]
 
 # Users of a shared prefix from which another is expected (see `Prompts.shared_prefix`).
 _LIKELY_READ = 3
+_DECIDE_TRIES = 10
 
 
 class Prompts(Leases):
@@ -26,6 +29,31 @@ class Prompts(Leases):
             pipe.sadd(users, user)
             pipe.expire(users, K.DAY)
             await pipe.execute()
+
+    async def _decide(self, users: str, decided: str, marked: str, user: str) -> bool:
+        """`user` decides whether to mark, and marks, in one transaction (WATCH, retried when
+        another user decided meanwhile): a decision to mark is never seen half made, so a user
+        deciding at the same moment reads the cache it writes instead of leaving it unread."""
+        for _ in range(_DECIDE_TRIES):
+            async with self.r.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(users, decided, marked)
+                    pending = {_s(m) for m in await pipe.sdiff([users, decided])} - {user}
+                    was_marked = await pipe.exists(marked)
+                    seen = len({_s(m) for m in await pipe.smembers(users)} | {user})
+                    mark = bool(pending or was_marked or seen >= _LIKELY_READ)
+                    pipe.multi()
+                    pipe.sadd(users, user)
+                    pipe.expire(users, K.DAY)
+                    pipe.sadd(decided, user)
+                    pipe.expire(decided, K.DAY)
+                    if mark:
+                        pipe.set(marked, "1", ex=K.PROMPT_WARM_TTL)
+                    await pipe.execute()
+                    return mark
+                except WatchError:
+                    continue
+        return False
 
     @contextlib.asynccontextmanager
     async def shared_prefix(
@@ -47,19 +75,9 @@ class Prompts(Leases):
         users = self.keys.prompt_users(prefix)
         decided = self.keys.prompt_users(f"{prefix}:decided")
         marked = self.keys.prompt_warm(f"{prefix}:marked")
-        async with self.r.pipeline(transaction=True) as pipe:
-            pipe.sadd(users, user)
-            pipe.expire(users, K.DAY)
-            pipe.sadd(decided, user)
-            pipe.expire(decided, K.DAY)
-            pipe.sdiff([users, decided])
-            pipe.exists(marked)
-            pipe.scard(users)
-            *_, pending, was_marked, seen = await pipe.execute()
-        if not (pending or was_marked or seen >= _LIKELY_READ):
+        if not await self._decide(users, decided, marked, user):
             yield False
             return
-        await self.r.set(marked, "1", ex=K.PROMPT_WARM_TTL)
         warm = self.keys.prompt_warm(prefix)
         lease = K.prompt_lease(prefix)
         token = None

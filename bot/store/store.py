@@ -124,17 +124,17 @@ async def connect(url: str | None, *, prefix: str) -> Store:
     # of failing with "too many connections" (redis-py's default pool raises at its cap).
     # Short: a job's call waits at most 3 s on a stalled Redis before saying so.
     client = _client(url, connections=64, wait=30, timeout=3, connect=5)
-    try:
-        await client.ping()
-    except REDIS_ERRORS as e:
-        await client.aclose()
-        raise StoreUnavailable(f"Cannot reach Redis at {_redact(url)}.") from e
     store = Store(client, prefix=prefix)
     # Its own pool, so that commands never queue behind the jobs' connections either.
     quick = INTERACTIVE_TIMEOUT
     interactive = _client(url, connections=64, wait=quick, timeout=quick, connect=quick)
     store._interactive = store._over(interactive)
-    await asyncio.gather(_warm(client, WARM_JOBS), _warm(interactive, WARM_INTERACTIVE))
+    try:
+        await client.ping()
+        await asyncio.gather(_warm(client, WARM_JOBS), _warm(interactive, WARM_INTERACTIVE))
+    except REDIS_ERRORS as e:
+        await store.close()
+        raise StoreUnavailable(f"Cannot reach Redis at {_redact(url)}.") from e
     return store
 
 
