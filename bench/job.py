@@ -156,6 +156,7 @@ async def _run_once(
                 )
             )
             jobs = DailyJobs(app, {"slack": poster}, owner="bench")
+            commands0 = await asyncio.to_thread(_redis_commands, server)
             cpu0 = time.process_time()
             started = time.perf_counter()
             error = ""
@@ -185,6 +186,8 @@ async def _run_once(
                 except Exception as e:  # an exception out of run_due is itself a finding
                     error = f"run_due raised {type(e).__name__}: {e}"
             cpu = time.process_time() - cpu0
+            commands = await asyncio.to_thread(_redis_commands, server)
+            commands.subtract(commands0)
             # What each channel got, from the delivery records (also when run_due never returned).
             expected: dict[str, int] = {}
             for i in range(size["channels"]):
@@ -231,6 +234,8 @@ async def _run_once(
             "to_first_post": (posts[0] - started) if posts else float("nan"),
             "tail": (ended - posts[-1]) if posts else float("nan"),  # last post -> run_due returned
             "cpu_seconds": cpu,
+            "redis_commands": sum(commands.values()),
+            "redis_commands_top": dict(commands.most_common(8)),
             "claude_calls": len(claude.requests),
             "input_tokens": sum(u["input_tokens"] for u in claude.usage_log),
             "output_tokens": sum(u["output_tokens"] for u in claude.usage_log),
@@ -249,6 +254,19 @@ async def _run_once(
         }
     )
     return out
+
+
+def _redis_commands(server: RedisServer) -> Counter[str]:
+    """Commands the redis-server has run so far, by name (INFO commandstats; INFO itself and the
+    CONFIG RESETSTAT a reader might send left out)."""
+    stats = server.client().info("commandstats")
+    return Counter(
+        {
+            name.removeprefix("cmdstat_"): int(value["calls"])
+            for name, value in stats.items()
+            if name not in ("cmdstat_info", "cmdstat_config")
+        }
+    )
 
 
 def settings_interval() -> float:
@@ -366,6 +384,15 @@ async def run(quick: bool) -> dict[str, Any]:
         summary["last_post_over_floor"] = rnd(first["to_last_post"] / first["floor_s"], 2)
         summary["goal_last_post_over_floor"] = GOAL_OVER_FLOOR
         summary["cpu_s_per_distinct_criteria"] = rnd(first["cpu_seconds"] / first["criteria"], 2)
+        per_post = first["redis_commands"] / max(1, first["posts"])
+        summary["redis_commands_per_posted_message"] = rnd(per_post, 1)
+        notes.append(
+            f"Redis: {first['redis_commands']:,} commands for {first['posts']:,} posted messages "
+            f"({per_post:.1f} a message, the whole job's commands counted: listing reads, "
+            "scores, leases, deliveries, progress); most run: "
+            + ", ".join(f"{n} {c:,}" for n, c in first["redis_commands_top"].items())
+            + "."
+        )
         headline = [
             f"{r['channels']:,} channels {r['to_last_post'] / r['floor_s']:.2f}x"
             for r in runs

@@ -11,6 +11,7 @@ messages for reactions happens here, for every platform alike.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,6 +22,9 @@ from bot.store.keys import digest_lease
 from bot.store.store import Lease
 
 __all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id"]
+
+# A lease renewed less than this fraction of its term ago fences the next message by itself.
+FENCE_FRESH = 0.1
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,8 @@ class Progress:
     resumed: bool = False  # an earlier attempt died mid-post: messages may exist beyond `done`
     lease: Lease | None = None
     lease_ms: int = 0  # the lease's term, renewed by `fence` before each message
+    # time.monotonic() just before the last write that renewed the lease (None: not yet)
+    renewed_at: float | None = None
 
     @classmethod
     async def load(
@@ -80,16 +86,41 @@ class Progress:
         """Before each message: the lease is still ours and runs a full term from now, else
         LeaseLost before anything is posted. The background renewal can be starved (a busy event
         loop, a slow Redis) until a successor took the lease and read the channel; the message
-        this replica was about to post would then be posted by both."""
+        this replica was about to post would then be posted by both.
+
+        The record of the previous message renewed the lease in its own transaction: when that
+        was less than FENCE_FRESH of a term ago, it is this message's fence (the lease runs at
+        least nine tenths of a term from now, and nobody could have taken it since, short of a
+        Redis that lost its data, the same window a fence then a pacer's wait always had), and
+        no further round trip is made. A loop starved since then fences again."""
         if self.store is None or self.lease is None or not self.lease_ms:
             return
+        if self._fresh():
+            return
+        started = time.monotonic()
         if not await self.store.renew(self.lease.name, self.lease.token, ttl_ms=self.lease_ms):
             raise LeaseLost(f"Lease {self.lease.name} is no longer held by this replica.")
+        self.renewed_at = started
+
+    def _fresh(self) -> bool:
+        return (
+            self.renewed_at is not None
+            and (time.monotonic() - self.renewed_at) * 1000 < self.lease_ms * FENCE_FRESH
+        )
 
     async def record(self, key: str, message_id: str) -> None:
+        """Record one accepted message under the lease, renewing the lease in the same
+        transaction (the next message's fence: see `fence`)."""
         self.done[key] = message_id
-        if self.store is not None and self.delivery:
-            await self.store.record_progress(self.delivery, key, message_id, lease=self.lease)
+        if self.store is None or not self.delivery:
+            return
+        started = time.monotonic()
+        renew_ms = self.lease_ms if self.lease is not None else 0
+        await self.store.record_progress(
+            self.delivery, key, message_id, lease=self.lease, renew_ms=renew_ms
+        )
+        if renew_ms:
+            self.renewed_at = started
 
     def papers_done(self) -> int:
         return sum(1 for k in self.done if k.startswith("paper-"))
@@ -131,15 +162,11 @@ async def deliver(
     day = digest.day or dt.date.today()
     await store.mark_posted(digest.channel, day, [s.paper.id for s in digest.papers])
     await _mention_watchers(store, poster, digest)
-    for message in posted:
-        if message.paper_id:
-            await store.remember_message(
-                poster.platform,
-                message.message_id,
-                digest.channel,
-                message.paper_id,
-                thread=message.thread,
-            )
+    await store.remember_messages(
+        poster.platform,
+        digest.channel,
+        [(m.message_id, m.paper_id, m.thread) for m in posted if m.paper_id],
+    )
     return posted
 
 

@@ -360,15 +360,40 @@ async def test_a_replica_that_lost_its_lease_posts_no_further_message(
     """The renewal was starved (a busy loop) and a survivor took the lease: the next message is
     not sent at all, rather than sent and then refused a record (one duplicate per takeover)."""
     app = await make_app(offline=True)
-    store, name = app.store, f"digest:slack:C1:{DAY}"
+    progress = await _leased_progress(app.store)
+    await _survivor_takes(app.store, fake_slack, progress)
+
+
+async def test_a_record_renewal_fences_only_while_fresh(
+    make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack
+) -> None:
+    """Each message's record renews the lease and stands for the next message's fence only
+    briefly: a replica starved after its last record (a survivor took the lease meanwhile)
+    fences again and posts nothing more."""
+    app = await make_app(offline=True)
+    store = app.store
+    progress = await _leased_progress(store)
+    await progress.record("header-0", "C1:1.000001")
+    assert progress.lease is not None and progress.renewed_at is not None
+    assert await store.r.pttl(store.keys.lock(progress.lease.name)) > 59_000  # renewed
+    progress.renewed_at -= 60  # starved for a minute since
+    await _survivor_takes(store, fake_slack, progress)
+
+
+async def _leased_progress(store: Store) -> Progress:
+    name = f"digest:slack:C1:{DAY}"
     token = await store.acquire(name, ttl_ms=60_000)
     assert token is not None
-    lease = Lease(name, token)
-    progress = await Progress.load(
-        store, "slack:C1", DAY, resumed=False, lease=lease, lease_ms=60_000
+    return await Progress.load(
+        store, "slack:C1", DAY, resumed=False, lease=Lease(name, token), lease_ms=60_000
     )
-    await store.r.delete(store.keys.lock(name))
-    assert await store.acquire(name, ttl_ms=60_000)  # the survivor
+
+
+async def _survivor_takes(store: Store, fake_slack: FakeSlack, progress: Progress) -> None:
+    """The lease lapses and a survivor takes it: the next message is never posted."""
+    assert progress.lease is not None
+    await store.r.delete(store.keys.lock(progress.lease.name))
+    assert await store.acquire(progress.lease.name, ttl_ms=60_000)  # the survivor
     with pytest.raises(LeaseLost):
         await slack_poster(fake_slack).post_digest(
             "C1", await digest_for("slack:C1", 3), marker="m", progress=progress

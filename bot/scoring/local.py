@@ -11,6 +11,7 @@ import functools
 import math
 import re
 from collections import Counter
+from typing import NamedTuple
 
 from bot.models import Criteria, Paper, Score, Topic, Usage
 from bot.scoring.base import ScoringResult, Sink
@@ -39,6 +40,7 @@ def followed_authors(paper: Paper, followed: list[str]) -> list[str]:
     return [wanted[k] for k in (author_key(a) for a in paper.authors) if k in wanted]
 
 
+@functools.lru_cache(maxsize=50_000)
 def author_key(name: str) -> str:
     """'Jane Q. Doe' -> 'j doe': first initial and surname, the way author lists vary least."""
     parts = re.sub(r"[^\w\s]", " ", name.lower()).split()
@@ -121,14 +123,50 @@ class _Corpus:
         for i, doc in enumerate(self.docs):
             for term in doc:
                 self.postings.setdefault(term, []).append(i)
+        # BM25's length normalisation of each paper, once per listing for every query of a day
+        self.norm = [_K1 * (1 - _B + _B * (sum(d.values()) or 1) / self.avg_len) for d in self.docs]
+
+    def best(self, asked: _Asked) -> dict[int, _Match]:
+        """Per paper holding a word of some query: its best query (BM25 total above 0), the
+        total, and the matched terms best first. Term by term over the postings, so a paper is
+        visited only for the query words it holds, not every paper for every word."""
+        found: dict[int, _Match] = {}
+        for query in asked.queries:
+            totals: dict[int, float] = {}
+            matched: dict[int, list[tuple[float, str]]] = {}
+            for term, weight in query.positive.items():
+                idf = self.idf.get(term, 0.0)
+                for i in self.postings.get(term, ()):
+                    tf = self.docs[i][term]
+                    w = idf * tf * (_K1 + 1) / (tf + self.norm[i])
+                    totals[i] = totals.get(i, 0.0) + w * min(weight, 3)
+                    matched.setdefault(i, []).append((w, term))
+            for i, total in totals.items():
+                doc = self.docs[i]
+                total -= sum(self.idf.get(t, 0.0) for t in query.negative if doc.get(t))
+                if total > (found[i].total if i in found else 0.0):
+                    terms_ = [t for _, t in sorted(matched[i], reverse=True)]
+                    found[i] = _Match(total, query, terms_)
+        return found
+
+
+class _Match(NamedTuple):
+    total: float
+    query: _Query
+    terms: list[str]
 
 
 # Every channel on a listing, and every search over the week's papers, reads the same corpus:
 # a few listings and the week that search reads.
 _CORPORA: LastUsed[tuple[str, ...], _Corpus] = LastUsed(8)
+# Smaller sets (a digest's suspects or papers to comment, one per interest set and all at once)
+# are cheap to read again and are not kept: they would push the day's listing out of the memo.
+_MEMO_MIN = 50
 
 
 def _corpus(papers: list[Paper]) -> _Corpus:
+    if len(papers) < _MEMO_MIN:
+        return _Corpus(papers)
     return _CORPORA.get(papers_key(papers), lambda: _Corpus(papers))
 
 
@@ -138,25 +176,21 @@ class LocalRanker:
 
     def rank(self, papers: list[Paper], criteria: Criteria) -> list[Score]:
         corpus, asked = _corpus(papers), _Asked(criteria)
-        return [
-            self._score(paper, doc, corpus, asked)
-            for paper, doc in zip(papers, corpus.docs, strict=True)
-        ]
+        best = corpus.best(asked)
+        return [self._score(paper, best.get(i), asked) for i, paper in enumerate(papers)]
 
     def search(self, papers: list[Paper], query: str, *, limit: int) -> list[tuple[Score, Paper]]:
         """The papers that match `query` best, best first (at most `limit`, relevance above 1)."""
         corpus = _corpus(papers)
         asked = _Asked(Criteria(topics=[Topic(name=query, description=query)]))
         hits = {i for q in asked.queries for t in q.positive for i in corpus.postings.get(t, ())}
-        scored = [
-            (self._score(papers[i], corpus.docs[i], corpus, asked), papers[i]) for i in sorted(hits)
-        ]
+        best = corpus.best(asked)
+        scored = [(self._score(papers[i], best.get(i), asked), papers[i]) for i in sorted(hits)]
         scored.sort(key=lambda sp: -sp[0].relevance)
         return [(s, p) for s, p in scored if s.relevance > 1][:limit]
 
-    def _score(self, paper: Paper, doc: Counter[str], corpus: _Corpus, asked: _Asked) -> Score:
-        queries, excluded, keywords = asked.queries, asked.excluded, asked.keywords
-        avg_len, idf = corpus.avg_len, corpus.idf
+    def _score(self, paper: Paper, match: _Match | None, asked: _Asked) -> Score:
+        excluded, keywords = asked.excluded, asked.keywords
         text = _lower(paper.title, paper.abstract) if excluded or keywords else ""
         hit = next((k for k in excluded if k in text), None)
         if hit:
@@ -167,28 +201,7 @@ class LocalRanker:
                 comment=f"Dropped: mentions the excluded keyword '{hit}'.",
                 scorer=self.name,
             )
-        length = sum(doc.values()) or 1
-        best, best_query, best_terms = 0.0, None, []
-        for query in queries:
-            total, matched = 0.0, []
-            for term, weight in query.positive.items():
-                tf = doc.get(term, 0)
-                if tf:
-                    w = (
-                        idf.get(term, 0.0)
-                        * tf
-                        * (_K1 + 1)
-                        / (tf + _K1 * (1 - _B + _B * length / avg_len))
-                    )
-                    total += w * min(weight, 3)
-                    matched.append((w, term))
-            total -= sum(idf.get(t, 0.0) for t in query.negative if doc.get(t))
-            if total > best:
-                best, best_query, best_terms = (
-                    total,
-                    query,
-                    [t for _, t in sorted(matched, reverse=True)],
-                )
+        best, best_query, best_terms = match or (0.0, None, [])
         keyword_hits = [k for k in keywords if k in text]
         best += 2.0 * len(keyword_hits)
         relevance = 1 + round(9 * best / (best + 12.0)) if best > 0 else 1

@@ -8,6 +8,7 @@ and papers are fenced and labelled as untrusted data.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -200,6 +201,7 @@ def _weight(sentences: list[str], i: int) -> int:
     return weight
 
 
+@functools.lru_cache(maxsize=50_000)  # every interest set's prompts show the same abstracts
 def trim_abstract(abstract: str, limit: int) -> str:
     """At most `limit` characters of whole sentences, the contribution first.
 

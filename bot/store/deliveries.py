@@ -81,14 +81,24 @@ class Deliveries(Concern):
         return {_s(k): _s(v) for k, v in raw.items()}
 
     async def record_progress(
-        self, delivery: str, key: str, message_id: str, *, lease: Lease | None
+        self,
+        delivery: str,
+        key: str,
+        message_id: str,
+        *,
+        lease: Lease | None,
+        renew_ms: int = 0,
     ) -> None:
-        """One message of `delivery` posted; only under its lease when one is given."""
+        """One message of `delivery` posted; only under its lease when one is given. With
+        `renew_ms` the same transaction renews the lease for that term: the record and the fence
+        of the next message in one round trip of writes instead of two."""
         name = self.keys.progress(delivery)
 
         def write(pipe: Any) -> None:
             pipe.hset(name, key, message_id)
             pipe.expire(name, K.DELIVERY_TTL)
+            if lease is not None and renew_ms:
+                pipe.pexpire(self.keys.lock(lease.name), renew_ms)
 
         if lease is None:
             async with self.r.pipeline(transaction=True) as pipe:

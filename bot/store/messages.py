@@ -23,17 +23,27 @@ class Messages(Concern):
     ) -> None:
         """Index a paper's message both ways: a reaction on it finds the paper, and a question
         about the paper in the channel finds the message and the thread it is in."""
+        await self.remember_messages(platform, channel_id, [(message_id, paper_id, thread)])
+
+    async def remember_messages(
+        self, platform: str, channel_id: str, shown: list[tuple[str, str, str | None]]
+    ) -> None:
+        """`remember_message` for each (message id, paper id, thread) of a delivery, in one
+        transaction: one round trip per digest, not one per message."""
+        if not shown:
+            return
         pipe = self.r.pipeline(transaction=True)
-        pipe.set(
-            self.keys.message(platform, message_id),
-            json.dumps({"channel": channel_id, "paper": paper_id}),
-            ex=K.MESSAGE_TTL,
-        )
-        pipe.set(
-            self.keys.paper_message(channel_id, paper_id),
-            json.dumps({"message": message_id, "thread": thread}),
-            ex=K.MESSAGE_TTL,
-        )
+        for message_id, paper_id, thread in shown:
+            pipe.set(
+                self.keys.message(platform, message_id),
+                json.dumps({"channel": channel_id, "paper": paper_id}),
+                ex=K.MESSAGE_TTL,
+            )
+            pipe.set(
+                self.keys.paper_message(channel_id, paper_id),
+                json.dumps({"message": message_id, "thread": thread}),
+                ex=K.MESSAGE_TTL,
+            )
         await pipe.execute()
 
     async def paper_message(self, channel_id: str, paper_id: str) -> PaperMessage | None:
