@@ -74,7 +74,7 @@ async def ask(
 
 async def posted_digest(h) -> str:
     """D2R's digest entry in C1; the thread's ts (the header's)."""
-    digest = await digest_of(h.app, CHANNEL, D2R_ID)
+    digest = await digest_of(h.app.library, CHANNEL, D2R_ID)
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
     [entry] = [p for p in h.fake.posts("C1") if "thread_ts" in p]
     return entry["thread_ts"]
@@ -158,7 +158,10 @@ async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_b
     slack,
 ) -> None:
     h = await slack(explain=True)
-    one, two = await digest_of(h.app, CHANNEL, D2R_ID), await digest_of(h.app, CHANNEL, CLARIFY_ID)
+    one, two = (
+        await digest_of(h.app.library, CHANNEL, D2R_ID),
+        await digest_of(h.app.library, CHANNEL, CLARIFY_ID),
+    )
     both = one.model_copy(update={"papers": one.papers + two.papers})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), both, marker="2")
     thread = h.fake.history["C1"][0]["ts"]

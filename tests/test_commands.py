@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.models import MAX_LIST, ChannelConfig, Paper, Topic
 from bot.render.discord import reply_embed
 from bot.render.slack import reply_blocks
@@ -22,7 +22,7 @@ PING = "<@U0BOSS> <#C0ALL> <!here> @everyone"
 @pytest.fixture
 async def ask(make_app: MakeApp):
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
 
     async def run(text: str, *, user: str = "U1", can_edit: bool = True):
         return await handler.handle(Invocation(CID, user, text, can_edit=can_edit))
@@ -139,7 +139,7 @@ def test_channel_config_validates_zones_times_days_and_sizes() -> None:
 
 
 async def test_size_caps_give_a_clear_message_and_keep_the_config(ask) -> None:
-    before = await ask.app.channel(CID)
+    before = await ask.app.library.channel(CID)
     cases = {
         "topic add " + "n" * 10_000 + ": a description of it": "A topic needs a name",
         "topic add Big: " + "d" * 2000: "A topic needs a name",
@@ -149,7 +149,7 @@ async def test_size_caps_give_a_clear_message_and_keep_the_config(ask) -> None:
     for text, expected in cases.items():
         reply = await ask(text)
         assert reply.error and expected in reply.text, (text[:30], reply.text)
-    assert await ask.app.channel(CID) == before
+    assert await ask.app.library.channel(CID) == before
 
 
 async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask) -> None:

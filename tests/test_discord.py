@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import discord
@@ -31,7 +31,6 @@ from bot.chat.discord import (
 )
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
-from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper
 from bot.records import Reply
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
@@ -155,9 +154,9 @@ async def make_bot(fake: FakeDiscord, make_app: MakeApp):
     """Factory: a logged-in ArxivDiscordBot on an offline App (real Redis); closed after."""
     bots: list[ArxivDiscordBot] = []
 
-    async def make(handler_cls: type[CommandHandler] = CommandHandler, **settings: Any):
+    async def make(handler: Callable[[App], CommandHandler] = App.commands, **settings: Any):
         app = await make_app(offline=True, **settings)
-        bot = ArxivDiscordBot(app, handler_cls(app))
+        bot = ArxivDiscordBot(app.chat(handler(app)))
         bots.append(bot)
         await bot.login("token")
         return bot
@@ -235,7 +234,7 @@ async def test_reading_commands_answer_ephemerally(fake: FakeDiscord, make_bot) 
 
 async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
-    store = bot.app.store
+    store = bot.store
     steps = [
         ("threshold", {"relevance": 7, "novelty": 5}, "relevance ≥ 7 and novelty ≥ 5"),
         ("threshold", {"relevance": 8}, "relevance ≥ 8 and novelty ≥ 5"),
@@ -320,7 +319,7 @@ async def test_bad_input_gets_an_ephemeral_error(
     embed, ephemeral = await run(fake, bot, sub, options)
     assert expected in embed["description"] and ephemeral and embed["color"] == ERROR_COLOR
     assert "Example:" in embed["description"] or sub in ("score", "explain")
-    assert await bot.app.store.get_channel(CID) is None  # nothing was saved
+    assert await bot.store.get_channel(CID) is None  # nothing was saved
 
 
 async def test_members_without_manage_channels_read_but_cannot_change(
@@ -341,7 +340,7 @@ async def test_members_without_manage_channels_read_but_cannot_change(
         assert "Only this channel's admins" in embed["description"]
     embed, _ = await run(fake, bot, "settings", permissions=SEND_MESSAGES)
     assert embed["title"] == "Settings of this channel"
-    assert await bot.app.store.get_channel(CID) is None
+    assert await bot.store.get_channel(CID) is None
 
 
 async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot) -> None:
@@ -396,7 +395,7 @@ async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot) -
     await gateway(bot, "INTERACTION_CREATE", payload)
     embed, _ = answer(fake)
     assert "relevance ≥ 9" in embed["description"]
-    assert (await bot.app.store.get_channel(CID)).relevance_threshold == 9
+    assert (await bot.store.get_channel(CID)).relevance_threshold == 9
     embed, _ = await run(fake, bot, "threshold", {"relevance": 2}, permissions=SEND_MESSAGES)
     assert embed["color"] == ERROR_COLOR  # the same member without the role
 
@@ -428,10 +427,10 @@ async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(
         },
     )
     await gateway(bot, "INTERACTION_CREATE", payload)
-    assert (await bot.app.store.get_channel(CID)).relevance_threshold == 4
-    assert await bot.app.store.get_channel("discord:999") is None
+    assert (await bot.store.get_channel(CID)).relevance_threshold == 4
+    assert await bot.store.get_channel("discord:999") is None
     await run(fake, bot, "threshold", {"relevance": 5}, guild_id=None, channel_id=777)
-    assert (await bot.app.store.get_channel("discord:777")).relevance_threshold == 5
+    assert (await bot.store.get_channel("discord:777")).relevance_threshold == 5
 
 
 async def test_slow_commands_defer_then_follow_up(fake: FakeDiscord, make_bot) -> None:
@@ -481,7 +480,7 @@ async def test_unexpected_errors_are_logged_not_shown(
         async def handle(self, inv: Invocation) -> Reply:
             raise RuntimeError("redis exploded")
 
-    bot = await make_bot(Broken)
+    bot = await make_bot(lambda app: Broken(app.store, app.library, app.library.scoring))
     with caplog.at_level(logging.ERROR, logger="bot.chat.discord.client"):
         fast, _ = await run(fake, bot, "settings")
         slow, ephemeral = await run(fake, bot, "digest")
@@ -496,7 +495,7 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(
     fake: FakeDiscord, make_bot
 ) -> None:
     bot = await make_bot()
-    store = bot.app.store
+    store = bot.store
     await run(fake, bot, "max", {"papers": 5})
     embed, ephemeral = await run(fake, bot, "digest")
     assert fake.interaction_responses()[0]["type"] == 5 and ephemeral
@@ -545,9 +544,9 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(
 
 async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot) -> None:
     bot = await make_bot()
-    store = bot.app.store
-    config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 2})
-    posted = await deliver(store, bot.poster, await bot.app.digest(config), marker="r")
+    store = bot.store
+    config = (await bot.chat.library.channel(CID)).model_copy(update={"max_papers": 2})
+    posted = await deliver(store, bot.poster, await bot.chat.library.digest(config), marker="r")
     first, second = [p for p in posted if p.paper_id]
     msg_ids, paper, other = [first.message_id, second.message_id], first.paper_id, second.paper_id
     assert await store.message_paper("discord", msg_ids[0]) == (CID, paper)
@@ -567,19 +566,17 @@ async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot
     assert embed["description"].startswith("1 liked, 0 disliked papers")
 
 
-class WithNotes(CommandHandler):
+def with_notes(app: App) -> CommandHandler:
     """The handler of the running bot, which explains papers."""
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app, explainer=Explainer.from_app(app))
+    return app.commands(app.explainer())
 
 
 async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(
     fake: FakeDiscord, make_bot
 ) -> None:
-    bot = await make_bot(WithNotes)
-    config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 1})
-    posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
+    bot = await make_bot(with_notes)
+    config = (await bot.chat.library.channel(CID)).model_copy(update={"max_papers": 1})
+    posted = await deliver(bot.store, bot.poster, await bot.chat.library.digest(config), marker="x")
     [entry] = [p for p in posted if p.paper_id]
     before = len(fake.messages())
     await gateway(
@@ -591,7 +588,7 @@ async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(
     notes = fake.messages()[before:]
     assert len(notes) == 1  # asked twice (a redelivered event), answered once
     assert "Extractive note" in json.dumps(notes[0]) and entry.paper_id in json.dumps(notes[0])
-    assert await bot.app.store.reactions(CID) == {}  # a request for notes is not a vote
+    assert await bot.store.reactions(CID) == {}  # a request for notes is not a vote
 
 
 def posted_in(fake: FakeDiscord) -> list[str]:
@@ -603,9 +600,9 @@ async def test_typed_explain_answers_in_the_papers_digest_thread(
     fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = d2r_answer
-    bot = await make_bot(WithNotes, claude=fake_claude)
-    digest = await digest_of(bot.app, CID, D2R_ID)
-    [_, entry] = await deliver(bot.app.store, bot.poster, digest, marker="e")
+    bot = await make_bot(with_notes, claude=fake_claude)
+    digest = await digest_of(bot.chat.library, CID, D2R_ID)
+    [_, entry] = await deliver(bot.store, bot.poster, digest, marker="e")
     assert entry.paper_id == D2R_ID and entry.thread is not None
 
     embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
@@ -628,7 +625,7 @@ async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
     fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = d2r_answer
-    bot = await make_bot(WithNotes, claude=fake_claude)
+    bot = await make_bot(with_notes, claude=fake_claude)
     embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
     opener, note = fake.messages()
     assert opener["content"] == f"Notes on **{D2R_TITLE}** (arXiv:{D2R_ID}), asked by <@{USER}>"
@@ -694,10 +691,10 @@ async def test_a_100_paper_digest_fits_discords_limits(fake: FakeDiscord, make_b
     assert all(f"**{i}.**" in listed for i in range(1, 101))  # every paper is in the list
 
     poster = DiscordPoster(bot, vote_emojis=())
-    posted = await deliver(bot.app.store, poster, digest, marker="big")
+    posted = await deliver(bot.store, poster, digest, marker="big")
     assert fake.errors == [] and len(fake.messages()) == len(headers) + 100
     assert [p.paper_id for p in posted if p.paper_id] == [p.id for p in papers]
-    assert len(await bot.app.store.posted_ids(CID)) == 100
+    assert len(await bot.store.posted_ids(CID)) == 100
     # the same marker gives the same nonces: Discord would dedupe a retried delivery
     assert message_nonce("big", "header-0") == fake.messages(CHANNEL)[0]["nonce"]
 
@@ -760,7 +757,7 @@ async def test_thread_refused(make_app: MakeApp, status, code, in_thread) -> Non
     app = await make_app(offline=True)
     digest = await small_digest()
     async with RefusingDiscord("threads", status, code) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         try:
             await bot.login("token")
             poster = DiscordPoster(bot, vote_emojis=())
@@ -776,7 +773,7 @@ async def test_thread_refused(make_app: MakeApp, status, code, in_thread) -> Non
 async def test_refused_digest_is_explained_to_the_user(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     async with RefusingDiscord("messages", 403, 50013) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         try:
             await bot.login("token")
             with pytest.raises(DiscordPostError) as err:
@@ -799,7 +796,7 @@ async def test_a_resumed_delivery_skips_what_was_posted(fake: FakeDiscord, make_
     first, second, third = (s.paper.id for s in digest.papers)
     # An earlier attempt posted the header and the first paper, then its replica died.
     progress = Progress(done={"header-0": "9001", f"paper-{first}": "9002"})
-    posted = await deliver(bot.app.store, bot.poster, digest, marker="d", progress=progress)
+    posted = await deliver(bot.store, bot.poster, digest, marker="d", progress=progress)
     assert [p.message_id for p in posted][:2] == ["9001", "9002"]
     assert fake.messages(CHANNEL) == []  # the header is not posted again
     thread = [(m, p) for m, p, _ in fake.calls if p.endswith("/threads")]
@@ -815,10 +812,10 @@ async def test_a_resumed_delivery_skips_what_was_posted(fake: FakeDiscord, make_
 async def test_start_discord_logs_in_and_closes(fake: FakeDiscord, make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
-        await start_discord(app, CommandHandler(app))
+        await start_discord(app.chat(app.commands()))
 
     app = await make_app(offline=True, discord_token="token")
-    runtime = await start_discord(app, CommandHandler(app))
+    runtime = await start_discord(app.chat(app.commands()))
     try:
         assert runtime.task.get_name() == "discord-gateway"
         assert runtime.bot.intents == default_intents() and not default_intents().message_content
@@ -848,4 +845,4 @@ async def test_two_replicas_answer_each_interaction_once(fake: FakeDiscord, make
         gateway(one, "INTERACTION_CREATE", payload), gateway(two, "INTERACTION_CREATE", payload)
     )
     assert len(fake.interaction_responses()) == 1 and fake.errors == []
-    assert len(await one.app.store.audit_log(CID, limit=10)) == 1
+    assert len(await one.store.audit_log(CID, limit=10)) == 1

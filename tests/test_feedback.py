@@ -39,7 +39,7 @@ def _view(ranked: list[ScoredPaper]) -> list[tuple[str, int, int, str]]:
 async def _vote_day1(app) -> Digest:
     """The channel likes day 1's hallucination papers (two people on some) and dislikes its
     speech and audio papers."""
-    day1 = await app.digest(await app.channel(CHANNEL), day=DAY1)
+    day1 = await app.library.digest(await app.library.channel(CHANNEL), day=DAY1)
     liked = _matching(day1, LIKED)
     disliked = [s for s in _matching(day1, DISLIKED) if not LIKED.search(s.paper.text)]
     assert len(liked) >= 5 and len(disliked) >= 10
@@ -64,8 +64,10 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
     make_app: MakeApp,
 ) -> None:
     app = await make_app(offline=True)
-    channel = await app.channel(CHANNEL)
-    before = (await app.digest(channel, day=DAY2)).ranked  # day 2 as ranked without any vote
+    channel = await app.library.channel(CHANNEL)
+    before = (
+        await app.library.digest(channel, day=DAY2)
+    ).ranked  # day 2 as ranked without any vote
     day1 = await _vote_day1(app)
 
     model = await TasteModel.load(app.store, CHANNEL)
@@ -117,7 +119,7 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
             await app.store.set_reaction(CHANNEL, s.paper.id, user, 0)
     assert await app.store.reactions(CHANNEL) == {}
     assert await TasteModel.load(app.store, CHANNEL) is None
-    restored = await app.digest(channel, day=DAY2)
+    restored = await app.library.digest(channel, day=DAY2)
     assert _view(restored.ranked) == _view(before) and restored.criteria == channel.criteria()
 
 
@@ -149,7 +151,7 @@ async def test_examples_and_describe(make_app: MakeApp) -> None:
     assert (await TasteModel.load(app.store, CHANNEL)).examples() == (liked, disliked)
     assert model.examples(before=DAY2) == (liked, disliked)
     assert model.examples(before=DAY1) == ([], [])
-    base = (await app.channel(CHANNEL)).criteria()
+    base = (await app.library.channel(CHANNEL)).criteria()
     assert model.criteria(base, day=DAY1) is base
     tuned = model.criteria(base, day=DAY2)
     assert (tuned.liked, tuned.disliked) == (liked, disliked) and tuned.digest() != base.digest()
@@ -177,7 +179,7 @@ async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject() -> 
 
 async def test_more_like_and_less_like_are_votes_of_their_own(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    day1 = await app.digest(await app.channel(CHANNEL), day=DAY1)
+    day1 = await app.library.digest(await app.library.channel(CHANNEL), day=DAY1)
     paper = _matching(day1, LIKED)[0].paper.id
 
     await record_explicit(app.store, CHANNEL, paper, "U1", +1)

@@ -13,7 +13,6 @@ import aiohttp
 import pytest
 
 from bot.app import App
-from bot.chat.commands import CommandHandler
 from bot.chat.posting import NOW_LIMIT, post_now
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
@@ -48,7 +47,7 @@ async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> Slack
         slack_port=0,
         **settings,
     )
-    return await start_slack(app, CommandHandler(app))
+    return await start_slack(app.chat(app.commands()))
 
 
 @pytest.fixture
@@ -88,7 +87,7 @@ async def test_a_replayed_or_retried_signed_command_runs_once(
     [reply] = await replies(fake_slack, "r1")
     await asyncio.sleep(0.5)  # time for a second run to show up, if there were one
     assert [k for k, _ in fake_slack.responses] == ["r1"] and "7" in reply["text"]
-    store = runtime._listeners.app.store
+    store = runtime._listeners.store
     assert len(await store.audit_log("slack:C1", limit=10)) == 1
 
 
@@ -172,7 +171,7 @@ async def test_redis_gone_the_command_layer_answers_in_one_sentence(
     from bot.chat.commands import Invocation
 
     app = await make_app(offline=True, redis_url=own_redis.url)
-    handler = CommandHandler(app)
+    handler = app.commands()
     own_redis.stop()
     for text in ("settings", "threshold 7", "keywords add diffusion"):
         reply = await handler.handle(Invocation("slack:C1", "U1", text))  # never raises
@@ -189,11 +188,11 @@ async def test_a_fourth_digest_now_in_10_minutes_is_refused_before_arxiv_or_clau
 
     app = await make_app(claude=fake_claude)
     await app.store.save_channel(
-        app.default_channel("slack:C1").model_copy(
+        app.library.default_channel("slack:C1").model_copy(
             update={"max_papers": 1, "relevance_threshold": 1, "novelty_threshold": 1}
         )
     )
-    handler, poster = CommandHandler(app), slack_poster(fake_slack)
+    handler, poster = app.commands(), slack_poster(fake_slack)
 
     async def digest_now(trigger: str) -> Reply:
         reply = await handler.handle(Invocation("slack:C1", "U1", "digest now"))

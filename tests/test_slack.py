@@ -25,12 +25,10 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
-from bot.chat.commands import CommandHandler
 from bot.chat.slack import SlackPoster, SlackRuntime, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
-from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
 from bot.records import PaperMessage, PaperThread, Reply
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
@@ -144,8 +142,8 @@ def slack(make_app: MakeApp, fake: FakeSlack) -> Callable[..., Awaitable[Harness
         app = await make_app(offline=True, slack_signing_secret=SECRET, **settings)
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         if handler is None:
-            handler = CommandHandler(app, explainer=Explainer.from_app(app) if explain else None)
-        bolt = build_slack_app(app, handler, client=client)
+            handler = app.commands(app.explainer() if explain else None)
+        bolt = build_slack_app(app.chat(handler), client=client)
         return Harness(fake, app, bolt, client)
 
     return build
@@ -502,16 +500,21 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
 
 
 # --- the long-running process -------------------------------------------------------------------
-async def http_runtime(make_app: MakeApp, fake: FakeSlack) -> SlackRuntime:
-    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
-    app = await make_app(
+async def http_app(make_app: MakeApp, fake: FakeSlack) -> App:
+    """An app whose Slack connection is over HTTP on a free port, its Web API at `fake`."""
+    return await make_app(
         offline=True,
         slack_signing_secret=SECRET,
         slack_bot_token="xoxb-test",
         slack_api_url=fake.base_url + "/api",
         slack_port=0,
     )
-    return await start_slack(app, CommandHandler(app))
+
+
+async def http_runtime(make_app: MakeApp, fake: FakeSlack) -> SlackRuntime:
+    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
+    app = await http_app(make_app, fake)
+    return await start_slack(app.chat(app.commands()))
 
 
 async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSlack) -> None:
@@ -530,7 +533,7 @@ async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSla
             async with http.post(url, data=body, headers=bad) as r:
                 assert r.status == 401
         await eventually(lambda: fake.responses, "the reply")
-        stored = await runtime._listeners.app.store.get_channel(CHANNEL)
+        stored = await runtime._listeners.store.get_channel(CHANNEL)
         assert stored is not None and stored.relevance_threshold == 8
         # The Web API client keeps its connection: no new TCP (and TLS) handshake per call.
         for n in range(3):
@@ -602,7 +605,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: F
             slack_api_url=server.base_url + "/api/",
             slack_admins=["U1"],  # this server answers no rights lookups
         )
-        runtime = await start_slack(app, CommandHandler(app))
+        runtime = await start_slack(app.chat(app.commands()))
         try:
             assert runtime.mode == "socket" and runtime.connected()
             payload = command_payload(fake, "keywords add state space", key="s1")
@@ -627,7 +630,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: F
 async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app: MakeApp) -> None:
     app = await make_app(offline=True, slack_bot_token="xoxb-test")  # HTTP mode, no secret
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
-        await start_slack(app, CommandHandler(app))
+        await start_slack(app.chat(app.commands()))
     async with SocketModeServer() as server:
         app = await make_app(
             offline=True,
@@ -636,14 +639,14 @@ async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app
             slack_api_url=server.base_url + "/api/",
         )
         with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
-            await start_slack(app, CommandHandler(app))
+            await start_slack(app.chat(app.commands()))
 
 
 async def test_explain_button_answers_in_the_papers_thread(
     slack: Callable[..., Awaitable[Harness]],
 ) -> None:
     h = await slack(explain=True)
-    digest = await h.app.digest(await h.app.channel(CHANNEL))
+    digest = await h.app.library.digest(await h.app.library.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
     entry = next(p for p in h.fake.posts("C1") if "thread_ts" in p)
@@ -705,7 +708,7 @@ async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(
 ) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
-    digest = await digest_of(h.app, CHANNEL, D2R_ID)
+    digest = await digest_of(h.app.library, CHANNEL, D2R_ID)
     poster = SlackPoster(h.client, per_channel_interval=0)
     [_, posted] = await deliver(h.app.store, poster, digest, marker="m")
     [entry] = [p for p in h.fake.posts("C1") if "thread_ts" in p]
@@ -731,7 +734,7 @@ async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
 ) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
-    elsewhere = await digest_of(h.app, "slack:C2", D2R_ID)  # another channel's digest
+    elsewhere = await digest_of(h.app.library, "slack:C2", D2R_ID)  # another channel's digest
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), elsewhere, marker="m")
     h.fake.reset()
 
@@ -823,7 +826,7 @@ async def test_a_burst_of_first_requests_asks_auth_test_once(make_app: Any) -> N
     async with FakeSlack(latency=0.05) as fake:  # auth.test is slow enough for all 30 to wait
         app = await make_app(offline=True, slack_signing_secret=SECRET)
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-        h = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+        h = Harness(fake, app, build_slack_app(app.chat(app.commands()), client=client), client)
         assert await burst(h, 30) == ["200 "] * 30
         assert fake.methods() == ["auth.test"]
         assert {k for k, _ in fake.responses} == {f"b{i}" for i in range(30)}
@@ -833,10 +836,11 @@ async def test_a_running_bot_acks_without_auth_test_and_replies_on_one_connectio
     make_app: Any,
 ) -> None:
     async with ReplyPeers(latency=0.01) as fake:
-        runtime = await http_runtime(make_app, fake)
+        app = await http_app(make_app, fake)
+        runtime = await start_slack(app.chat(app.commands()))
         try:
             assert fake.methods() == ["auth.test"]  # start_slack's token check, and no other
-            h = Harness(fake, runtime._listeners.app, runtime.bolt, runtime.bolt.client)
+            h = Harness(fake, app, runtime.bolt, runtime.bolt.client)
             # One after the other, replies go over one kept-alive connection, not one each.
             for n in range(5):
                 await h.command(f"help {n}")
