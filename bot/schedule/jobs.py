@@ -12,7 +12,6 @@ seconds (Scheduler's takeover sweep).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -172,18 +171,21 @@ class DailyJobs:
                 return Outcome(channel_id, day, "no-platform")
             if await self._delivered(channel_id, day):
                 return Outcome(channel_id, day, "already")
-            name = digest_lease(channel_id, day)
-            token = await store.acquire(name, ttl_ms=self.lease_ms)
-        except REDIS_ERRORS as e:
+            async with store.lease(digest_lease(channel_id, day), ttl_ms=self.lease_ms) as lease:
+                if lease is None:
+                    return Outcome(channel_id, day, "leased")
+                return await self._under_lease(config, poster, day, now, lease)
+        except REDIS_ERRORS as e:  # before the lease, or while recording a failure under it
             return await self._failed(channel_id, day, None, e, late=False)
-        if token is None:
-            return Outcome(channel_id, day, "leased")
-        lease = Lease(name, token)
-        started = time.perf_counter()
+
+    async def _under_lease(
+        self, config: ChannelConfig, poster: Poster, day: dt.date, now: dt.datetime, lease: Lease
+    ) -> Outcome:
+        """Deliver the day; a failure is recorded while the lease is still held and renewed."""
+        channel_id, started = config.id, time.perf_counter()
         try:
-            async with store.keep(name, token, ttl_ms=self.lease_ms):
-                await store.mark_active(channel_id, day)
-                return await self._deliver_day(config, poster, day, lease)
+            await self.store.mark_active(channel_id, day)
+            return await self._deliver_day(config, poster, day, lease)
         except LeaseLost:
             metrics.DIGESTS.labels(status="lease-lost").inc()
             log.warning("lost the lease of %s on %s; its new owner goes on", channel_id, day)
@@ -195,8 +197,6 @@ class DailyJobs:
             return await self._failed(channel_id, day, poster, e, late=late, lease=lease)
         finally:
             metrics.JOB_SECONDS.observe(time.perf_counter() - started)
-            with contextlib.suppress(*REDIS_ERRORS):
-                await store.release(name, token)
 
     async def _deliver_day(
         self, config: ChannelConfig, poster: Poster, day: dt.date, lease: Lease
