@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.app import App
+from bot.chat.discord.client import ArxivDiscordBot
 from bot.chat.posting import NOW_LIMIT, post_now
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
@@ -20,6 +21,7 @@ from bot.records import Reply
 from tests.conftest import MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack, command_payload, signed_headers
 from tests.test_discord import slash
@@ -28,17 +30,19 @@ from tests.test_reliability_delivery import discord_bot_on, slack_entries, slack
 SECRET = "test-signing-secret"
 FORM = "application/x-www-form-urlencoded"
 UNAVAILABLE = "State store unavailable, try again shortly."
+# Starts the bot's Slack HTTP endpoint (its runtime, its URL); the session to call it with.
+SlackHttp = tuple[Callable[..., Awaitable[tuple[SlackRuntime, str]]], aiohttp.ClientSession]
 
 
 @pytest.fixture
-def own_redis():
+def own_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
         if server.running:
             server.resume()
 
 
-async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> SlackRuntime:
+async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings: Any) -> SlackRuntime:
     app = await make_app(
         offline=True,
         slack_bot_token="xoxb-test",
@@ -51,10 +55,10 @@ async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> Slack
 
 
 @pytest.fixture
-async def slack_http(make_app: MakeApp, fake_slack: FakeSlack) -> AsyncIterator:
+async def slack_http(make_app: MakeApp, fake_slack: FakeSlack) -> AsyncIterator[SlackHttp]:
     runtimes: list[SlackRuntime] = []
 
-    async def start(**settings):
+    async def start(**settings: Any) -> tuple[SlackRuntime, str]:
         runtime = await slack_runtime(make_app, fake_slack, **settings)
         runtimes.append(runtime)
         return runtime, f"http://127.0.0.1:{runtime.port}/slack/events"
@@ -74,7 +78,7 @@ async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dic
 
 
 async def test_a_replayed_or_retried_signed_command_runs_once(
-    slack_http: AsyncIterator, fake_slack: FakeSlack
+    slack_http: SlackHttp, fake_slack: FakeSlack
 ) -> None:
     start, http = slack_http
     runtime, url = await start()
@@ -92,7 +96,7 @@ async def test_a_replayed_or_retried_signed_command_runs_once(
 
 
 async def test_garbage_timestamps_and_bodies_get_400_or_401(
-    slack_http: AsyncIterator, fake_slack: FakeSlack
+    slack_http: SlackHttp, fake_slack: FakeSlack
 ) -> None:
     start, http = slack_http
     _runtime, url = await start()
@@ -112,7 +116,7 @@ async def test_garbage_timestamps_and_bodies_get_400_or_401(
 
 
 async def test_slack_acks_within_3s_while_redis_is_paused(
-    slack_http: AsyncIterator, fake_slack: FakeSlack, own_redis
+    slack_http: SlackHttp, fake_slack: FakeSlack, own_redis: RedisServer
 ) -> None:
     start, http = slack_http
     _runtime, url = await start(redis_url=own_redis.url)
@@ -135,14 +139,16 @@ async def test_slack_acks_within_3s_while_redis_is_paused(
 
 
 @pytest.fixture
-async def discord_on(make_app: MakeApp, own_redis) -> AsyncIterator:
+async def discord_on(
+    make_app: MakeApp, own_redis: RedisServer
+) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
     async with discord_bot_on(make_app, redis_url=own_redis.url) as pair:
         yield pair
 
 
 @pytest.mark.parametrize("sub", ["settings", "digest"])
 async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
-    discord_on: AsyncIterator, own_redis, sub
+    discord_on: tuple[FakeDiscord, ArxivDiscordBot], own_redis: RedisServer, sub: str
 ) -> None:
     fake, bot = discord_on
     fake.reset()
@@ -166,7 +172,7 @@ async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
 
 
 async def test_redis_gone_the_command_layer_answers_in_one_sentence(
-    make_app: MakeApp, own_redis
+    make_app: MakeApp, own_redis: RedisServer
 ) -> None:
     from bot.chat.commands import Invocation
 
