@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import anthropic
 from pydantic import ValidationError
@@ -30,12 +30,12 @@ from bot.models import Paper, split_arxiv_id
 from bot.records import Note, Reply
 from bot.render.notes import note_chat
 from bot.sources.http import NotFound, PoliteFetcher
+from bot.store.protocols import LedgerStore, NoteStore
 from bot.text import money
 
 if TYPE_CHECKING:
     from bot.library import Library
     from bot.settings import ArxivSettings
-    from bot.store import Store
 
 __all__ = ["Explainer", "PaperWithdrawn"]
 
@@ -55,13 +55,17 @@ class PaperWithdrawn(ArxivBotError):
         self.earlier = earlier  # an earlier version that may still be readable, e.g. '2506.01234v1'
 
 
+class NotesAndLedger(NoteStore, LedgerStore, Protocol):
+    """What the Explainer keeps: notes cached per (paper, version, model), and what they cost."""
+
+
 class Explainer:
     """Notes on a paper, built by the composition root (App.explainer) from the services it
     reads: the store's note cache and ledger, the library's papers and channels, arXiv's pages."""
 
     def __init__(
         self,
-        store: Store,
+        store: NotesAndLedger,
         library: Library,
         *,
         arxiv: ArxivSettings,
