@@ -76,10 +76,8 @@ async def _answer_all(settings: Any, slack: Any, questions: list[dict[str, Any]]
     from slack_bolt.request.async_request import AsyncBoltRequest
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.chat.commands import CommandHandler
     from bot.chat.slack import SlackPoster, build_slack_app
     from bot.deliver import deliver
-    from bot.explain.service import Explainer
     from bot.models import Digest, Score, ScoredPaper
     from tests.fakes.slack_server import signed_headers
 
@@ -87,12 +85,10 @@ async def _answer_all(settings: Any, slack: Any, questions: list[dict[str, Any]]
     warm: list[float] = []
     async with await open_app(settings, offline=True) as app:
         client = AsyncWebClient(token="xoxb-bench", base_url=slack.base_url + "/api/")
-        bolt = build_slack_app(
-            app, CommandHandler(app, explainer=Explainer.from_app(app)), client=client
-        )
+        bolt = build_slack_app(app.chat(app.commands(app.explainer())), client=client)
         threads = {}
         for pid, channel in CHANNELS.items():
-            paper = await app.lookup(pid)
+            paper = await app.library.lookup(pid)
             score = Score(paper_id=pid, relevance=9, novelty=7, comment="Fits.", scorer="local")
             digest = Digest(
                 channel=f"slack:{channel}",

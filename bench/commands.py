@@ -202,7 +202,6 @@ async def _serve(
 async def run(quick: bool) -> dict[str, Any]:
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.chat.commands import CommandHandler
     from bot.chat.slack.app import EVENTS_PATH, build_slack_app
 
     days = bundled_days()[-1:] if quick else bundled_days()
@@ -224,7 +223,7 @@ async def run(quick: bool) -> dict[str, Any]:
                     papers = bundled_papers([day])
                     await app.store.put_listing(day, CATEGORIES, papers)
                     stored += len(papers)
-                bolt = build_slack_app(app, CommandHandler(app), client=client)
+                bolt = build_slack_app(app.chat(app.commands()), client=client)
                 samples, seconds = await _serve(proc, bolt, rounds, EVENTS_PATH)
     finally:
         await session.close()

@@ -6,7 +6,7 @@ channels run on the latest day only (1,000 digests a day take a while):
 
 * `open_app` with an Anthropic key, `llm.base_url` at a FakeAnthropic and a real redis-server;
   the listing is fetched once per day through the bundled source (`offline=True`), then every
-  channel's digest is built with `app.builder.build(channel, listing=listing)`, 64 at a time
+  channel's digest is built with `app.library.builder.build(channel, listing=listing)`, 64 at a time
   (as the daily job runs them: concurrently, sharing scores through Redis and the scoring lease).
 * Channels share 5 topic sets (TOPIC_SETS in _servers.py): channel i has set i % 5, so one
   channel has only the first set and 5+ channels have all five.
@@ -145,14 +145,16 @@ async def _one_day(
     settings = bench_settings(redis_url, claude_url=fake.base_url, llm=llm)
     try:
         async with await open_app(settings, offline=True) as app:
-            listing = await app.listing(day, CATEGORIES)  # fetched once, through the bundled source
+            listing = await app.library.listing(
+                day, CATEGORIES
+            )  # fetched once, through the bundled source
             updates = (
                 criteria_variants(n_channels)
                 if distinct
                 else [TOPIC_SETS[i % len(TOPIC_SETS)].update() for i in range(n_channels)]
             )
             channels = [
-                app.default_channel(f"slack:C{i:04d}").model_copy(
+                app.library.default_channel(f"slack:C{i:04d}").model_copy(
                     update={**update, "categories": CATEGORIES}
                 )
                 for i, update in enumerate(updates)
@@ -161,7 +163,7 @@ async def _one_day(
 
             async def build(channel):
                 async with gate:
-                    return await app.builder.build(channel, listing=listing)
+                    return await app.library.builder.build(channel, listing=listing)
 
             digests = await asyncio.gather(*(build(c) for c in channels))
     finally:

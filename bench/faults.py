@@ -52,16 +52,16 @@ async def _one(redis_url: str, mode: str) -> dict[str, Any]:
             redis_url, claude_url=fake.base_url, llm={"deadline_seconds": DEADLINE}
         )
         async with await open_app(settings, offline=True) as app:
-            listing = await app.listing(None, CATEGORIES)
-            channel = app.default_channel("slack:bench").model_copy(
+            listing = await app.library.listing(None, CATEGORIES)
+            channel = app.library.default_channel("slack:bench").model_copy(
                 update={**TOPIC_SETS[0].update(), "categories": CATEGORIES, "budget_usd": 50}
             )
             # The paper to refuse: the locally best, which the triage surely keeps.
-            ranks = app.builder.scoring.local.rank(listing.papers, channel.criteria())
+            ranks = app.library.builder.scoring.local.rank(listing.papers, channel.criteria())
             best = max(ranks, key=lambda s: s.relevance).paper_id
             MODES[mode](fake, next(p.title for p in listing.papers if p.id == best))
             started = time.perf_counter()
-            digest = await app.builder.build(channel, listing=listing)
+            digest = await app.library.builder.build(channel, listing=listing)
             seconds = time.perf_counter() - started
             ledger = await app.store.usage(channel.id, dt.date.today())
     local = sum(s.score.scorer == "local" for s in digest.ranked)

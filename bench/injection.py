@@ -40,17 +40,17 @@ async def _one(redis_url: str, topic_set: TopicSet) -> dict[str, int]:
             llm={"triage": False, "prefilter_min_relevance": 0},
         )
         async with await open_app(settings, offline=True) as app:
-            listing = await app.listing(None, CATEGORIES)
+            listing = await app.library.listing(None, CATEGORIES)
             day = listing.day or listing.papers[0].announced
             injected, fake.obey = injected_papers(HELD_OUT, day, topic=topic_words(topic_set))
             listing = listing.model_copy(update={"papers": [*listing.papers[:HONEST], *injected]})
-            channel = app.default_channel("slack:bench").model_copy(
+            channel = app.library.default_channel("slack:bench").model_copy(
                 update={**topic_set.update(), "categories": CATEGORIES, "budget_usd": 50}
             )
-            digest = await app.builder.build(channel, listing=listing)
+            digest = await app.library.builder.build(channel, listing=listing)
             scores = {s.paper.id: s.score for s in digest.ranked}
             criteria = channel_criteria(channel, None, listing.day)
-            first = await app.builder.scoring.cached(criteria, list(scores))
+            first = await app.library.builder.scoring.cached(criteria, list(scores))
             isolated = sum(ISOLATED_TASK in last_user_text(r) for r in fake.requests)
     bad = {p.id for p in injected}
     pad = {p.id for i, p in enumerate(injected) if i in padded(HELD_OUT)}

@@ -1,6 +1,6 @@
 """The daily job at scale: N papers x M Slack channels with K distinct criteria, end to end.
 
-`DailyJobs(app, {"slack": poster}, owner="bench").run_due(now=...)` with the real Slack poster
+`app.jobs({"slack": poster}, owner="bench").run_due(now=...)` with the real Slack poster
 (`bot.chat.slack.poster.SlackPoster` on slack_sdk's AsyncWebClient, built as tests/test_jobs.py
 builds it) against a FakeSlack that answers in 50 ms and allows one message a second per channel
 (429 + Retry-After beyond), Claude behind a FakeAnthropic that answers in 1 s (`--quick`: 0.2 s),
@@ -112,7 +112,6 @@ async def _run_once(
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.chat.slack.poster import SlackPoster
-    from bot.schedule.jobs import DailyJobs
 
     server.flush()
     day = latest_announcement(NOW)
@@ -147,7 +146,7 @@ async def _run_once(
                 if size["max_papers"]:
                     update["max_papers"] = size["max_papers"]
                 await app.store.save_channel(
-                    app.default_channel(f"slack:C{i:05d}").model_copy(update=update)
+                    app.library.default_channel(f"slack:C{i:05d}").model_copy(update=update)
                 )
             # One kept-open HTTP session, as the running bot's client has (start_slack).
             poster = SlackPoster(
@@ -155,7 +154,7 @@ async def _run_once(
                     token="xoxb-bench", base_url=slack.base_url + "/api/", session=session
                 )
             )
-            jobs = DailyJobs(app, {"slack": poster}, owner="bench")
+            jobs = app.jobs({"slack": poster}, owner="bench")
             commands0 = await asyncio.to_thread(_redis_commands, server)
             cpu0 = time.process_time()
             started = time.perf_counter()

@@ -3,40 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
+from bot.ask.service import Asker
+from bot.chat.commands import CommandHandler
+from bot.chat.services import ChatServices
+from bot.deliver import Poster
 from bot.digest import DigestBuilder
-from bot.errors import ArxivUnavailable, PaperNotFound
-from bot.models import ChannelConfig, Digest, Listing, Paper
+from bot.explain.notes import MAX_EQUATIONS
+from bot.explain.service import Explainer
+from bot.explain.writer import NoteWriter
+from bot.library import Library
+from bot.schedule.jobs import DailyJobs
 from bot.scoring.base import Scorer
 from bot.scoring.claude import ClaudeScorer
 from bot.scoring.local import LocalRanker
 from bot.scoring.service import ScoringService
 from bot.settings import Settings
 from bot.sources import ArxivSource, BundledSource, Source
-from bot.sources.bundled import find_bundled
+from bot.sources.http import PoliteFetcher
 from bot.store import Store, connect
 from bot.store.pacing import RedisPacer
 
 __all__ = ["App", "open_app"]
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class App:
+    """The composition root's bundle: what open_app built, and the one place that hands each
+    consumer the few services it uses (none of them takes the App itself)."""
+
     settings: Settings
     store: Store
-    source: Source
+    library: Library
     scorer: Scorer
-    builder: DigestBuilder
     # Scoring through the Batches API at announcement time (schedule/prescore.py); None without
     # a key or with llm.prescore off.
     prescoring: ScoringService | None = None
-    fallbacks: list[str] = field(default_factory=list)
-    bundled_fallback: bool = False  # the CLI demo may fall back to bundled data; the bot may not
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def close(self) -> None:
@@ -48,54 +53,86 @@ class App:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def default_channel(self, channel_id: str) -> ChannelConfig:
-        d = self.settings.defaults
-        return ChannelConfig(
-            id=channel_id,
-            topics=d.topics,
-            keywords=d.keywords,
-            categories=d.categories,
-            relevance_threshold=d.relevance_threshold,
-            max_papers=d.max_papers,
-            schedule_time=d.schedule_time,
-            timezone=d.timezone,
-            budget_usd=d.budget_usd,
-            include_replacements=self.settings.include_replacements,
+    def explainer(
+        self, *, max_input_tokens: int = 6000, max_equations: int = MAX_EQUATIONS
+    ) -> Explainer:
+        """Share the source's arXiv fetcher (one polite request rate per process) and the
+        scorer's Claude client."""
+        source, a = self.library.builder.source, self.settings.arxiv
+        if isinstance(source, ArxivSource):
+            fetcher = source.fetcher
+        else:
+            fetcher = PoliteFetcher(
+                delay=a.delay_seconds,
+                retries=a.retries,
+                timeout=a.timeout_seconds,
+                base_backoff=a.backoff_seconds,
+            )
+        return Explainer(
+            self.store,
+            self.library,
+            arxiv=a,
+            fetcher=fetcher,
+            writer=self._writer(),
+            retries=self.settings.llm.max_retries,
+            max_input_tokens=max_input_tokens,
+            max_equations=max_equations,
         )
 
-    async def channel(self, channel_id: str) -> ChannelConfig:
-        return await self.store.get_channel(channel_id) or self.default_channel(channel_id)
+    def _writer(self) -> NoteWriter | None:
+        key = self.settings.anthropic_api_key
+        if key is None or not key.get_secret_value():
+            return None
+        scorer = self.scorer
+        if not isinstance(scorer, ClaudeScorer):
+            scorer = ClaudeScorer(self.settings.llm, api_key=key.get_secret_value())
+            self.stack.push_async_callback(scorer.close)
+        return NoteWriter(scorer)
 
-    async def listing(self, day: dt.date | None, categories: list[str]) -> Listing:
-        """The listing, falling back to the bundled snapshot when arXiv cannot be reached."""
-        try:
-            return await self.builder.listing(day, categories)
-        except ArxivUnavailable as e:
-            if not self.bundled_fallback or isinstance(self.source, BundledSource):
-                raise
-            # Said once, in the CLI's one "Using: ..." line, with the first sentence of the reason.
-            log.info("arXiv unreachable (%s); using the bundled snapshot", e)
-            reason = str(e).split(". ", 1)[0].rstrip(".")
-            self.fallbacks.append(f"arXiv unreachable ({reason}) → bundled real arXiv data")
-            self.source = self.builder.source = BundledSource()
-            return await self.builder.listing(day, categories)
+    def asker(self, explainer: Explainer | None = None) -> Asker:
+        """Read papers with the chat's Explainer (one arXiv fetcher) and answer through its
+        Claude client and pricing."""
+        return Asker.reading_with(
+            self.store,
+            self.library,
+            explainer or self.explainer(),
+            abs_url=self.settings.arxiv.abs_url,
+        )
 
-    async def lookup(self, paper_id: str) -> Paper:
-        """One paper by versionless id: the store, then arXiv's API, then the bundled snapshot."""
-        paper = await self.store.get_paper(paper_id)
-        if paper is None and isinstance(self.source, ArxivSource):
-            found = await self.source.api.lookup([paper_id])
-            paper = found[0] if found else None
-        if paper is None:
-            paper = find_bundled(paper_id)
-        if paper is None:
-            raise PaperNotFound(paper_id)
-        await self.store.put_papers([paper])
-        return paper
+    def commands(self, explainer: Explainer | None = None) -> CommandHandler:
+        return CommandHandler(
+            self.store, self.library, self.library.builder.scoring, explainer=explainer
+        )
 
-    async def digest(self, channel: ChannelConfig, *, day: dt.date | None = None) -> Digest:
-        listing = await self.listing(day, channel.categories)
-        return await self.builder.build(channel, listing=listing)
+    def chat(self, handler: CommandHandler | None = None) -> ChatServices:
+        """What a platform adapter uses; `handler` defaults to one without an Explainer."""
+        handler = handler or self.commands()
+        explainer = getattr(handler, "explainer", None)  # a test's stand-in handler has none
+        return ChatServices(
+            settings=self.settings,
+            store=self.store,
+            library=self.library,
+            handler=handler,
+            asker=self.asker(explainer),
+        )
+
+    def jobs(
+        self,
+        posters: dict[str, Poster],
+        *,
+        owner: str,
+        **options: Any,
+    ) -> DailyJobs:
+        return DailyJobs(
+            self.store,
+            self.library,
+            posters,
+            owner=owner,
+            prescoring=self.prescoring,
+            catch_up_days=self.settings.catch_up_days,
+            max_wait=dt.timedelta(hours=self.settings.arxiv.max_wait_hours),
+            **options,
+        )
 
 
 async def open_app(settings: Settings, *, offline: bool = False) -> App:
@@ -139,13 +176,12 @@ async def open_app(settings: Settings, *, offline: bool = False) -> App:
         store, scorer, prefilter_min=settings.llm.prefilter_min_relevance if key else 0
     )
     builder = DigestBuilder(source=source, store=store, scoring=scoring)
+    library = Library(store=store, builder=builder, settings=settings, fallbacks=fallbacks)
     return App(
         settings=settings,
         store=store,
-        source=source,
+        library=library,
         scorer=scorer,
-        builder=builder,
         prescoring=prescoring,
-        fallbacks=fallbacks,
         stack=stack,
     )

@@ -88,7 +88,7 @@ async def _persist(a: App, channel: str) -> None:
 def _using(a: App) -> None:
     """The one line that says what the command ran on, and what it fell back to."""
     err.print(
-        "[dim]Using: " + ("; ".join(a.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
+        "[dim]Using: " + ("; ".join(a.library.fallbacks) or "arXiv, Claude and Redis") + "[/dim]",
         highlight=False,
         soft_wrap=True,
     )
@@ -167,18 +167,18 @@ def digest(
 
         source = JsonlSource(papers, day) if papers else None
         async with await open_app(s, offline=offline) as a:
-            a.bundled_fallback = True
+            a.library.bundled_fallback = True
             await _restore(a)
-            config = await a.channel(channel)
+            config = await a.library.channel(channel)
             if cats:
                 config = config.model_copy(update={"categories": cats})
             with err.status("Fetching and scoring papers…"):
                 if source is not None:
                     # A file is scored as given, never stored as that day's official listing.
                     listing = await source.listing(day, config.categories)
-                    result = await a.builder.build(config, listing=listing)
+                    result = await a.library.build(config, listing)
                 else:
-                    result = await a.digest(config, day=day)
+                    result = await a.library.digest(config, day=day)
             _using(a)
             if fmt == "json":
                 text = json.dumps(_json_digest(result), indent=2)
@@ -216,16 +216,15 @@ def command(
 
     async def go(s: Settings) -> None:
         from bot.app import open_app
-        from bot.chat.commands import CommandHandler, Invocation
-        from bot.explain.service import Explainer
+        from bot.chat.commands import Invocation
         from bot.render.markdown import render_markdown
 
         async with await open_app(s, offline=offline) as a:
-            a.bundled_fallback = True
+            a.library.bundled_fallback = True
             await _restore(a)
             if a.store.embedded:
-                a.fallbacks.append(f"channel settings kept in {STATE_FILE}")
-            handler = CommandHandler(a, explainer=Explainer.from_app(a))
+                a.library.fallbacks.append(f"channel settings kept in {STATE_FILE}")
+            handler = a.commands(a.explainer())
             reply = await handler.handle(Invocation(channel_id=channel, user_id=user, text=text))
             await _persist(a, channel)
             _using(a)
@@ -258,7 +257,6 @@ def explain(
 
     async def go(s: Settings) -> None:
         from bot.app import open_app
-        from bot.explain.service import Explainer
         from bot.models import split_arxiv_id
         from bot.render.notes import note_markdown
 
@@ -268,7 +266,7 @@ def explain(
             raise BadArxivId(arxiv_id) from None
         async with await open_app(s, offline=offline) as a:
             with err.status(f"Reading {arxiv_id}…"):
-                note = await Explainer.from_app(a).note(pid, version, channel_id=channel)
+                note = await a.explainer().note(pid, version, channel_id=channel)
             text = note.model_dump_json(indent=2) if fmt == "json" else note_markdown(note)
             if sys.stdout.isatty() and fmt == "markdown":
                 Console().print(Markdown(text))
@@ -294,14 +292,11 @@ def ask(
 
     async def go(s: Settings) -> None:
         from bot.app import open_app
-        from bot.ask.service import Asker
         from bot.render.answer import answer_text
 
         async with await open_app(s) as a:
             with err.status(f"Reading {arxiv_id}…"):  # a bad id: BadArxivId, one line
-                answer = await Asker.from_app(a).answer(
-                    question.strip(), arxiv_id, channel_id=channel
-                )
+                answer = await a.asker().answer(question.strip(), arxiv_id, channel_id=channel)
             text = answer_text(answer)
             if sys.stdout.isatty():
                 Console().print(Markdown(text))

@@ -159,8 +159,7 @@ async def deliver(
     posted = await poster.post_digest(
         native_id(digest.channel), digest, marker=marker, progress=progress
     )
-    day = digest.day or dt.date.today()
-    await store.mark_posted(digest.channel, day, [s.paper.id for s in digest.papers])
+    await store.mark_posted(digest.channel, [s.paper.id for s in digest.papers])
     await _mention_watchers(store, poster, digest)
     await store.remember_messages(
         poster.platform,

@@ -10,11 +10,8 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from bot.app import open_app
-from bot.chat.commands import CommandHandler
 from bot.deliver import Poster
-from bot.explain.service import Explainer
 from bot.health import Check, start_health
-from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from bot.settings import Settings
 
@@ -30,7 +27,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = await open_app(settings)
-    handler = CommandHandler(app, explainer=Explainer.from_app(app))
+    chat = app.chat(app.commands(app.explainer()))
     closers: list[Callable[[], Awaitable[None]]] = []  # chat runtimes, closed in reverse
     posters: dict[str, Poster] = {}
     checks: dict[str, Check] = {"redis": app.store.ping}
@@ -38,21 +35,21 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         if settings.slack_bot_token:
             from bot.chat.slack.app import start_slack
 
-            slack = await start_slack(app, handler)
+            slack = await start_slack(chat)
             closers.append(slack.close)
             posters["slack"] = slack.poster
             checks["slack"] = _as_check(slack.connected)
         if settings.discord_token:
             from bot.chat.discord.client import start_discord
 
-            discord = await start_discord(app, handler)
+            discord = await start_discord(chat)
             closers.append(discord.close)
             posters["discord"] = discord.poster
             checks["discord"] = _as_check(discord.connected)
         if not posters:
             log.warning("no SLACK_BOT_TOKEN or DISCORD_TOKEN: nothing to post to")
         owner = f"{socket.gethostname()}:{os.getpid()}"
-        jobs = DailyJobs(app, posters, owner=owner, lease_ms=int(settings.job_lease_seconds * 1000))
+        jobs = app.jobs(posters, owner=owner, lease_ms=int(settings.job_lease_seconds * 1000))
         scheduler = Scheduler(
             jobs, reconcile_seconds=settings.reconcile_seconds, sweep_seconds=settings.sweep_seconds
         )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.app import App, open_app
+from bot.library import Library
 from bot.models import Digest, Score, ScoredPaper
 from bot.settings import Settings
 from bot.sources.bundled import bundled_days, load_rows
@@ -134,9 +135,9 @@ def _no_env_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-async def digest_of(app: App, channel_id: str, paper_id: str) -> Digest:
+async def digest_of(library: Library, channel_id: str, paper_id: str) -> Digest:
     """A digest for `channel_id` showing one paper, looked up as the bot looks papers up."""
-    paper = await app.lookup(paper_id)
+    paper = await library.lookup(paper_id)
     score = Score(paper_id=paper.id, relevance=9, novelty=7, comment="Fits.", scorer="local")
     return Digest(
         channel=channel_id,

@@ -25,7 +25,6 @@ from bot.ask.conversation import recent_turns
 from bot.ask.passages import cut_passages
 from bot.ask.prompt import build_ask_prompt
 from bot.ask.retrieve import PassageIndex
-from bot.ask.service import Asker
 from bot.cli import app as cli
 from bot.explain.latexml import parse_latexml
 from bot.models import Usage
@@ -97,7 +96,7 @@ def test_passages_keep_sections_equations_and_tables_as_written() -> None:
 # ------------------------------------------------------------------------- without a key
 async def test_without_a_key_the_answer_is_the_best_passages_quoted(make_app: MakeApp) -> None:
     app = await make_app()
-    answer = await Asker.from_app(app).answer(
+    answer = await app.asker().answer(
         "What AutoAttack accuracy does D2R + CAG reach on CIFAR-10?", D2R_ID, channel_id=CHANNEL
     )
     assert answer.kind is AnswerKind.EXTRACTIVE and answer.version == 1
@@ -112,7 +111,7 @@ async def test_without_a_key_the_answer_is_the_best_passages_quoted(make_app: Ma
 
 async def test_not_in_the_paper_is_said_plainly(make_app: MakeApp) -> None:
     app = await make_app()
-    answer = await Asker.from_app(app).answer(
+    answer = await app.asker().answer(
         "How is this different from LoRA?", D2R_ID, channel_id=CHANNEL
     )
     assert answer.kind is AnswerKind.NOT_IN_PAPER and answer.quotes == []
@@ -124,7 +123,7 @@ async def test_not_in_the_paper_is_said_plainly(make_app: MakeApp) -> None:
 
 async def test_passages_are_cached_per_version(make_app: MakeApp, fake_arxiv: FakeArxiv) -> None:
     app = await make_app()
-    asker = Asker.from_app(app)
+    asker = app.asker()
     await asker.answer("What is the RWFT loss?", CLARIFY_ID, channel_id=CHANNEL)
     fake_arxiv.html_pages.clear()  # arXiv is not read again
     answer = await asker.answer("How are the rewards normalized?", CLARIFY_ID, channel_id=CHANNEL)
@@ -148,7 +147,7 @@ async def test_cli_ask_prints_the_same_answer(
     assert result.exit_code == 0, result.output
     assert "§3.2 Dual regularization loss, Eq. (5)" in result.output
     assert "$\\lambda=0.5$" in result.output
-    chat = await Asker.from_app(await make_app()).answer(question, D2R_ID, channel_id="cli:default")
+    chat = await (await make_app()).asker().answer(question, D2R_ID, channel_id="cli:default")
     assert result.output.strip() == answer_text(chat).strip()
     bad = await asyncio.to_thread(invoke, "not-an-id", "why?")
     assert bad.exit_code == 2 and "Traceback" not in bad.output
@@ -165,7 +164,7 @@ async def claude_answer(
     """The answer with the fake Messages API answering through `responder`."""
     fake_claude.responder = responder
     app = await make_app(claude=fake_claude)
-    return await Asker.from_app(app).answer(question, paper_id, channel_id=CHANNEL), app
+    return await app.asker().answer(question, paper_id, channel_id=CHANNEL), app
 
 
 async def test_claude_answers_from_the_retrieved_passages_with_citations(
@@ -201,7 +200,7 @@ async def test_a_spent_budget_falls_back_to_quotes_and_says_so(
     await app.store.record_usage(
         CHANNEL, dt.date.today(), Usage(model="claude-haiku-4-5", calls=1, cost_usd=1.0)
     )
-    answer = await Asker.from_app(app).answer(
+    answer = await app.asker().answer(
         "Which language model do they fine-tune?", CLARIFY_ID, channel_id=CHANNEL
     )
     assert ask_requests(fake_claude) == [] and answer.kind is AnswerKind.EXTRACTIVE
@@ -215,7 +214,7 @@ async def test_an_injected_instruction_in_the_full_text_is_ignored(
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
     fake_claude.responder = answer_from_passages
     app = await make_app(claude=fake_claude)
-    asker = Asker.from_app(app)
+    asker = app.asker()
     answer = await asker.answer("What F1-score do they report?", INJECTED_ID, channel_id=CHANNEL)
     [request] = ask_requests(fake_claude)
     sent = request["messages"][0]["content"]
@@ -309,7 +308,7 @@ async def test_a_follow_up_uses_the_thread_and_another_paper_named_is_answered_i
     fake_claude.responder = answer_from_passages
     app = await make_app(claude=fake_claude)
     await app.store.remember_message("slack", "C1:1700000000.000100", CHANNEL, D2R_ID)
-    asker = Asker.from_app(app)
+    asker = app.asker()
     root = ("C1:1700000000.000100",)
     [first] = await asker.ask(mention("What does the ablation on CIFAR-100 show?", messages=root))
     assert "§4 Experiments, Table 2" in first.text and first.title.startswith("D2R")
@@ -336,7 +335,7 @@ def test_the_thread_context_is_the_latest_turns_about_the_paper_within_the_budge
 
 async def test_mentions_without_a_paper_or_a_question_get_one_sentence(make_app: MakeApp) -> None:
     app = await make_app()
-    asker = Asker.from_app(app)
+    asker = app.asker()
     [reply] = await asker.ask(mention("what dataset?"))
     assert reply.error and reply.text.startswith("I could not tell which paper you mean")
     [reply] = await asker.ask(mention(D2R_ID))

@@ -9,14 +9,15 @@ import datetime as dt
 import json
 from typing import Any
 
+from bot.chat.discord.client import ArxivDiscordBot
 from bot.deliver import deliver
 from bot.models import Usage
 from tests import test_discord
 from tests.conftest import digest_of
 from tests.fakes.anthropic_server import FakeAnthropic, answer_from_passages
-from tests.fakes.discord_server import snowflake
+from tests.fakes.discord_server import FakeDiscord, snowflake
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID
-from tests.test_discord import BOT_USER, CID, GUILD, USER, WithNotes, gateway
+from tests.test_discord import BOT_USER, CID, GUILD, USER, MakeBot, gateway, with_notes
 
 # The Discord harness of test_discord.py: FakeDiscord, and logged-in bots on offline Apps.
 fake = test_discord.fake
@@ -63,7 +64,7 @@ def message_payload(
     return payload
 
 
-def answers(fake, channel: str) -> list[dict[str, Any]]:
+def answers(fake: FakeDiscord, channel: str) -> list[dict[str, Any]]:
     return [m for m in fake.messages(int(channel)) if m.get("embeds")]
 
 
@@ -71,19 +72,19 @@ def text_of(message: dict[str, Any]) -> str:
     return json.dumps(message["embeds"], ensure_ascii=False)
 
 
-async def posted_digest(bot) -> tuple[str, str]:
+async def posted_digest(bot: ArxivDiscordBot) -> tuple[str, str]:
     """D2R's digest entry: (its message id, its thread's id)."""
-    digest = await digest_of(bot.app, CID, D2R_ID)
-    [_, entry] = await deliver(bot.app.store, bot.poster, digest, marker="d")
+    digest = await digest_of(bot.chat.library, CID, D2R_ID)
+    [_, entry] = await deliver(bot.store, bot.poster, digest, marker="d")
     assert entry.thread is not None
     return entry.message_id, entry.thread
 
 
 async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(
-    fake, make_bot, fake_claude: FakeAnthropic
+    fake: FakeDiscord, make_bot: MakeBot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = answer_from_passages
-    bot = await make_bot(WithNotes, claude=fake_claude)
+    bot = await make_bot(with_notes, claude=fake_claude)
     entry, thread = await posted_digest(bot)
     fake.reset()
     question = message_payload(
@@ -109,17 +110,17 @@ async def test_a_reply_to_the_papers_message_is_answered_in_its_thread(
 
 
 async def test_messages_not_mentioning_the_bot_are_ignored_and_budget_is_said(
-    fake, make_bot, fake_claude: FakeAnthropic
+    fake: FakeDiscord, make_bot: MakeBot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = answer_from_passages
-    bot = await make_bot(WithNotes, claude=fake_claude)
+    bot = await make_bot(with_notes, claude=fake_claude)
     entry, thread = await posted_digest(bot)
     fake.reset()
     await gateway(
         bot, "MESSAGE_CREATE", message_payload("just chatting", channel=thread, mention=False)
     )
     assert fake.messages() == []
-    await bot.app.store.record_usage(
+    await bot.store.record_usage(
         CID, dt.date.today(), Usage(model="claude-haiku-4-5", calls=1, cost_usd=5.0)
     )
     await gateway(
@@ -132,8 +133,8 @@ async def test_messages_not_mentioning_the_bot_are_ignored_and_budget_is_said(
     assert "§4 Experiments, Table 1" in text_of(answer) and fake_claude.requests == []
 
 
-async def test_two_replicas_answer_each_mention_once(fake, make_bot) -> None:
-    one, two = await make_bot(WithNotes), await make_bot(WithNotes)
+async def test_two_replicas_answer_each_mention_once(fake: FakeDiscord, make_bot: MakeBot) -> None:
+    one, two = await make_bot(with_notes), await make_bot(with_notes)
     entry, thread = await posted_digest(one)
     fake.reset()
     question = message_payload("Which attacks are used?", channel=thread, reply_to=entry)

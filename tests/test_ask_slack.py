@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.chat.slack import SlackPoster
@@ -19,11 +20,13 @@ from tests.fakes.anthropic_server import FakeAnthropic, answer_from_passages
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.ask_pages import INJECTED_HTML, INJECTED_ID
 from tests.fakes.latexml_pages import CLARIFY_ID, D2R_ID
-from tests.test_slack import CHANNEL, all_text, eventually, signed_headers
+from tests.fakes.slack_server import signed_headers
+from tests.test_slack import CHANNEL, SECRET, Harness, all_text, eventually
 
 # The Slack harness of test_slack.py: FakeSlack, and the real Bolt app on an offline App.
 fake = test_slack.fake
 slack = test_slack.slack
+MakeSlack = Callable[..., Awaitable[Harness]]
 
 
 def mention_body(text: str, *, thread_ts: str | None, ts: str, event_id: str | None = None) -> str:
@@ -54,35 +57,35 @@ def mention_body(text: str, *, thread_ts: str | None, ts: str, event_id: str | N
 _ts = iter(range(1, 10_000))
 
 
-def removes(h) -> int:
+def removes(h: Harness) -> int:
     return h.fake.methods().count("reactions.remove")
 
 
 async def ask(
-    h, text: str = "", *, thread_ts: str | None, body: str | None = None
+    h: Harness, text: str = "", *, thread_ts: str | None, body: str | None = None
 ) -> list[dict[str, Any]]:
     """Send the mention and wait until it is answered (its hourglass is removed after the
     answer is posted); the messages posted since."""
     before, done = len(h.fake.posts("C1")), removes(h)
     body = body or mention_body(text, thread_ts=thread_ts, ts=f"1800000000.{next(_ts):06d}")
-    resp = await h.send(body, signed_headers(body, content_type="application/json"))
+    resp = await h.send(body, signed_headers(body, secret=SECRET, content_type="application/json"))
     assert resp.status == 200
     await eventually(lambda: removes(h) > done, f"the answer to {text!r}")
     assert h.fake.errors == []  # within Slack's limits: the fake refuses what Slack refuses
     return h.fake.posts("C1")[before:]
 
 
-async def posted_digest(h) -> str:
+async def posted_digest(h: Harness) -> str:
     """D2R's digest entry in C1; the thread's ts (the header's)."""
-    digest = await digest_of(h.app, CHANNEL, D2R_ID)
+    digest = await digest_of(h.app.library, CHANNEL, D2R_ID)
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
     [entry] = [p for p in h.fake.posts("C1") if "thread_ts" in p]
-    return entry["thread_ts"]
+    return str(entry["thread_ts"])
 
 
 # ----------------------------------------------------------------------------------- tests
 async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(
-    slack, fake_claude: FakeAnthropic
+    slack: MakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = answer_from_passages
     h = await slack(explain=True, claude=fake_claude)
@@ -99,7 +102,9 @@ async def test_a_mention_in_the_papers_thread_is_answered_there_with_citations(
     assert "<conversation>\nQ: What does the ablation on CIFAR-100 show?" in sent
 
 
-async def test_not_in_the_paper_and_another_paper_named(slack, fake_claude: FakeAnthropic) -> None:
+async def test_not_in_the_paper_and_another_paper_named(
+    slack: MakeSlack, fake_claude: FakeAnthropic
+) -> None:
     fake_claude.responder = answer_from_passages
     h = await slack(explain=True, claude=fake_claude)
     thread = await posted_digest(h)
@@ -114,7 +119,7 @@ async def test_not_in_the_paper_and_another_paper_named(slack, fake_claude: Fake
 
 
 async def test_without_a_key_the_passages_are_quoted_and_a_spent_budget_is_said(
-    slack, fake_claude: FakeAnthropic
+    slack: MakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     h = await slack(explain=True)
     thread = await posted_digest(h)
@@ -132,7 +137,7 @@ async def test_without_a_key_the_passages_are_quoted_and_a_spent_budget_is_said(
 
 
 async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(
-    slack, fake_claude: FakeAnthropic, fake_arxiv: FakeArxiv
+    slack: MakeSlack, fake_claude: FakeAnthropic, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.html_pages[INJECTED_ID] = INJECTED_HTML
     h = await slack(explain=True)  # quoted passages: the attack itself is what is quoted
@@ -145,7 +150,7 @@ async def test_an_injected_paper_cannot_ping_anyone_from_the_answer(
         assert live not in text
 
 
-async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack) -> None:
+async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack: MakeSlack) -> None:
     h = await slack(explain=True)
     await h.command(f"explain {D2R_ID}")  # never posted here: a new thread under an opener
     opener = h.fake.history["C1"][0]
@@ -155,10 +160,13 @@ async def test_a_question_under_an_explain_note_opener_is_about_its_paper(slack)
 
 
 async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_bot_asks(
-    slack,
+    slack: MakeSlack,
 ) -> None:
     h = await slack(explain=True)
-    one, two = await digest_of(h.app, CHANNEL, D2R_ID), await digest_of(h.app, CHANNEL, CLARIFY_ID)
+    one, two = (
+        await digest_of(h.app.library, CHANNEL, D2R_ID),
+        await digest_of(h.app.library, CHANNEL, CLARIFY_ID),
+    )
     both = one.model_copy(update={"papers": one.papers + two.papers})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), both, marker="2")
     thread = h.fake.history["C1"][0]["ts"]
@@ -170,11 +178,11 @@ async def test_in_a_digest_thread_of_several_papers_the_title_picks_one_or_the_b
     assert "CIFAR-10" in all_text(follow)
 
 
-async def test_two_replicas_answer_each_mention_once(slack) -> None:
+async def test_two_replicas_answer_each_mention_once(slack: MakeSlack) -> None:
     one, two = await slack(explain=True), await slack(explain=True)
     thread = await posted_digest(one)
     body = mention_body("What is the clean accuracy of AWP?", thread_ts=thread, ts="1800000001.0")
-    headers = signed_headers(body, content_type="application/json")
+    headers = signed_headers(body, secret=SECRET, content_type="application/json")
     done = removes(one)
     await asyncio.gather(one.send(body, headers), two.send(body, headers))
     await eventually(lambda: removes(one) > done, "the answer")

@@ -17,7 +17,6 @@ from bot import metrics
 from bot.app import App
 from bot.deliver import Poster
 from bot.logs import setup_logging
-from bot.schedule.jobs import DailyJobs
 from bot.schedule.scheduler import Scheduler
 from tests.fakes.slack_server import FakeSlack
 from tests.test_jobs import NOW, poster_for, subscribe
@@ -66,14 +65,12 @@ async def test_a_failed_weekly_rollup_is_logged_counted_and_posted_by_the_next_s
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
     posters: dict[str, Poster] = {"slack": poster_for(fake_slack)}
-    assert (await DailyJobs(app, posters, owner="r1").run_channel(channel, now=NOW)).status == (
-        "posted"
-    )
+    assert (await app.jobs(posters, owner="r1").run_channel(channel, now=NOW)).status == ("posted")
     config = await app.store.get_channel(channel)
     assert config is not None  # daily digests off: the sweep below has only the roll-up to do
     await app.store.save_channel(config.model_copy(update={"subscribed": False}))
     daily = len(fake_slack.posts())
-    scheduler = Scheduler(DailyJobs(app, posters, owner="r1", clock=lambda: FRIDAY))
+    scheduler = Scheduler(app.jobs(posters, owner="r1", clock=lambda: FRIDAY))
 
     before = digests("failed")
     fake_slack.fail_next("chat.postMessage", 503)  # the roll-up's header
@@ -105,7 +102,7 @@ async def test_a_failed_weekly_rollup_is_logged_counted_and_posted_by_the_next_s
 async def test_a_scheduler_job_that_raises_is_counted_and_logged_with_its_traceback(
     make_app: Callable[..., Awaitable[App]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    scheduler = Scheduler(DailyJobs(await make_app(), {}, owner="r1"))
+    scheduler = Scheduler((await make_app()).jobs({}, owner="r1"))
 
     async def broken() -> None:
         raise KeyError("schedule_time")

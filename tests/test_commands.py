@@ -4,12 +4,16 @@ clear sentence (issue 18), with validation in the models (issue 17)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from bot.app import App
 from bot.chat.commands import CommandHandler, Invocation
 from bot.models import MAX_LIST, ChannelConfig, Paper, Topic
+from bot.records import Reply
 from bot.render.discord import reply_embed
 from bot.render.slack import reply_blocks
 from bot.settings import ChannelDefaults
@@ -19,25 +23,30 @@ CID = "slack:C1"
 PING = "<@U0BOSS> <#C0ALL> <!here> @everyone"
 
 
+@dataclass
+class Ask:
+    """One channel's command layer, as its users type to it."""
+
+    app: App
+    handler: CommandHandler
+
+    async def __call__(self, text: str, *, user: str = "U1", can_edit: bool = True) -> Reply:
+        return await self.handler.handle(Invocation(CID, user, text, can_edit=can_edit))
+
+
 @pytest.fixture
-async def ask(make_app: MakeApp):
+async def ask(make_app: MakeApp) -> Ask:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
-
-    async def run(text: str, *, user: str = "U1", can_edit: bool = True):
-        return await handler.handle(Invocation(CID, user, text, can_edit=can_edit))
-
-    run.app = app  # type: ignore[attr-defined]
-    return run
+    return Ask(app, app.commands())
 
 
-def pings(reply) -> bool:
+def pings(reply: Reply) -> bool:
     """Whether a reply, as Slack or Discord would show it, holds a live mention."""
     shown = str(reply_blocks(reply)) + str(reply_embed(reply))
     return any(m in shown for m in ("<@U0BOSS>", "<#C0ALL>", "<!here>", "@everyone"))
 
 
-async def test_settings_show_the_weekly_day_and_the_watches(ask) -> None:
+async def test_settings_show_the_weekly_day_and_the_watches(ask: Ask) -> None:
     await ask("weekly fri")
     await ask("watch vision-language", user="U7")
     fields = dict((await ask("settings")).fields)
@@ -49,14 +58,14 @@ async def test_settings_show_the_weekly_day_and_the_watches(ask) -> None:
     assert "U9" in admins and "<@U9>" not in admins  # shown, never pinged
 
 
-async def test_schedule_says_it_subscribes_the_channel(ask) -> None:
+async def test_schedule_says_it_subscribes_the_channel(ask: Ask) -> None:
     reply = await ask("schedule 08:30 Europe/Paris")
     assert "now subscribed" in reply.text
     assert "now subscribed" not in (await ask("schedule 09:00")).text  # already was
-    assert (await ask.app.store.get_channel(CID)).subscribed
+    assert (stored := await ask.app.store.get_channel(CID)) and stored.subscribed
 
 
-async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask) -> None:
+async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask: Ask) -> None:
     assert "$0.00" in (await ask("budget -0")).text
     for bad in ("budget nan", "budget inf", "budget -1", "budget ²", "budget 1e400"):
         reply = await ask(bad)
@@ -64,12 +73,12 @@ async def test_budget_minus_zero_is_zero_and_odd_numbers_are_refused(ask) -> Non
 
 
 @pytest.mark.parametrize("text", ["threshold ²", "threshold ⑤", "max ²", "threshold 7 ٥", "max ⑤"])
-async def test_unicode_digits_get_a_clear_error(ask, text) -> None:
+async def test_unicode_digits_get_a_clear_error(ask: Ask, text: str) -> None:
     reply = await ask(text)
     assert reply.error and "Example:" in reply.text and "Something went wrong" not in reply.text
 
 
-async def test_taste_commands_need_edit_rights_and_are_audited(ask) -> None:
+async def test_taste_commands_need_edit_rights_and_are_audited(ask: Ask) -> None:
     paper = "2506.06440"
     for text in (f"more-like {paper}", f"less-like {paper}"):
         refused = await ask(text, can_edit=False)
@@ -85,14 +94,14 @@ async def test_taste_commands_need_edit_rights_and_are_audited(ask) -> None:
     )
 
 
-async def test_watch_on_a_fresh_channel_says_how_to_add_the_topic(ask) -> None:
+async def test_watch_on_a_fresh_channel_says_how_to_add_the_topic(ask: Ask) -> None:
     reply = await ask("watch Diffusion")
     assert reply.error and "topic add" in reply.text and "Language models" in reply.text
     await ask("topic add Diffusion: score-based generative models; not: applications")
     assert not (await ask("watch diffusion")).error
 
 
-async def test_paper_text_never_pings_anyone(ask) -> None:
+async def test_paper_text_never_pings_anyone(ask: Ask) -> None:
     hostile = Paper(
         id="2506.99001",
         title=f"{PING} attention is all you need",
@@ -114,7 +123,7 @@ async def test_paper_text_never_pings_anyone(ask) -> None:
 def test_channel_config_validates_zones_times_days_and_sizes() -> None:
     ok = ChannelConfig(id="x", timezone="Europe/Paris", schedule_time="8:05", weekly_day="fri")
     assert ok.schedule_time == "08:05"
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"timezone": "Mars/Olympus"},
         {"timezone": "/".join(["Europe/Paris"] * 300)},  # was a RecursionError in zoneinfo
         {"timezone": "../../etc/passwd"},
@@ -142,8 +151,8 @@ def test_channel_config_validates_zones_times_days_and_sizes() -> None:
         ChannelDefaults(timezone="Mars/Olympus")
 
 
-async def test_size_caps_give_a_clear_message_and_keep_the_config(ask) -> None:
-    before = await ask.app.channel(CID)
+async def test_size_caps_give_a_clear_message_and_keep_the_config(ask: Ask) -> None:
+    before = await ask.app.library.channel(CID)
     cases = {
         "topic add " + "n" * 10_000 + ": a description of it": "A topic needs a name",
         "topic add Big: " + "d" * 2000: "A topic needs a name",
@@ -153,16 +162,16 @@ async def test_size_caps_give_a_clear_message_and_keep_the_config(ask) -> None:
     for text, expected in cases.items():
         reply = await ask(text)
         assert reply.error and expected in reply.text, (text[:30], reply.text)
-    assert await ask.app.channel(CID) == before
+    assert await ask.app.library.channel(CID) == before
 
 
-async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask) -> None:
+async def test_a_stored_value_refused_by_todays_limits_falls_back_to_its_default(ask: Ask) -> None:
     key = ask.app.store.keys.channel(CID)
     await ask.app.store.r.set(
         key, '{"id": "slack:C1", "timezone": "Mars/Olympus", "max_papers": 7}'
     )
     config = await ask.app.store.get_channel(CID)
-    assert (config.timezone, config.max_papers) == ("UTC", 7)
+    assert config and (config.timezone, config.max_papers) == ("UTC", 7)
     assert not (await ask("threshold 8")).error
 
 
@@ -178,7 +187,7 @@ def _paper(pid: str, *, title: str, cats: list[str], authors: list[str] | None =
     )
 
 
-async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask) -> None:
+async def test_score_gives_the_digests_verdict_for_the_digests_reason(ask: Ask) -> None:
     """Issue 18: categories, the pre-filter and followed authors, as a digest decides them."""
     day = dt.date(2025, 6, 24)
     vision = _paper("2506.99101", title="Diffusion models for image segmentation", cats=["cs.CV"])

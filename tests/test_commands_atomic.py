@@ -9,7 +9,7 @@ import asyncio
 import itertools
 
 from bot.app import open_app
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.settings import Settings
 from tests.conftest import MakeApp
 from tests.fakes.redis_server import RedisServer
@@ -21,7 +21,7 @@ async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(
     make_app: MakeApp,
 ) -> None:
     apps = [await make_app(offline=True), await make_app(offline=True)]
-    handlers = [CommandHandler(a) for a in apps]
+    handlers = [a.commands() for a in apps]
     replies = await asyncio.gather(
         *(
             handlers[i % 2].handle(Invocation(CID, f"U{i % 5}", f"keywords add kw{i}"))
@@ -44,7 +44,7 @@ async def test_50_concurrent_keyword_adds_keep_all_50_and_the_audit_chains(
 
 async def test_two_admins_changing_different_settings_at_once_keep_both(make_app: MakeApp) -> None:
     a, b = await make_app(offline=True), await make_app(offline=True)
-    ha, hb = CommandHandler(a), CommandHandler(b)
+    ha, hb = a.commands(), b.commands()
     for i in range(20):
         cid = f"slack:P{i}"
         ra, rb = await asyncio.gather(
@@ -61,7 +61,7 @@ async def test_two_admins_changing_different_settings_at_once_keep_both(make_app
 
 async def test_a_refused_change_stores_and_audits_nothing(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
     reply = await handler.handle(Invocation(CID, "U1", "topic remove Astrology"))
     assert reply.error and "No topic named 'Astrology'" in reply.text
     assert await app.store.get_channel(CID) is None and await app.store.audit_log(CID) == []
@@ -71,7 +71,7 @@ async def test_the_in_process_store_is_atomic_too() -> None:
     """No REDIS_URL: fakeredis, which the CLI uses, runs the same WATCH/MULTI transaction."""
     async with await open_app(Settings(), offline=True) as app:
         assert app.store.embedded
-        handler = CommandHandler(app)
+        handler = app.commands()
         await asyncio.gather(
             *(handler.handle(Invocation(CID, "U", f"exclude add x{i}")) for i in range(20))
         )
@@ -83,7 +83,7 @@ async def test_redis_gone_mid_command_gets_a_clear_reply(
     make_app: MakeApp, redis_server: RedisServer
 ) -> None:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
     assert not (await handler.handle(Invocation(CID, "U1", "threshold 8"))).error
     redis_server.stop()
     try:
@@ -97,7 +97,7 @@ async def test_redis_gone_mid_command_gets_a_clear_reply(
 
 async def test_a_change_that_changes_nothing_is_not_audited(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
     for _ in range(3):
         assert not (await handler.handle(Invocation(CID, "U1", "threshold 8"))).error
     [entry] = await app.store.audit_log(CID)

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from typer.testing import CliRunner
 
-from bot.chat.commands import REGISTRY, CommandHandler, Invocation
+from bot.chat.commands import REGISTRY, Invocation
 from bot.chat.context import Context
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.registry import Arg, Registry, Spec, command
@@ -57,8 +57,8 @@ async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
     app = await make_app(offline=True, slack_signing_secret=SECRET)
     async with FakeSlack() as slack_fake:
         client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
-        handler = CommandHandler(app)
-        slack = Harness(slack_fake, app, build_slack_app(app, handler, client=client), client)
+        handler = app.commands()
+        slack = Harness(slack_fake, app, build_slack_app(app.chat(handler), client=client), client)
         reply = await slack.command("topic show language models / 2")
         assert reply["text"] == "Language models: Pretraining, architecture,"
         help_text = (await slack.command("help"))["text"]
@@ -68,7 +68,7 @@ async def test_a_registered_subcommand_works_on_slack_discord_and_the_cli(
 
     # Discord: a new subcommand in the `topic` group, typed options passed as typed values.
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         await bot.login("token")
         try:
             [group] = fake.commands[None]
@@ -105,7 +105,7 @@ def test_a_registry_refuses_a_command_declared_twice() -> None:
 
 
 async def test_typed_discord_values_are_checked_like_typed_text(make_app: MakeApp) -> None:
-    handler = CommandHandler(await make_app(offline=True))
+    handler = (await make_app(offline=True)).commands()
     reply = await handler.handle(
         Invocation("discord:1", "U", path=("threshold",), args={"relevance": 11}, syntax="options")
     )

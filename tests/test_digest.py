@@ -19,8 +19,8 @@ async def test_digest_for_a_recorded_day_has_every_section(
     make_app: MakeApp, fake_arxiv: FakeArxiv
 ) -> None:
     app = await make_app()
-    channel = app.default_channel("cli:test")
-    digest = await app.digest(channel)
+    channel = app.library.default_channel("cli:test")
+    digest = await app.library.digest(channel)
     md = render_markdown(digest)
 
     assert digest.day == DAY
@@ -45,13 +45,13 @@ async def test_papers_and_scores_are_in_redis_and_reused(
     make_app: MakeApp, fake_arxiv: FakeArxiv
 ) -> None:
     app = await make_app()
-    channel = app.default_channel("cli:test")
-    first = await app.digest(channel)
+    channel = app.library.default_channel("cli:test")
+    first = await app.library.digest(channel)
     requests_after_first = len(fake_arxiv.requests)
     assert await app.store.get_paper(first.papers[0].paper.id) is not None
     assert await app.store.get_listing(DAY, channel.categories) is not None
 
-    second = await app.digest(channel.model_copy(), day=DAY)
+    second = await app.library.digest(channel.model_copy(), day=DAY)
     assert len(fake_arxiv.requests) == requests_after_first  # listing read from Redis
     assert [s.paper.id for s in second.papers] == [s.paper.id for s in first.papers]
 
@@ -66,13 +66,17 @@ async def test_replacements_are_skipped_by_default(
             arxiv={"rss_url": f"{fake.base_url}/rss", "list_url": f"{fake.base_url}/list"}
         )
         async with await open_app(settings) as app:
-            listing = await app.builder.listing(None, ["cs.CL", "cs.CV"])
+            listing = await app.library.builder.listing(None, ["cs.CL", "cs.CV"])
             replaced = [p for p in listing.papers if p.announce_type.is_replacement]
             assert [p.id for p in replaced] == ["2503.01234"] and replaced[0].version == 2
-            skip = await app.builder.build(app.default_channel("cli:a"), listing=listing)
+            skip = await app.library.builder.build(
+                app.library.default_channel("cli:a"), listing=listing
+            )
             assert all(not s.paper.announce_type.is_replacement for s in skip.ranked)
-            keep = app.default_channel("cli:b").model_copy(update={"include_replacements": True})
-            with_repl = await app.builder.build(keep, listing=listing)
+            keep = app.library.default_channel("cli:b").model_copy(
+                update={"include_replacements": True}
+            )
+            with_repl = await app.library.builder.build(keep, listing=listing)
             assert with_repl.scanned == skip.scanned + 1
 
 
@@ -81,7 +85,7 @@ async def test_weekend_gives_an_empty_digest_not_an_error(
 ) -> None:
     fake_arxiv.today = dt.date(2025, 6, 14)  # a Saturday
     app = await make_app()
-    digest = await app.digest(app.default_channel("cli:test"))
+    digest = await app.library.digest(app.library.default_channel("cli:test"))
     assert digest.fetched == 0 and digest.papers == []
     assert "No announcement" in render_markdown(digest)
 
@@ -89,7 +93,7 @@ async def test_weekend_gives_an_empty_digest_not_an_error(
 async def test_arxiv_503_then_200_is_retried(make_app: MakeApp, fake_arxiv: FakeArxiv) -> None:
     fake_arxiv.fail_next("/list", 503, 503)
     app = await make_app()
-    digest = await app.digest(app.default_channel("cli:test"))
+    digest = await app.library.digest(app.library.default_channel("cli:test"))
     assert digest.fetched == 423
     assert sum(1 for _, path in fake_arxiv.requests if path.startswith("/list/cs.CL/new")) == 3
 
@@ -101,7 +105,7 @@ async def test_arxiv_down_gives_a_clear_error_and_stores_nothing(
     fake_arxiv.fail_next("/list", fault, fault, fault)
     app = await make_app()
     with pytest.raises(ArxivUnavailable) as e:
-        await app.builder.listing(None, ["cs.CL"])
+        await app.library.builder.listing(None, ["cs.CL"])
     assert "arXiv" in str(e.value)
     assert await app.store.known_days() == []
 
@@ -110,6 +114,6 @@ async def test_past_day_is_backfilled_through_the_api(
     make_app: MakeApp, fake_arxiv: FakeArxiv
 ) -> None:
     app = await make_app()
-    listing = await app.builder.listing(dt.date(2025, 6, 6), ["cs.CL"])
+    listing = await app.library.builder.listing(dt.date(2025, 6, 6), ["cs.CL"])
     assert listing.source == "arxiv recent + api"  # its ids on the recent page, then id_list
     assert listing.papers and all("cs.CL" in p.categories for p in listing.papers)

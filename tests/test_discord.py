@@ -12,11 +12,12 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import discord
 import pytest
+from aiohttp import web
 
 from bot.app import App
 from bot.chat.commands import REGISTRY, CommandHandler, Invocation
@@ -31,11 +32,11 @@ from bot.chat.discord import (
 )
 from bot.deliver import Progress, deliver
 from bot.errors import ArxivBotError, SettingsError
-from bot.explain.service import Explainer
-from bot.models import Digest, Paper, Score, ScoredPaper
+from bot.models import ChannelConfig, Digest, Paper, Score, ScoredPaper
 from bot.records import Reply
 from bot.render.discord import ERROR_COLOR, digest_messages, embed_size, reply_embed
 from bot.sources.bundled import BundledSource
+from bot.store.protocols import ChannelStore
 from tests.conftest import D2R_TITLE, MakeApp, digest_of
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.discord_server import FakeDiscord, make_interaction_payload, validate_message
@@ -150,14 +151,26 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield fake
 
 
+async def saved(store: ChannelStore, channel_id: str) -> ChannelConfig:
+    """The channel's settings as stored (a test that expects them there fails if not)."""
+    config = await store.get_channel(channel_id)
+    assert config is not None, channel_id
+    return config
+
+
+MakeBot = Callable[..., Awaitable[ArxivDiscordBot]]
+
+
 @pytest.fixture
-async def make_bot(fake: FakeDiscord, make_app: MakeApp):
+async def make_bot(fake: FakeDiscord, make_app: MakeApp) -> AsyncIterator[MakeBot]:
     """Factory: a logged-in ArxivDiscordBot on an offline App (real Redis); closed after."""
     bots: list[ArxivDiscordBot] = []
 
-    async def make(handler_cls: type[CommandHandler] = CommandHandler, **settings: Any):
+    async def make(
+        handler: Callable[[App], CommandHandler] = App.commands, **settings: Any
+    ) -> ArxivDiscordBot:
         app = await make_app(offline=True, **settings)
-        bot = ArxivDiscordBot(app, handler_cls(app))
+        bot = ArxivDiscordBot(app.chat(handler(app)))
         bots.append(bot)
         await bot.login("token")
         return bot
@@ -169,7 +182,7 @@ async def make_bot(fake: FakeDiscord, make_app: MakeApp):
 
 # ---------------------------------------------------------------------------------- commands
 async def test_login_syncs_the_arxiv_group_mirroring_every_command(
-    fake: FakeDiscord, make_bot
+    fake: FakeDiscord, make_bot: MakeBot
 ) -> None:
     await make_bot()
     [group] = fake.commands[None]
@@ -202,7 +215,7 @@ def _chars(node: Any) -> int:
     return own + _chars(node.get("options", [])) + _chars(node.get("choices", []))
 
 
-async def test_guild_sync_for_development(fake: FakeDiscord, make_bot) -> None:
+async def test_guild_sync_for_development(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot(discord_guild_id=GUILD)
     assert [c["name"] for c in fake.commands[GUILD]] == ["arxiv"] and None not in fake.commands
     # Discord then sends the guild command's id along; the tree finds the guild copy.
@@ -210,7 +223,7 @@ async def test_guild_sync_for_development(fake: FakeDiscord, make_bot) -> None:
     assert embed["title"] == "arxiv-bot commands"
 
 
-async def test_reading_commands_answer_ephemerally(fake: FakeDiscord, make_bot) -> None:
+async def test_reading_commands_answer_ephemerally(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot()
     for sub, options, expected in [
         ("help", None, "`/arxiv threshold relevance:… [novelty:…]`"),
@@ -233,9 +246,9 @@ async def test_reading_commands_answer_ephemerally(fake: FakeDiscord, make_bot) 
         assert embed["description"] == expected and ephemeral
 
 
-async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> None:
+async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot()
-    store = bot.app.store
+    store = bot.store
     steps = [
         ("threshold", {"relevance": 7, "novelty": 5}, "relevance ≥ 7 and novelty ≥ 5"),
         ("threshold", {"relevance": 8}, "relevance ≥ 8 and novelty ≥ 5"),
@@ -265,7 +278,7 @@ async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> No
     for sub, options, expected in steps:
         embed, ephemeral = await run(fake, bot, sub, options)
         assert expected in text_of(embed) and ephemeral, (sub, embed)
-    c = await store.get_channel(CID)
+    c = await saved(store, CID)
     assert (c.relevance_threshold, c.novelty_threshold, c.max_papers) == (8, 5, 10)
     assert (c.schedule_time, c.timezone, c.subscribed, c.budget_usd) == (
         "08:30",
@@ -285,12 +298,12 @@ async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> No
     # subscribe / unsubscribe are said in the channel, not only to the user
     embed, ephemeral = await run(fake, bot, "unsubscribe")
     assert "Unsubscribed" in embed["description"] and not ephemeral
-    assert not (await store.get_channel(CID)).subscribed
+    assert not (await saved(store, CID)).subscribed
     embed, ephemeral = await run(fake, bot, "subscribe")
     assert "08:30 Europe/Paris" in embed["description"] and not ephemeral
     embed, _ = await run(fake, bot, "schedule off")
     assert "Daily digest off" in embed["description"]
-    assert not (await store.get_channel(CID)).subscribed
+    assert not (await saved(store, CID)).subscribed
 
 
 @pytest.mark.parametrize(
@@ -314,17 +327,17 @@ async def test_settings_changes_land_in_redis(fake: FakeDiscord, make_bot) -> No
     ],
 )
 async def test_bad_input_gets_an_ephemeral_error(
-    fake: FakeDiscord, make_bot, sub, options, expected
+    fake: FakeDiscord, make_bot: MakeBot, sub: str, options: dict[str, Any], expected: str
 ) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(fake, bot, sub, options)
     assert expected in embed["description"] and ephemeral and embed["color"] == ERROR_COLOR
     assert "Example:" in embed["description"] or sub in ("score", "explain")
-    assert await bot.app.store.get_channel(CID) is None  # nothing was saved
+    assert await bot.store.get_channel(CID) is None  # nothing was saved
 
 
 async def test_members_without_manage_channels_read_but_cannot_change(
-    fake: FakeDiscord, make_bot
+    fake: FakeDiscord, make_bot: MakeBot
 ) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(
@@ -341,10 +354,10 @@ async def test_members_without_manage_channels_read_but_cannot_change(
         assert "Only this channel's admins" in embed["description"]
     embed, _ = await run(fake, bot, "settings", permissions=SEND_MESSAGES)
     assert embed["title"] == "Settings of this channel"
-    assert await bot.app.store.get_channel(CID) is None
+    assert await bot.store.get_channel(CID) is None
 
 
-async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot) -> None:
+async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot(discord_admin_role="arxiv-admins")
     role = {
         "id": "77",
@@ -396,13 +409,13 @@ async def test_the_admin_role_may_change_settings(fake: FakeDiscord, make_bot) -
     await gateway(bot, "INTERACTION_CREATE", payload)
     embed, _ = answer(fake)
     assert "relevance ≥ 9" in embed["description"]
-    assert (await bot.app.store.get_channel(CID)).relevance_threshold == 9
+    assert (await saved(bot.store, CID)).relevance_threshold == 9
     embed, _ = await run(fake, bot, "threshold", {"relevance": 2}, permissions=SEND_MESSAGES)
     assert embed["color"] == ERROR_COLOR  # the same member without the role
 
 
 async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(
-    fake: FakeDiscord, make_bot
+    fake: FakeDiscord, make_bot: MakeBot
 ) -> None:
     bot = await make_bot()
     payload = make_interaction_payload(
@@ -428,13 +441,13 @@ async def test_a_thread_counts_as_its_parent_channel_and_dms_are_own_channels(
         },
     )
     await gateway(bot, "INTERACTION_CREATE", payload)
-    assert (await bot.app.store.get_channel(CID)).relevance_threshold == 4
-    assert await bot.app.store.get_channel("discord:999") is None
+    assert (await saved(bot.store, CID)).relevance_threshold == 4
+    assert await bot.store.get_channel("discord:999") is None
     await run(fake, bot, "threshold", {"relevance": 5}, guild_id=None, channel_id=777)
-    assert (await bot.app.store.get_channel("discord:777")).relevance_threshold == 5
+    assert (await saved(bot.store, "discord:777")).relevance_threshold == 5
 
 
-async def test_slow_commands_defer_then_follow_up(fake: FakeDiscord, make_bot) -> None:
+async def test_slow_commands_defer_then_follow_up(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot()
     embed, ephemeral = await run(fake, bot, "search", {"query": "vision language model"})
     [deferred] = fake.interaction_responses()
@@ -443,13 +456,15 @@ async def test_slow_commands_defer_then_follow_up(fake: FakeDiscord, make_bot) -
         embed["title"].startswith("Recent papers on")
         and "https://arxiv.org/abs/" in embed["description"]
     )
-    paper_id = re.search(r"arxiv\.org/abs/(\d{4}\.\d{5})", embed["description"]).group(1)
+    found = re.search(r"arxiv\.org/abs/(\d{4}\.\d{5})", embed["description"])
+    assert found is not None
+    paper_id = found.group(1)
     embed, _ = await run(fake, bot, "score", {"arxiv_id": f"https://arxiv.org/abs/{paper_id}v1"})
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Scored by"] == "local" and {"Relevance", "Novelty", "Verdict"} <= set(fields)
 
 
-async def test_autocomplete(fake: FakeDiscord, make_bot) -> None:
+async def test_autocomplete(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot()
 
     async def complete(sub: str, option: str, typed: str) -> list[str]:
@@ -475,28 +490,30 @@ async def test_autocomplete(fake: FakeDiscord, make_bot) -> None:
 
 
 async def test_unexpected_errors_are_logged_not_shown(
-    fake: FakeDiscord, make_bot, caplog: pytest.LogCaptureFixture
+    fake: FakeDiscord, make_bot: MakeBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken(CommandHandler):
         async def handle(self, inv: Invocation) -> Reply:
             raise RuntimeError("redis exploded")
 
-    bot = await make_bot(Broken)
+    bot = await make_bot(lambda app: Broken(app.store, app.library, app.library.scoring))
     with caplog.at_level(logging.ERROR, logger="bot.chat.discord.client"):
         fast, _ = await run(fake, bot, "settings")
         slow, ephemeral = await run(fake, bot, "digest")
     assert fast["description"] == slow["description"] == GENERIC_ERROR and ephemeral
     assert "redis exploded" not in str(fake.calls)
     ours = [r for r in caplog.records if r.name == "bot.chat.discord.client"]
-    assert [r.exc_info[1].args for r in ours] == [("redis exploded",)] * 2
+    assert [r.exc_info and r.exc_info[1] and r.exc_info[1].args for r in ours] == [
+        ("redis exploded",)
+    ] * 2
 
 
 # ---------------------------------------------------------------------------------- digests
 async def test_digest_posts_header_thread_and_one_message_per_paper(
-    fake: FakeDiscord, make_bot
+    fake: FakeDiscord, make_bot: MakeBot
 ) -> None:
     bot = await make_bot()
-    store = bot.app.store
+    store = bot.store
     await run(fake, bot, "max", {"papers": 5})
     embed, ephemeral = await run(fake, bot, "digest")
     assert fake.interaction_responses()[0]["type"] == 5 and ephemeral
@@ -511,11 +528,11 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(
     thread_calls = [(m, p, b) for m, p, b in fake.calls if p.endswith("/threads")]
     [(_, path, body)] = thread_calls
     assert path.startswith(f"/api/v10/channels/{CHANNEL}/messages/")
-    assert body["name"].startswith("arXiv papers · 2025-06-")
+    assert isinstance(body, dict) and body["name"].startswith("arXiv papers · 2025-06-")
     [thread_id] = {
         p.split("/")[4] for m, p, _ in fake.calls if m == "POST" and p.endswith("/messages")
     } - {str(CHANNEL)}
-    entries = fake.messages(thread_id)
+    entries = fake.messages(int(thread_id))
     assert len(entries) == 5 and all(len(e["embeds"]) == 1 for e in entries)
     assert all(e["embeds"][0]["url"].startswith("https://arxiv.org/abs/") for e in entries)
     # every create carries a nonce Discord enforces: a retried request makes no duplicate
@@ -543,11 +560,11 @@ async def test_digest_posts_header_thread_and_one_message_per_paper(
     assert embed["description"].startswith("No new paper from") and fake.messages() == []
 
 
-async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot) -> None:
+async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot: MakeBot) -> None:
     bot = await make_bot()
-    store = bot.app.store
-    config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 2})
-    posted = await deliver(store, bot.poster, await bot.app.digest(config), marker="r")
+    store = bot.store
+    config = (await bot.chat.library.channel(CID)).model_copy(update={"max_papers": 2})
+    posted = await deliver(store, bot.poster, await bot.chat.library.digest(config), marker="r")
     first, second = [p for p in posted if p.paper_id]
     msg_ids, paper, other = [first.message_id, second.message_id], first.paper_id, second.paper_id
     assert await store.message_paper("discord", msg_ids[0]) == (CID, paper)
@@ -567,19 +584,17 @@ async def test_reactions_on_paper_messages_are_votes(fake: FakeDiscord, make_bot
     assert embed["description"].startswith("1 liked, 0 disliked papers")
 
 
-class WithNotes(CommandHandler):
+def with_notes(app: App) -> CommandHandler:
     """The handler of the running bot, which explains papers."""
-
-    def __init__(self, app: App) -> None:
-        super().__init__(app, explainer=Explainer.from_app(app))
+    return app.commands(app.explainer())
 
 
 async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(
-    fake: FakeDiscord, make_bot
+    fake: FakeDiscord, make_bot: MakeBot
 ) -> None:
-    bot = await make_bot(WithNotes)
-    config = (await bot.app.channel(CID)).model_copy(update={"max_papers": 1})
-    posted = await deliver(bot.app.store, bot.poster, await bot.app.digest(config), marker="x")
+    bot = await make_bot(with_notes)
+    config = (await bot.chat.library.channel(CID)).model_copy(update={"max_papers": 1})
+    posted = await deliver(bot.store, bot.poster, await bot.chat.library.digest(config), marker="x")
     [entry] = [p for p in posted if p.paper_id]
     before = len(fake.messages())
     await gateway(
@@ -590,8 +605,8 @@ async def test_magnifier_reaction_answers_the_papers_notes_in_its_thread(
     )
     notes = fake.messages()[before:]
     assert len(notes) == 1  # asked twice (a redelivered event), answered once
-    assert "Extractive note" in json.dumps(notes[0]) and entry.paper_id in json.dumps(notes[0])
-    assert await bot.app.store.reactions(CID) == {}  # a request for notes is not a vote
+    assert "Extractive note" in json.dumps(notes[0]) and str(entry.paper_id) in json.dumps(notes[0])
+    assert await bot.store.reactions(CID) == {}  # a request for notes is not a vote
 
 
 def posted_in(fake: FakeDiscord) -> list[str]:
@@ -600,12 +615,12 @@ def posted_in(fake: FakeDiscord) -> list[str]:
 
 
 async def test_typed_explain_answers_in_the_papers_digest_thread(
-    fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
+    fake: FakeDiscord, make_bot: MakeBot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = d2r_answer
-    bot = await make_bot(WithNotes, claude=fake_claude)
-    digest = await digest_of(bot.app, CID, D2R_ID)
-    [_, entry] = await deliver(bot.app.store, bot.poster, digest, marker="e")
+    bot = await make_bot(with_notes, claude=fake_claude)
+    digest = await digest_of(bot.chat.library, CID, D2R_ID)
+    [_, entry] = await deliver(bot.store, bot.poster, digest, marker="e")
     assert entry.paper_id == D2R_ID and entry.thread is not None
 
     embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
@@ -625,15 +640,15 @@ async def test_typed_explain_answers_in_the_papers_digest_thread(
 
 
 async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
-    fake: FakeDiscord, make_bot, fake_claude: FakeAnthropic
+    fake: FakeDiscord, make_bot: MakeBot, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.responder = d2r_answer
-    bot = await make_bot(WithNotes, claude=fake_claude)
+    bot = await make_bot(with_notes, claude=fake_claude)
     embed, ephemeral = await run(fake, bot, "explain", {"arxiv_id": D2R_ID})
     opener, note = fake.messages()
     assert opener["content"] == f"Notes on **{D2R_TITLE}** (arXiv:{D2R_ID}), asked by <@{USER}>"
     [(path, body)] = [(p, b) for m, p, b in fake.calls if p.endswith("/threads")]
-    assert path.startswith(f"/api/v10/channels/{CHANNEL}/messages/")
+    assert path.startswith(f"/api/v10/channels/{CHANNEL}/messages/") and isinstance(body, dict)
     assert body["name"] == (  # Discord's 100 characters for a thread's name
         "Notes on D2R: dual regularization loss with collaborative adversarial generation for model…"
     )
@@ -650,7 +665,9 @@ async def _hundred_papers() -> list[Paper]:
     return listing.papers[:100]
 
 
-async def test_a_100_paper_digest_fits_discords_limits(fake: FakeDiscord, make_bot) -> None:
+async def test_a_100_paper_digest_fits_discords_limits(
+    fake: FakeDiscord, make_bot: MakeBot
+) -> None:
     bot = await make_bot()
     papers = await _hundred_papers()
     assert len(papers) == 100
@@ -694,10 +711,10 @@ async def test_a_100_paper_digest_fits_discords_limits(fake: FakeDiscord, make_b
     assert all(f"**{i}.**" in listed for i in range(1, 101))  # every paper is in the list
 
     poster = DiscordPoster(bot, vote_emojis=())
-    posted = await deliver(bot.app.store, poster, digest, marker="big")
+    posted = await deliver(bot.store, poster, digest, marker="big")
     assert fake.errors == [] and len(fake.messages()) == len(headers) + 100
     assert [p.paper_id for p in posted if p.paper_id] == [p.id for p in papers]
-    assert len(await bot.app.store.posted_ids(CID)) == 100
+    assert len(await bot.store.posted_ids(CID)) == 100
     # the same marker gives the same nonces: Discord would dedupe a retried delivery
     assert message_nonce("big", "header-0") == fake.messages(CHANNEL)[0]["nonce"]
 
@@ -722,16 +739,20 @@ class RefusingDiscord(FakeDiscord):
         super().__init__(guild_id=GUILD, bot_user_id=BOT_USER)
         self.refuse, self.status, self.code = refuse, status, code
 
-    async def _refused(self, request):
+    async def _refused(self, request: web.Request) -> web.Response:
         await self._record(request)
         return self._error(request, self.status, {"message": "refused", "code": self.code})
 
-    async def _thread(self, request):  # the fake's handler for POST .../threads
+    async def _thread(
+        self, request: web.Request
+    ) -> web.Response:  # the fake's handler for POST .../threads
         if self.refuse == "threads":
             return await self._refused(request)
         return await super()._thread(request)
 
-    async def _post_message(self, request):  # ... and for POST /channels/{id}/messages
+    async def _post_message(
+        self, request: web.Request
+    ) -> web.Response:  # ... and for POST /channels/{id}/messages
         if self.refuse == "messages":
             return await self._refused(request)
         return await super()._post_message(request)
@@ -756,11 +777,11 @@ async def small_digest(n: int = 2) -> Digest:
         (400, 160004, True),  # thread already created for this message: its id is the message's
     ],
 )
-async def test_thread_refused(make_app: MakeApp, status, code, in_thread) -> None:
+async def test_thread_refused(make_app: MakeApp, status: int, code: int, in_thread: bool) -> None:
     app = await make_app(offline=True)
     digest = await small_digest()
     async with RefusingDiscord("threads", status, code) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         try:
             await bot.login("token")
             poster = DiscordPoster(bot, vote_emojis=())
@@ -770,13 +791,13 @@ async def test_thread_refused(make_app: MakeApp, status, code, in_thread) -> Non
     header = posted[0].message_id
     assert [p.paper_id for p in posted] == [None, *(s.paper.id for s in digest.papers)]
     assert len(fake.messages(CHANNEL)) == (1 if in_thread else 3)
-    assert len(fake.messages(header)) == (2 if in_thread else 0)
+    assert len(fake.messages(int(header))) == (2 if in_thread else 0)
 
 
 async def test_refused_digest_is_explained_to_the_user(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     async with RefusingDiscord("messages", 403, 50013) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         try:
             await bot.login("token")
             with pytest.raises(DiscordPostError) as err:
@@ -793,13 +814,15 @@ async def test_refused_digest_is_explained_to_the_user(make_app: MakeApp) -> Non
     assert await app.store.posted_ids(CID) == set()  # nothing marked: the next digest retries
 
 
-async def test_a_resumed_delivery_skips_what_was_posted(fake: FakeDiscord, make_bot) -> None:
+async def test_a_resumed_delivery_skips_what_was_posted(
+    fake: FakeDiscord, make_bot: MakeBot
+) -> None:
     bot = await make_bot()
     digest = await small_digest(3)
     first, second, third = (s.paper.id for s in digest.papers)
     # An earlier attempt posted the header and the first paper, then its replica died.
     progress = Progress(done={"header-0": "9001", f"paper-{first}": "9002"})
-    posted = await deliver(bot.app.store, bot.poster, digest, marker="d", progress=progress)
+    posted = await deliver(bot.store, bot.poster, digest, marker="d", progress=progress)
     assert [p.message_id for p in posted][:2] == ["9001", "9002"]
     assert fake.messages(CHANNEL) == []  # the header is not posted again
     thread = [(m, p) for m, p, _ in fake.calls if p.endswith("/threads")]
@@ -815,10 +838,10 @@ async def test_a_resumed_delivery_skips_what_was_posted(fake: FakeDiscord, make_
 async def test_start_discord_logs_in_and_closes(fake: FakeDiscord, make_app: MakeApp) -> None:
     app = await make_app(offline=True)
     with pytest.raises(SettingsError, match="DISCORD_TOKEN"):
-        await start_discord(app, CommandHandler(app))
+        await start_discord(app.chat(app.commands()))
 
     app = await make_app(offline=True, discord_token="token")
-    runtime = await start_discord(app, CommandHandler(app))
+    runtime = await start_discord(app.chat(app.commands()))
     try:
         assert runtime.task.get_name() == "discord-gateway"
         assert runtime.bot.intents == default_intents() and not default_intents().message_content
@@ -831,7 +854,9 @@ async def test_start_discord_logs_in_and_closes(fake: FakeDiscord, make_app: Mak
     assert runtime.task.done() and runtime.bot.is_closed()
 
 
-async def test_two_replicas_answer_each_interaction_once(fake: FakeDiscord, make_bot) -> None:
+async def test_two_replicas_answer_each_interaction_once(
+    fake: FakeDiscord, make_bot: MakeBot
+) -> None:
     # Both gateway sessions of one bot token receive every event; Redis decides who answers.
     one, two = await make_bot(), await make_bot()
     payload = make_interaction_payload(
@@ -848,4 +873,4 @@ async def test_two_replicas_answer_each_interaction_once(fake: FakeDiscord, make
         gateway(one, "INTERACTION_CREATE", payload), gateway(two, "INTERACTION_CREATE", payload)
     )
     assert len(fake.interaction_responses()) == 1 and fake.errors == []
-    assert len(await one.app.store.audit_log(CID, limit=10)) == 1
+    assert len(await one.store.audit_log(CID, limit=10)) == 1

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.errors import BadArxivId, PaperNotFound
 from bot.explain import NoteKind, parse_latexml
-from bot.explain.service import Explainer, PaperWithdrawn
+from bot.explain.service import PaperWithdrawn
 from bot.models import Usage
 from bot.records import Experiments, Note, NoteEquation, Symbol
 from bot.render.notes import CHAT_LIMIT, note_chat, note_markdown
@@ -234,7 +234,7 @@ async def test_claude_note_keeps_real_equations_and_drops_invented_ones(
 ) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
-    explainer = Explainer.from_app(app)
+    explainer = app.explainer()
     note = await explainer.note(D2R_ID, None, channel_id=CHANNEL)
 
     assert note.kind is NoteKind.CLAUDE and note.version == 1 and not note.cached
@@ -276,7 +276,7 @@ async def test_second_ask_is_served_from_the_cache_and_the_ledger_holds_the_cost
 ) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
-    explainer = Explainer.from_app(app)
+    explainer = app.explainer()
     first = await explainer.note(D2R_ID, None, channel_id=CHANNEL)
     second = await explainer.note(f"{D2R_ID}v1", None, channel_id=CHANNEL)
     assert len(notes_requests(fake_claude)) == 1
@@ -299,7 +299,7 @@ async def test_input_is_kept_within_the_token_budget(
 ) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
-    note = await Explainer.from_app(app, max_input_tokens=1800).note(D2R_ID, 1, channel_id=CHANNEL)
+    note = await app.explainer(max_input_tokens=1800).note(D2R_ID, 1, channel_id=CHANNEL)
     (request,) = notes_requests(fake_claude)
     assert fake_claude.input_tokens(request) <= 1800
     assert "of 1,800 input tokens" in note.sent and "all 6 equations" in note.sent
@@ -311,7 +311,7 @@ async def test_versioned_ids_are_read_at_that_version(
 ) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
-    explainer = Explainer.from_app(app)
+    explainer = app.explainer()
     note = await explainer.note(f"{D2R_ID}v1", None, channel_id=CHANNEL)
     assert note.version == 1 and note.versioned_id == f"{D2R_ID}v1"
     assert ("GET", f"/html/{D2R_ID}v1") in fake_arxiv.requests
@@ -329,7 +329,7 @@ async def test_paper_without_html_falls_back_to_the_abstract_page(
 ) -> None:
     fake_claude.responder = d2r_answer  # quotes equations that this paper does not have
     app = await make_app(claude=fake_claude)
-    note = await Explainer.from_app(app).note(NO_HTML_ID, None, channel_id=CHANNEL)
+    note = await app.explainer().note(NO_HTML_ID, None, channel_id=CHANNEL)
     # Without a version asked for, the latest is read; its number comes from the page or the API.
     assert ("GET", f"/html/{NO_HTML_ID}") in fake_arxiv.requests
     assert ("GET", f"/abs/{NO_HTML_ID}") in fake_arxiv.requests
@@ -343,7 +343,7 @@ async def test_withdrawn_paper_gets_a_clear_answer(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude)
-    explainer = Explainer.from_app(app)
+    explainer = app.explainer()
     with pytest.raises(PaperWithdrawn):
         await explainer.note(WITHDRAWN_ID, None, channel_id=CHANNEL)
     reply = await explainer.reply(WITHDRAWN_ID, None, channel_id=CHANNEL)
@@ -355,7 +355,7 @@ async def test_withdrawn_paper_gets_a_clear_answer(
 
 async def test_unknown_and_malformed_ids(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
     app = await make_app(claude=fake_claude)
-    explainer = Explainer.from_app(app)
+    explainer = app.explainer()
     with pytest.raises(PaperNotFound):
         await explainer.note("2506.99999", None, channel_id=CHANNEL)
     reply = await explainer.reply("2506.99999", None, channel_id=CHANNEL)
@@ -369,7 +369,7 @@ async def test_unknown_and_malformed_ids(make_app: MakeApp, fake_claude: FakeAnt
 
 async def test_without_a_key_the_note_is_extractive(make_app: MakeApp) -> None:
     app = await make_app()
-    note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
+    note = await app.explainer().note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE and note.usage is None
     assert note.header[0] == (
         "Extractive note (no Claude key configured): equations quoted from "
@@ -392,7 +392,7 @@ async def test_claude_overloaded_gives_the_extractive_note_with_the_reason(
     fake_claude.responder = d2r_answer
     fake_claude.fail_next(529, 529, 529, 529)
     app = await make_app(claude=fake_claude)  # max_retries=1: two tries, both overloaded
-    note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
+    note = await app.explainer().note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE
     assert note.reason == "Claude was unavailable: overloaded, after 2 tries"
     assert note.header[0].startswith("Extractive note (Claude was unavailable: overloaded")
@@ -409,7 +409,7 @@ async def test_spent_budget_refuses_politely_with_the_extractive_note(
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
     await app.store.record_usage(CHANNEL, dt.date.today(), Usage(model="x", calls=3, cost_usd=1.5))
-    note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
+    note = await app.explainer().note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.EXTRACTIVE and fake_claude.requests == []
     assert "budget for today is used up: $1.50 of $1.00" in note.header[0]
 
@@ -419,7 +419,7 @@ async def test_explain_through_the_command_layer(
 ) -> None:
     fake_claude.responder = d2r_answer
     app = await make_app(claude=fake_claude)
-    handler = CommandHandler(app, explainer=Explainer.from_app(app))
+    handler = app.commands(app.explainer())
     reply = await handler.handle(
         Invocation(channel_id="slack:C1", user_id="U1", text="explain 2506.07056")
     )
@@ -471,7 +471,7 @@ async def explain_to_an_obeying_model(
     fake_arxiv.html_pages[HIDDEN_ID] = page
     fake_claude.responder = obeying_notes
     app = await make_app(claude=fake_claude)
-    note = await Explainer.from_app(app).note(HIDDEN_ID, channel_id=CHANNEL)
+    note = await app.explainer().note(HIDDEN_ID, channel_id=CHANNEL)
     (request,) = notes_requests(fake_claude)
     return app, note, html.unescape(request["messages"][0]["content"]).lower()
 
@@ -517,7 +517,7 @@ async def test_an_honest_note_that_ranks_the_papers_own_equations_is_kept(
 
     fake_claude.responder = honest
     app = await make_app(claude=fake_claude)
-    note = await Explainer.from_app(app).note(D2R_ID, None, channel_id=CHANNEL)
+    note = await app.explainer().note(D2R_ID, None, channel_id=CHANNEL)
     assert note.kind is NoteKind.CLAUDE
     assert "Eq. (5) is the most important equation: the objective." in note.method_summary
 

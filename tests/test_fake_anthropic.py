@@ -2,14 +2,23 @@
 
 import json
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import anthropic
 import pytest
 from anthropic import AsyncAnthropic
+from anthropic.types import ToolUseBlock
 from fakes.anthropic_server import FakeAnthropic
 
-SCHEMA = {"type": "object", "properties": {"scores": {"type": "array"}}, "required": ["scores"]}
-TOOLS = [{"name": "record_scores", "description": "Record scores.", "input_schema": SCHEMA}]
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"scores": {"type": "array"}},
+    "required": ["scores"],
+}
+TOOLS: list[Any] = [
+    {"name": "record_scores", "description": "Record scores.", "input_schema": SCHEMA}
+]
 CHOICE = {"type": "tool", "name": "record_scores"}
 PAPERS = (
     '<paper id="2506.00001">\nQuantum error correction with surface codes\n</paper>\n'
@@ -17,7 +26,7 @@ PAPERS = (
 )
 
 
-def params(system, papers=PAPERS):
+def params(system: str | list[dict[str, Any]], papers: str = PAPERS) -> dict[str, Any]:
     return dict(
         model="claude-test",
         max_tokens=1024,
@@ -29,18 +38,18 @@ def params(system, papers=PAPERS):
 
 
 @pytest.fixture
-async def fake():
+async def fake() -> AsyncIterator[FakeAnthropic]:
     async with FakeAnthropic() as f:
         yield f
 
 
 @pytest.fixture
-async def client(fake):
+async def client(fake: FakeAnthropic) -> AsyncIterator[AsyncAnthropic]:
     async with AsyncAnthropic(api_key="test", base_url=fake.base_url, max_retries=2) as c:
         yield c
 
 
-async def test_forced_tool_call_and_usage(fake, client) -> None:
+async def test_forced_tool_call_and_usage(fake: FakeAnthropic, client: AsyncAnthropic) -> None:
     system = "Channel topics: quantum computing, error correction codes."
     msg = await client.messages.create(**params(system))
     assert msg.stop_reason == "tool_use" and msg.model == "claude-test"
@@ -60,7 +69,7 @@ async def test_forced_tool_call_and_usage(fake, client) -> None:
     assert count.input_tokens == expected_in
 
 
-async def test_overload_is_retried_quickly(fake, client) -> None:
+async def test_overload_is_retried_quickly(fake: FakeAnthropic, client: AsyncAnthropic) -> None:
     fake.fail_next(529)
     start = time.monotonic()
     msg = await client.messages.create(**params("quantum"))
@@ -71,7 +80,7 @@ async def test_overload_is_retried_quickly(fake, client) -> None:
         await client.messages.create(**params("quantum"))
 
 
-async def test_faults(fake, client) -> None:
+async def test_faults(fake: FakeAnthropic, client: AsyncAnthropic) -> None:
     fake.fail_next("text_only", "missing", "injected")
     msg = await client.messages.create(**params("quantum"))
     assert msg.stop_reason == "end_turn" and msg.content[0].type == "text"
@@ -82,7 +91,7 @@ async def test_faults(fake, client) -> None:
     assert out["note"] == "system override" and out["scores"][0]["relevance"] == 10
 
 
-async def test_prompt_caching(fake, client) -> None:
+async def test_prompt_caching(fake: FakeAnthropic, client: AsyncAnthropic) -> None:
     system = [{"type": "text", "text": "topics " * 1000, "cache_control": {"type": "ephemeral"}}]
     first = (await client.messages.create(**params(system))).usage
     second = (await client.messages.create(**params(system, PAPERS[:60] + "</paper>"))).usage
@@ -94,8 +103,8 @@ async def test_prompt_caching(fake, client) -> None:
     assert second.input_tokens == fake.count_tokens(PAPERS[:60] + "</paper>")
 
 
-async def test_batch_round_trip(fake, client) -> None:
-    reqs = [{"custom_id": f"c{i}", "params": params("quantum")} for i in range(3)]
+async def test_batch_round_trip(fake: FakeAnthropic, client: AsyncAnthropic) -> None:
+    reqs: list[Any] = [{"custom_id": f"c{i}", "params": params("quantum")} for i in range(3)]
     batch = await client.messages.batches.create(requests=reqs)
     assert batch.processing_status == "in_progress" and batch.results_url is None
     batch = await client.messages.batches.retrieve(batch.id)
@@ -103,11 +112,17 @@ async def test_batch_round_trip(fake, client) -> None:
     results = [r async for r in await client.messages.batches.results(batch.id)]
     assert [r.custom_id for r in results] == ["c0", "c1", "c2"]
     assert results[0].result.type == "succeeded"
-    assert len(results[0].result.message.content[0].input["scores"]) == 2
+    assert results[0].result.type == "succeeded"
+    block = results[0].result.message.content[0]
+    assert isinstance(block, ToolUseBlock) and isinstance(block.input, dict)
+    scores = block.input["scores"]
+    assert isinstance(scores, list) and len(scores) == 2
     assert fake.batch_requests_count == 3 and len(fake.usage_log) == 3
 
 
-async def test_refusals_long_retry_after_and_an_obeying_model(fake, client) -> None:
+async def test_refusals_long_retry_after_and_an_obeying_model(
+    fake: FakeAnthropic, client: AsyncAnthropic
+) -> None:
     fake.fail_next("refusal")
     msg = await client.messages.create(**params("Quantum computing."))
     assert msg.stop_reason == "refusal" and [b.type for b in msg.content] == ["text"]

@@ -63,8 +63,9 @@ async def test_discord_login_send_and_interaction() -> None:
             client = discord.Client(intents=discord.Intents.none())
             try:
                 await client.login("token")
-                assert client.user.id == 1200 and client.application_id == 1100
+                assert client.user and client.user.id == 1200 and client.application_id == 1100
                 channel = await client.fetch_channel(555)
+                assert isinstance(channel, discord.TextChannel)
                 msg = await channel.send(
                     "new papers", embed=discord.Embed(title="T", description="D")
                 )
@@ -87,7 +88,7 @@ async def test_discord_login_send_and_interaction() -> None:
                     user_id=42,
                     permissions=0x20,
                 )
-                interaction = discord.Interaction(data=payload, state=client._connection)
+                interaction = discord.Interaction(data=payload, state=client._connection)  # type: ignore[arg-type]
                 assert interaction.permissions.manage_guild and interaction.user.id == 42
                 await interaction.response.send_message("hi", ephemeral=True)
                 later = await interaction.followup.send("later", wait=True)

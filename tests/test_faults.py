@@ -41,13 +41,13 @@ async def _digest(make_app: MakeApp, fake: FakeAnthropic, **llm: Any) -> tuple[D
         claude=fake,
         llm={"deadline_seconds": DEADLINE, "prefilter_min_relevance": 0, **llm},
     )
-    channel = app.default_channel("slack:C1").model_copy(
+    channel = app.library.default_channel("slack:C1").model_copy(
         update={"topics": [LLM_TOPIC], "categories": ["cs.CL"], "budget_usd": 5.0}
     )
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     listing = listing.model_copy(update={"papers": listing.papers[:40]})
     started = time.monotonic()
-    digest = await app.builder.build(channel, listing=listing)
+    digest = await app.library.builder.build(channel, listing=listing)
     elapsed = time.monotonic() - started
     # Every paper is scored by Claude or ranked locally, and the opening line counts the latter.
     assert {s.paper.id for s in digest.ranked} == {p.id for p in listing.papers}
@@ -76,7 +76,7 @@ async def test_a_refused_paper_is_isolated_and_the_rest_scored(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app_probe = await make_app()
-    listing = await app_probe.listing(None, ["cs.CL"])
+    listing = await app_probe.library.listing(None, ["cs.CL"])
     victim = listing.papers[3]
     fake_claude.refuse_containing = victim.title
     digest, elapsed = await _digest(make_app, fake_claude, triage=False, batch_size=4)
@@ -137,7 +137,7 @@ async def test_a_mix_of_failures_across_batches(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app_probe = await make_app()
-    listing = await app_probe.listing(None, ["cs.CL"])
+    listing = await app_probe.library.listing(None, ["cs.CL"])
     fake_claude.refuse_containing = listing.papers[0].title
     fake_claude.fail_next(429, "text_only", 1.0, "missing")
     digest, elapsed = await _digest(make_app, fake_claude, triage=False, batch_size=8)

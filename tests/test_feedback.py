@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from bot.app import App
 from bot.feedback import TasteModel, record_explicit
 from bot.feedback.evaluate import format_table, run_evaluation
 from bot.models import Digest, Score, ScoredPaper
@@ -36,10 +37,17 @@ def _view(ranked: list[ScoredPaper]) -> list[tuple[str, int, int, str]]:
     return [(s.paper.id, s.score.relevance, s.score.novelty, s.score.comment) for s in ranked]
 
 
-async def _vote_day1(app) -> Digest:
+async def _model(app: App) -> TasteModel:
+    """The channel's taste model, which its votes have made."""
+    model = await TasteModel.load(app.store, CHANNEL)
+    assert model is not None
+    return model
+
+
+async def _vote_day1(app: App) -> Digest:
     """The channel likes day 1's hallucination papers (two people on some) and dislikes its
     speech and audio papers."""
-    day1 = await app.digest(await app.channel(CHANNEL), day=DAY1)
+    day1 = await app.library.digest(await app.library.channel(CHANNEL), day=DAY1)
     liked = _matching(day1, LIKED)
     disliked = [s for s in _matching(day1, DISLIKED) if not LIKED.search(s.paper.text)]
     assert len(liked) >= 5 and len(disliked) >= 10
@@ -64,11 +72,13 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
     make_app: MakeApp,
 ) -> None:
     app = await make_app(offline=True)
-    channel = await app.channel(CHANNEL)
-    before = (await app.digest(channel, day=DAY2)).ranked  # day 2 as ranked without any vote
+    channel = await app.library.channel(CHANNEL)
+    before = (
+        await app.library.digest(channel, day=DAY2)
+    ).ranked  # day 2 as ranked without any vote
     day1 = await _vote_day1(app)
 
-    model = await TasteModel.load(app.store, CHANNEL)
+    model = await _model(app)
     assert model is not None and len(model.liked) == len(_matching(day1, LIKED))
     after = {s.paper.id: s for s in _rerank(model, before)}
     steps = {s.paper.id: after[s.paper.id].score.relevance - s.score.relevance for s in before}
@@ -107,7 +117,7 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
     stray = _matching(day1, DISLIKED)[0].paper.id
     await app.store.set_reaction(CHANNEL, stray, "U3", 1)
     await app.store.set_reaction(CHANNEL, stray, "U3", 0)
-    again = await TasteModel.load(app.store, CHANNEL)
+    again = await _model(app)
     assert again.signature == model.signature
     assert _view(_rerank(again, before)) == _view(_rerank(model, before))
 
@@ -117,7 +127,7 @@ async def test_votes_move_similar_papers_the_next_day_and_removing_them_undoes_i
             await app.store.set_reaction(CHANNEL, s.paper.id, user, 0)
     assert await app.store.reactions(CHANNEL) == {}
     assert await TasteModel.load(app.store, CHANNEL) is None
-    restored = await app.digest(channel, day=DAY2)
+    restored = await app.library.digest(channel, day=DAY2)
     assert _view(restored.ranked) == _view(before) and restored.criteria == channel.criteria()
 
 
@@ -133,7 +143,7 @@ async def test_examples_and_describe(make_app: MakeApp) -> None:
     )
     await app.store.put_papers([sneaky])
     await app.store.set_reaction(CHANNEL, sneaky.id, "U1", 1)
-    model = await TasteModel.load(app.store, CHANNEL)
+    model = await _model(app)
 
     liked, disliked = model.examples()
     liked_titles = {s.paper.title for s in _matching(day1, LIKED)}
@@ -146,10 +156,10 @@ async def test_examples_and_describe(make_app: MakeApp) -> None:
     assert model.examples(k=50)[0][:3] == liked  # most typical first, stable
     # What goes into the criteria hash changes only when the votes do, and with `before` only
     # when a new announcement day is scored: votes on today's papers wait for tomorrow.
-    assert (await TasteModel.load(app.store, CHANNEL)).examples() == (liked, disliked)
+    assert (await _model(app)).examples() == (liked, disliked)
     assert model.examples(before=DAY2) == (liked, disliked)
     assert model.examples(before=DAY1) == ([], [])
-    base = (await app.channel(CHANNEL)).criteria()
+    base = (await app.library.channel(CHANNEL)).criteria()
     assert model.criteria(base, day=DAY1) is base
     tuned = model.criteria(base, day=DAY2)
     assert (tuned.liked, tuned.disliked) == (liked, disliked) and tuned.digest() != base.digest()
@@ -168,6 +178,7 @@ async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject() -> 
     speech = next(p for p in day2.papers if DISLIKED.search(p.title))
     by_them = speech.model_copy(update={"authors": [liked.authors[0], "A. Newcomer"]})
     model = TasteModel.fit({liked.id: 1}, [liked])
+    assert model is not None
     score = Score(paper_id=speech.id, relevance=5, novelty=5, comment="Matches x.", scorer="local")
     assert model.adjust(speech, score) is score
     raised = model.adjust(by_them, score)
@@ -177,7 +188,7 @@ async def test_an_author_of_a_liked_paper_is_recognised_on_another_subject() -> 
 
 async def test_more_like_and_less_like_are_votes_of_their_own(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    day1 = await app.digest(await app.channel(CHANNEL), day=DAY1)
+    day1 = await app.library.digest(await app.library.channel(CHANNEL), day=DAY1)
     paper = _matching(day1, LIKED)[0].paper.id
 
     await record_explicit(app.store, CHANNEL, paper, "U1", +1)
@@ -185,7 +196,7 @@ async def test_more_like_and_less_like_are_votes_of_their_own(make_app: MakeApp)
     assert await app.store.reactions(CHANNEL) == {paper: 1}
     await app.store.set_reaction(CHANNEL, paper, "U1", 1)  # the same person's 👍 counts too
     assert await app.store.reactions(CHANNEL) == {paper: 2}
-    model = await TasteModel.load(app.store, CHANNEL)
+    model = await _model(app)
     assert model.votes == {paper: 2}
     assert model.examples()[0] == [_matching(day1, LIKED)[0].paper.title]
 
@@ -207,6 +218,7 @@ async def test_fast_enough_for_a_big_channel() -> None:
     votes = {p.id: 1 if LIKED.search(p.text) else -1 for p in papers[:300]}
     started = time.perf_counter()
     model = TasteModel.fit(votes, papers[:300])
+    assert model is not None
     adjusted = [model.adjust(p, s) for p, s in zip(papers, scores, strict=True)]
     elapsed = time.perf_counter() - started
     assert len(adjusted) > 1500 and any(a is not s for a, s in zip(adjusted, scores, strict=True))

@@ -13,7 +13,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from typer.testing import CliRunner
 
-from bot.chat.commands import REGISTRY, CommandHandler, Invocation
+from bot.chat.commands import REGISTRY, Invocation
 from bot.chat.discord import GENERIC_ERROR, ArxivDiscordBot
 from bot.chat.registry import Arg, Spec
 from bot.chat.rights import Rights
@@ -170,7 +170,7 @@ async def test_2000_random_commands_give_no_traceback_and_no_generic_apology(
 ) -> None:
     rng = random.Random(SEED)
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
     invocations = _invocations(rng)
     slow = [inv for inv in invocations if _slow(inv)]
     fast = [inv for inv in invocations if not _slow(inv)]
@@ -221,7 +221,7 @@ async def test_random_commands_through_the_slack_and_discord_adapters(make_app: 
     async with FakeSlack() as slack_fake:
         client = AsyncWebClient(token="xoxb-test", base_url=slack_fake.base_url + "/api/")
         slack = Harness(
-            slack_fake, app, build_slack_app(app, CommandHandler(app), client=client), client
+            slack_fake, app, build_slack_app(app.chat(app.commands()), client=client), client
         )
         slack_fake.users["U2"] = {"is_owner": True}
         for i in range(150):
@@ -233,7 +233,7 @@ async def test_random_commands_through_the_slack_and_discord_adapters(make_app: 
             reply = await slack.command(line, user=rng.choice(["U1", "U2", "U3", "UADMIN"]))
             assert SORRY not in reply["text"], line
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         await bot.login("token")
         try:
             for _ in range(300):

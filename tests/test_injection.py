@@ -44,12 +44,12 @@ def isolated_calls(fake: Any) -> list[dict[str, Any]]:
 
 
 async def build(app: Any, papers: list[Paper]) -> tuple[Digest, Listing]:
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     listing = listing.model_copy(update={"papers": [*listing.papers[:40], *papers]})
-    channel = app.default_channel("slack:C1").model_copy(
+    channel = app.library.default_channel("slack:C1").model_copy(
         update={"topics": [LLM_TOPIC], "categories": ["cs.CL"], "budget_usd": 5.0}
     )
-    return await app.builder.build(channel, listing=listing), listing
+    return await app.library.builder.build(channel, listing=listing), listing
 
 
 async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claude: Any) -> None:
@@ -60,7 +60,9 @@ async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claud
     digest, _ = await build(app, [*injected, HONEST])
     bad = {p.id for p in injected}
     assert digest.papers and not bad & {s.paper.id for s in digest.papers}
-    raw = await app.builder.scoring.cached(digest.criteria, sorted(bad))  # Claude's own scores
+    raw = await app.library.builder.scoring.cached(
+        digest.criteria, sorted(bad)
+    )  # Claude's own scores
     obeyed = [pid for pid in bad if (raw[pid].relevance, raw[pid].novelty) == (10, 10)]
     # The model was fooled by many of them (not all reach it: scoring reads the first 240
     # characters of an abstract), and each of those was caught and marked.

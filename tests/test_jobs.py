@@ -15,7 +15,6 @@ from bot.app import App
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import Progress
 from bot.schedule.calendar import latest_announcement
-from bot.schedule.jobs import DailyJobs
 from tests.conftest import DAY, MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
@@ -38,7 +37,7 @@ def poster_for(fake: FakeSlack) -> SlackPoster:
 async def subscribe(app: App, n: int, **update: Any) -> list[str]:
     ids = []
     for i in range(n):
-        config = app.default_channel(f"slack:C{i:03d}").model_copy(
+        config = app.library.default_channel(f"slack:C{i:03d}").model_copy(
             update={
                 "subscribed": True,
                 "schedule_time": "08:00",
@@ -63,8 +62,7 @@ async def test_three_replicas_post_each_channel_exactly_once(
     replicas = [await make_app() for _ in range(3)]
     channels = await subscribe(replicas[0], 50)
     jobs = [
-        DailyJobs(app, {"slack": poster_for(fake_slack)}, owner=f"r{i}")
-        for i, app in enumerate(replicas)
+        app.jobs({"slack": poster_for(fake_slack)}, owner=f"r{i}") for i, app in enumerate(replicas)
     ]
     # Every replica fires every channel's job at once, twice (a retry sweep), as APScheduler would.
     outcomes = await asyncio.gather(*(j.run_due(now=NOW) for j in jobs for _ in range(2)))
@@ -107,11 +105,9 @@ async def test_a_delivery_cut_mid_post_is_resumed_without_duplicates(
 
     with monkeypatch.context() as patched, pytest.raises(Crash):
         patched.setattr(Progress, "record", crash_after_three)
-        await DailyJobs(app, {"slack": poster}, owner="dying").run_channel(channel, now=NOW)
+        await app.jobs({"slack": poster}, owner="dying").run_channel(channel, now=NOW)
     assert (await app.store.get_delivery(channel, DAY))["state"] == "posting"
-    outcome = await DailyJobs(app, {"slack": poster}, owner="survivor").run_channel(
-        channel, now=NOW
-    )
+    outcome = await app.jobs({"slack": poster}, owner="survivor").run_channel(channel, now=NOW)
     assert outcome.status == "posted"
     texts = [p["text"] for p in fake_slack.posts()]
     assert len(texts) == len(set(texts)) == 1 + 6
@@ -123,7 +119,7 @@ async def test_arxiv_down_reports_once_and_is_retried_later(
 ) -> None:
     app = await make_app()
     channels = await subscribe(app, 2)
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
     # 3 sweeps x 2 channels x 3 tries (retries=2): arXiv answers 503 to every one of them.
     fake_arxiv.fail_next("/list", *[503] * 18)
     for _ in range(3):
@@ -142,8 +138,8 @@ async def test_redis_gone_mid_job_loses_nothing(
 ) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1)
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
-    listing = await app.listing(DAY, ["cs.CL", "cs.CV"])
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
+    listing = await app.library.listing(DAY, ["cs.CL", "cs.CV"])
     assert listing.papers
     redis_server.stop()
     outcome = await jobs.run_channel(channel, now=NOW)
@@ -159,7 +155,7 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(
 ) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1)
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     saturday = dt.datetime(2025, 6, 14, 12, tzinfo=dt.UTC)  # Friday's listing, not recorded here
     posts = len(fake_slack.posts())
@@ -175,14 +171,14 @@ async def test_weekend_posts_nothing_and_unsubscribed_channels_are_skipped(
 async def test_weekly_rollup_puts_liked_papers_first_and_posts_once(
     make_app: MakeApp, fake_slack: FakeSlack, fake_claude: FakeAnthropic, with_claude: bool
 ) -> None:
-    from bot.chat.commands import CommandHandler, Invocation
+    from bot.chat.commands import Invocation
     from bot.chat.feedback import record_reaction
 
     app = await make_app(claude=fake_claude if with_claude else None)
     [channel] = await subscribe(app, 1, max_papers=4)
-    reply = await CommandHandler(app).handle(Invocation(channel, "U1", "weekly friday"))
+    reply = await app.commands().handle(Invocation(channel, "U1", "weekly friday"))
     assert not reply.error and "every fri" in reply.text
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     entries = [p for p in fake_slack.posts() if "thread_ts" in p]
     last = entries[-1]  # the lowest-ranked paper of the day...
@@ -210,7 +206,7 @@ async def test_weekly_rollup_of_a_week_with_no_posts_says_so_and_does_not_crash(
 ) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, weekly_day="fri")
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
     outcome = await jobs.run_weekly(channel, now=NOW + dt.timedelta(days=3))
     assert outcome.status != "failed", outcome
     assert not [p for p in fake_slack.posts() if "Traceback" in p.get("text", "")]

@@ -26,7 +26,7 @@ TOPICS = [
 
 def _channels(app: App) -> list[ChannelConfig]:
     return [
-        app.default_channel(f"slack:C{i}").model_copy(
+        app.library.default_channel(f"slack:C{i}").model_copy(
             update={"topics": [topic], "categories": ["cs.CL"], "budget_usd": 5.0}
         )
         for i, topic in enumerate(TOPICS)
@@ -54,7 +54,7 @@ async def _selections(
         claude=fake, key_prefix=f"k{k}", llm={"sets_per_call": k, "gather_seconds": 0.3, **llm}
     )
     channels = _channels(app)
-    digests = await asyncio.gather(*(app.digest(c) for c in channels))
+    digests = await asyncio.gather(*(app.library.digest(c) for c in channels))
     return app, {
         c.id: [(s.paper.id, s.score.relevance, s.score.novelty) for s in d.papers]
         for c, d in zip(channels, digests, strict=True)
@@ -88,7 +88,7 @@ async def test_four_sets_a_call_select_what_each_set_selects_alone(
     assert all(ledger.cost_usd > 0 for ledger in ledgers)
     # Each set's scores are cached under its own criteria: a rerun asks Claude nothing.
     fake_claude.requests.clear()
-    await asyncio.gather(*(app.digest(c) for c in _channels(app)))
+    await asyncio.gather(*(app.library.digest(c) for c in _channels(app)))
     assert not [b for b in fake_claude.requests if _tool(b) != "comment_papers"]
 
 

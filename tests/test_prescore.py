@@ -13,8 +13,7 @@ from bot.app import App
 from bot.models import ChannelConfig, Topic
 from bot.render.markdown import render_markdown
 from bot.schedule.calendar import announced_at
-from bot.schedule.jobs import DailyJobs
-from bot.schedule.prescore import prescore
+from bot.schedule.prescore import PrescoreReport, prescore
 from bot.scoring.claude import ClaudeScorer
 from tests.conftest import DAY, MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -30,8 +29,12 @@ ROBOTS = Topic(name="Robotics", description="Vision for robot manipulation and n
 SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
 
 
+async def _prescore(app: App, now: dt.datetime) -> PrescoreReport:
+    return await prescore(app.store, app.library, app.prescoring, platforms={"slack"}, now=now)
+
+
 async def _save(app: App, cid: str, zone: str, time: str, **update: Any) -> ChannelConfig:
-    config = app.default_channel(cid).model_copy(
+    config = app.library.default_channel(cid).model_copy(
         update={"subscribed": True, "timezone": zone, "schedule_time": time, **update}
     )
     await app.store.save_channel(config)
@@ -55,7 +58,7 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     # Tokyo at 09:00 is due the moment the listing is announced: no time for a batch.
     await _save(app, "slack:C4", "Asia/Tokyo", "09:00", topics=[ROBOTS])
 
-    report = await prescore(app, platforms={"slack"}, now=ANNOUNCED + dt.timedelta(minutes=30))
+    report = await _prescore(app, ANNOUNCED + dt.timedelta(minutes=30))
     assert (report.criteria, report.channels, report.skipped) == (2, 3, ["slack:C4"])
     assert fake_claude.batch_requests_count == len(fake_claude.requests) > 0
     assert report.cost_usd > 0
@@ -69,15 +72,15 @@ async def test_prescoring_at_announcement_leaves_the_morning_digests_nothing_to_
     speech = await app.store.usage("slack:C3", TODAY)
     assert report.cost_usd == pytest.approx(ledger.cost_usd + speech.cost_usd)
     # The morning digest names who made its scores and who paid, not "[local ranker] $0.00".
-    morning = await app.builder.build(c1, day=DAY)
+    morning = await app.library.builder.build(c1, day=DAY)
     assert morning.usage.calls == 0 and morning.ranked
     label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
     assert morning.scored_by == label and f"| *[{label}]* |" in render_markdown(morning)
     # Another replica's prescore job, or a second firing, does nothing.
-    assert not (await prescore(app, platforms={"slack"}, now=ANNOUNCED)).ran
+    assert not (await _prescore(app, ANNOUNCED)).ran
 
     before = len(fake_claude.requests)
-    jobs = DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": poster_for(fake_slack)}, owner="r1")
     outcomes = await jobs.run_due(now=dt.datetime(2025, 6, 10, 12, 0, tzinfo=dt.UTC))
     assert sorted(o.status for o in outcomes) == ["posted"] * 4
     assert set(headers_per_channel(fake_slack)) == {"C1", "C2", "C3", "C4"}
@@ -93,7 +96,7 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
     from bot.schedule.scheduler import Scheduler
 
     app = await make_app(claude=fake_claude)
-    scheduler = Scheduler(DailyJobs(app, {"slack": poster_for(fake_slack)}, owner="r1"))
+    scheduler = Scheduler(app.jobs({"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
         assert scheduler.aps is not None
@@ -102,7 +105,7 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
     finally:
         await scheduler.close(drain_seconds=1)
     without_key = await make_app()
-    scheduler = Scheduler(DailyJobs(without_key, {"slack": poster_for(fake_slack)}, owner="r1"))
+    scheduler = Scheduler(without_key.jobs({"slack": poster_for(fake_slack)}, owner="r1"))
     await scheduler.start()
     try:
         assert scheduler.aps is not None and scheduler.aps.get_job("prescore") is None
@@ -118,7 +121,7 @@ async def test_with_two_sets_of_interests_the_prompt_cache_costs_less_than_none(
     app = await make_app(claude=fake_claude)
     await _save(app, "slack:C1", "UTC", "08:00")
     await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
-    report = await prescore(app, platforms={"slack"}, now=ANNOUNCED + dt.timedelta(minutes=30))
+    report = await _prescore(app, ANNOUNCED + dt.timedelta(minutes=30))
     assert report.criteria == 2
     triage = [
         usage

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot.app import App
-from bot.chat.commands import CommandHandler
+from bot.chat.discord.client import ArxivDiscordBot
 from bot.chat.posting import NOW_LIMIT, post_now
 from bot.chat.slack import start_slack
 from bot.chat.slack.app import SlackRuntime
@@ -21,6 +21,7 @@ from bot.records import Reply
 from tests.conftest import MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.redis_server import RedisServer
 from tests.fakes.slack_server import FakeSlack, command_payload, signed_headers
 from tests.test_discord import slash
@@ -29,17 +30,19 @@ from tests.test_reliability_delivery import discord_bot_on, slack_entries, slack
 SECRET = "test-signing-secret"
 FORM = "application/x-www-form-urlencoded"
 UNAVAILABLE = "State store unavailable, try again shortly."
+# Starts the bot's Slack HTTP endpoint (its runtime, its URL); the session to call it with.
+SlackHttp = tuple[Callable[..., Awaitable[tuple[SlackRuntime, str]]], aiohttp.ClientSession]
 
 
 @pytest.fixture
-def own_redis():
+def own_redis() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
         if server.running:
             server.resume()
 
 
-async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> SlackRuntime:
+async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings: Any) -> SlackRuntime:
     app = await make_app(
         offline=True,
         slack_bot_token="xoxb-test",
@@ -48,14 +51,14 @@ async def slack_runtime(make_app: MakeApp, fake: FakeSlack, **settings) -> Slack
         slack_port=0,
         **settings,
     )
-    return await start_slack(app, CommandHandler(app))
+    return await start_slack(app.chat(app.commands()))
 
 
 @pytest.fixture
-async def slack_http(make_app: MakeApp, fake_slack: FakeSlack) -> AsyncIterator:
+async def slack_http(make_app: MakeApp, fake_slack: FakeSlack) -> AsyncIterator[SlackHttp]:
     runtimes: list[SlackRuntime] = []
 
-    async def start(**settings):
+    async def start(**settings: Any) -> tuple[SlackRuntime, str]:
         runtime = await slack_runtime(make_app, fake_slack, **settings)
         runtimes.append(runtime)
         return runtime, f"http://127.0.0.1:{runtime.port}/slack/events"
@@ -75,7 +78,7 @@ async def replies(fake: FakeSlack, key: str, *, timeout: float = 15) -> list[dic
 
 
 async def test_a_replayed_or_retried_signed_command_runs_once(
-    slack_http: AsyncIterator, fake_slack: FakeSlack
+    slack_http: SlackHttp, fake_slack: FakeSlack
 ) -> None:
     start, http = slack_http
     runtime, url = await start()
@@ -88,12 +91,12 @@ async def test_a_replayed_or_retried_signed_command_runs_once(
     [reply] = await replies(fake_slack, "r1")
     await asyncio.sleep(0.5)  # time for a second run to show up, if there were one
     assert [k for k, _ in fake_slack.responses] == ["r1"] and "7" in reply["text"]
-    store = runtime._listeners.app.store
+    store = runtime._listeners.store
     assert len(await store.audit_log("slack:C1", limit=10)) == 1
 
 
 async def test_garbage_timestamps_and_bodies_get_400_or_401(
-    slack_http: AsyncIterator, fake_slack: FakeSlack
+    slack_http: SlackHttp, fake_slack: FakeSlack
 ) -> None:
     start, http = slack_http
     _runtime, url = await start()
@@ -113,7 +116,7 @@ async def test_garbage_timestamps_and_bodies_get_400_or_401(
 
 
 async def test_slack_acks_within_3s_while_redis_is_paused(
-    slack_http: AsyncIterator, fake_slack: FakeSlack, own_redis
+    slack_http: SlackHttp, fake_slack: FakeSlack, own_redis: RedisServer
 ) -> None:
     start, http = slack_http
     _runtime, url = await start(redis_url=own_redis.url)
@@ -136,14 +139,16 @@ async def test_slack_acks_within_3s_while_redis_is_paused(
 
 
 @pytest.fixture
-async def discord_on(make_app: MakeApp, own_redis) -> AsyncIterator:
+async def discord_on(
+    make_app: MakeApp, own_redis: RedisServer
+) -> AsyncIterator[tuple[FakeDiscord, ArxivDiscordBot]]:
     async with discord_bot_on(make_app, redis_url=own_redis.url) as pair:
         yield pair
 
 
 @pytest.mark.parametrize("sub", ["settings", "digest"])
 async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
-    discord_on: AsyncIterator, own_redis, sub
+    discord_on: tuple[FakeDiscord, ArxivDiscordBot], own_redis: RedisServer, sub: str
 ) -> None:
     fake, bot = discord_on
     fake.reset()
@@ -167,12 +172,12 @@ async def test_discord_answers_or_defers_within_3s_while_redis_is_paused(
 
 
 async def test_redis_gone_the_command_layer_answers_in_one_sentence(
-    make_app: MakeApp, own_redis
+    make_app: MakeApp, own_redis: RedisServer
 ) -> None:
     from bot.chat.commands import Invocation
 
     app = await make_app(offline=True, redis_url=own_redis.url)
-    handler = CommandHandler(app)
+    handler = app.commands()
     own_redis.stop()
     for text in ("settings", "threshold 7", "keywords add diffusion"):
         reply = await handler.handle(Invocation("slack:C1", "U1", text))  # never raises
@@ -189,11 +194,11 @@ async def test_a_fourth_digest_now_in_10_minutes_is_refused_before_arxiv_or_clau
 
     app = await make_app(claude=fake_claude)
     await app.store.save_channel(
-        app.default_channel("slack:C1").model_copy(
+        app.library.default_channel("slack:C1").model_copy(
             update={"max_papers": 1, "relevance_threshold": 1, "novelty_threshold": 1}
         )
     )
-    handler, poster = CommandHandler(app), slack_poster(fake_slack)
+    handler, poster = app.commands(), slack_poster(fake_slack)
 
     async def digest_now(trigger: str) -> Reply:
         reply = await handler.handle(Invocation("slack:C1", "U1", "digest now"))

@@ -17,7 +17,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.app import App
-from bot.chat.commands import CommandHandler
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.posting import post_now
 from bot.chat.slack.poster import SlackPoster
@@ -100,7 +99,7 @@ async def discord_bot_on(
         fake.patch_discord(),
     ):
         app = await make_app(offline=True, **settings)
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         await bot.login("token")
         try:
             yield fake, bot
@@ -120,9 +119,9 @@ async def test_discord_digest_now_broken_by_a_503_continues_on_retry(
     fake, bot = discord_bot
     digest = await digest_for(f"discord:{DISCORD_CHANNEL}", 6)
     fake.fail_next_messages(0, 0, 0, 503)
-    first = await post_now(bot.app.store, bot.poster, digest, trigger="1")
+    first = await post_now(bot.store, bot.poster, digest, trigger="1")
     assert first.error and "2 of 6 papers were posted" in first.text
-    second = await post_now(bot.app.store, bot.poster, digest, trigger="2")
+    second = await post_now(bot.store, bot.poster, digest, trigger="2")
     assert "remaining 4 papers of 6" in second.text
     assert len(fake.messages(DISCORD_CHANNEL)) == 1  # the header, once
     assert sorted(discord_entries(fake)) == sorted(s.paper.id for s in digest.papers)
@@ -141,7 +140,7 @@ async def test_discord_progress_that_redis_lost_is_rebuilt_from_the_channel(
 ) -> None:
     fake, bot = discord_bot
     fake.nonce_window = 0  # long ago: Discord's nonces no longer help, only the channel does
-    store, channel = bot.app.store, f"discord:{DISCORD_CHANNEL}"
+    store, channel = bot.store, f"discord:{DISCORD_CHANNEL}"
     digest = await digest_for(channel, 5)
     fake.fail_next_messages(0, 0, 0, 503)
     with pytest.raises(ChatUnavailable):
@@ -185,7 +184,7 @@ async def test_redis_restarted_mid_delivery_posts_every_entry_exactly_once(
             replicas = [await make_app(redis_url=redis_server.url) for _ in range(3)]
             channels = await subscribe(replicas[0], 12, max_papers=5)
             jobs = [
-                DailyJobs(app, {"slack": slack_poster(fake)}, owner=f"r{i}", lease_ms=3000)
+                app.jobs({"slack": slack_poster(fake)}, owner=f"r{i}", lease_ms=3000)
                 for i, app in enumerate(replicas)
             ]
 
@@ -224,7 +223,7 @@ async def test_a_weekly_rollup_broken_halfway_is_continued_not_repeated(
 ) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=4, weekly_day="fri")
-    jobs = DailyJobs(app, {"slack": slack_poster(fake_slack)}, owner="r1")
+    jobs = app.jobs({"slack": slack_poster(fake_slack)}, owner="r1")
     assert (await jobs.run_channel(channel, now=NOW)).status == "posted"
     daily = len(fake_slack.posts())
     friday = NOW + dt.timedelta(days=3)
@@ -244,7 +243,7 @@ async def test_a_hung_slack_fails_the_job_visibly_and_the_next_sweep_completes_i
 ) -> None:
     app = await make_app()
     [channel] = await subscribe(app, 1, max_papers=6)
-    jobs = DailyJobs(app, {"slack": slack_poster(fake_slack, timeout=0.5)}, owner="r1")
+    jobs = app.jobs({"slack": slack_poster(fake_slack, timeout=0.5)}, owner="r1")
     run = asyncio.create_task(jobs.run_channel(channel, now=NOW))
     while len(fake_slack.posts()) < 3:
         await asyncio.sleep(0.005)
@@ -267,7 +266,7 @@ async def test_a_background_task_that_fails_is_logged_and_counted(
     make_app: MakeApp, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = await make_app()
-    scheduler = Scheduler(DailyJobs(app, {}, owner="r1"))
+    scheduler = Scheduler(app.jobs({}, owner="r1"))
 
     async def boom() -> None:
         raise TimeoutError
@@ -414,7 +413,7 @@ async def test_discord_posts_of_every_kind_keep_within_the_channels_bucket(
     notes = [Reply(text=f"Note {i} on a paper.") for i in range(3)]
     opened = PaperThread(paper_id="2506.01234", title="A paper", asker="42")
     await asyncio.gather(
-        post_now(bot.app.store, bot.poster, digest, trigger="t"),
+        post_now(bot.store, bot.poster, digest, trigger="t"),
         *(bot.poster.post_reply(DISCORD_CHANNEL, note) for note in notes),
         bot.poster.post_text(str(DISCORD_CHANNEL), "<@42> new on **Diffusion**"),
         bot.poster.post_in_thread(str(DISCORD_CHANNEL), opened, notes[0], guild_id=GUILD),

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 
 from bot.schedule.calendar import latest_announcement
-from bot.store import connect
+from bot.store import Store, connect
 from tests.conftest import DAY
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.redis_server import free_port
@@ -40,7 +40,9 @@ def _today_rows(
 
 
 @pytest.fixture
-async def world(redis_url: str, listings: dict[dt.date, list[dict[str, Any]]]):
+async def world(
+    redis_url: str, listings: dict[dt.date, list[dict[str, Any]]]
+) -> AsyncIterator[tuple[dt.date, FakeArxiv, FakeSlack, Store]]:
     day = latest_announcement(dt.datetime.now(dt.UTC))
     async with (
         FakeArxiv({day: _today_rows(listings, day)}, today=day) as arxiv,
@@ -117,7 +119,7 @@ def _env(redis_url: str, arxiv: FakeArxiv, slack: FakeSlack, **extra: str) -> di
     return env
 
 
-async def _subscribe(store, n: int, **update) -> list[str]:
+async def _subscribe(store: Store, n: int, **update: Any) -> list[str]:
     from bot.models import ChannelConfig
     from bot.settings import ChannelDefaults
 
@@ -141,7 +143,7 @@ async def _subscribe(store, n: int, **update) -> list[str]:
     return ids
 
 
-async def _wait(predicate, timeout: float) -> None:
+async def _wait(predicate: Callable[[], Awaitable[bool]], timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -178,7 +180,9 @@ def _takeovers(procs: list[Replica]) -> int:
 
 
 async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
-    world, redis_url: str, spawn
+    world: tuple[dt.date, FakeArxiv, FakeSlack, Store],
+    redis_url: str,
+    spawn: Callable[[dict[str, str]], Replica],
 ) -> None:
     day, arxiv, slack, store = world
     channels = await _subscribe(store, 50)
@@ -214,7 +218,9 @@ async def test_three_replicas_deliver_50_channels_exactly_once_and_stop_cleanly(
 
 
 async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
-    world, redis_url: str, spawn
+    world: tuple[dt.date, FakeArxiv, FakeSlack, Store],
+    redis_url: str,
+    spawn: Callable[[dict[str, str]], Replica],
 ) -> None:
     day, arxiv, slack, store = world
     slack.latency = 0.25
@@ -246,7 +252,9 @@ async def test_replica_killed_mid_post_is_taken_over_without_a_duplicate_header(
 
 
 async def test_a_killed_replicas_channels_resume_on_survivors_within_seconds(
-    world, redis_url: str, spawn
+    world: tuple[dt.date, FakeArxiv, FakeSlack, Store],
+    redis_url: str,
+    spawn: Callable[[dict[str, str]], Replica],
 ) -> None:
     """No full sweep for 5 minutes: only the takeover check (a third of the lease) can resume
     the dead replica's deliveries. At the default lease of 15 s that is about 20 s (tested in

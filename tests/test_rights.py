@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import bot.chat.slack.rights as slack_rights
 from bot.app import App
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.chat.discord import ArxivDiscordBot
 from bot.chat.rights import REFUSED
 from bot.chat.slack import SlackPoster, build_slack_app
@@ -40,7 +40,7 @@ async def slack(make_app: Callable[..., Awaitable[App]], fake_slack: FakeSlack) 
     app = await make_app(offline=True, slack_signing_secret=SECRET)
     client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.base_url + "/api/")
     return Harness(
-        fake_slack, app, build_slack_app(app, CommandHandler(app), client=client), client
+        fake_slack, app, build_slack_app(app.chat(app.commands()), client=client), client
     )
 
 
@@ -152,7 +152,7 @@ async def test_the_deployment_list_asks_slack_nothing(
     fake = fake_slack
     app = await make_app(offline=True, slack_signing_secret=SECRET, slack_admins=["U7"])
     client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-    h = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+    h = Harness(fake, app, build_slack_app(app.chat(app.commands()), client=client), client)
     assert "relevance ≥ 4" in await command(h, "threshold 4", "U7")
     assert lookups(fake) == []
 
@@ -203,7 +203,7 @@ async def test_taste_commands_and_digest_now_need_rights(slack: Harness) -> None
 @pytest.fixture
 async def ask(make_app: Callable[..., Awaitable[App]]) -> Callable[..., Awaitable[Any]]:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
 
     async def run(
         text: str, *, user: str = "U1", rights: Any = True, channel: str = CHANNEL
@@ -258,7 +258,7 @@ async def test_a_watch_notice_mentions_only_the_watcher(make_app: Any) -> None:
     """A topic name or a title holding <@U999> pings nobody but the watcher, on Slack and on
     Discord (where only user mentions are allowed in a watch notice)."""
     app = await make_app(offline=True)
-    digest = await app.digest(await app.channel(CHANNEL))
+    digest = await app.library.digest(await app.library.channel(CHANNEL))
     hostile = Paper(
         id="2506.99002",
         title="<@U999> <@&5> vision-language for <#C0ALL>",
@@ -296,7 +296,7 @@ async def discord(make_app: Callable[..., Awaitable[App]]) -> AsyncIterator[Any]
     """(FakeDiscord, a logged-in bot on an offline App)."""
     async with FakeDiscord(guild_id=GUILD, bot_user_id=BOT_USER) as fake, fake.patch_discord():
         app = await make_app(offline=True)
-        bot = ArxivDiscordBot(app, CommandHandler(app))
+        bot = ArxivDiscordBot(app.chat(app.commands()))
         await bot.login("token")
         yield fake, bot
         await bot.close()
@@ -318,4 +318,4 @@ async def test_discord_channel_list_members_change_settings(discord: Any) -> Non
     embed, _ = await run(fake, bot, "digest", None, **member)
     assert REFUSED.split(";")[0] in embed["description"]
     assert "/arxiv admins list" in embed["description"]  # the hint in Discord's own syntax
-    assert (await bot.app.store.get_channel(CID)).relevance_threshold == 3
+    assert (await bot.store.get_channel(CID)).relevance_threshold == 3

@@ -25,7 +25,7 @@ LLM_TOPIC = Topic(
 
 
 def _channel(app: App, cid: str, **update: Any) -> ChannelConfig:
-    return app.default_channel(cid).model_copy(
+    return app.library.default_channel(cid).model_copy(
         update={"topics": [LLM_TOPIC], "categories": ["cs.CL"], "budget_usd": 5.0, **update}
     )
 
@@ -34,7 +34,7 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude)
-    digest = await app.digest(_channel(app, "slack:C1"))
+    digest = await app.library.digest(_channel(app, "slack:C1"))
     assert digest.papers and all(s.score.scorer == "claude-haiku-4-5" for s in digest.papers)
     assert fake_claude.requests, "no call reached the fake"
     reported = fake_claude.usage_log
@@ -65,19 +65,21 @@ async def test_same_criteria_share_one_set_of_calls_and_a_rerun_makes_none(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude)
-    await app.digest(_channel(app, "slack:C1"))
+    await app.library.digest(_channel(app, "slack:C1"))
     calls = len(fake_claude.requests)
-    await app.digest(_channel(app, "discord:2"))  # same topics: served from the shared cache
+    await app.library.digest(
+        _channel(app, "discord:2")
+    )  # same topics: served from the shared cache
     assert len(fake_claude.requests) == calls
     other = Topic(name="Speech", description="Speech recognition and spoken language models.")
-    await app.digest(_channel(app, "slack:C3", topics=[other]))
+    await app.library.digest(_channel(app, "slack:C3", topics=[other]))
     assert len(fake_claude.requests) > calls
     calls = len(fake_claude.requests)
-    await app.digest(_channel(app, "slack:C1"), day=DAY)
+    await app.library.digest(_channel(app, "slack:C1"), day=DAY)
     assert len(fake_claude.requests) == calls
     # A new prompt (a deploy that bumps prompts.VERSION) does not reuse the old prompt's scores.
     app.scorer.prompt_version = "next"
-    await app.digest(_channel(app, "slack:C1"), day=DAY)
+    await app.library.digest(_channel(app, "slack:C1"), day=DAY)
     assert len(fake_claude.requests) > calls
 
 
@@ -87,9 +89,12 @@ async def test_concurrent_channels_with_same_criteria_pay_once(
     import asyncio
 
     app = await make_app(claude=fake_claude)
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     await asyncio.gather(
-        *(app.builder.build(_channel(app, f"slack:C{i}"), listing=listing) for i in range(4))
+        *(
+            app.library.builder.build(_channel(app, f"slack:C{i}"), listing=listing)
+            for i in range(4)
+        )
     )
     single = await make_app(claude=None)
     assert len(fake_claude.requests) == len(
@@ -106,10 +111,10 @@ async def test_broken_model_output_is_repaired_and_no_paper_is_lost(
 ) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 10})
     channel = _channel(app, "slack:C1")
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     listing = listing.model_copy(update={"papers": listing.papers[:10]})
     fake_claude.fail_next(fault)
-    digest = await app.builder.build(channel, listing=listing)
+    digest = await app.library.builder.build(channel, listing=listing)
     assert {s.paper.id for s in digest.ranked} == {p.id for p in listing.papers}
     assert all(1 <= s.score.relevance <= 10 and 1 <= s.score.novelty <= 10 for s in digest.ranked)
     assert "9999.99999" not in {s.paper.id for s in digest.ranked}
@@ -127,13 +132,13 @@ async def test_overloaded_claude_falls_back_to_local_ranker_and_says_so(
 ) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 50})
     fake_claude.fail_next(*[529] * 40)
-    digest = await app.digest(_channel(app, "slack:C1"))
+    digest = await app.library.digest(_channel(app, "slack:C1"))
     assert digest.ranked and any(s.score.scorer == "local" for s in digest.ranked)
     assert digest.status.startswith("Claude was overloaded for")
     assert "ranked by the local ranker" in digest.status
     assert f"**{digest.status}**" in render_markdown(digest)
     # Fallback scores are not cached as Claude's: a later run asks Claude again.
-    cached = await app.builder.scoring.cached(
+    cached = await app.library.builder.scoring.cached(
         _channel(app, "x").criteria(),
         [s.paper.id for s in digest.ranked],
     )
@@ -147,9 +152,9 @@ async def test_a_channel_served_from_the_cache_names_the_scorer_and_who_paid(
     from bot.render.slack import digest_messages as slack_messages
 
     app = await make_app(claude=fake_claude)
-    first = await app.digest(_channel(app, "slack:C1"))
+    first = await app.library.digest(_channel(app, "slack:C1"))
     assert first.scored_by == "claude-haiku-4-5"
-    second = await app.digest(_channel(app, "discord:2"))  # the same interests: all cached
+    second = await app.library.digest(_channel(app, "discord:2"))  # the same interests: all cached
     assert second.usage.calls == 0 and second.ranked
     label = "claude-haiku-4-5 (cached; paid by another channel or the prescore run)"
     assert second.scored_by == label
@@ -164,7 +169,7 @@ async def test_budget_zero_spends_nothing_not_even_the_title_triage(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude)
-    digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.0))
+    digest = await app.library.digest(_channel(app, "slack:C1", budget_usd=0.0))
     assert fake_claude.requests == [] and (await app.store.usage("slack:C1", TODAY)).calls == 0
     assert digest.ranked and all(s.score.scorer == "local" for s in digest.ranked)
     assert digest.status == (
@@ -178,7 +183,7 @@ async def test_budget_cap_ranks_the_rest_locally(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 20})
-    digest = await app.digest(_channel(app, "slack:C1", budget_usd=0.01))
+    digest = await app.library.digest(_channel(app, "slack:C1", budget_usd=0.01))
     assert 0 < digest.usage.cost_usd <= 0.01
     assert "daily budget ran out" in digest.status
     assert any(s.score.scorer == "local" for s in digest.ranked)
@@ -188,7 +193,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     victim = listing.papers[0].model_copy(
         update={
             "id": "2506.00042",
@@ -199,7 +204,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
     )
     listing = listing.model_copy(update={"papers": [victim, *listing.papers[:5]]})
     fake_claude.fail_next("injected")
-    digest = await app.builder.build(_channel(app, "slack:C1"), listing=listing)
+    digest = await app.library.builder.build(_channel(app, "slack:C1"), listing=listing)
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
     assert score.relevance <= 3 and score.flagged
     content = _rating(fake_claude.requests)[-1]["messages"][0]["content"]
@@ -208,7 +213,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
 
 async def test_batches_api_at_half_price(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
     app = await make_app(claude=fake_claude, llm={"use_batches_api": True, "triage": False})
-    digest = await app.digest(_channel(app, "slack:C1"))
+    digest = await app.library.digest(_channel(app, "slack:C1"))
     assert fake_claude.batch_requests_count > 0
     assert digest.ranked and all(s.score.scorer == "claude-haiku-4-5" for s in digest.ranked)
 
@@ -221,12 +226,14 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
 
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 10})
     channel = _channel(app, "slack:C1")
-    listing = await app.listing(None, ["cs.CL"])
+    listing = await app.library.listing(None, ["cs.CL"])
     listing = listing.model_copy(update={"papers": listing.papers[:30]})
     fake_claude.fail_next(0.0, 30.0, 30.0)  # the first batch answers; two hang until the "kill"
-    run = asyncio.create_task(app.builder.build(channel, listing=listing))
+    run = asyncio.create_task(app.library.builder.build(channel, listing=listing))
     for _ in range(100):
-        if await app.builder.scoring.cached(channel.criteria(), [p.id for p in listing.papers]):
+        if await app.library.builder.scoring.cached(
+            channel.criteria(), [p.id for p in listing.papers]
+        ):
             break
         await asyncio.sleep(0.05)
     run.cancel()
@@ -243,7 +250,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
 
     # Another replica takes over: only the 20 papers without a stored score go to Claude.
     before = len(fake_claude.requests)
-    digest = await app.builder.build(channel, listing=listing)
+    digest = await app.library.builder.build(channel, listing=listing)
     asked = set().union(*map(papers_in, _rating(fake_claude.requests[before:])))
     scanned = {s.paper.id for s in digest.ranked}
     assert asked and not asked & answered and asked | answered >= scanned
@@ -258,7 +265,7 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
     import asyncio
 
     app = await make_app(claude=fake_claude)
-    listing = await app.listing(None, ["cs.CL", "cs.CV"])
+    listing = await app.library.listing(None, ["cs.CL", "cs.CV"])
     topics = [
         Topic(name="Speech", description="Speech recognition and spoken language models."),
         Topic(name="Diffusion", description="Diffusion models for image generation."),
@@ -269,9 +276,9 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
         _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
         for i, t in enumerate(topics)
     ]
-    await app.builder.build(channels[0], listing=listing)
+    await app.library.builder.build(channels[0], listing=listing)
     alone = len(fake_claude.requests)
-    await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels[1:]))
+    await asyncio.gather(*(app.library.builder.build(c, listing=listing) for c in channels[1:]))
 
     def triage(calls: slice) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         pairs = zip(fake_claude.requests, fake_claude.usage_log, strict=True)
@@ -309,16 +316,16 @@ async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
     import asyncio
 
     app = await make_app(claude=fake_claude)
-    listing = await app.listing(None, ["cs.CL", "cs.CV"])
+    listing = await app.library.listing(None, ["cs.CL", "cs.CV"])
     channels = [
         _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
         for i, t in enumerate([LLM_TOPIC, SPEECH])
     ]
     if together:
-        await asyncio.gather(*(app.builder.build(c, listing=listing) for c in channels))
+        await asyncio.gather(*(app.library.builder.build(c, listing=listing) for c in channels))
     else:
         for channel in channels:
-            await app.builder.build(channel, listing=listing)
+            await app.library.builder.build(channel, listing=listing)
     log = fake_claude.usage_log
     written = sum(u["cache_creation_input_tokens"] for u in log)
     read = sum(u["cache_read_input_tokens"] for u in log)
@@ -338,12 +345,12 @@ async def test_every_posted_paper_has_its_comment_and_only_those_are_commented(
     digest posts, and `score ID` writes one on demand."""
     import re
 
-    from bot.chat.commands import CommandHandler, Invocation
+    from bot.chat.commands import Invocation
 
     app = await make_app(claude=fake_claude, llm={"triage": False})
     channel = _channel(app, "slack:C1", max_papers=5)
     await app.store.save_channel(channel)
-    digest = await app.builder.build(channel)
+    digest = await app.library.builder.build(channel)
     assert len(digest.papers) == 5
     comments = re.findall(r"^\*\*Comment:\*\* (.*)$", render_markdown(digest), re.M)
     assert len(comments) == 5 and all(len(c.split()) >= 3 for c in comments)
@@ -357,6 +364,6 @@ async def test_every_posted_paper_has_its_comment_and_only_those_are_commented(
     posted = {s.paper.id for s in digest.papers}
     quiet = next(s.paper for s in digest.ranked if s.paper.id not in posted)
     for _ in range(2):
-        reply = await CommandHandler(app).handle(Invocation("slack:C1", "U1", f"score {quiet.id}"))
+        reply = await app.commands().handle(Invocation("slack:C1", "U1", f"score {quiet.id}"))
         assert len(dict(reply.fields)["Comment"].split()) >= 3
     assert commenting()[1:] == [[quiet.title]]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 from urllib.parse import urlencode
 
 import aiohttp
@@ -25,12 +24,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
-from bot.chat.commands import CommandHandler
+from bot.chat.commands import Invocation
 from bot.chat.slack import SlackPoster, SlackRuntime, build_slack_app, start_slack
 from bot.chat.slack.app import SORRY, command_text
 from bot.deliver import Progress, deliver
 from bot.errors import SettingsError
-from bot.explain.service import Explainer
 from bot.models import Digest, Paper, Score, ScoredPaper, Usage
 from bot.records import PaperMessage, PaperThread, Reply
 from bot.render.slack import digest_messages, reply_blocks, to_mrkdwn
@@ -41,18 +39,22 @@ from tests.fakes.latexml_pages import D2R_ID
 from tests.fakes.slack_server import (
     FakeSlack,
     command_payload,
-    signed_headers,
     validate_blocks,
+)
+from tests.fakes.slack_server import (
+    signed_headers as _signed_headers,
 )
 from tests.test_explain import EQ5, d2r_answer
 
 SECRET = "test-signing-secret"
 CHANNEL = "slack:C1"
-T = TypeVar("T")
 
 
 # --- helpers ------------------------------------------------------------------------------------
-signed_headers = functools.partial(signed_headers, secret=SECRET)
+def signed_headers(
+    body: str, *, content_type: str, ts: int | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    return _signed_headers(body, secret=secret, content_type=content_type, ts=ts)
 
 
 def event_body(kind: str, *, ts: str, reaction: str = "+1", user: str = "U2") -> str:
@@ -77,7 +79,7 @@ def event_body(kind: str, *, ts: str, reaction: str = "+1", user: str = "U2") ->
     )
 
 
-async def eventually(check: Callable[[], Awaitable[T] | T], what: str, *, seconds: float = 10) -> T:
+async def eventually(check: Callable[[], Any], what: str, *, seconds: float = 10) -> Any:
     """Poll `check` every 10 ms until it returns something truthy (the listener runs after ack)."""
     deadline = time.monotonic() + seconds
     while True:
@@ -91,8 +93,8 @@ async def eventually(check: Callable[[], Awaitable[T] | T], what: str, *, second
         await asyncio.sleep(0.01)
 
 
-def all_text(message: dict[str, Any]) -> str:
-    return json.dumps(message.get("blocks", []), ensure_ascii=False) + message.get("text", "")
+def all_text(message: Mapping[str, Any]) -> str:
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + str(message.get("text", ""))
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Harness:
     _n: int = 0
 
     async def send(self, body: str, headers: dict[str, str]) -> Any:
-        return await self.bolt.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+        return await self.bolt.async_dispatch(AsyncBoltRequest(body=body, headers={**headers}))
 
     async def command(self, text: str, *, user: str = "U1") -> dict[str, Any]:
         """Run `/arxiv text`: the ack comes back empty at once, the reply through response_url."""
@@ -121,6 +123,7 @@ class Harness:
             lambda: [b for k, b in self.fake.responses if k == key], f"reply to {text!r}"
         )
         [reply] = found
+        assert isinstance(reply, dict)
         assert validate_blocks(reply.get("blocks", [])) == [] and reply["text"]
         return reply
 
@@ -144,8 +147,8 @@ def slack(make_app: MakeApp, fake: FakeSlack) -> Callable[..., Awaitable[Harness
         app = await make_app(offline=True, slack_signing_secret=SECRET, **settings)
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
         if handler is None:
-            handler = CommandHandler(app, explainer=Explainer.from_app(app) if explain else None)
-        bolt = build_slack_app(app, handler, client=client)
+            handler = app.commands(app.explainer() if explain else None)
+        bolt = build_slack_app(app.chat(handler), client=client)
         return Harness(fake, app, bolt, client)
 
     return build
@@ -164,7 +167,7 @@ def paper(i: int, **overrides: Any) -> Paper:
 
 
 def scored(
-    p: Paper, *, relevance: int = 8, comment: str = "Fits the topics.", followed: list[str] = ()
+    p: Paper, *, relevance: int = 8, comment: str = "Fits the topics.", followed: Sequence[str] = ()
 ) -> ScoredPaper:
     score = Score(paper_id=p.id, relevance=relevance, novelty=5, comment=comment, scorer="local")
     return ScoredPaper(paper=p, score=score, followed_authors=list(followed))
@@ -241,7 +244,7 @@ async def test_topic_add_is_stored_and_shown_in_settings(
     ],
 )
 async def test_bad_input_gets_an_example_and_changes_nothing(
-    slack: Callable[..., Awaitable[Harness]], text
+    slack: Callable[..., Awaitable[Harness]], text: str
 ) -> None:
     h = await slack()
     reply = await h.command(text)
@@ -262,12 +265,12 @@ async def test_only_listed_admins_change_settings(slack: Callable[..., Awaitable
     assert await h.app.store.get_channel(CHANNEL) is None
     assert "Thresholds" in all_text(await h.command("settings", user="U2"))  # reading is open
     await h.command("threshold 7", user="UADMIN")
-    assert (await h.app.store.get_channel(CHANNEL)).relevance_threshold == 7
+    assert (c := await h.app.store.get_channel(CHANNEL)) and c.relevance_threshold == 7
 
 
 @pytest.mark.parametrize("forge", ["signature", "stale"])
 async def test_unsigned_or_stale_requests_are_rejected(
-    slack: Callable[..., Awaitable[Harness]], forge
+    slack: Callable[..., Awaitable[Harness]], forge: str
 ) -> None:
     h = await slack()
     body = urlencode(command_payload(h.fake, "threshold 9", key="x"))
@@ -290,7 +293,7 @@ async def test_ack_returns_before_the_command_finishes(
     release = asyncio.Event()
 
     class Slow:
-        async def handle(self, inv):
+        async def handle(self, inv: Invocation) -> Reply:
             await release.wait()
             return Reply(text=f"done: {inv.text}", ephemeral=False)
 
@@ -310,7 +313,7 @@ async def test_unexpected_errors_are_logged_not_shown(
     slack: Callable[..., Awaitable[Harness]], caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken:
-        async def handle(self, inv):
+        async def handle(self, inv: Invocation) -> Reply:
             raise RuntimeError("secret internals")
 
     h = await slack(handler=Broken())
@@ -323,9 +326,7 @@ async def test_unexpected_errors_are_logged_not_shown(
 # --- digests and reactions ----------------------------------------------------------------------
 def entry_ids(posts: list[dict[str, Any]]) -> list[str]:
     return [
-        re.search(r"arXiv:(\d{4}\.\d{4,5})", all_text(p)).group(1)
-        for p in posts
-        if p.get("thread_ts")
+        re.findall(r"arXiv:(\d{4}\.\d{4,5})", all_text(p))[0] for p in posts if p.get("thread_ts")
     ]
 
 
@@ -384,6 +385,7 @@ async def test_resumed_delivery_posts_only_what_is_missing(
     full = await bundled_digest(4)
     crashed = full.model_copy(update={"papers": full.papers[:2]})  # got this far, then died
     store, day = h.app.store, full.day
+    assert day is not None
     await deliver(
         store,
         SlackPoster(h.client, per_channel_interval=0),
@@ -502,16 +504,21 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
 
 
 # --- the long-running process -------------------------------------------------------------------
-async def http_runtime(make_app: MakeApp, fake: FakeSlack) -> SlackRuntime:
-    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
-    app = await make_app(
+async def http_app(make_app: MakeApp, fake: FakeSlack) -> App:
+    """An app whose Slack connection is over HTTP on a free port, its Web API at `fake`."""
+    return await make_app(
         offline=True,
         slack_signing_secret=SECRET,
         slack_bot_token="xoxb-test",
         slack_api_url=fake.base_url + "/api",
         slack_port=0,
     )
-    return await start_slack(app, CommandHandler(app))
+
+
+async def http_runtime(make_app: MakeApp, fake: FakeSlack) -> SlackRuntime:
+    """The bot's Slack connection over HTTP on a free port, its Web API at `fake`."""
+    app = await http_app(make_app, fake)
+    return await start_slack(app.chat(app.commands()))
 
 
 async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSlack) -> None:
@@ -530,7 +537,7 @@ async def test_http_mode_serves_signed_requests(make_app: MakeApp, fake: FakeSla
             async with http.post(url, data=body, headers=bad) as r:
                 assert r.status == 401
         await eventually(lambda: fake.responses, "the reply")
-        stored = await runtime._listeners.app.store.get_channel(CHANNEL)
+        stored = await runtime._listeners.store.get_channel(CHANNEL)
         assert stored is not None and stored.relevance_threshold == 8
         # The Web API client keeps its connection: no new TCP (and TLS) handshake per call.
         for n in range(3):
@@ -564,7 +571,8 @@ class SocketModeServer:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.runner.cleanup()
+        if self.runner is not None:
+            await self.runner.cleanup()
 
     async def _auth_test(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"})
@@ -602,7 +610,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: F
             slack_api_url=server.base_url + "/api/",
             slack_admins=["U1"],  # this server answers no rights lookups
         )
-        runtime = await start_slack(app, CommandHandler(app))
+        runtime = await start_slack(app.chat(app.commands()))
         try:
             assert runtime.mode == "socket" and runtime.connected()
             payload = command_payload(fake, "keywords add state space", key="s1")
@@ -618,7 +626,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: F
             assert server.acks[0]["envelope_id"] == "e1"
             [(_key, reply)] = await eventually(lambda: fake.responses, "the reply")
             assert "state space" in reply["text"]
-            assert "state space" in (await app.store.get_channel(CHANNEL)).keywords
+            assert (c := await app.store.get_channel(CHANNEL)) and "state space" in c.keywords
         finally:
             await runtime.close()
         assert not runtime.connected()
@@ -627,7 +635,7 @@ async def test_socket_mode_acks_envelopes_and_replies(make_app: MakeApp, fake: F
 async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app: MakeApp) -> None:
     app = await make_app(offline=True, slack_bot_token="xoxb-test")  # HTTP mode, no secret
     with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
-        await start_slack(app, CommandHandler(app))
+        await start_slack(app.chat(app.commands()))
     async with SocketModeServer() as server:
         app = await make_app(
             offline=True,
@@ -636,20 +644,20 @@ async def test_start_slack_fails_fast_on_missing_or_refused_credentials(make_app
             slack_api_url=server.base_url + "/api/",
         )
         with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
-            await start_slack(app, CommandHandler(app))
+            await start_slack(app.chat(app.commands()))
 
 
 async def test_explain_button_answers_in_the_papers_thread(
     slack: Callable[..., Awaitable[Harness]],
 ) -> None:
     h = await slack(explain=True)
-    digest = await h.app.digest(await h.app.channel(CHANNEL))
+    digest = await h.app.library.digest(await h.app.library.channel(CHANNEL))
     digest = digest.model_copy(update={"papers": digest.papers[:1]})
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), digest, marker="m")
     entry = next(p for p in h.fake.posts("C1") if "thread_ts" in p)
     paper_id = digest.papers[0].paper.id
     [button] = [e for b in entry["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": "T1"},
         "user": {"id": "U1"},
@@ -705,7 +713,7 @@ async def test_typed_explain_answers_in_the_thread_of_the_papers_digest_entry(
 ) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
-    digest = await digest_of(h.app, CHANNEL, D2R_ID)
+    digest = await digest_of(h.app.library, CHANNEL, D2R_ID)
     poster = SlackPoster(h.client, per_channel_interval=0)
     [_, posted] = await deliver(h.app.store, poster, digest, marker="m")
     [entry] = [p for p in h.fake.posts("C1") if "thread_ts" in p]
@@ -731,7 +739,7 @@ async def test_typed_explain_of_a_paper_not_posted_here_opens_a_thread(
 ) -> None:
     fake_claude.responder = d2r_answer
     h = await slack(explain=True, claude=fake_claude)
-    elsewhere = await digest_of(h.app, "slack:C2", D2R_ID)  # another channel's digest
+    elsewhere = await digest_of(h.app.library, "slack:C2", D2R_ID)  # another channel's digest
     await deliver(h.app.store, SlackPoster(h.client, per_channel_interval=0), elsewhere, marker="m")
     h.fake.reset()
 
@@ -772,7 +780,7 @@ async def test_without_a_permalink_the_answer_names_the_papers_thread() -> None:
     ],
 )
 async def test_typed_explain_errors_are_answered_to_the_asker_only(
-    slack: Callable[..., Awaitable[Harness]], text, explain, expected
+    slack: Callable[..., Awaitable[Harness]], text: str, explain: bool, expected: str
 ) -> None:
     h = await slack(explain=explain)
     reply = await h.command(text)
@@ -802,6 +810,7 @@ class ReplyPeers(FakeSlack):
         self.reply_peers: list[object] = []
 
     async def _response_url(self, request: web.Request) -> web.Response:
+        assert request.transport is not None
         self.reply_peers.append(request.transport.get_extra_info("peername"))
         return await super()._response_url(request)
 
@@ -823,7 +832,7 @@ async def test_a_burst_of_first_requests_asks_auth_test_once(make_app: Any) -> N
     async with FakeSlack(latency=0.05) as fake:  # auth.test is slow enough for all 30 to wait
         app = await make_app(offline=True, slack_signing_secret=SECRET)
         client = AsyncWebClient(token="xoxb-test", base_url=fake.base_url + "/api/")
-        h = Harness(fake, app, build_slack_app(app, CommandHandler(app), client=client), client)
+        h = Harness(fake, app, build_slack_app(app.chat(app.commands()), client=client), client)
         assert await burst(h, 30) == ["200 "] * 30
         assert fake.methods() == ["auth.test"]
         assert {k for k, _ in fake.responses} == {f"b{i}" for i in range(30)}
@@ -833,10 +842,11 @@ async def test_a_running_bot_acks_without_auth_test_and_replies_on_one_connectio
     make_app: Any,
 ) -> None:
     async with ReplyPeers(latency=0.01) as fake:
-        runtime = await http_runtime(make_app, fake)
+        app = await http_app(make_app, fake)
+        runtime = await start_slack(app.chat(app.commands()))
         try:
             assert fake.methods() == ["auth.test"]  # start_slack's token check, and no other
-            h = Harness(fake, runtime._listeners.app, runtime.bolt, runtime.bolt.client)
+            h = Harness(fake, app, runtime.bolt, runtime.bolt.client)
             # One after the other, replies go over one kept-alive connection, not one each.
             for n in range(5):
                 await h.command(f"help {n}")

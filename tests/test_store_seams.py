@@ -21,7 +21,7 @@ import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.errors import LeaseLost
 from bot.store import connect, protocols
 from bot.store.base import Concern, StoreDown
@@ -257,7 +257,7 @@ async def test_a_command_says_the_store_is_unavailable_within_a_second_and_a_hal
     own_redis: RedisServer,  # noqa: F811
 ) -> None:
     app = await make_app(redis_url=own_redis.url)
-    handler = CommandHandler(app)
+    handler = app.commands()
     inv = Invocation("slack:C1", "U1", "settings")
     assert not (await handler.handle(inv)).error
     own_redis.pause()

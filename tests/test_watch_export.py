@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.slack.poster import SlackPoster
 from bot.deliver import deliver
@@ -18,14 +18,14 @@ from tests.fakes.slack_server import FakeSlack
 
 async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
 
     def ask(text: str, user: str = "U7") -> Awaitable[Reply]:
         return handler.handle(Invocation("slack:C1", user, text))
 
     assert "not one of this channel's topics" in (await ask("watch Astrology")).text
     assert (await ask("watch vision-language")).error is False
-    digest = await app.digest(await app.channel("slack:C1"))
+    digest = await app.library.digest(await app.library.channel("slack:C1"))
     top = digest.papers[0].model_copy(
         update={
             "score": Score(
@@ -58,10 +58,10 @@ async def test_watchers_are_mentioned_for_top_papers_on_their_topic(make_app: Ma
 
 async def test_export_lists_liked_papers_as_bibtex_and_json(make_app: MakeApp) -> None:
     app = await make_app(offline=True)
-    handler = CommandHandler(app)
+    handler = app.commands()
     empty = await handler.handle(Invocation("slack:C1", "U1", "export"))
     assert "No liked papers yet" in empty.text
-    digest = await app.digest(await app.channel("slack:C1"))
+    digest = await app.library.digest(await app.library.channel("slack:C1"))
     paper = digest.papers[0].paper
     await app.store.remember_message("slack", "C1:1.1", "slack:C1", paper.id)
     assert await record_reaction(

@@ -48,14 +48,14 @@ async def world_app(
     """The bot's app on our Redis, its arXiv source on the world and its clock."""
     settings = make_settings(arxiv=world_settings(world, **arxiv), claude=claude)
     app = await open_app(settings)
-    app.source = app.builder.source = ArxivSource(settings.arxiv, clock=world.clock)
+    app.library.builder.source = ArxivSource(settings.arxiv, clock=world.clock)
     return app
 
 
 async def subscribe(app: App, zones: list[str], last: dt.date = FRI0) -> list[str]:
     ids = []
     for i, zone in enumerate(zones):
-        config = app.default_channel(f"slack:W{i}").model_copy(
+        config = app.library.default_channel(f"slack:W{i}").model_copy(
             update={"subscribed": True, "schedule_time": "08:00", "timezone": zone, "max_papers": 3}
         )
         await app.store.save_channel(config)
@@ -69,7 +69,7 @@ def jobs_for(app: App, slack: FakeSlack, world: ArxivWorld) -> DailyJobs:
     poster = SlackPoster(
         AsyncWebClient(token="xoxb-test", base_url=slack.base_url + "/api/"), per_channel_interval=0
     )
-    return DailyJobs(app, {"slack": poster}, owner="r1", clock=world.clock)
+    return app.jobs({"slack": poster}, owner="r1", clock=world.clock)
 
 
 async def sweep_until(
@@ -133,13 +133,15 @@ async def test_a_week_in_five_time_zones_across_the_dst_change(
                 # The pages fail after midnight: cs.CV's stale feed is not taken for Thursday.
                 world.fail_next("/list", *[503] * 3)
                 with pytest.raises(ListingNotReady, match="the RSS feed shows 2025-10-27"):
-                    await app.source.listing(DST_WEEK[3], CATS)
+                    await app.library.builder.source.listing(DST_WEEK[3], CATS)
                 await assert_exact(app, world, DST_WEEK[3])  # the stored listing is untouched
             if local.time() == dt.time(20, 30) and local.weekday() in (6, 0, 1, 2, 3):
                 world.burst("/list/cs.CL", 2, retry_after=0.2)  # honoured: the third try works
                 bursts += 1
                 # At 20:30 ET prescoring scores the day just announced: the listing pages have it.
-                report = await prescore(app, platforms={"slack"}, now=now)
+                report = await prescore(
+                    app.store, app.library, app.prescoring, platforms={"slack"}, now=now
+                )
                 assert report.ran and report.criteria == 1 and not report.skipped
                 prescored.append(report.day)
 
@@ -291,7 +293,7 @@ async def test_a_1700_paper_past_day_is_fetched_completely(
         world.latency = 0.05  # 9 requests: 0.45 s, over the 0.3 s each request may take
         world.oai_page = 400  # five OAI-PMH pages, through resumption tokens
         app = await world_app(make_settings, world, timeout_seconds=0.3)
-        listing = await app.listing(dt.date(2025, 6, 2), CATS)
+        listing = await app.library.listing(dt.date(2025, 6, 2), CATS)
         assert {p.id for p in listing.papers} == set(big)
         expected = "arxiv oai-pmh" if older else "arxiv recent + api"
         assert listing.source == expected

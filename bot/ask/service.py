@@ -34,7 +34,8 @@ from bot.store.passages import get_passages, put_passages
 from bot.text import clip, money
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.library import Library
+    from bot.store import Store
 
 __all__ = ["EXAMPLE", "Asker"]
 
@@ -51,22 +52,27 @@ REMEMBERED_ANSWER = 600  # characters of an answer kept as the thread's context
 class Asker:
     def __init__(
         self,
-        app: App,
+        store: Store,
+        library: Library,
         explainer: Explainer,
         *,
         writer: NoteWriter | None,
+        abs_url: str,
         history_tokens: int = HISTORY_TOKENS,
     ) -> None:
-        self.app = app
+        self.store = store
+        self.library = library
         self.explainer = explainer
         self.writer = writer
+        self.abs_url = abs_url
         self.history_tokens = history_tokens
 
     @classmethod
-    def from_app(cls, app: App, explainer: Explainer | None = None) -> Asker:
+    def reading_with(
+        cls, store: Store, library: Library, explainer: Explainer, *, abs_url: str
+    ) -> Asker:
         """Read papers with the chat's Explainer (one arXiv fetcher) and answer through its
         Claude client and pricing."""
-        explainer = explainer or Explainer.from_app(app)
         writer = None
         if explainer.writer is not None:
             writer = NoteWriter(
@@ -75,7 +81,7 @@ class Asker:
                 tool=ANSWER_TOOL,
                 system=SYSTEM_PROMPT,
             )
-        return cls(app, explainer, writer=writer)
+        return cls(store, library, explainer, writer=writer, abs_url=abs_url)
 
     # reading -----------------------------------------------------------------------------------
     async def paper(self, paper_id: str, version: int | None = None) -> PaperText:
@@ -84,10 +90,10 @@ class Asker:
         Raises PaperNotFound, PaperWithdrawn, ArxivUnavailable."""
         if version is None:
             try:
-                version = (await self.app.lookup(paper_id)).version
+                version = (await self.library.lookup(paper_id)).version
             except (PaperNotFound, ArxivUnavailable) as e:
                 log.info("no metadata for %s (%s); reading its pages", paper_id, e)
-        if version and (raw := await get_passages(self.app.store, paper_id, version)):
+        if version and (raw := await get_passages(self.store, paper_id, version)):
             try:
                 return PaperText.model_validate_json(raw)
             except ValidationError:
@@ -96,7 +102,7 @@ class Asker:
         extract.version = extract.version or version
         text = cut_passages(extract)
         if text.version:
-            await put_passages(self.app.store, paper_id, text.version, text.model_dump_json())
+            await put_passages(self.store, paper_id, text.version, text.model_dump_json())
         return text
 
     # answering ---------------------------------------------------------------------------------
@@ -125,7 +131,7 @@ class Asker:
             paper_id=pid,
             version=paper.version,
             title=paper.title,
-            abs_url=f"{self.app.settings.arxiv.abs_url.rstrip('/')}/{paper.versioned_id}",
+            abs_url=f"{self.abs_url.rstrip('/')}/{paper.versioned_id}",
             question=question,
             kind=AnswerKind.EXTRACTIVE,
             notes=[f"Read: {paper.describe()}."],
@@ -157,7 +163,7 @@ class Asker:
             log.warning("Claude failed on a question about %s: %s", paper.versioned_id, e)
             why = f"Claude was unavailable: {describe_api_error(e)}"
             return self._quoted(base, paper, index, hits, why)
-        await self.app.store.record_usage(channel_id, dt.date.today(), usage)
+        await self.store.record_usage(channel_id, dt.date.today(), usage)
         base = base.model_copy(update={"usage": usage})
         try:
             if raw is None:
@@ -170,8 +176,8 @@ class Asker:
     async def _over_budget(self, channel_id: str, prompt: AskPrompt) -> str | None:
         """Why Claude may not answer within the channel's budget for today, if it may not."""
         assert self.writer is not None
-        budget = (await self.app.channel(channel_id)).budget_usd
-        left = budget - (await self.app.store.usage(channel_id, dt.date.today())).cost_usd
+        budget = (await self.library.channel(channel_id)).budget_usd
+        left = budget - (await self.store.usage(channel_id, dt.date.today())).cost_usd
         if left <= 0:
             return f"this channel's Claude budget for today ({money(budget)}) is spent"
         if left < self.writer.worst_case_usd(prompt):
@@ -204,7 +210,7 @@ class Asker:
     # chat --------------------------------------------------------------------------------------
     async def ask(self, mention: Mention) -> list[Reply]:
         """A mention's answer as chat messages; any error is one Reply.fail with an example."""
-        store = self.app.store
+        store = self.store
         raw_turns = await turns(store, mention.platform, mention.thread)
         history = [Turn.model_validate_json(t) for t in raw_turns]
         named = named_papers(mention.text)
@@ -250,7 +256,7 @@ class Asker:
         replied to (or the thread's root) when it shows a paper, else the paper of the thread's
         last answer, else the papers its messages show (the index of posted papers' messages
         also says which channel posted them), else the one paper the bot's root message names."""
-        index = self.app.store.message_paper
+        index = self.store.message_paper
         first = await index(mention.platform, mention.messages[0]) if mention.messages else None
         if first is not None:
             return [first[1]], first[0]
@@ -274,7 +280,7 @@ class Asker:
         overlap = sorted(
             (
                 (len(asked & set(terms(p.title))), p.id)
-                for p in await self.app.store.get_papers(paper_ids)
+                for p in await self.store.get_papers(paper_ids)
             ),
             reverse=True,
         )

@@ -16,22 +16,33 @@ from pydantic import ValidationError
 
 import bot.chat.handlers  # noqa: F401  (registers every command)
 from bot import metrics
-from bot.app import App
 from bot.chat.context import Context, Invocation, refusal
 from bot.chat.registry import REGISTRY, Registry, Spec
 from bot.chat.rights import REFUSED, may_edit
 from bot.errors import ArxivBotError, CommandError
+from bot.library import Library
 from bot.models import inert
 from bot.records import Reply
-from bot.store import REDIS_ERRORS
+from bot.scoring.service import ScoringService
+from bot.store import REDIS_ERRORS, Store
 from bot.store.store import StoreDown
 
 __all__ = ["REGISTRY", "CommandHandler", "Invocation"]
 
 
 class CommandHandler:
-    def __init__(self, app: App, *, explainer: Any = None, registry: Registry = REGISTRY) -> None:
-        self.app = app
+    def __init__(
+        self,
+        store: Store,
+        library: Library,
+        scoring: ScoringService,
+        *,
+        explainer: Any = None,
+        registry: Registry = REGISTRY,
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.scoring = scoring
         self.explainer = explainer
         self.registry = registry
         # Searches rank a week of papers in a thread; more than two at once only thrash the GIL
@@ -46,7 +57,9 @@ class CommandHandler:
         spec, args = found
         example = spec.usage(inv.syntax)
         ctx = Context(
-            app=self.app,
+            store=self.store,
+            library=self.library,
+            scoring=self.scoring,
             inv=inv,
             registry=self.registry,
             explainer=self.explainer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -17,8 +17,10 @@ from bot.models import ChannelConfig, Paper, inert, split_arxiv_id
 from bot.text import clip
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.chat.registry import Registry
+    from bot.library import Library
+    from bot.scoring.service import ScoringService
+    from bot.store import Store
 
 __all__ = ["Context", "Invocation", "arxiv_id", "refusal"]
 
@@ -58,7 +60,9 @@ class Invocation:
 
 @dataclass
 class Context:
-    app: App
+    store: Store
+    library: Library
+    scoring: ScoringService
     inv: Invocation
     registry: Registry
     explainer: Any
@@ -67,14 +71,15 @@ class Context:
 
     def __post_init__(self) -> None:
         # Someone waits for the answer: a stalled Redis must cost them a second (issue 15).
-        self.app = replace(self.app, store=self.app.store.interactive)
+        self.store = self.store.interactive
+        self.library = self.library.interactive()
 
     @property
     def channel_id(self) -> str:
         return self.inv.channel_id
 
     async def config(self) -> ChannelConfig:
-        return await self.app.channel(self.inv.channel_id)
+        return await self.library.channel(self.inv.channel_id)
 
     async def change(
         self, updates: Callable[[ChannelConfig], dict[str, Any]]
@@ -92,26 +97,26 @@ class Context:
             except ValidationError as e:
                 raise refusal(e) from None
 
-        return await self.app.store.update_channel(
+        return await self.store.update_channel(
             self.inv.channel_id,
             apply,
-            default=lambda: self.app.default_channel(self.inv.channel_id),
+            default=lambda: self.library.default_channel(self.inv.channel_id),
             user=self.inv.user_id,
             change=self.command,
         )
 
     async def audit(self, old: Any, new: Any) -> None:
-        await self.app.store.audit(
+        await self.store.audit(
             self.inv.channel_id, user=self.inv.user_id, change=self.command, old=old, new=new
         )
 
     async def learned(self) -> str:
-        model = await TasteModel.load(self.app.store, self.inv.channel_id)
+        model = await TasteModel.load(self.store, self.inv.channel_id)
         return model.describe() if model else ""
 
     async def paper(self, raw: str) -> Paper:
         pid, _version = arxiv_id(raw)
-        return await self.app.lookup(pid)
+        return await self.library.lookup(pid)
 
     def usage(self, path: tuple[str, ...]) -> str:
         """Another command's usage, in the asker's syntax (for 'try …' hints)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import anthropic
 from pydantic import ValidationError
@@ -29,13 +29,13 @@ from bot.llm.errors import describe_api_error
 from bot.models import Paper, split_arxiv_id
 from bot.records import Note, Reply
 from bot.render.notes import note_chat
-from bot.scoring.claude import ClaudeScorer
-from bot.sources import ArxivSource
 from bot.sources.http import NotFound, PoliteFetcher
+from bot.store.protocols import LedgerStore, NoteStore
 from bot.text import money
 
-if TYPE_CHECKING:  # bot.app may one day build the Explainer itself
-    from bot.app import App
+if TYPE_CHECKING:
+    from bot.library import Library
+    from bot.settings import ArxivSettings
 
 __all__ = ["Explainer", "PaperWithdrawn"]
 
@@ -55,56 +55,38 @@ class PaperWithdrawn(ArxivBotError):
         self.earlier = earlier  # an earlier version that may still be readable, e.g. '2506.01234v1'
 
 
+class NotesAndLedger(NoteStore, LedgerStore, Protocol):
+    """What the Explainer keeps: notes cached per (paper, version, model), and what they cost."""
+
+
 class Explainer:
+    """Notes on a paper, built by the composition root (App.explainer) from the services it
+    reads: the store's note cache and ledger, the library's papers and channels, arXiv's pages."""
+
     def __init__(
         self,
-        app: App,
+        store: NotesAndLedger,
+        library: Library,
         *,
+        arxiv: ArxivSettings,
         fetcher: PoliteFetcher,
         writer: NoteWriter | None,
+        retries: int = 3,
         max_input_tokens: int = 6000,
         max_equations: int = MAX_EQUATIONS,
     ) -> None:
-        self.app = app
+        self.store = store
+        self.library = library
+        self.arxiv = arxiv
         self.fetcher = fetcher
         self.writer = writer
+        self.retries = retries
         self.max_input_tokens = max_input_tokens
         self.max_equations = max_equations
 
-    @classmethod
-    def from_app(
-        cls, app: App, *, max_input_tokens: int = 6000, max_equations: int = MAX_EQUATIONS
-    ) -> Explainer:
-        """Share the app's arXiv fetcher (one polite request rate per process) and Claude client."""
-        if isinstance(app.source, ArxivSource):
-            fetcher = app.source.fetcher
-        else:
-            a = app.settings.arxiv
-            fetcher = PoliteFetcher(
-                delay=a.delay_seconds,
-                retries=a.retries,
-                timeout=a.timeout_seconds,
-                base_backoff=a.backoff_seconds,
-            )
-        writer = None
-        key = app.settings.anthropic_api_key
-        if key is not None and key.get_secret_value():
-            scorer = app.scorer
-            if not isinstance(scorer, ClaudeScorer):
-                scorer = ClaudeScorer(app.settings.llm, api_key=key.get_secret_value())
-                app.stack.push_async_callback(scorer.close)
-            writer = NoteWriter(scorer)
-        return cls(
-            app,
-            fetcher=fetcher,
-            writer=writer,
-            max_input_tokens=max_input_tokens,
-            max_equations=max_equations,
-        )
-
     # urls --------------------------------------------------------------------------------------
     def _url(self, kind: str, paper_id: str, version: int | None) -> str:
-        arxiv = self.app.settings.arxiv
+        arxiv = self.arxiv
         base = arxiv.html_url if kind == "html" else arxiv.abs_url
         return f"{base.rstrip('/')}/{paper_id}" + (f"v{version}" if version else "")
 
@@ -142,14 +124,14 @@ class Explainer:
     async def _metadata(self, paper_id: str) -> Paper | None:
         """Title, authors and latest version from the store or arXiv's API, if they answer."""
         try:
-            return await self.app.lookup(paper_id)
+            return await self.library.lookup(paper_id)
         except (PaperNotFound, ArxivUnavailable) as e:
             log.info("no metadata for %s (%s); reading the paper's pages", paper_id, e)
             return None
 
     async def _cached(self, paper_id: str, version: int) -> Note | None:
         assert self.writer is not None
-        raw = await self.app.store.get_note(paper_id, version, self.writer.model)
+        raw = await self.store.get_note(paper_id, version, self.writer.model)
         if raw is None:
             return None
         try:
@@ -201,12 +183,12 @@ class Explainer:
         try:
             answer, usage = await self.writer.write(prompt)
         except anthropic.APIError as e:
-            tries = self.app.settings.llm.max_retries + 1
+            tries = self.retries + 1
             log.warning("Claude failed on %s: %s", extract.versioned_id, describe_api_error(e))
             return self._extractive(
                 extract, f"Claude was unavailable: {describe_api_error(e)}, after {tries} tries"
             )
-        await self.app.store.record_usage(channel_id, dt.date.today(), usage)
+        await self.store.record_usage(channel_id, dt.date.today(), usage)
         try:
             if answer is None:
                 raise BadAnswer("no notes in the answer")
@@ -229,15 +211,15 @@ class Explainer:
             log.warning("unusable notes for %s: %s", extract.versioned_id, e)
             return self._extractive(extract, f"Claude's answer could not be used: {e}")
         if note.version:
-            await self.app.store.put_note(
+            await self.store.put_note(
                 note.paper_id, note.version, self.writer.model, note.model_dump_json()
             )
         return note
 
     async def _over_budget(self, channel_id: str, prompt: Prompt) -> str | None:
         assert self.writer is not None
-        budget = (await self.app.channel(channel_id)).budget_usd
-        spent = (await self.app.store.usage(channel_id, dt.date.today())).cost_usd
+        budget = (await self.library.channel(channel_id)).budget_usd
+        spent = (await self.store.usage(channel_id, dt.date.today())).cost_usd
         left = budget - spent
         if left <= 0:
             return (

@@ -12,7 +12,6 @@ seconds (Scheduler's takeover sweep).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -25,7 +24,6 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import RedisError
 
 from bot import metrics
-from bot.app import App
 from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
 from bot.digest import channel_criteria
 from bot.errors import (
@@ -38,6 +36,7 @@ from bot.errors import (
     StoreUnavailable,
 )
 from bot.feedback import TasteModel
+from bot.library import Library
 from bot.models import ChannelConfig, Digest, Listing, Paper, Score, ScoredPaper
 from bot.schedule.calendar import (
     announced_at,
@@ -45,7 +44,8 @@ from bot.schedule.calendar import (
     latest_announcement,
     no_announcement,
 )
-from bot.store import REDIS_ERRORS
+from bot.scoring.service import ScoringService
+from bot.store import REDIS_ERRORS, Store
 from bot.store.keys import LATE_NOTICE_TTL, failed_notice, late_notice, weekly_lease
 from bot.store.store import Lease
 
@@ -90,16 +90,25 @@ MAX_LEASES = 250
 class DailyJobs:
     def __init__(
         self,
-        app: App,
+        store: Store,
+        library: Library,
         posters: dict[str, Poster],
         *,
         owner: str,
+        prescoring: ScoringService | None = None,
+        catch_up_days: int = 3,
+        max_wait: dt.timedelta = dt.timedelta(hours=3),
         lease_ms: int = 15_000,
         max_leases: int = MAX_LEASES,
         clock: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
-        self.app = app
+        self.store = store
+        self.library = library
         self.posters = posters
+        # Scoring at announcement time (schedule/prescore.py) for the scheduler; None: no job.
+        self.prescoring = prescoring
+        self.catch_up_days = catch_up_days
+        self.max_wait = max_wait
         self.owner = owner
         self.lease_ms = lease_ms
         self.clock = clock
@@ -115,11 +124,11 @@ class DailyJobs:
         now = now or self.clock()
         day = latest_announcement(now)
         due = []
-        for channel_id in await self.app.store.channel_ids():
-            config = await self.app.store.get_channel(channel_id)
+        for channel_id in await self.store.channel_ids():
+            config = await self.store.get_channel(channel_id)
             if not config or not config.subscribed or config.platform not in self.posters:
                 continue
-            last = await self.app.store.last_delivered(channel_id)
+            last = await self.store.last_delivered(channel_id)
             if (last is None or last < day) and due_at(config, day) <= now:
                 due.append(channel_id)
         random.shuffle(due)
@@ -128,8 +137,8 @@ class DailyJobs:
     async def orphaned(self) -> list[str]:
         """Channels whose delivery started and whose lease has expired: their owner died."""
         found = []
-        for channel_id, day in await self.app.store.active_deliveries():
-            if not await self.app.store.leased(digest_lease(channel_id, day)):
+        for channel_id, day in await self.store.active_deliveries():
+            if not await self.store.leased(digest_lease(channel_id, day)):
                 found.append(channel_id)
         random.shuffle(found)
         return found
@@ -152,7 +161,7 @@ class DailyJobs:
             return Outcome(channel_id, day, "failed", detail=type(e).__name__)
 
     async def _run_leased(self, channel_id: str, day: dt.date, now: dt.datetime) -> Outcome:
-        store = self.app.store
+        store = self.store
         try:
             config = await store.get_channel(channel_id)
             if config is None or not config.subscribed:
@@ -162,18 +171,21 @@ class DailyJobs:
                 return Outcome(channel_id, day, "no-platform")
             if await self._delivered(channel_id, day):
                 return Outcome(channel_id, day, "already")
-            name = digest_lease(channel_id, day)
-            token = await store.acquire(name, ttl_ms=self.lease_ms)
-        except REDIS_ERRORS as e:
+            async with store.lease(digest_lease(channel_id, day), ttl_ms=self.lease_ms) as lease:
+                if lease is None:
+                    return Outcome(channel_id, day, "leased")
+                return await self._under_lease(config, poster, day, now, lease)
+        except REDIS_ERRORS as e:  # before the lease, or while recording a failure under it
             return await self._failed(channel_id, day, None, e, late=False)
-        if token is None:
-            return Outcome(channel_id, day, "leased")
-        lease = Lease(name, token)
-        started = time.perf_counter()
+
+    async def _under_lease(
+        self, config: ChannelConfig, poster: Poster, day: dt.date, now: dt.datetime, lease: Lease
+    ) -> Outcome:
+        """Deliver the day; a failure is recorded while the lease is still held and renewed."""
+        channel_id, started = config.id, time.perf_counter()
         try:
-            async with store.keep(name, token, ttl_ms=self.lease_ms):
-                await store.mark_active(channel_id, day)
-                return await self._deliver_day(config, poster, day, lease)
+            await self.store.mark_active(channel_id, day)
+            return await self._deliver_day(config, poster, day, lease)
         except LeaseLost:
             metrics.DIGESTS.labels(status="lease-lost").inc()
             log.warning("lost the lease of %s on %s; its new owner goes on", channel_id, day)
@@ -185,14 +197,12 @@ class DailyJobs:
             return await self._failed(channel_id, day, poster, e, late=late, lease=lease)
         finally:
             metrics.JOB_SECONDS.observe(time.perf_counter() - started)
-            with contextlib.suppress(*REDIS_ERRORS):
-                await store.release(name, token)
 
     async def _deliver_day(
         self, config: ChannelConfig, poster: Poster, day: dt.date, lease: Lease
     ) -> Outcome:
         """Under the lease: build the day's digest and post it, resuming an earlier attempt."""
-        store, channel_id = self.app.store, config.id
+        store, channel_id = self.store, config.id
         if await self._delivered(channel_id, day):
             await store.forget_active(channel_id, day)
             return Outcome(channel_id, day, "already")
@@ -237,7 +247,7 @@ class DailyJobs:
         resumable delivery (per-message progress under its lease), like the daily digest."""
         now = now or self.clock()
         week = now.date() - dt.timedelta(days=now.date().weekday())
-        store = self.app.store
+        store = self.store
         config = await store.get_channel(channel_id)
         poster = self.posters.get(config.platform) if config else None
         if config is None or not config.weekly_day or poster is None:
@@ -248,7 +258,7 @@ class DailyJobs:
                     return Outcome(channel_id, week, "leased")
                 if (await store.get_delivery(channel_id, week, "weekly")).get("state") == "posted":
                     return Outcome(channel_id, week, "already")
-                digest = await weekly_digest(self.app, config, now=now)
+                digest = await weekly_digest(self.store, self.library.scoring, config, now=now)
                 if digest.papers:
                     marker = f"{channel_id}:weekly:{week}"
                     progress = await Progress.of(
@@ -265,13 +275,13 @@ class DailyJobs:
             return Outcome(channel_id, week, "failed", detail=_in_words(e))
 
     async def _delivered(self, channel_id: str, day: dt.date) -> bool:
-        last = await self.app.store.last_delivered(channel_id)
+        last = await self.store.last_delivered(channel_id)
         return last is not None and last >= day
 
     async def _finish(
         self, channel_id: str, day: dt.date, state: str, ids: list[str], lease: Lease
     ) -> None:
-        await self.app.store.finish_delivery(
+        await self.store.finish_delivery(
             channel_id, day, lease=lease, state=state, papers=json.dumps(ids), owner=self.owner
         )
 
@@ -279,31 +289,29 @@ class DailyJobs:
         """The day's digest; after downtime, one catch-up digest over the missed days (capped).
         Past the wait, a day only some categories of which arXiv confirmed is built of those
         (the late ones returned, for the next digest, which also reads the last one's)."""
-        last = await self.app.store.last_delivered(config.id)
-        cap = self.app.settings.catch_up_days
+        last = await self.store.last_delivered(config.id)
+        cap = self.catch_up_days
         days = announcement_days(last, day)[-max(cap, 1) :] if last else [day]
-        wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
+        wait = self.max_wait
         listings, late = [], []
         for d in days:
             try:
-                listings.append(await self.app.listing(d, config.categories))
+                listings.append(await self.library.listing(d, config.categories))
             except PartlyConfirmed as e:
                 if d != day or self.clock() - due_at(config, d) < wait:
                     raise
                 listings.append(e.listing)
                 late = e.late
-        pending = (
-            (await self.app.store.get_delivery(config.id, last)).get("pending") if last else ""
-        )
+        pending = (await self.store.get_delivery(config.id, last)).get("pending") if last else ""
         if pending:
-            listings.append(await self.app.listing(last, pending.split(",")))
+            listings.append(await self.library.listing(last, pending.split(",")))
         merged: dict[str, Paper] = {}
         for listing in listings:
             for paper in listing.papers:
                 merged.setdefault(paper.id, paper)
         metrics.PAPERS_FETCHED.inc(len(merged))
         listing = Listing(day=day, categories=config.categories, papers=list(merged.values()))
-        digest = await self.app.builder.build(config, listing=listing)
+        digest = await self.library.build(config, listing)
         if late:
             digest.notes.append(
                 f"arXiv has not announced {', '.join(late)} for this day yet: their papers "
@@ -332,13 +340,13 @@ class DailyJobs:
         """Leave the day undelivered for the next sweep; past `arxiv.max_wait_hours` after it
         was due, tell the channel once that it is late. Not an active delivery meanwhile: the
         takeover check, every few seconds, is for deliveries whose owner died, not for arXiv."""
-        await self.app.store.forget_active(config.id, day)
+        await self.store.forget_active(config.id, day)
         metrics.DIGESTS.labels(status="waiting").inc()
         log.info("digest for %s on %s waits: %s", config.id, day, error.reason)
-        wait = dt.timedelta(hours=self.app.settings.arxiv.max_wait_hours)
+        wait = self.max_wait
         late = now - due_at(config, day) >= wait
-        if late and await self.app.store.once(late_notice(config.id, day), ttl=LATE_NOTICE_TTL):
-            await self.app.store.set_delivery(config.id, day, lease=lease, late=error.reason)
+        if late and await self.store.once(late_notice(config.id, day), ttl=LATE_NOTICE_TTL):
+            await self.store.set_delivery(config.id, day, lease=lease, late=error.reason)
             await poster.post_text(
                 native_id(config.id),
                 f"Today's arXiv digest is late: {error.message} It will be posted as soon as "
@@ -369,8 +377,8 @@ class DailyJobs:
         key = failed_notice(channel_id, day)
         try:
             if lease is not None:
-                await self.app.store.set_delivery(channel_id, day, lease=lease, error=why)
-            first = late and await self.app.store.once(key)
+                await self.store.set_delivery(channel_id, day, lease=lease, error=why)
+            first = late and await self.store.once(key)
         except (LeaseLost, *REDIS_ERRORS):
             first = late and key not in self._warned
         if first:
@@ -404,9 +412,10 @@ def _in_words(error: Exception) -> str:
     return "An unexpected error occurred; it has been logged."
 
 
-async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) -> Digest:
+async def weekly_digest(
+    store: Store, scoring: ScoringService, config: ChannelConfig, *, now: dt.datetime
+) -> Digest:
     """A Digest of the papers posted in the channel over the last 7 days, best first."""
-    store = app.store
     posted = await store.posted_ids(config.id)
     week_ago = now.date() - dt.timedelta(days=7)
     papers = [
@@ -422,9 +431,9 @@ async def weekly_digest(app: App, config: ChannelConfig, *, now: dt.datetime) ->
     for day in sorted({p.announced for p in papers if p.announced}):
         criteria = channel_criteria(config, taste, day)
         of_day = [p for p in papers if p.announced == day]
-        scores |= await app.builder.scoring.cached(criteria, [p.id for p in of_day])
+        scores |= await scoring.cached(criteria, [p.id for p in of_day])
         missing = [p for p in of_day if p.id not in scores]
-        scores |= {s.paper_id: s for s in app.builder.scoring.local.rank(missing, criteria)}
+        scores |= {s.paper_id: s for s in scoring.local.rank(missing, criteria)}
     votes = await store.reactions(config.id)
     ranked = sorted(
         (ScoredPaper(paper=p, score=scores[p.id]) for p in papers if p.id in scores),

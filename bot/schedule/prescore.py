@@ -14,12 +14,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from bot.app import App
 from bot.digest import DigestBuilder, candidates
 from bot.errors import ListingNotReady
+from bot.library import Library
 from bot.models import ChannelConfig, Criteria
 from bot.schedule.calendar import latest_announcement
 from bot.schedule.jobs import due_at
+from bot.scoring.service import ScoringService
+from bot.store import Store
 from bot.store.keys import PRESCORE_CLAIM_TTL, prescore_claim
 
 __all__ = ["LEAD", "PrescoreReport", "prescore"]
@@ -42,29 +44,31 @@ class PrescoreReport:
 
 
 async def prescore(
-    app: App, *, platforms: set[str], now: dt.datetime | None = None
+    store: Store,
+    library: Library,
+    scoring: ScoringService | None,
+    *,
+    platforms: set[str],
+    now: dt.datetime | None = None,
 ) -> PrescoreReport:
     """Score the latest listing for every distinct set of interests of the subscribed channels."""
     now = now or dt.datetime.now(dt.UTC)
     day = latest_announcement(now)
     report = PrescoreReport(day=day)
-    if app.prescoring is None or not await app.store.claim(
-        prescore_claim(day), ttl=PRESCORE_CLAIM_TTL
-    ):
+    if scoring is None or not await store.claim(prescore_claim(day), ttl=PRESCORE_CLAIM_TTL):
         report.ran = False
         return report
     groups: dict[tuple[tuple[str, ...], str], tuple[Criteria, list[ChannelConfig]]] = {}
-    for channel_id in await app.store.channel_ids():
-        config = await app.store.get_channel(channel_id)
+    for channel_id in await store.channel_ids():
+        config = await store.get_channel(channel_id)
         if not config or not config.subscribed or config.platform not in platforms:
             continue
         if due_at(config, day) - now < LEAD:
             report.skipped.append(config.id)
             continue
-        criteria = await app.builder.criteria(config, day)
+        criteria = await library.criteria(config, day)
         key = (tuple(sorted(config.categories)), criteria.digest())
         groups.setdefault(key, (criteria, []))[1].append(config)
-    scoring = app.prescoring
     gate = asyncio.Semaphore(_AT_ONCE)
 
     async def one(criteria: Criteria, configs: list[ChannelConfig]) -> None:
@@ -72,7 +76,7 @@ async def prescore(
         payer = min(configs, key=lambda c: c.id)
         async with gate:
             try:
-                listing = await app.listing(day, payer.categories)
+                listing = await library.listing(day, payer.categories)
             except ListingNotReady as e:  # not announced on the pages yet: digests score later
                 log.info("prescore of %s skipped: %s", day, e.reason)
                 return
@@ -84,10 +88,10 @@ async def prescore(
                 criteria,
                 day=day,
                 channel_id=payer.id,
-                budget_usd=await app.builder.budget_left(payer),
+                budget_usd=await library.budget_left(payer),
             )
             # And the comments on what each channel will post, at the batch price too.
-            writer = DigestBuilder(source=app.builder.source, store=app.store, scoring=scoring)
+            writer = DigestBuilder(source=library.builder.source, store=store, scoring=scoring)
             spent = scored.usage
             for config in configs:
                 spent += (await writer.build(config, listing=listing)).usage

@@ -77,7 +77,7 @@ class Scheduler:
                 coalesce=True,
                 max_instances=1,
             )
-        if self.jobs.app.prescoring is not None:
+        if self.jobs.prescoring is not None:
             at = announced_at(dt.date.today()) + PRESCORE_AFTER
             self.aps.add_job(
                 self._guarded,
@@ -143,8 +143,8 @@ class Scheduler:
     async def reconcile(self) -> None:
         assert self.aps is not None
         try:
-            ids = await self.jobs.app.store.channel_ids()
-            configs = [await self.jobs.app.store.get_channel(i) for i in ids]
+            ids = await self.jobs.store.channel_ids()
+            configs = [await self.jobs.store.get_channel(i) for i in ids]
         except REDIS_ERRORS:
             log.warning("reconcile skipped: Redis unreachable")
             return
@@ -189,7 +189,12 @@ class Scheduler:
     async def _prescore(self) -> None:
         """When it fails, the digests score at their own time."""
         if self.accepting:
-            await prescore(self.jobs.app, platforms=set(self.jobs.posters))
+            await prescore(
+                self.jobs.store,
+                self.jobs.library,
+                self.jobs.prescoring,
+                platforms=set(self.jobs.posters),
+            )
 
     async def _sweep(self) -> None:
         """Start a job task for every due channel and return: a slow channel (a hung platform)

@@ -58,12 +58,6 @@ class ArxivApi:
         results = await self._run(arxiv.Search(id_list=ids, max_results=len(ids)))
         return [to_paper(r) for r in results]
 
-    async def search(self, query: str, *, max_results: int = 20) -> list[Paper]:
-        search = arxiv.Search(
-            query=query, max_results=max_results, sort_by=arxiv.SortCriterion.SubmittedDate
-        )
-        return [to_paper(r) for r in await self._run(search)]
-
 
 def to_paper(
     result: arxiv.Result, *, day: dt.date | None = None, requested: set[str] | None = None

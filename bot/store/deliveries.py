@@ -20,21 +20,9 @@ class Deliveries(Concern):
     async def posted_ids(self, channel_id: str) -> set[str]:
         return {_s(m) for m in await self.r.smembers(self.keys.posted(channel_id))}
 
-    async def mark_posted(self, channel_id: str, day: dt.date, ids: list[str]) -> None:
-        if not ids:
-            return
-        pipe = self.r.pipeline(transaction=True)
-        pipe.sadd(self.keys.posted(channel_id), *ids)
-        for i in ids:
-            pipe.hsetnx(self.keys.posted_today(day), i, channel_id)
-        pipe.expire(self.keys.posted_today(day), 2 * K.DAY)
-        await pipe.execute()
-
-    async def first_posted_in(self, day: dt.date, ids: list[str]) -> dict[str, str]:
-        if not ids:
-            return {}
-        raws = await self.r.hmget(self.keys.posted_today(day), ids)
-        return {i: _s(r) for i, r in zip(ids, raws, strict=True) if r}
+    async def mark_posted(self, channel_id: str, ids: list[str]) -> None:
+        if ids:
+            await self.r.sadd(self.keys.posted(channel_id), *ids)
 
     async def get_delivery(self, channel_id: str, day: dt.date, kind: str = "") -> dict[str, str]:
         raw = await self.r.hgetall(self.keys.delivery(channel_id, day, kind))

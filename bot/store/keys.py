@@ -1,7 +1,7 @@
-"""Every Redis key the bot writes, with its TTL and why. Bump SCHEMA when a value's shape changes.
+"""Every Redis key the bot writes, with its TTL and why.
 
 All keys start with the configured prefix (default 'arxivbot:v1'), so one Redis can host several
-deployments and a schema change never reads old values.
+deployments; bump its version when a value's shape changes, so a new schema never reads old values.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ __all__ = [
     "DAY",
     "LATE_NOTICE_TTL",
     "PRESCORE_CLAIM_TTL",
-    "SCHEMA",
     "Keys",
     "comment_lease",
     "digest_lease",
@@ -31,7 +30,6 @@ __all__ = [
     "weekly_lease",
 ]
 
-SCHEMA = 1
 DAY = 24 * 3600
 
 # Papers and listings: a month covers re-asks ("score 2506.01234") and catch-up; arXiv is the source.
@@ -95,10 +93,6 @@ class Keys:
     def posted(self, channel_id: str) -> str:
         """Set of versionless paper ids already posted in the channel."""
         return self._k("posted", channel_id)
-
-    def posted_today(self, day: dt.date) -> str:
-        """Hash paper_id -> first channel that posted it on that day (for 'also in #x')."""
-        return self._k("posted-day", day.isoformat())
 
     def delivery(self, channel_id: str, day: dt.date, kind: str = "") -> str:
         """Hash state (posting/posted/empty), owner, papers (JSON ids), error: one delivery of

@@ -14,13 +14,13 @@ import discord
 import discord.http
 from discord import app_commands
 
-from bot.app import App
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.chat.discord.commands import build_group
 from bot.chat.discord.mentions import MentionAnswers
 from bot.chat.discord.poster import DiscordPoster
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
+from bot.chat.services import ChatServices
 from bot.deliver import native_id
 from bot.errors import ArxivBotError, SettingsError
 from bot.records import Reply
@@ -61,7 +61,7 @@ async def claim(bot: ArxivDiscordBot, interaction: discord.Interaction) -> bool:
     than not at all; the command will say the store is unavailable)."""
     try:
         async with asyncio.timeout(CLAIM_TIMEOUT):
-            return await bot.app.store.claim(
+            return await bot.store.claim(
                 discord_interaction_claim(interaction.id), ttl=CLAIM_SECONDS
             )
     except (TimeoutError, *REDIS_ERRORS):
@@ -78,22 +78,21 @@ class _ReplicaTree(app_commands.CommandTree["ArxivDiscordBot"]):
 
 
 class ArxivDiscordBot(discord.Client):
-    def __init__(
-        self, app: App, handler: CommandHandler, *, intents: discord.Intents | None = None
-    ) -> None:
+    def __init__(self, chat: ChatServices, *, intents: discord.Intents | None = None) -> None:
         super().__init__(
             intents=intents or default_intents(), allowed_mentions=discord.AllowedMentions.none()
         )
-        self.app = app
-        self.handler = handler
+        self.chat = chat
+        self.store = chat.store
+        self.handler = chat.handler
         self.poster = DiscordPoster(self)
         self.tree = _ReplicaTree(self)
-        self.tree.add_command(build_group(self, handler.registry))
+        self.tree.add_command(build_group(self, chat.handler.registry))
         self.tree.error(self._on_tree_error)
         self.mentions = MentionAnswers(self)
 
     async def setup_hook(self) -> None:
-        guild_id = self.app.settings.discord_guild_id
+        guild_id = self.chat.settings.discord_guild_id
         if guild_id:
             # Guild commands appear at once; global ones can take a while to reach every client.
             guild = discord.Object(id=guild_id)
@@ -127,7 +126,7 @@ class ArxivDiscordBot(discord.Client):
             return True  # a DM with the bot: the user's own channel
         if interaction.permissions.manage_channels:
             return True
-        role = self.app.settings.discord_admin_role
+        role = self.chat.settings.discord_admin_role
         # Role names come from the guild cache, filled by GUILD_CREATE (the guilds intent).
         return bool(role) and any(r.name == role for r in user.roles)
 
@@ -204,7 +203,7 @@ class ArxivDiscordBot(discord.Client):
         if reply.digest is not None and not reply.error:
             # One delivery per interaction: a retried request reuses its message nonces.
             return await post_now(
-                self.app.store, self.poster, reply.digest, trigger=str(interaction.id)
+                self.store, self.poster, reply.digest, trigger=str(interaction.id)
             )
         if reply.thread is not None:
             link = await self.poster.post_in_thread(
@@ -247,8 +246,8 @@ class ArxivDiscordBot(discord.Client):
 
     async def _explain(self, payload: discord.RawReactionActionEvent) -> None:
         """🔍 on a paper's message: its notes, answered where the paper is (the digest thread)."""
-        target = await self.app.store.message_paper("discord", str(payload.message_id))
-        if target is None or not await self.app.store.claim(
+        target = await self.store.message_paper("discord", str(payload.message_id))
+        if target is None or not await self.store.claim(
             discord_explain_claim(payload.message_id, payload.user_id), ttl=CLAIM_SECONDS
         ):
             return
@@ -267,7 +266,7 @@ class ArxivDiscordBot(discord.Client):
         if self.user is not None and payload.user_id == self.user.id:
             return  # the 👍/👎 the poster seeds on every paper
         await record_reaction(
-            self.app.store,
+            self.store,
             platform="discord",
             message_id=str(payload.message_id),
             user=str(payload.user_id),
@@ -307,17 +306,17 @@ class DiscordRuntime:
 
 
 async def start_discord(
-    app: App, handler: CommandHandler, *, intents: discord.Intents | None = None
+    chat: ChatServices, *, intents: discord.Intents | None = None
 ) -> DiscordRuntime:
     """Log in (REST; syncs the command tree), then keep the gateway connected in a task."""
-    secret = app.settings.discord_token
+    secret = chat.settings.discord_token
     token = secret.get_secret_value().strip() if secret else ""
     if not token:
         raise SettingsError("DISCORD_TOKEN is not set.", hint="See deploy/discord.md.")
-    if app.settings.discord_api_url:
+    if chat.settings.discord_api_url:
         # Every REST and interaction-webhook URL of discord.py is built from this constant.
-        discord.http.Route.BASE = app.settings.discord_api_url.rstrip("/")
-    bot = ArxivDiscordBot(app, handler, intents=intents)
+        discord.http.Route.BASE = chat.settings.discord_api_url.rstrip("/")
+    bot = ArxivDiscordBot(chat, intents=intents)
     try:
         await bot.login(token)
     except discord.LoginFailure as e:

@@ -115,7 +115,7 @@ class _Builder:
         bot = self.bot
 
         async def topics(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
-            config = await bot.app.channel(bot.channel_id(interaction))
+            config = await bot.chat.library.channel(bot.channel_id(interaction))
             return _choices(_best([t.name for t in config.topics], current))
 
         async def timezones(interaction: discord.Interaction, current: str) -> list[Choice[str]]:

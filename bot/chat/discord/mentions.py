@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.ask import Mention
-from bot.ask.service import Asker
 from bot.records import Reply
 from bot.render.discord import reply_embed
 from bot.store import REDIS_ERRORS
@@ -37,15 +36,7 @@ SORRY = "Something went wrong on our side while answering; it has been logged."
 class MentionAnswers:
     def __init__(self, bot: ArxivDiscordBot) -> None:
         self.bot = bot
-        self._asker: Asker | None = None
-
-    @property
-    def asker(self) -> Asker:
-        # Built on first use: the handler's Explainer reads the papers (one arXiv fetcher).
-        if self._asker is None:
-            explainer = getattr(self.bot.handler, "explainer", None)
-            self._asker = Asker.from_app(self.bot.app, explainer)
-        return self._asker
+        self.asker = bot.chat.asker
 
     def _question(self, message: discord.Message) -> str | None:
         """The text after the bot's mention; None when the message does not mention the bot."""
@@ -60,9 +51,7 @@ class MentionAnswers:
         if question is None:
             return
         try:
-            if not await self.bot.app.store.claim(
-                discord_mention_claim(message.id), ttl=CLAIM_SECONDS
-            ):
+            if not await self.bot.store.claim(discord_mention_claim(message.id), ttl=CLAIM_SECONDS):
                 return
         except REDIS_ERRORS:
             log.warning("Redis unreachable: answering mention %s without a claim", message.id)

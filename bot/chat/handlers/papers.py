@@ -38,9 +38,9 @@ def paper_command(name: str, summary: str, **declared: Any) -> Callable[[Handler
     aliases=(("digest",),),
 )
 async def digest_now(ctx: Context) -> Reply:
-    if (refused := await now_refused(ctx.app.store, ctx.channel_id)) is not None:
+    if (refused := await now_refused(ctx.store, ctx.channel_id)) is not None:
         return refused
-    digest = await ctx.app.digest(await ctx.config())
+    digest = await ctx.library.digest(await ctx.config())
     return Reply(
         text=f"Digest of {digest.day}: {digest.relevant} papers.", ephemeral=False, digest=digest
     )
@@ -55,9 +55,9 @@ async def digest_now(ctx: Context) -> Reply:
     slow=True,
 )
 async def search(ctx: Context, query: str) -> Reply:
-    papers = await ctx.app.store.recent_papers(days=7)
+    papers = await ctx.store.recent_papers(days=7)
     if not papers:
-        papers = (await ctx.app.listing(None, (await ctx.config()).categories)).papers
+        papers = (await ctx.library.listing(None, (await ctx.config()).categories)).papers
     # Indexing a week of papers takes a CPU moment, once per week's set: off the event loop,
     # so other users' acks are not held up behind it. A query then scores only the papers
     # that contain its words.
@@ -76,19 +76,19 @@ async def search(ctx: Context, query: str) -> Reply:
 async def score(ctx: Context, arxiv_id: str) -> Reply:
     paper = await ctx.paper(arxiv_id)
     config = await ctx.config()
-    taste = await TasteModel.load(ctx.app.store, ctx.channel_id)
+    taste = await TasteModel.load(ctx.store, ctx.channel_id)
     criteria = channel_criteria(config, taste, paper.announced)
-    scored = await ctx.app.builder.scoring.score(
+    scored = await ctx.scoring.score(
         [paper],
         criteria,
         day=paper.announced,
         channel_id=ctx.channel_id,
-        budget_usd=await ctx.app.builder.budget_left(config),
+        budget_usd=await ctx.library.budget_left(config),
         comment=True,
     )
     result = scored.scores.get(paper.id)
     if result is None:
-        local = ctx.app.builder.scoring.local.rank([paper], criteria)[0]
+        local = ctx.scoring.local.rank([paper], criteria)[0]
         why = (
             local.comment.removeprefix("Dropped: ")
             if local.comment.startswith("Dropped")
@@ -100,7 +100,7 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
     entry = ScoredPaper(
         paper=paper, score=result, followed_authors=followed_authors(paper, criteria.authors)
     )
-    posted = await ctx.app.store.posted_ids(ctx.channel_id)
+    posted = await ctx.store.posted_ids(ctx.channel_id)
     verdict = left_out(entry, config, posted) or (
         f"By a followed author ({', '.join(entry.followed_authors)}): always shown."
         if entry.followed_authors
@@ -139,7 +139,7 @@ async def explain(ctx: Context, arxiv_id: str) -> Reply:
         paper_id=f"{pid}v{version}" if version else pid,
         title=inert(reply.title),
         asker=ctx.inv.user_id,
-        message=await ctx.app.store.paper_message(ctx.channel_id, pid),
+        message=await ctx.store.paper_message(ctx.channel_id, pid),
     )
     return reply
 
@@ -154,7 +154,7 @@ async def explain(ctx: Context, arxiv_id: str) -> Reply:
 async def export(ctx: Context, fmt: str = "bibtex") -> Reply:
     from bot.export import liked_papers, to_bibtex, to_json
 
-    papers = await liked_papers(ctx.app.store, ctx.channel_id)
+    papers = await liked_papers(ctx.store, ctx.channel_id)
     if not papers:
         return Reply(text="No liked papers yet: react 👍 to papers in a digest.")
     text = to_bibtex(papers) if fmt == "bibtex" else to_json(papers)

@@ -36,7 +36,7 @@ async def settings(ctx: Context) -> Reply:
     weekly = (
         f"{_WEEKDAYS[c.weekly_day]} at {c.schedule_time} {c.timezone}" if c.weekly_day else "off"
     )
-    watches = await ctx.app.store.watches(ctx.channel_id)
+    watches = await ctx.store.watches(ctx.channel_id)
     fields = [
         ("Topics", ", ".join(t.name for t in c.topics) or "none"),
         ("Keywords", ", ".join(c.keywords) or "none"),
@@ -61,7 +61,7 @@ async def settings(ctx: Context) -> Reply:
     learned = await ctx.learned()
     if learned:
         fields.append(("Learned from reactions", learned))
-    changes = await ctx.app.store.audit_log(ctx.channel_id, limit=5)
+    changes = await ctx.store.audit_log(ctx.channel_id, limit=5)
     if changes:
         lines = [
             f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(e['at']))} <@{e['user']}> "
@@ -85,8 +85,7 @@ async def topics(ctx: Context) -> Reply:
 async def cost(ctx: Context) -> Reply:
     today = dt.date.today()
     days = [
-        await ctx.app.store.usage(ctx.channel_id, today.replace(day=d))
-        for d in range(1, today.day + 1)
+        await ctx.store.usage(ctx.channel_id, today.replace(day=d)) for d in range(1, today.day + 1)
     ]
     day_usage, month = days[-1], sum(days, start=Usage())
     config = await ctx.config()

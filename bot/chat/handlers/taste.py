@@ -16,9 +16,9 @@ from bot.records import Reply
 async def _explicit(ctx: Context, *, arxiv_id: str, value: int) -> Reply:
     """`more-like ID` (+1) or `less-like ID` (-1): a vote of the asker, audited."""
     paper = await ctx.paper(arxiv_id)  # BadArxivId/PaperNotFound become replies; stores it
-    await record_explicit(ctx.app.store, ctx.channel_id, paper.id, ctx.inv.user_id, value)
+    await record_explicit(ctx.store, ctx.channel_id, paper.id, ctx.inv.user_id, value)
     await ctx.audit(old=None, new={"paper": paper.id, "vote": value})
-    model = await TasteModel.load(ctx.app.store, ctx.channel_id)
+    model = await TasteModel.load(ctx.store, ctx.channel_id)
     more = "more" if value > 0 else "fewer"
     return Reply(
         text=f"Noted: {more} papers like “{inert(paper.title)}” from the next digest."
@@ -49,7 +49,7 @@ async def feedback(ctx: Context) -> Reply:
 
 @command("feedback", "reset", summary="forget the channel's reactions", edits=True)
 async def feedback_reset(ctx: Context) -> Reply:
-    await ctx.app.store.clear_reactions(ctx.channel_id)
+    await ctx.store.clear_reactions(ctx.channel_id)
     await ctx.audit(old="reactions", new="reset")
     return Reply(text="Forgot this channel's reactions; ranking is back to its topics alone.")
 
@@ -71,11 +71,11 @@ async def watch(ctx: Context, topic: str) -> Reply:
             f"{', '.join(names.values()) or 'none yet'}. "
             f"Add it first: `{ctx.usage(('topic', 'add'))}`"
         )
-    await ctx.app.store.set_watch(ctx.channel_id, ctx.inv.user_id, name)
+    await ctx.store.set_watch(ctx.channel_id, ctx.inv.user_id, name)
     return Reply(text=f"You will be mentioned when a paper scores 9 or more on **{inert(name)}**.")
 
 
 @command("watch", "off", summary="stop mentioning me")
 async def watch_off(ctx: Context) -> Reply:
-    await ctx.app.store.set_watch(ctx.channel_id, ctx.inv.user_id, None)
+    await ctx.store.set_watch(ctx.channel_id, ctx.inv.user_id, None)
     return Reply(text="You will not be mentioned for papers any more.")

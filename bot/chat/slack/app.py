@@ -29,17 +29,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.app import App
-from bot.chat.commands import CommandHandler, Invocation
+from bot.chat.commands import Invocation
 from bot.chat.feedback import record_reaction
 from bot.chat.posting import post_now
 from bot.chat.rights import Check
+from bot.chat.services import ChatServices
 from bot.chat.slack.mentions import register_mentions
 from bot.chat.slack.poster import SlackPoster, with_rate_limit_retry
 from bot.chat.slack.rights import SlackRights
 from bot.errors import ArxivBotError, ChatUnavailable, SettingsError, StoreUnavailable
 from bot.records import PaperThread, Reply
 from bot.render.slack import EXPLAIN_ACTION, reply_blocks
+from bot.settings import Settings
 from bot.store import REDIS_ERRORS
 from bot.store.keys import slack_request_claim
 from bot.store.store import StoreDown
@@ -126,18 +127,17 @@ class _Listeners:
 
     def __init__(
         self,
-        app: App,
-        handler: CommandHandler,
+        chat: ChatServices,
         poster: SlackPoster,
         session: aiohttp.ClientSession | None = None,
     ) -> None:
-        self.app = app
-        self.handler = handler
+        self.store = chat.store
+        self.handler = chat.handler
         self.poster = poster
         # Replies to response_url on the Web API client's session: Bolt's respond() opens a new
         # session (a new connection, a TLS handshake with Slack) for every reply.
         self.session = session
-        self.admins = SlackRights(poster.client, app.settings.slack_admins)
+        self.admins = SlackRights(poster.client, chat.settings.slack_admins)
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def _track(self) -> None:
@@ -157,7 +157,7 @@ class _Listeners:
         body = request.raw_body.encode() if isinstance(request.raw_body, str) else request.raw_body
         digest = hashlib.sha256(body).hexdigest()
         try:
-            return await self.app.store.interactive.claim(
+            return await self.store.interactive.claim(
                 slack_request_claim(digest), ttl=REPLAY_WINDOW
             )
         except StoreUnavailable:
@@ -189,7 +189,7 @@ class _Listeners:
             reply = await self.handler.handle(inv)
             if reply.digest is not None:
                 reply = await post_now(
-                    self.app.store, self.poster, reply.digest, trigger=command.get("trigger_id", "")
+                    self.store, self.poster, reply.digest, trigger=command.get("trigger_id", "")
                 )
             elif reply.thread is not None:
                 reply = await self._in_thread(channel, reply, reply.thread)
@@ -220,7 +220,7 @@ class _Listeners:
             return
         try:
             await record_reaction(
-                self.app.store,
+                self.store,
                 platform="slack",
                 message_id=f"{item['channel']}:{item['ts']}",
                 user=event["user"],
@@ -264,10 +264,9 @@ class _Listeners:
             task.cancel()
 
 
-def _client(app: App, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+def _client(s: Settings, session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
     """The Web API client. Without a `session`, slack_sdk opens a new connection (a TLS handshake
     with slack.com) for every call; the running bot passes one it keeps open."""
-    s = app.settings
     if s.slack_bot_token is None:
         raise SettingsError(
             "Slack needs SLACK_BOT_TOKEN (xoxb-…, OAuth & Permissions of the Slack app)."
@@ -279,10 +278,10 @@ def _client(app: App, session: aiohttp.ClientSession | None = None) -> AsyncWebC
 
 
 def _build(
-    app: App, handler: CommandHandler, client: AsyncWebClient | None
+    chat: ChatServices, client: AsyncWebClient | None
 ) -> tuple[AsyncApp, _Listeners, OneWorkspace]:
-    client = with_rate_limit_retry(client or _client(app))
-    secret = app.settings.slack_signing_secret
+    client = with_rate_limit_retry(client or _client(chat.settings))
+    secret = chat.settings.slack_signing_secret
     authorize = OneWorkspace(client)
     bolt = AsyncApp(
         client=client,
@@ -290,8 +289,8 @@ def _build(
         signing_secret=secret.get_secret_value() if secret else "",
         name="arxiv-bot",
     )
-    poster = SlackPoster(client, per_channel_interval=app.settings.slack_message_interval)
-    listeners = _Listeners(app, handler, poster, client.session)
+    poster = SlackPoster(client, per_channel_interval=chat.settings.slack_message_interval)
+    listeners = _Listeners(chat, poster, client.session)
 
     @bolt.command("/arxiv")
     async def on_arxiv(ack: Any, command: dict[str, Any], request: AsyncBoltRequest) -> None:
@@ -309,15 +308,13 @@ def _build(
     async def on_reaction_removed(event: dict[str, Any]) -> None:
         await listeners.reaction(event, added=False)
 
-    register_mentions(bolt, app, handler, poster)
+    register_mentions(bolt, chat, poster)
     return bolt, listeners, authorize
 
 
-def build_slack_app(
-    app: App, handler: CommandHandler, *, client: AsyncWebClient | None = None
-) -> AsyncApp:
+def build_slack_app(chat: ChatServices, *, client: AsyncWebClient | None = None) -> AsyncApp:
     """The Bolt app; `client` defaults to one from SLACK_BOT_TOKEN (and slack_api_url, in tests)."""
-    return _build(app, handler, client)[0]
+    return _build(chat, client)[0]
 
 
 class SlackRuntime:
@@ -370,26 +367,24 @@ class SlackRuntime:
             await self._session.close()
 
 
-async def start_slack(app: App, handler: CommandHandler) -> SlackRuntime:
+async def start_slack(chat: ChatServices) -> SlackRuntime:
     """Connect: Socket Mode when SLACK_APP_TOKEN is set, else serve HTTP on slack_port."""
-    s = app.settings
+    s = chat.settings
     if s.slack_app_token is None and s.slack_signing_secret is None:
         raise SettingsError(
             "Slack over HTTP needs SLACK_SIGNING_SECRET; or set SLACK_APP_TOKEN for Socket Mode."
         )
     session = aiohttp.ClientSession()
     try:
-        return await _connect(app, handler, session)
+        return await _connect(chat, session)
     except BaseException:
         await session.close()
         raise
 
 
-async def _connect(
-    app: App, handler: CommandHandler, session: aiohttp.ClientSession
-) -> SlackRuntime:
-    s = app.settings
-    bolt, listeners, authorize = _build(app, handler, _client(app, session))
+async def _connect(chat: ChatServices, session: aiohttp.ClientSession) -> SlackRuntime:
+    s = chat.settings
+    bolt, listeners, authorize = _build(chat, _client(s, session))
     try:
         scopes = await bolt.client.auth_test()
         listeners.poster.note_scopes(scopes)

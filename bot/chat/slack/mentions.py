@@ -16,14 +16,13 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
-from bot.app import App
 from bot.ask import Mention
 from bot.ask.service import Asker
-from bot.chat.commands import CommandHandler
+from bot.chat.services import ChatServices
 from bot.chat.slack.poster import SlackPoster
 from bot.errors import ChatUnavailable
 from bot.records import Reply
-from bot.store import REDIS_ERRORS
+from bot.store import REDIS_ERRORS, Store
 from bot.store.keys import slack_mention_claim
 
 __all__ = ["WORKING", "register_mentions"]
@@ -56,8 +55,8 @@ def _bot_user(body: dict[str, Any]) -> str:
 
 
 class _Mentions:
-    def __init__(self, app: App, asker: Asker, poster: SlackPoster) -> None:
-        self.app = app
+    def __init__(self, store: Store, asker: Asker, poster: SlackPoster) -> None:
+        self.store = store
         self.asker = asker
         self.poster = poster
 
@@ -67,7 +66,7 @@ class _Mentions:
         channel, ts = event["channel"], event["ts"]
         claim = slack_mention_claim(body.get("event_id") or f"{channel}:{ts}")
         try:
-            if not await self.app.store.claim(claim, ttl=CLAIM_SECONDS):
+            if not await self.store.claim(claim, ttl=CLAIM_SECONDS):
                 return
         except REDIS_ERRORS:  # better answered twice than not at all
             log.warning("Redis unreachable: answering %s without a claim", claim)
@@ -129,12 +128,9 @@ class _Mentions:
             log.info("reaction %s on %s:%s: %s", WORKING, channel, ts, type(e).__name__)
 
 
-def register_mentions(
-    bolt: AsyncApp, app: App, handler: CommandHandler, poster: SlackPoster
-) -> None:
-    """Answer `app_mention` events with the handler's Explainer reading the papers."""
-    explainer = getattr(handler, "explainer", None)  # a test handler may have none
-    mentions = _Mentions(app, Asker.from_app(app, explainer), poster)
+def register_mentions(bolt: AsyncApp, chat: ChatServices, poster: SlackPoster) -> None:
+    """Answer `app_mention` events with the Asker the composition root built."""
+    mentions = _Mentions(chat.store, chat.asker, poster)
 
     @bolt.event("app_mention")
     async def on_app_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
