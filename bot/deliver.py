@@ -18,10 +18,9 @@ from typing import Protocol
 from bot.errors import LeaseLost
 from bot.models import Digest, inert
 from bot.store import Store
-from bot.store.keys import digest_lease
 from bot.store.store import Lease
 
-__all__ = ["Posted", "Poster", "Progress", "deliver", "digest_lease", "native_id"]
+__all__ = ["Posted", "Poster", "Progress", "deliver", "native_id"]
 
 # A lease renewed less than this fraction of its term ago fences the next message by itself.
 FENCE_FRESH = 0.1

@@ -12,12 +12,12 @@ import datetime as dt
 import json
 import uuid
 
-from bot.deliver import Poster, Progress, deliver, digest_lease
+from bot.deliver import Poster, Progress, deliver
 from bot.errors import ChatUnavailable
 from bot.models import Digest, ScoredPaper
 from bot.records import Reply
 from bot.store import Store
-from bot.store.keys import digest_now_count
+from bot.store.keys import digest_lease, digest_now_count
 from bot.store.store import Lease
 
 __all__ = ["NOW_LIMIT", "NOW_WINDOW_SECONDS", "now_refused", "post_now"]

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import RedisError
 
 from bot import metrics
-from bot.deliver import Poster, Progress, deliver, digest_lease, native_id
+from bot.deliver import Poster, Progress, deliver, native_id
 from bot.digest import channel_criteria
 from bot.errors import (
     ArxivBotError,
@@ -46,7 +46,7 @@ from bot.schedule.calendar import (
 )
 from bot.scoring.service import ScoringService
 from bot.store import REDIS_ERRORS, Store
-from bot.store.keys import LATE_NOTICE_TTL, failed_notice, late_notice, weekly_lease
+from bot.store.keys import LATE_NOTICE_TTL, digest_lease, failed_notice, late_notice, weekly_lease
 from bot.store.store import Lease
 
 __all__ = ["DailyJobs", "Outcome", "due_at"]
