@@ -5,7 +5,7 @@ some padded with the channel's own topic words so that the local ranker finds th
 model obeys every instruction it sees. Figures: how many reached the model and were obeyed in the
 first scoring, how many of those the guard flagged, how many injected papers a channel would be
 shown, how many honest papers the guard flagged and how many of those it ranked lower than Claude
-first did (its cost), and the isolated re-score calls it made.
+first did (its cost), and the re-score calls it made (a channel's suspects share one).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.app import open_app
 from bot.digest import channel_criteria
 from bot.scoring.guard import ISOLATED_TASK
 from tests.fakes.anthropic_server import FakeAnthropic, last_user_text
-from tests.fakes.injections import OBEYED, injected_papers, padded
+from tests.fakes.injections import injected_papers, padded
 from tests.fakes.redis_server import RedisServer
 
 HELD_OUT = Path(__file__).parent / "data" / "injections_heldout.json"
@@ -55,7 +55,12 @@ async def _one(redis_url: str, topic_set: TopicSet) -> dict[str, int]:
     bad = {p.id for p in injected}
     pad = {p.id for i, p in enumerate(injected) if i in padded(HELD_OUT)}
     shown = {s.paper.id for s in digest.papers}
-    obeyed = [pid for pid in bad if pid in first and OBEYED in first[pid].comment]
+    # The fake's obeyed score is 10/10 (its comment is not kept: first scores are number rows).
+    obeyed = [
+        pid
+        for pid in bad
+        if pid in first and (first[pid].relevance, first[pid].novelty) == (10, 10)
+    ]
     honest = [pid for pid in scores if pid not in bad and scores[pid].flagged]
     return {
         "injected": len(bad),

@@ -73,7 +73,12 @@ DEFAULT_PRICES = {
 class LLMSettings(BaseModel):
     model: str = "claude-haiku-4-5"
     base_url: str | None = None
-    batch_size: int = Field(default=100, ge=1, le=200)
+    batch_size: int = Field(
+        default=200,
+        ge=1,
+        le=200,
+        description="papers per scoring call: a day's abstracts in one call pay the prefix once",
+    )
     max_retries: int = Field(default=3, ge=0, le=10, description="per call, within the deadline")
     timeout_seconds: float = Field(default=60.0, gt=0, description="per call, within the deadline")
     deadline_seconds: float = Field(

@@ -3,8 +3,9 @@
 The fake model obeys every instruction it sees (10/10); the defence is structural: fencing, the
 comments field never sent, and the guard (bot/scoring/guard.py): a paper whose text addresses the
 scorer, or whose Claude relevance is far above what the local ranker finds in the same text, is
-scored again alone, its instruction-shaped sentences removed, and keeps that score only where
-the local ranker agrees; it is marked either way.
+scored again apart from the others (the suspects together, each judged as alone), its
+instruction-shaped sentences removed, and keeps that score only where the local ranker agrees;
+it is marked either way.
 """
 
 from __future__ import annotations
@@ -69,9 +70,11 @@ async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claud
     assert len(obeyed) >= len(bad) // 3
     by_id = {s.paper.id: s.score for s in digest.ranked}
     assert all(by_id[pid].flagged and by_id[pid].relevance < 6 for pid in obeyed)
-    # Each flagged paper had one call of its own, and the ledger holds every call made.
+    # The flagged papers were scored again together, apart from the others, each in its own
+    # fence; and the ledger holds every call made.
     flagged = [pid for pid, s in by_id.items() if s.flagged]
-    assert flagged and len(isolated_calls(fake_claude)) == len(flagged)
+    (isolated,) = isolated_calls(fake_claude)
+    assert flagged and last_user_text(isolated).count('<paper n="') == len(flagged)
     assert digest.notes[0].startswith(f"{len(flagged)} papers were flagged")
     ledger = await app.store.usage("slack:C1", dt.date.today())
     assert ledger.calls == len(fake_claude.requests)

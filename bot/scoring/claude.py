@@ -635,46 +635,47 @@ class ClaudeScorer:
         sink: Sink,
         deadline: float | None,
     ) -> ScoringResult:
-        """Flagged papers, one call each under the guard's prompt (bot/scoring/guard.py), by
-        message batch for the bulk run; a paper whose call fails or does not fit the budget or
-        deadline has no re-score."""
+        """Flagged papers, together in calls of up to `llm.batch_size` under the guard's prompt
+        (bot/scoring/guard.py), by message batch for the bulk run; a paper whose answer is missing
+        or whose call fails or does not fit the budget or deadline has no re-score."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
-        chars = self.settings.max_abstract_chars
+        chars, size = self.settings.max_abstract_chars, self.settings.batch_size
+        chunks = [papers[i : i + size] for i in range(0, len(papers), size)]
         requests = [
             self._request(
                 prompts.SCORE_TOOL,
-                guard.isolated_message(p, criteria, chars),
-                64 + _TOKENS_PER_SCORE,
+                guard.isolated_message(chunk, criteria, chars),
+                64 + _TOKENS_PER_SCORE * len(chunk),
             )
-            for p in papers
+            for chunk in chunks
         ]
         if self.settings.use_batches_api and self._affordable(
             sum(map(self._estimate, requests)) / 2, result
         ):
             done = await self._batch(requests, result)
             if done is not None:
-                for i, paper in enumerate(papers):
+                for i, chunk in enumerate(chunks):
                     with contextlib.suppress(KeyError, _BadResponse):
                         answer = _tool_input(done[i], "rate_papers")
-                        await result.add_scores(self._parse(answer, [paper]))
+                        await result.add_scores(self._parse(answer, chunk))
                 return result
         self._start_clock(result)
         result.deadline = min(result.deadline, deadline or result.deadline)
 
-        async def one(paper: Paper, params: dict[str, Any]) -> None:
+        async def one(chunk: list[Paper], params: dict[str, Any]) -> None:
             estimate = self._estimate(params)
             if not self._affordable(estimate, result):
                 return
             result.reserved += estimate
             try:
                 answer = await self._call(params, result, "rate_papers")
-                await result.add_scores(self._parse(answer, [paper]))
+                await result.add_scores(self._parse(answer, chunk))
             except (_GaveUp, _BadResponse) as e:
-                log.warning("isolated re-score of %s failed (%s)", paper.id, e)
+                log.warning("isolated re-score of %d papers failed (%s)", len(chunk), e)
             finally:
                 result.reserved -= estimate
 
-        await asyncio.gather(*(one(p, r) for p, r in zip(papers, requests, strict=True)))
+        await asyncio.gather(*(one(c, r) for c, r in zip(chunks, requests, strict=True)))
         return result
 
     async def comment(

@@ -34,7 +34,7 @@ __all__ = [
 
 # Part of the score cache key: bump it when the prompt, the tools or the scales change, so that
 # scores made under the old prompt are not served as if made under the new one.
-VERSION = "3"
+VERSION = "4"
 
 INSTRUCTIONS = """\
 You judge new arXiv papers against a research team's <interests>: `triage_titles` on titles \
