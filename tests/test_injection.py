@@ -95,3 +95,21 @@ async def test_a_second_digest_reuses_the_re_scores(make_app: Any, fake_claude: 
     digest, _ = await build(app, injected[:6])
     assert len(fake_claude.requests) == calls and isolated_calls(fake_claude)
     assert not {p.id for p in injected} & {s.paper.id for s in digest.papers}
+
+
+async def test_a_re_score_answer_that_loses_papers_leaves_them_ranked_locally(
+    make_app: Any, fake_claude: Any
+) -> None:
+    """The suspects share one re-score call: the papers its answer leaves out have no re-score,
+    so they keep the local relevance, still marked and never selected."""
+    app = await make_app(claude=fake_claude, llm={"triage": False, "prefilter_min_relevance": 0})
+    injected, fake_claude.obey = injected_papers(DATA, DAY, topic=TOPIC_WORDS)
+    fake_claude.fail_next(0.0, "missing")  # the scoring answers; the re-score loses its half
+    digest, _ = await build(app, injected)
+    (isolated,) = isolated_calls(fake_claude)
+    flagged = [s for s in digest.ranked if s.score.flagged]
+    alone = [s for s in flagged if "scored again alone" in s.score.comment]
+    local = [s for s in flagged if "ranked locally" in s.score.comment]
+    assert last_user_text(isolated).count('<paper n="') == len(flagged) >= 4
+    assert len(local) >= len(flagged) // 2 and alone and len(alone) + len(local) == len(flagged)
+    assert not {p.id for p in injected} & {s.paper.id for s in digest.papers}
