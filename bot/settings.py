@@ -89,6 +89,12 @@ class LLMSettings(BaseModel):
     max_retry_after_seconds: float = Field(
         default=30.0, ge=0, description="the longest `retry-after` waited (never past the deadline)"
     )
+    max_parallel_calls: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Claude calls in flight at once per process; a 429 is waited out (retry-after)",
+    )
     use_batches_api: bool = Field(default=False, description="half price, results within 24 h")
     batch_poll_seconds: float = Field(default=30.0, ge=0)
     prescore: bool = Field(

@@ -839,11 +839,14 @@ async def test_a_burst_of_first_requests_asks_auth_test_once(make_app: Any) -> N
 
 
 async def test_a_running_bot_acks_without_auth_test_and_replies_on_one_connection(
-    make_app: Any,
+    make_app: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with ReplyPeers(latency=0.01) as fake:
         app = await http_app(make_app, fake)
-        runtime = await start_slack(app.chat(app.commands()))
+        with caplog.at_level(logging.WARNING, logger="slack_bolt"):
+            runtime = await start_slack(app.chat(app.commands()))
+        # Bolt is given our authorize and no token, so it does not warn that one "will be ignored".
+        assert not [r for r in caplog.records if r.name.startswith("slack_bolt")]
         try:
             assert fake.methods() == ["auth.test"]  # start_slack's token check, and no other
             h = Harness(fake, app, runtime.bolt, runtime.bolt.client)

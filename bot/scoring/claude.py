@@ -139,7 +139,7 @@ class ClaudeScorer:
         # Scoring calls retry by our rules, not the SDK's: it waits whatever `retry-after` says,
         # past any deadline. (The Batches API and explain have no digest waiting on them.)
         self._messages = self.client.with_options(max_retries=0).messages
-        self._parallel = asyncio.Semaphore(4)
+        self._parallel = asyncio.Semaphore(settings.max_parallel_calls)
         self._local = LocalRanker()
         # The sets of interests now scoring each listing (by papers_key), to share calls.
         self._gatherings: dict[tuple[str, ...], _Gathering] = {}

@@ -11,6 +11,7 @@ auth.test for the app's life, and replies reuse the Web API client's connection.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 import re
@@ -277,6 +278,15 @@ def _client(s: Settings, session: aiohttp.ClientSession | None = None) -> AsyncW
     return AsyncWebClient(**kwargs, session=session)
 
 
+def _tokenless(client: AsyncWebClient) -> AsyncWebClient:
+    """`client` without its token, for Bolt: given a token beside `authorize`, Bolt logs that the
+    token "will be ignored". Per request Bolt takes the token from `authorize` (OneWorkspace), on
+    this client's session and retry handlers."""
+    bare = copy.copy(client)
+    bare.token = None
+    return bare
+
+
 def _build(
     chat: ChatServices, client: AsyncWebClient | None
 ) -> tuple[AsyncApp, _Listeners, OneWorkspace]:
@@ -284,7 +294,7 @@ def _build(
     secret = chat.settings.slack_signing_secret
     authorize = OneWorkspace(client)
     bolt = AsyncApp(
-        client=client,
+        client=_tokenless(client),
         authorize=authorize,
         signing_secret=secret.get_secret_value() if secret else "",
         name="arxiv-bot",
@@ -386,7 +396,7 @@ async def _connect(chat: ChatServices, session: aiohttp.ClientSession) -> SlackR
     s = chat.settings
     bolt, listeners, authorize = _build(chat, _client(s, session))
     try:
-        scopes = await bolt.client.auth_test()
+        scopes = await listeners.poster.client.auth_test()
         listeners.poster.note_scopes(scopes)
         authorize.remember(scopes)
     except SlackApiError as e:
