@@ -105,8 +105,10 @@ class _Ask:
 @dataclass(eq=False)
 class _Gathering:
     """The sets of interests scoring one listing now: how many started, and those whose triage
-    is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all."""
+    is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all;
+    those whose triage ends later gather again, with the sets starting then."""
 
+    key: tuple[str, ...]
     coming: int = 0
     asks: list[_Ask] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -444,19 +446,27 @@ class ClaudeScorer:
         if self.settings.sets_per_call < 2:
             yield None
             return
-        key = papers_key(listing)
-        gathering = self._gatherings.get(key)
-        if gathering is None or gathering.closed:
-            gathering = self._gatherings[key] = _Gathering()
-        gathering.coming += 1
-        gathering.check()
+        gathering = self._join(papers_key(listing))
         try:
             yield gathering
         finally:
-            gathering.coming -= 1  # arrived (counted in asks) or gave up: no longer awaited
-            gathering.check()
-            if not gathering.coming and self._gatherings.get(key) is gathering:
-                del self._gatherings[key]
+            self._leave(gathering)  # arrived (counted in asks) or gave up: no longer awaited
+
+    def _join(self, key: tuple[str, ...]) -> _Gathering:
+        """Count a set among those to come of the open gathering on this listing (a new one when
+        the last has closed)."""
+        gathering = self._gatherings.get(key)
+        if gathering is None or gathering.closed:
+            gathering = self._gatherings[key] = _Gathering(key)
+        gathering.coming += 1
+        gathering.check()
+        return gathering
+
+    def _leave(self, gathering: _Gathering) -> None:
+        gathering.coming -= 1
+        gathering.check()
+        if not gathering.coming and self._gatherings.get(gathering.key) is gathering:
+            del self._gatherings[gathering.key]
 
     async def _gathered(
         self,
@@ -467,8 +477,12 @@ class ClaudeScorer:
     ) -> list[Paper]:
         """The papers still to score alone after the calls shared with the other sets gathered:
         the first to arrive waits for the rest, then makes every set's shared calls."""
-        if gathering.closed:
-            return papers
+        if gathering.closed:  # its triage ended after the others had gone: join the next ones
+            late = self._join(gathering.key)
+            try:
+                return await self._gathered(late, papers, criteria, result)
+            finally:
+                self._leave(late)
         ask = _Ask(papers, criteria, result)
         gathering.asks.append(ask)
         gathering.check()
