@@ -126,6 +126,7 @@ _KINDS = {
     "rate_papers": "score",
     "rate_papers_for_sets": "score",
     "comment_papers": "comment",
+    "comment_papers_for_sets": "comment",
 }
 # The bill of a run by call kind (the 100-set day's breakdown): guard re-scores are rate_papers
 # calls under the guard's isolated task.
