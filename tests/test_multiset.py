@@ -102,7 +102,7 @@ async def test_rows_a_shared_call_lost_are_scored_and_commented_alone(
     fake_claude.requests.clear()
     real = fake_claude._score_sets
 
-    def half(body: dict[str, Any], fault: str | None, tool: str) -> dict[str, Any]:
+    def half(body: dict[str, Any], fault: str | None, tool: str = RATE_SETS_TOOL) -> dict[str, Any]:
         return real(body, "missing", tool)
 
     fake_claude._score_sets = half  # type: ignore[method-assign]
