@@ -51,6 +51,7 @@ from bench._servers import (
     table,
 )
 from bot.app import open_app
+from bot.scoring import guard
 from bot.scoring.claude import min_cache_tokens
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
@@ -120,7 +121,18 @@ def _message_tokens(body: dict) -> int:
 
 
 _PAPER = re.compile(r'<paper n="')
-_KINDS = {"triage_titles": "triage", "rate_papers": "score", "comment_papers": "comment"}
+_KINDS = {
+    "triage_titles": "triage",
+    "rate_papers": "score",
+    "rate_papers_for_sets": "score",
+    "comment_papers": "comment",
+    "comment_papers_for_sets": "comment",
+}
+# The bill of a run by call kind (the 100-set day's breakdown): guard re-scores are rate_papers
+# calls under the guard's isolated task.
+BILL_KINDS = ("triage", "scoring", "comments", "guard re-scores")
+_BILL_KIND = {"triage": "triage", "score": "scoring", "comment": "comments"}
+_USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
@@ -197,13 +209,18 @@ async def _one_day(
     }
     # Where the tokens go, by call kind and part of the request.
     parts: dict[str, int] = defaultdict(int)
+    bill: dict[str, list[int]] = {k: [0] * (len(_USAGE) + 1) for k in BILL_KINDS}
     for body, usage in zip(requests, log, strict=True):
         kind = _KINDS.get(_tool(body), "score")
+        text = _message_text(body)
+        row = bill["guard re-scores" if guard.ISOLATED_TASK in text else _BILL_KIND[kind]]
+        row[0] += 1
+        for i, name in enumerate(_USAGE, 1):
+            row[i] += usage[name]
         parts[f"{kind}_calls"] += 1
         parts[f"{kind}_prefix"] += _prefix_tokens(body)
         parts[f"{kind}_papers"] += _message_tokens(body)
         parts[f"{kind}_output"] += usage["output_tokens"]
-        text = _message_text(body)
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
         elif kind == "score":
@@ -211,6 +228,7 @@ async def _one_day(
         else:
             parts["commented"] += len(_PAPER.findall(text))
     out["parts"] = dict(parts)
+    out["bill"] = bill
     out["prefix_tokens_per_call"] = max((_prefix_tokens(b) for b in requests), default=0)
     return out
 
@@ -311,6 +329,83 @@ DAY_COLUMNS = [
 ]
 
 
+async def _sets_runs(
+    threads: ServerThread, redis_server: RedisServer, day: dt.date, model: str, ks: tuple[int, ...]
+) -> dict[tuple[str, int, int], dict[str, Any]]:
+    """The 100-set day: 1 set alone, then 100 distinct sets at each K, prescored and not."""
+    out: dict[tuple[str, int, int], dict[str, Any]] = {}
+    for mode in SET_MODES:
+        for n, k in [(1, 1)] + [(SET_COUNTS[-1], k) for k in ks]:
+            redis_server.flush()
+            out[(mode, n, k)] = await _one_day(
+                threads, redis_server.url, day, n, mode, model, distinct=True, sets_per_call=k
+            )
+    return out
+
+
+def _bill_table(sets: dict[tuple[str, int, int], dict[str, Any]], price) -> dict[str, Any]:
+    """Where the 100-set day's dollars go at the default K, by call kind, against one set."""
+    n = SET_COUNTS[-1]
+    rows = []
+    for mode in SET_MODES:
+        one = _derive(_totals([sets[(mode, 1, 1)]]), price, 1)["usd"]
+        run = sets[(mode, n, DEFAULT_K)]
+        discount = run["discount"]
+        for kind in BILL_KINDS:
+            calls, inp, write, read, out = run["bill"][kind]
+            usd = (
+                discount
+                * (
+                    inp * price.input
+                    + write * price.cache_write
+                    + read * price.cache_read
+                    + out * price.output
+                )
+                / 1e6
+            )
+            rows.append(
+                [
+                    MODE_LABELS[mode],
+                    kind,
+                    calls,
+                    inp,
+                    write,
+                    read,
+                    out,
+                    rnd(usd, 4),
+                    rnd(usd / max(1e-12, one), 2),
+                ]
+            )
+    return table(
+        f"The {n}-set day by call kind ({DEFAULT_K} sets a call, the default)",
+        ["mode", "kind", "calls", "input", "cache write", "cache read", "output", "$", "x 1 set"],
+        rows,
+        caption="x 1 set = the kind's dollars over the whole bill of one set alone (the rows "
+        f"add up to the {n}-set ratio); shared calls are counted once, under their kind.",
+    )
+
+
+async def sets_day(ks: tuple[int, ...] = (DEFAULT_K,)) -> dict[str, Any]:
+    """The 100-set day alone (about 2 minutes): `python -m bench.cost`."""
+    model = LLMSettings().model
+    price = LLMSettings().price()
+    cache_fake_judge_stems()
+    with RedisServer() as redis_server:
+        async with ServerThread() as threads:
+            sets = await _sets_runs(threads, redis_server, bundled_days()[-1], model, ks)
+    n = SET_COUNTS[-1]
+    ratios = {
+        f"{mode} K={k}": rnd(
+            _derive(_totals([sets[(mode, n, k)]]), price, 1)["usd"]
+            / max(1e-12, _derive(_totals([sets[(mode, 1, 1)]]), price, 1)["usd"]),
+            2,
+        )
+        for mode in SET_MODES
+        for k in ks
+    }
+    return {"ratios": ratios, "bill": _bill_table(sets, price) if DEFAULT_K in ks else None}
+
+
 async def run(quick: bool) -> dict[str, Any]:
     all_days = bundled_days()
     latest = all_days[-1]
@@ -320,7 +415,6 @@ async def run(quick: bool) -> dict[str, Any]:
     model = llm.model
     price = llm.price()
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    sets: dict[tuple[str, int, int], dict[str, Any]] = {}
     started = time.perf_counter()
     cache_fake_judge_stems()
     with RedisServer() as redis_server:
@@ -333,19 +427,7 @@ async def run(quick: bool) -> dict[str, Any]:
                         await _one_day(threads, redis_server.url, day, n, mode, model)
                         for day in run_days
                     ]
-            for mode in SET_MODES:
-                for n, k in [(1, 1)] + [(SET_COUNTS[-1], k) for k in SET_KS]:
-                    redis_server.flush()
-                    sets[(mode, n, k)] = await _one_day(
-                        threads,
-                        redis_server.url,
-                        latest,
-                        n,
-                        mode,
-                        model,
-                        distinct=True,
-                        sets_per_call=k,
-                    )
+            sets = await _sets_runs(threads, redis_server, latest, model, SET_KS)
 
     summary: dict[str, Any] = {
         "model": model,
@@ -552,6 +634,7 @@ async def run(quick: bool) -> dict[str, Any]:
         "(a few hundred tokens a call) is not counted, so real input is somewhat higher."
     )
     tables.insert(0, _headline(summary, sets, price, notes))
+    tables.insert(1, _bill_table(sets, price))
     summary["seconds"] = rnd(time.perf_counter() - started, 1)
     return {"summary": summary, "tables": tables, "notes": notes}
 
@@ -621,3 +704,8 @@ def _headline(
         "time (64 at once), K sets per scoring call (llm.sets_per_call); triage and comments "
         "stay one call per set.",
     )
+
+
+if __name__ == "__main__":
+    found = asyncio.run(sets_day())
+    print(json.dumps(found, indent=1))

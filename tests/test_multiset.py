@@ -1,5 +1,6 @@
-"""Several interest sets per scoring call: each set's selection is what it would be alone, each
-set's scores are cached under its own criteria, and each call is billed once, in shares."""
+"""Several interest sets per scoring (and comment) call: each set's selection and comments are what
+they would be alone, each set's scores are cached under its own criteria, and each call is billed
+once, in shares."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.app import App
 from bot.models import ChannelConfig, Topic, Usage
 from bot.scoring.sets import groups, shares
 from tests.conftest import MakeApp
-from tests.fakes.anthropic_server import RATE_SETS_TOOL, FakeAnthropic
+from tests.fakes.anthropic_server import COMMENT_SETS_TOOL, RATE_SETS_TOOL, FakeAnthropic
 
 TOPICS = [
     Topic(name="Language models", description="Large language model training and reasoning."),
@@ -48,15 +49,16 @@ def _abstracts_sent(fake: FakeAnthropic) -> int:
 
 async def _selections(
     make_app: MakeApp, fake: FakeAnthropic, k: int, **llm: Any
-) -> tuple[App, dict[str, list[tuple[str, int, int]]]]:
-    """Every channel's digest, built at the same time (as the daily job does), with K sets a call."""
+) -> tuple[App, dict[str, list[tuple[str, int, int, str]]]]:
+    """Every channel's digest, built at the same time (as the daily job does), with K sets a call:
+    each posted paper's scores and comment."""
     app = await make_app(
         claude=fake, key_prefix=f"k{k}", llm={"sets_per_call": k, "gather_seconds": 0.3, **llm}
     )
     channels = _channels(app)
     digests = await asyncio.gather(*(app.library.digest(c) for c in channels))
     return app, {
-        c.id: [(s.paper.id, s.score.relevance, s.score.novelty) for s in d.papers]
+        c.id: [(s.paper.id, s.score.relevance, s.score.novelty, s.score.comment) for s in d.papers]
         for c, d in zip(channels, digests, strict=True)
     }
 
@@ -66,15 +68,16 @@ async def test_four_sets_a_call_select_what_each_set_selects_alone(
     make_app: MakeApp, fake_claude: FakeAnthropic, batches: bool
 ) -> None:
     _, alone = await _selections(make_app, fake_claude, 1, use_batches_api=batches)
-    assert all(alone.values()) and not any(_tool(b) == RATE_SETS_TOOL for b in fake_claude.requests)
+    assert all(alone.values())
+    assert not {_tool(b) for b in fake_claude.requests} & {RATE_SETS_TOOL, COMMENT_SETS_TOOL}
     sent_alone = _abstracts_sent(fake_claude)
     fake_claude.requests.clear()
     fake_claude.usage_log.clear()
 
     app, together = await _selections(make_app, fake_claude, 4, use_batches_api=batches)
     assert together == alone
-    shared = [b for b in fake_claude.requests if _tool(b) == RATE_SETS_TOOL]
-    assert shared and all(
+    shared = [b for b in fake_claude.requests if _tool(b) in (RATE_SETS_TOOL, COMMENT_SETS_TOOL)]
+    assert {_tool(b) for b in shared} == {RATE_SETS_TOOL, COMMENT_SETS_TOOL} and all(
         b["messages"][0]["content"].count('<interests set="') <= 4 for b in shared
     )
     # The abstracts are sent once per call for up to four sets, not once per set.
@@ -92,21 +95,21 @@ async def test_four_sets_a_call_select_what_each_set_selects_alone(
     assert not [b for b in fake_claude.requests if _tool(b) != "comment_papers"]
 
 
-async def test_rows_a_shared_call_lost_are_scored_alone(
+async def test_rows_a_shared_call_lost_are_scored_and_commented_alone(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     _, alone = await _selections(make_app, fake_claude, 1)
     fake_claude.requests.clear()
     real = fake_claude._score_sets
 
-    def half(body: dict[str, Any], fault: str | None) -> dict[str, Any]:
-        return real(body, "missing")
+    def half(body: dict[str, Any], fault: str | None, tool: str = RATE_SETS_TOOL) -> dict[str, Any]:
+        return real(body, "missing", tool)
 
     fake_claude._score_sets = half  # type: ignore[method-assign]
     _, together = await _selections(make_app, fake_claude, 4)
     assert together == alone
-    tools = [_tool(b) for b in fake_claude.requests]
-    assert RATE_SETS_TOOL in tools and "rate_papers" in tools
+    tools = {_tool(b) for b in fake_claude.requests}
+    assert {RATE_SETS_TOOL, "rate_papers", COMMENT_SETS_TOOL, "comment_papers"} <= tools
 
 
 def test_groups_put_overlapping_sets_together_and_shares_add_up() -> None:

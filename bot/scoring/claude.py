@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _REPAIR_ROUNDS = 2
 _SETS_TOOL = str(prompts.SCORE_SETS_TOOL["name"])
+_COMMENT_SETS_TOOL = str(prompts.COMMENT_SETS_TOOL["name"])
 # For every set of interests starting now (a prescore run; the digests due at the same time) to
 # register as a reader of the day's titles before any call decides whether to mark them.
 _RENDEZVOUS_SECONDS = 1.0
@@ -92,11 +93,13 @@ class _GaveUp(Exception):
 
 @dataclass(eq=False)  # by identity: told apart in lists
 class _Ask:
-    """One set of interests waiting to share scoring calls: its papers, and what it still lacks."""
+    """One set of interests waiting to share scoring (or comment) calls: its papers, what it
+    still lacks, and the comments shared calls wrote for it."""
 
     papers: list[Paper]
     criteria: Criteria
     result: ScoringResult
+    comments: dict[str, str] = field(default_factory=dict)
     rest: asyncio.Future[list[Paper]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -105,8 +108,10 @@ class _Ask:
 @dataclass(eq=False)
 class _Gathering:
     """The sets of interests scoring one listing now: how many started, and those whose triage
-    is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all."""
+    is done. The first to arrive waits for the others (at most _GATHER_MAX), then scores all;
+    those whose triage ends later gather again, with the sets starting then."""
 
+    key: tuple[str, ...]
     coming: int = 0
     asks: list[_Ask] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -143,6 +148,8 @@ class ClaudeScorer:
         self._local = LocalRanker()
         # The sets of interests now scoring each listing (by papers_key), to share calls.
         self._gatherings: dict[tuple[str, ...], _Gathering] = {}
+        # The sets of interests about to comment (after select), to share comment calls.
+        self._commenting: _Gathering | None = None
 
     async def close(self) -> None:
         await self.client.close()
@@ -444,19 +451,27 @@ class ClaudeScorer:
         if self.settings.sets_per_call < 2:
             yield None
             return
-        key = papers_key(listing)
-        gathering = self._gatherings.get(key)
-        if gathering is None or gathering.closed:
-            gathering = self._gatherings[key] = _Gathering()
-        gathering.coming += 1
-        gathering.check()
+        gathering = self._join(papers_key(listing))
         try:
             yield gathering
         finally:
-            gathering.coming -= 1  # arrived (counted in asks) or gave up: no longer awaited
-            gathering.check()
-            if not gathering.coming and self._gatherings.get(key) is gathering:
-                del self._gatherings[key]
+            self._leave(gathering)  # arrived (counted in asks) or gave up: no longer awaited
+
+    def _join(self, key: tuple[str, ...]) -> _Gathering:
+        """Count a set among those to come of the open gathering on this listing (a new one when
+        the last has closed)."""
+        gathering = self._gatherings.get(key)
+        if gathering is None or gathering.closed:
+            gathering = self._gatherings[key] = _Gathering(key)
+        gathering.coming += 1
+        gathering.check()
+        return gathering
+
+    def _leave(self, gathering: _Gathering) -> None:
+        gathering.coming -= 1
+        gathering.check()
+        if not gathering.coming and self._gatherings.get(gathering.key) is gathering:
+            del self._gatherings[gathering.key]
 
     async def _gathered(
         self,
@@ -467,8 +482,12 @@ class ClaudeScorer:
     ) -> list[Paper]:
         """The papers still to score alone after the calls shared with the other sets gathered:
         the first to arrive waits for the rest, then makes every set's shared calls."""
-        if gathering.closed:
-            return papers
+        if gathering.closed:  # its triage ended after the others had gone: join the next ones
+            late = self._join(gathering.key)
+            try:
+                return await self._gathered(late, papers, criteria, result)
+            finally:
+                self._leave(late)
         ask = _Ask(papers, criteria, result)
         gathering.asks.append(ask)
         gathering.check()
@@ -489,7 +508,7 @@ class ClaudeScorer:
                     each.rest.set_result([p for p in each.papers if p.id not in each.result.scores])
         return await ask.rest
 
-    def _sets_calls(self, asks: list[_Ask]) -> list[_SetsCall]:
+    def _sets_calls(self, asks: list[_Ask], comments: bool) -> list[_SetsCall]:
         """The calls of a group of sets: the union of their papers in chunks of
         `llm.batch_size`, each set asking for its own; a set that cannot afford its share of a
         call is left out of it (and scores alone, within its budget)."""
@@ -499,7 +518,7 @@ class ClaudeScorer:
         for chunk in (union[i : i + size] for i in range(0, len(union), size)):
             members = list(asks)
             while len(members) > 1:
-                call = self._sets_call(chunk, members)
+                call = self._sets_call(chunk, members, comments)
                 estimate = self._estimate(call.params)
                 weights = [len(n) for n in call.numbers]
                 poor = [
@@ -513,7 +532,7 @@ class ClaudeScorer:
                 members = [a for a in members if a not in poor]
         return calls
 
-    def _sets_call(self, chunk: list[Paper], asks: list[_Ask]) -> _SetsCall:
+    def _sets_call(self, chunk: list[Paper], asks: list[_Ask], comments: bool) -> _SetsCall:
         wanted = [{p.id for p in a.papers} for a in asks]
         numbers = [[i for i, p in enumerate(chunk) if p.id in w] for w in wanted]
         present = [i for i, n in enumerate(numbers) if n]
@@ -522,25 +541,31 @@ class ClaudeScorer:
         papers = [p for p in chunk if any(p.id in wanted[i] for i in present)]
         renumber = {p.id: i for i, p in enumerate(papers)}
         numbers = [[renumber[chunk[i].id] for i in n] for n in numbers]
-        message = prompts.sets_message(
-            papers,
-            [(a.criteria, n) for a, n in zip(asks, numbers, strict=True)],
-            self.settings.max_abstract_chars,
-        )
+        each = [(a.criteria, n) for a, n in zip(asks, numbers, strict=True)]
         pairs = sum(map(len, numbers))
-        params = self._request(prompts.SCORE_SETS_TOOL, message, 64 + _TOKENS_PER_SET_SCORE * pairs)
-        return _SetsCall(papers, asks, numbers, params)
+        if comments:
+            message = prompts.comment_sets_message(papers, each, self._comment_chars())
+            tool, tokens = prompts.COMMENT_SETS_TOOL, 32 + _TOKENS_PER_COMMENT * pairs
+        else:
+            message = prompts.sets_message(papers, each, self.settings.max_abstract_chars)
+            tool, tokens = prompts.SCORE_SETS_TOOL, 64 + _TOKENS_PER_SET_SCORE * pairs
+        return _SetsCall(papers, asks, numbers, self._request(tool, message, tokens))
 
-    async def _score_sets(self, asks: list[_Ask]) -> None:
+    async def _score_sets(self, asks: list[_Ask], comments: bool = False) -> None:
         """Every group's shared calls (by message batch when this scorer uses them); each set's
-        scores go to its own result and sink, each call's usage to the sets in shares."""
+        scores (or comments) go to its own result, each call's usage to the sets in shares."""
         wanted = [{p.id for p in a.papers} for a in asks]
         calls = [
             call
             for group in sets.groups(wanted, self.settings.sets_per_call)
             if len(group) > 1
-            for call in self._sets_calls([asks[i] for i in group])
+            for call in self._sets_calls([asks[i] for i in group], comments)
         ]
+        tool, read = (
+            (_COMMENT_SETS_TOOL, self._sets_comments)
+            if comments
+            else (_SETS_TOOL, self._sets_scores)
+        )
         calls = [c for c in calls if len(c.asks) > 1]
         if not calls:
             return
@@ -553,13 +578,18 @@ class ClaudeScorer:
             if done is not None:
                 for i, call in enumerate(calls):
                     with contextlib.suppress(KeyError, _BadResponse):
-                        await self._sets_scores(call, _tool_input(done[i], _SETS_TOOL))
+                        await read(call, _tool_input(done[i], tool))
                 return
             for a in asks:
                 self._start_clock(a.result)
-        await asyncio.gather(*(self._sets_call_now(c) for c in calls))
+        await asyncio.gather(*(self._sets_call_now(c, tool, read) for c in calls))
 
-    async def _sets_call_now(self, call: _SetsCall) -> None:
+    async def _sets_call_now(
+        self,
+        call: _SetsCall,
+        tool: str,
+        read: Callable[[_SetsCall, dict[str, Any]], Awaitable[None]],
+    ) -> None:
         shared = ScoringResult(
             usage=Usage(model=self.name), deadline=min(a.result.deadline for a in call.asks)
         )
@@ -569,9 +599,9 @@ class ClaudeScorer:
         for a, w in zip(call.asks, weights, strict=True):
             a.result.reserved += estimate * w / sum(weights)
         try:
-            await self._sets_scores(call, await self._call(call.params, shared, _SETS_TOOL))
+            await read(call, await self._call(call.params, shared, tool))
         except (_GaveUp, _BadResponse) as e:
-            log.warning("scoring for %d sets failed (%s); each scores alone", len(call.asks), e)
+            log.warning("%s for %d sets failed (%s); each goes alone", tool, len(call.asks), e)
         finally:
             for a, w in zip(call.asks, weights, strict=True):
                 a.result.reserved -= estimate * w / sum(weights)
@@ -584,34 +614,19 @@ class ClaudeScorer:
             await a.result.add_usage(part)
 
     async def _sets_scores(self, call: _SetsCall, answer: dict[str, Any]) -> None:
-        """Each set's valid rows, to its result: rows for papers a set did not ask for, for an
-        unknown set, or out of range are ignored; contradicting duplicates dropped."""
-        entries = answer.get("scores")
-        if not isinstance(entries, list):
-            raise _BadResponse("scores is not a list")
-        asked = [set(n) for n in call.numbers]
+        """Each set's valid scores, to its result (out of range or malformed: retried alone)."""
         good: list[dict[str, Score]] = [{} for _ in call.asks]
-        seen: set[tuple[int, int]] = set()
-        for entry in entries:
-            if not isinstance(entry, list) or len(entry) < 4:
-                continue
-            number, n = _number(entry[0]), _number(entry[1])
-            if (
-                number is None
-                or n is None
-                or not 1 <= n <= len(asked)
-                or number not in asked[n - 1]
-            ):
-                continue
-            pid = call.papers[number].id
-            if (number, n) in seen:
-                good[n - 1].pop(pid, None)
-                continue
-            seen.add((number, n))
-            if (score := self._score_of(pid, entry[2], entry[3])) is not None:
-                good[n - 1][pid] = score
+        for (i, pid), values in _sets_rows(call, answer, "scores", 4).items():
+            if (score := self._score_of(pid, values[0], values[1])) is not None:
+                good[i][pid] = score
         for a, scores in zip(call.asks, good, strict=True):
             await a.result.add_scores(scores)
+
+    async def _sets_comments(self, call: _SetsCall, answer: dict[str, Any]) -> None:
+        """Each set's valid comments, to its ask (empty or not text: commented alone)."""
+        for (i, pid), values in _sets_rows(call, answer, "comments", 3).items():
+            if isinstance(values[0], str) and values[0].strip():
+                call.asks[i].comments[pid] = values[0].strip()[:400]
 
     def _score_of(self, pid: str, relevance: Any, novelty: Any) -> Score | None:
         """A score from a row's numbers; None when malformed or out of range (retried)."""
@@ -686,25 +701,58 @@ class ClaudeScorer:
         budget_usd: float | None = None,
         sink: Sink | None = None,
     ) -> tuple[dict[str, str], Usage]:
-        """One sentence per paper, for the few a channel posts (or `score ID` shows): one small
-        call, after scoring, so that comments are written only where someone reads them. What is
-        not commented (a failure, the budget) is left out: the caller uses the local comment."""
+        """One sentence per paper, for the few a channel posts (or `score ID` shows), after
+        scoring, so that comments are written only where someone reads them: in calls shared
+        with the other sets commenting now, then one small call for what those lost. What is not
+        commented (a failure, the budget) is left out: the caller uses the local comment."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
         if not papers:
             return {}, result.usage
         self._start_clock(result)
-        chars = max(100, self.settings.max_abstract_chars * 2 // 3)  # the contribution is enough
-        message = prompts.comment_message(papers, criteria, chars)
+        ask = _Ask(papers, criteria, result)
+        if self.settings.sets_per_call > 1:
+            papers = await self._comments_gathered(ask)
+        if papers:
+            ask.comments.update(await self._comment_alone(papers, criteria, result))
+        return ask.comments, result.usage
+
+    async def _comments_gathered(self, ask: _Ask) -> list[Paper]:
+        """The papers still to comment on alone after the calls shared with the sets commenting
+        now: the first to come waits the gather window (never more than a quarter of what is
+        left of its deadline) for the others, then makes everyone's shared calls."""
+        gathering = self._commenting
+        if gathering is not None and not gathering.closed:
+            gathering.asks.append(ask)
+            return await ask.rest
+        gathering = self._commenting = _Gathering(("comments",), asks=[ask])
+        await asyncio.sleep(max(0.0, min(self.settings.gather_seconds, ask.result.time_left() / 4)))
+        gathering.closed = True
+        try:
+            if len(gathering.asks) > 1:
+                await self._score_sets(gathering.asks, comments=True)
+        finally:
+            for each in gathering.asks:
+                if not each.rest.done():
+                    each.rest.set_result([p for p in each.papers if p.id not in each.comments])
+        return await ask.rest
+
+    def _comment_chars(self) -> int:
+        return max(100, self.settings.max_abstract_chars * 2 // 3)  # the contribution is enough
+
+    async def _comment_alone(
+        self, papers: list[Paper], criteria: Criteria, result: ScoringResult
+    ) -> dict[str, str]:
+        message = prompts.comment_message(papers, criteria, self._comment_chars())
         params = self._request(
             prompts.COMMENT_TOOL, message, 32 + _TOKENS_PER_COMMENT * len(papers)
         )
         if not self._affordable(self._estimate(params), result):
-            return {}, result.usage
+            return {}
         try:
             answer = await self._comment_answer(params, result)
         except (_GaveUp, _BadResponse) as e:
             log.warning("comments failed (%s); using the local ranker's", e)
-            return {}, result.usage
+            return {}
         comments: dict[str, str] = {}
         entries = answer.get("comments")
         for entry in entries if isinstance(entries, list) else []:
@@ -712,7 +760,7 @@ class ClaudeScorer:
                 number = _number(entry[0])
                 if number is not None and 0 <= number < len(papers) and entry[1].strip():
                     comments[papers[number].id] = entry[1].strip()[:400]
-        return comments, result.usage
+        return comments
 
     async def _comment_answer(
         self, params: dict[str, Any], result: ScoringResult
@@ -825,6 +873,33 @@ def _number(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
+
+
+def _sets_rows(
+    call: _SetsCall, answer: dict[str, Any], key: str, width: int
+) -> dict[tuple[int, str], list[Any]]:
+    """A shared call's rows [paper, set, values...] by (set index, paper id): rows for papers a
+    set did not ask for, for an unknown set, or too short are ignored; contradicting duplicates
+    dropped (asked again alone)."""
+    entries = answer.get(key)
+    if not isinstance(entries, list):
+        raise _BadResponse(f"{key} is not a list")
+    asked = [set(n) for n in call.numbers]
+    rows: dict[tuple[int, str], list[Any]] = {}
+    seen: set[tuple[int, str]] = set()
+    for entry in entries:
+        if not isinstance(entry, list) or len(entry) < width:
+            continue
+        number, n = _number(entry[0]), _number(entry[1])
+        if number is None or n is None or not 1 <= n <= len(asked) or number not in asked[n - 1]:
+            continue
+        row = (n - 1, call.papers[number].id)
+        if row in seen:
+            rows.pop(row, None)
+            continue
+        seen.add(row)
+        rows[row] = entry[2:width]
+    return rows
 
 
 def _kept(answer: dict[str, Any], chunk: list[Paper]) -> set[str]:

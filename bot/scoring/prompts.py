@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bot.models import Criteria, Paper
 
 __all__ = [
+    "COMMENT_SETS_TOOL",
     "COMMENT_TOOL",
     "INSTRUCTIONS",
     "SCORE_SETS_TOOL",
@@ -23,6 +24,7 @@ __all__ = [
     "VERSION",
     "appendix",
     "comment_message",
+    "comment_sets_message",
     "criteria_text",
     "paper_block",
     "scoring_message",
@@ -251,15 +253,12 @@ def sets_message(
 ) -> str:
     """The papers once, then each set's interests (numbered from 1) and the papers it asks for;
     each set's interests are judged on their own, as if alone."""
-    blocks = "\n".join(paper_block(i, p, abstract_chars) for i, p in enumerate(papers))
-    sets = "\n".join(
-        f'<interests set="{n}">\n{criteria_text(criteria)}\n</interests>\n'
-        f"Set {n} rates papers: {', '.join(map(str, numbers))}."
-        for n, (criteria, numbers) in enumerate(asks, 1)
-    )
-    return (
-        f"{blocks}\n{sets}\nRate each set's papers above for that set's interests alone with "
-        f"{SCORE_SETS_TOOL['name']}."
+    return _sets_message(
+        papers,
+        asks,
+        abstract_chars,
+        "rates",
+        f"Rate each set's papers above for that set's interests alone with {SCORE_SETS_TOOL['name']}.",
     )
 
 
@@ -285,3 +284,57 @@ def triage_task(count: int | str, criteria: Criteria) -> str:
         f"{_interests(criteria)}\nTriage the {count} titles above for these interests with "
         "triage_titles."
     )
+
+
+# Comments for several teams at once: the chosen papers' abstracts once, a sentence per (paper, set).
+_COMMENT_SET_ROW = [{"type": "integer"}, {"type": "integer"}, {"type": "string"}]
+COMMENT_SETS_TOOL: dict[str, object] = {
+    "name": "comment_papers_for_sets",
+    "description": "For every paper each interest set asks for: [paper number, set number, the "
+    "one-sentence comment for that set's interests].",
+    "input_schema": {
+        "type": "object",
+        "required": ["comments"],
+        "additionalProperties": False,
+        "properties": {
+            "comments": {
+                "type": "array",
+                "items": {
+                    "type": "array",
+                    "prefixItems": _COMMENT_SET_ROW,
+                    "minItems": 3,
+                    "maxItems": 3,
+                },
+            }
+        },
+    },
+}
+
+
+def comment_sets_message(
+    papers: list[Paper], asks: list[tuple[Criteria, list[int]]], abstract_chars: int
+) -> str:
+    """As sets_message, for comments: each set's sentences are about its own interests alone."""
+    return _sets_message(
+        papers,
+        asks,
+        abstract_chars,
+        "comments on",
+        f"Comment on each set's papers above for that set's interests alone with {COMMENT_SETS_TOOL['name']}.",
+    )
+
+
+def _sets_message(
+    papers: list[Paper],
+    asks: list[tuple[Criteria, list[int]]],
+    abstract_chars: int,
+    verb: str,
+    task: str,
+) -> str:
+    blocks = "\n".join(paper_block(i, p, abstract_chars) for i, p in enumerate(papers))
+    sets = "\n".join(
+        f'<interests set="{n}">\n{criteria_text(criteria)}\n</interests>\n'
+        f"Set {n} {verb} papers: {', '.join(map(str, numbers))}."
+        for n, (criteria, numbers) in enumerate(asks, 1)
+    )
+    return f"{blocks}\n{sets}\n{task}"

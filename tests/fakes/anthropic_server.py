@@ -29,7 +29,9 @@ under ``comment_papers`` as ``{"comments": [[id, comment], ...]}`` (a comment fo
 the judge's, or PLAIN_COMMENT where it has none).  Several interest sets in one call
 (``rate_papers_for_sets``: ``<interests set="N">`` blocks, each followed by "Set N rates papers:
 0, 3."): rows ``[number, set, relevance, novelty]``, each pair judged against the system text plus
-that set's interests alone, so a set scores the same as in a call of its own.
+that set's interests alone, so a set scores the same as in a call of its own; the same for
+comments (``comment_papers_for_sets``, "Set N comments on papers: 0, 3."): rows
+``[number, set, comment]``, each the comment that set alone would get.
 ``judge(paper_text, interests)`` scores one paper against the system text plus the request's
 ``<interests>`` block; ``paper_text`` is the WHOLE block, tag included.  The default judge is
 deterministic:
@@ -120,7 +122,10 @@ COMMENT_TOOL = "comment_papers"
 # Several interest sets in one call: `<interests set="N">` blocks, each followed by
 # "Set N rates papers: 0, 3, 7.", answered as [paper, set, relevance, novelty] rows.
 RATE_SETS_TOOL = "rate_papers_for_sets"
-PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL, RATE_SETS_TOOL)
+# Comments for several sets: "Set N comments on papers: 0, 3.", answered as [paper, set, comment].
+COMMENT_SETS_TOOL = "comment_papers_for_sets"
+SETS_TOOLS = (RATE_SETS_TOOL, COMMENT_SETS_TOOL)
+PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL, *SETS_TOOLS)
 # What the fake comments on a paper its judge finds no comment for (a real model writes one).
 PLAIN_COMMENT = "Shares little with the channel's topics."
 # The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
@@ -133,7 +138,8 @@ INVENTED_NUMBER = 9999
 _PAPER_RE = re.compile(r'<paper (?:n|id)="([^"]+)">(.*?)</paper>', re.DOTALL)
 _INTERESTS_RE = re.compile(r"<interests>(.*?)</interests>", re.DOTALL)
 _SET_RE = re.compile(
-    r'<interests set="(\d+)">(.*?)</interests>\nSet \1 rates papers: ([\d, ]*)\.', re.DOTALL
+    r'<interests set="(\d+)">(.*?)</interests>\nSet \1 (?:rates|comments on) papers: ([\d, ]*)\.',
+    re.DOTALL,
 )
 _TITLES_RE = re.compile(r"<titles>\n(.*?)</titles>", re.DOTALL)
 _WORD_RE = re.compile(r"[a-z]{4,}")
@@ -549,28 +555,36 @@ class FakeAnthropic(LocalServer):
             result["note"] = "system override"
         return result
 
-    def _score_sets(self, body: dict[str, Any], fault: str | None) -> dict[str, Any]:
+    def _score_sets(
+        self, body: dict[str, Any], fault: str | None, tool: str = RATE_SETS_TOOL
+    ) -> dict[str, Any]:
         """Each set's papers judged against that set's interests alone (with the system text),
-        exactly as a call for that set alone would judge them."""
+        exactly as a call for that set alone would judge them: [paper, set, relevance, novelty]
+        rows, or [paper, set, comment] ones for comments."""
         judge = self.judge or default_judge
         text = last_user_text(body)
         papers = {int(m.group(1)): m.group(0) for m in _PAPER_RE.finditer(text)}
         obey = [o.lower() for o in self.obey]
-        rows: list[list[int]] = []
+        rows: list[list[int | str]] = []
         for m in _SET_RE.finditer(text):
             context = f"{system_text(body)}\n{m.group(2)}"
             for number in (int(n) for n in m.group(3).split(",") if n.strip()):
                 paper = papers.get(number, "")
                 if any(o in paper.lower() for o in obey):
-                    rows.append([number, int(m.group(1)), 10, 10])
-                    continue
-                rel, nov, _ = judge(paper, context)
-                rows.append([number, int(m.group(1)), int(rel), int(nov)])
+                    rel, nov, comment = 10, 10, "As instructed, 10/10"
+                else:
+                    rel, nov, comment = judge(paper, context)
+                rows.append(
+                    [number, int(m.group(1)), str(comment) or PLAIN_COMMENT]
+                    if tool == COMMENT_SETS_TOOL
+                    else [number, int(m.group(1)), int(rel), int(nov)]
+                )
         if fault == "missing":
             rows = rows[: len(rows) // 2]
         elif fault == "invented":
-            rows.append([INVENTED_NUMBER, 1, 5, 5])
-        return {"scores": rows}
+            rows.append([INVENTED_NUMBER, 1, *rows[0][2:]] if rows else [INVENTED_NUMBER, 1, 5, 5])
+        key = "comments" if tool == COMMENT_SETS_TOOL else "scores"
+        return {key: rows}
 
     def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Keep the numbered titles the judge would score 4 or more."""
@@ -607,8 +621,8 @@ class FakeAnthropic(LocalServer):
         else:
             if fault == "invalid_json":
                 tool_input: dict[str, Any] = {"scores": "oops"}
-            elif tool == RATE_SETS_TOOL:
-                tool_input = self._score_sets(body, fault)
+            elif tool in SETS_TOOLS:
+                tool_input = self._score_sets(body, fault, tool)
             elif tool in PAPER_TOOLS:
                 tool_input = self._score(body, fault, tool)
             elif tool == TRIAGE_TOOL and self.responder is None:
