@@ -701,8 +701,8 @@ def _headline(
         caption="Input-token equivalents = dollars / the input price per token (output 5x, cache "
         "writes 1.25x, reads 0.1x, batches 0.5x of all). The sets figures are dollars on the "
         "latest day, 1 set (the first topic set) against 100 distinct ones built at the same "
-        "time (64 at once), K sets per scoring call (llm.sets_per_call); triage and comments "
-        "stay one call per set.",
+        "time (64 at once), K sets per scoring and comment call (llm.sets_per_call); the "
+        "triage stays one call per set.",
     )
 
 
