@@ -225,7 +225,7 @@ class ClaudeScorer:
 
     # stage 1 ---------------------------------------------------------------------------------
     def _triage_chunks(self, listing: list[Paper]) -> list[list[Paper]]:
-        return [listing[i : i + _TRIAGE_BATCH] for i in range(0, len(listing), _TRIAGE_BATCH)]
+        return _chunked(listing, _TRIAGE_BATCH)
 
     async def _triage(
         self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
@@ -435,8 +435,7 @@ class ClaudeScorer:
             )
             if gathering is not None and candidates:
                 candidates = await self._gathered(gathering, candidates, criteria, result)
-        size = self.settings.batch_size
-        chunks = [candidates[i : i + size] for i in range(0, len(candidates), size)]
+        chunks = _chunked(candidates, self.settings.batch_size)
         if self.settings.use_batches_api and chunks:
             chunks = await self._score_batch(chunks, criteria, result)
             self._start_clock(result)
@@ -498,24 +497,29 @@ class ClaudeScorer:
         await asyncio.sleep(window)  # for the sets starting about now to start
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(gathering.ready.wait(), most - window)
+        await self._share(gathering, comments=False)
+        return await ask.rest
+
+    async def _share(self, gathering: _Gathering, *, comments: bool) -> None:
+        """Close `gathering` and make its sets' shared calls; each set's `rest` is then what they
+        left it to do alone (all of it when a call failed)."""
         gathering.closed = True
         try:
             if len(gathering.asks) > 1:
-                await self._score_sets(gathering.asks)
+                await self._score_sets(gathering.asks, comments=comments)
         finally:
             for each in gathering.asks:
+                done = each.comments if comments else each.result.scores
                 if not each.rest.done():
-                    each.rest.set_result([p for p in each.papers if p.id not in each.result.scores])
-        return await ask.rest
+                    each.rest.set_result([p for p in each.papers if p.id not in done])
 
     def _sets_calls(self, asks: list[_Ask], comments: bool) -> list[_SetsCall]:
         """The calls of a group of sets: the union of their papers in chunks of
         `llm.batch_size`, each set asking for its own; a set that cannot afford its share of a
         call is left out of it (and scores alone, within its budget)."""
         union = list({p.id: p for a in asks for p in a.papers}.values())
-        size = self.settings.batch_size
         calls: list[_SetsCall] = []
-        for chunk in (union[i : i + size] for i in range(0, len(union), size)):
+        for chunk in _chunked(union, self.settings.batch_size):
             members = list(asks)
             while len(members) > 1:
                 call = self._sets_call(chunk, members, comments)
@@ -654,8 +658,8 @@ class ClaudeScorer:
         (bot/scoring/guard.py), by message batch for the bulk run; a paper whose answer is missing
         or whose call fails or does not fit the budget or deadline has no re-score."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
-        chars, size = self.settings.max_abstract_chars, self.settings.batch_size
-        chunks = [papers[i : i + size] for i in range(0, len(papers), size)]
+        chars = self.settings.max_abstract_chars
+        chunks = _chunked(papers, self.settings.batch_size)
         requests = [
             self._request(
                 prompts.SCORE_TOOL,
@@ -726,14 +730,7 @@ class ClaudeScorer:
             return await ask.rest
         gathering = self._commenting = _Gathering(("comments",), asks=[ask])
         await asyncio.sleep(max(0.0, min(self.settings.gather_seconds, ask.result.time_left() / 4)))
-        gathering.closed = True
-        try:
-            if len(gathering.asks) > 1:
-                await self._score_sets(gathering.asks, comments=True)
-        finally:
-            for each in gathering.asks:
-                if not each.rest.done():
-                    each.rest.set_result([p for p in each.papers if p.id not in each.comments])
+        await self._share(gathering, comments=True)
         return await ask.rest
 
     def _comment_chars(self) -> int:
@@ -900,6 +897,11 @@ def _sets_rows(
         seen.add(row)
         rows[row] = entry[2:width]
     return rows
+
+
+def _chunked(papers: list[Paper], size: int) -> list[list[Paper]]:
+    """`papers` in calls of at most `size`, in order."""
+    return [papers[i : i + size] for i in range(0, len(papers), size)]
 
 
 def _kept(answer: dict[str, Any], chunk: list[Paper]) -> set[str]:

@@ -56,26 +56,40 @@ so in the comment. Answer only through the tool, with exactly the paper numbers 
 """
 
 
-def _rows_tool(name: str, description: str, width: int) -> dict[str, object]:
-    """A tool answered with rows of `width` integers."""
-    row = {"type": "array", "items": {"type": "integer"}, "minItems": width, "maxItems": width}
+def _rows_tool(name: str, description: str, key: str, row: dict[str, object]) -> dict[str, object]:
+    """A tool answered with a list of rows under `key`: short arrays, not objects (output costs 5x
+    input, and keys per row would be most of it)."""
     return {
         "name": name,
         "description": description,
         "input_schema": {
             "type": "object",
-            "properties": {"scores": {"type": "array", "items": row}},
-            "required": ["scores"],
+            "properties": {key: {"type": "array", "items": row}},
+            "required": [key],
             "additionalProperties": False,
         },
     }
+
+
+def _integers(width: int) -> dict[str, object]:
+    """A row of `width` integers."""
+    return {"type": "array", "items": {"type": "integer"}, "minItems": width, "maxItems": width}
+
+
+def _commented(integers: int) -> dict[str, object]:
+    """A row of `integers` integers, then the comment."""
+    items = [{"type": "integer"} for _ in range(integers)] + [{"type": "string"}]
+    return {"type": "array", "prefixItems": items, "minItems": len(items), "maxItems": len(items)}
 
 
 # Numbers only, as [number, relevance, novelty] rows: output costs 5x input, and the keys and
 # comments of an object per paper were most of it. Comments come from COMMENT_TOOL, for the papers
 # a channel posts.
 SCORE_TOOL = _rows_tool(
-    "rate_papers", "For every paper given: [its number, relevance, novelty].", 3
+    "rate_papers",
+    "For every paper given: [its number, relevance, novelty].",
+    "scores",
+    _integers(3),
 )
 
 # Several teams' interests at once: the abstracts are read once for up to `llm.sets_per_call` sets,
@@ -83,29 +97,16 @@ SCORE_TOOL = _rows_tool(
 SCORE_SETS_TOOL = _rows_tool(
     "rate_papers_for_sets",
     "For every paper each interest set asks for: [paper number, set number, relevance, novelty].",
-    4,
+    "scores",
+    _integers(4),
 )
 
-COMMENT_TOOL = {
-    "name": "comment_papers",
-    "description": "For every paper given: [its number, the one-sentence comment].",
-    "input_schema": {
-        "type": "object",
-        "properties": {
-            "comments": {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": [{"type": "integer"}, {"type": "string"}],
-                    "minItems": 2,
-                    "maxItems": 2,
-                },
-            }
-        },
-        "required": ["comments"],
-        "additionalProperties": False,
-    },
-}
+COMMENT_TOOL = _rows_tool(
+    "comment_papers",
+    "For every paper given: [its number, the one-sentence comment].",
+    "comments",
+    _commented(1),
+)
 
 TRIAGE_TOOL = {
     "name": "triage_titles",
@@ -287,28 +288,13 @@ def triage_task(count: int | str, criteria: Criteria) -> str:
 
 
 # Comments for several teams at once: the chosen papers' abstracts once, a sentence per (paper, set).
-_COMMENT_SET_ROW = [{"type": "integer"}, {"type": "integer"}, {"type": "string"}]
-COMMENT_SETS_TOOL: dict[str, object] = {
-    "name": "comment_papers_for_sets",
-    "description": "For every paper each interest set asks for: [paper number, set number, the "
-    "one-sentence comment for that set's interests].",
-    "input_schema": {
-        "type": "object",
-        "required": ["comments"],
-        "additionalProperties": False,
-        "properties": {
-            "comments": {
-                "type": "array",
-                "items": {
-                    "type": "array",
-                    "prefixItems": _COMMENT_SET_ROW,
-                    "minItems": 3,
-                    "maxItems": 3,
-                },
-            }
-        },
-    },
-}
+COMMENT_SETS_TOOL = _rows_tool(
+    "comment_papers_for_sets",
+    "For every paper each interest set asks for: [paper number, set number, the one-sentence "
+    "comment for that set's interests].",
+    "comments",
+    _commented(2),
+)
 
 
 def comment_sets_message(
