@@ -260,20 +260,29 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+def _dollars(discount: float, inp: int, write: int, read: int, out: int, price) -> float:
+    """Tokens of each kind at their prices (the Batches API's discount on all)."""
+    return (
+        discount
+        * (
+            inp * price.input
+            + write * price.cache_write
+            + read * price.cache_read
+            + out * price.output
+        )
+        / 1e6
+    )
+
+
+def _run_usd(run: dict[str, Any], price) -> float:
+    return _derive(_totals([run]), price, 1)["usd"]
+
+
 def _derive(t: dict[str, Any], price, days: int) -> dict[str, float]:
     """Figures of a run; token counts billed through the Batches API count at its discount."""
     scanned = max(1, t["scanned"])
     discount = t["discount"]
-    usd = (
-        discount
-        * (
-            t["input"] * price.input
-            + t["cache_write"] * price.cache_write
-            + t["cache_read"] * price.cache_read
-            + t["output"] * price.output
-        )
-        / 1e6
-    )
+    usd = _dollars(discount, t["input"], t["cache_write"], t["cache_read"], t["output"], price)
     raw = t["input"] + t["cache_write"] + t["cache_read"] + t["output"]
     billable = discount * (
         t["input"] + 1.25 * t["cache_write"] + 0.1 * t["cache_read"] + t["output"]
@@ -348,21 +357,12 @@ def _bill_table(sets: dict[tuple[str, int, int], dict[str, Any]], price) -> dict
     n = SET_COUNTS[-1]
     rows = []
     for mode in SET_MODES:
-        one = _derive(_totals([sets[(mode, 1, 1)]]), price, 1)["usd"]
+        one = _run_usd(sets[(mode, 1, 1)], price)
         run = sets[(mode, n, DEFAULT_K)]
         discount = run["discount"]
         for kind in BILL_KINDS:
             calls, inp, write, read, out = run["bill"][kind]
-            usd = (
-                discount
-                * (
-                    inp * price.input
-                    + write * price.cache_write
-                    + read * price.cache_read
-                    + out * price.output
-                )
-                / 1e6
-            )
+            usd = _dollars(discount, inp, write, read, out, price)
             rows.append(
                 [
                     MODE_LABELS[mode],
@@ -396,8 +396,7 @@ async def sets_day(ks: tuple[int, ...] = (DEFAULT_K,)) -> dict[str, Any]:
     n = SET_COUNTS[-1]
     ratios = {
         f"{mode} K={k}": rnd(
-            _derive(_totals([sets[(mode, n, k)]]), price, 1)["usd"]
-            / max(1e-12, _derive(_totals([sets[(mode, 1, 1)]]), price, 1)["usd"]),
+            _run_usd(sets[(mode, n, k)], price) / max(1e-12, _run_usd(sets[(mode, 1, 1)], price)),
             2,
         )
         for mode in SET_MODES
@@ -650,9 +649,9 @@ def _headline(
     K sets per scoring call."""
     n = SET_COUNTS[-1]
     for mode in SET_MODES:
-        one = _derive(_totals([sets[(mode, 1, 1)]]), price, 1)["usd"]
+        one = _run_usd(sets[(mode, 1, 1)], price)
         for k in SET_KS:
-            many = _derive(_totals([sets[(mode, n, k)]]), price, 1)["usd"]
+            many = _run_usd(sets[(mode, n, k)], price)
             suffix = "" if k == DEFAULT_K else f"_k{k}"
             summary[f"sets_{n}_vs_1_{mode}{suffix}"] = rnd(many / max(1e-12, one), 2)
             summary[f"usd_{n}_sets_{mode}{suffix}"] = rnd(many, 4)
