@@ -140,11 +140,16 @@ async def connect(url: str | None, *, prefix: str) -> Store:
 
 async def _warm(client: redis.Redis, n: int) -> None:
     """Open `n` of the pool's connections now: a burst of commands (the first acks, a day's
-    channels starting at once) then finds them open instead of paying set-up on its path."""
+    channels starting at once) then finds them open instead of paying set-up on its path.
+    Best effort: Redis answered the ping, so a connection that does not open in time (a busy
+    machine, the interactive pool's 1 s) is opened later on demand, not a failed start-up."""
     pool = client.connection_pool
-    opened = await asyncio.gather(*(pool.get_connection() for _ in range(n)))
+    opened = await asyncio.gather(
+        *(pool.get_connection() for _ in range(n)), return_exceptions=True
+    )
     for connection in opened:
-        await pool.release(connection)
+        if not isinstance(connection, BaseException):
+            await pool.release(connection)
 
 
 def _client(
