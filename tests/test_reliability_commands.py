@@ -184,6 +184,26 @@ async def test_redis_gone_the_command_layer_answers_in_one_sentence(
         assert reply.error and reply.text.startswith(UNAVAILABLE), (text, reply.text)
 
 
+async def test_after_a_redis_restart_the_first_command_on_each_pooled_connection_works(
+    make_app: MakeApp, own_redis: RedisServer
+) -> None:
+    """A restart closes every connection the pools hold: each is reopened and the command sent
+    again, so no admin is told "try again shortly" and no job step fails once per connection."""
+    from bot.chat.commands import Invocation
+
+    app = await make_app(offline=True, redis_url=own_redis.url)
+    handler = app.commands()
+    assert not (await handler.handle(Invocation("slack:C1", "U1", "threshold 7"))).error
+    own_redis.stop()
+    own_redis.start()
+    texts = [f"threshold {n}" for n in (6, 8, 5, 9)] + ["settings"] * 60
+    answers = await asyncio.gather(
+        *(handler.handle(Invocation(f"slack:C{i % 8}", "U1", t)) for i, t in enumerate(texts))
+    )
+    assert [a.text for a in answers if a.error] == []
+    assert await app.store.r.ping()  # the jobs' pool too
+
+
 async def test_a_fourth_digest_now_in_10_minutes_is_refused_before_arxiv_or_claude(
     make_app: Callable[..., Awaitable[App]],
     fake_slack: FakeSlack,

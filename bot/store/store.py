@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
 
 from bot.errors import StoreUnavailable
@@ -162,6 +164,13 @@ def _client(
         socket_timeout=timeout,
         socket_connect_timeout=connect,
         health_check_interval=30,
+        # A restart closes every pooled connection: the first command on each would fail once
+        # ("try again shortly" to an admin, a job's step lost). Reconnect and send it again, once,
+        # on a closed connection only; a timeout (a stalled Redis) is not retried, so a command
+        # still answers within its timeout. A watched transaction is not re-sent: redis-py raises
+        # WatchError for it instead, and our transactions then run again from their reads.
+        retry=Retry(NoBackoff(), 1),
+        retry_on_error=[redis.ConnectionError],
         # Looked up once: by default every new connection reads redis-py's version from the
         # package metadata (~3 ms each, most of a connection's set-up).
         driver_info=_DRIVER,
