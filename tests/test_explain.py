@@ -505,6 +505,11 @@ async def test_a_note_that_obeys_the_papers_text_is_replaced_by_the_extractive_n
     assert (await app.store.usage(CHANNEL, dt.date.today())).calls == 1  # the call is paid for
     assert_clean(note_chat(note).plain())
     assert ROUTER_EQ in note_chat(note).text  # the paper's own equations, quoted
+    # Asked again: the same replacement from the cache, with its reason, and nothing paid twice.
+    again = await app.explainer().note(HIDDEN_ID, channel_id=CHANNEL)
+    assert again.cached and again.reason == note.reason and again.kind is NoteKind.EXTRACTIVE
+    assert len(notes_requests(fake_claude)) == 1
+    assert (await app.store.usage(CHANNEL, dt.date.today())).calls == 1
 
 
 async def test_an_honest_note_that_ranks_the_papers_own_equations_is_kept(

@@ -203,8 +203,10 @@ class Explainer:
                 max_equations=self.max_equations,
             )
         except FollowedInstructions as e:
+            # Cached like a note: the paper's text does not change, so asking again would pay
+            # for the same obeying answer.
             log.warning("notes on %s obeyed the paper's text: %s", extract.versioned_id, e)
-            return self._extractive(
+            note = self._extractive(
                 extract, f"Claude's notes followed instructions in the paper's text ({e})"
             )
         except BadAnswer as e:
