@@ -121,6 +121,35 @@ async def test_the_cache_forgets_after_five_minutes(fake_slack: FakeSlack) -> No
     assert len(lookups(fake)) == 4
 
 
+async def test_a_demoted_admin_is_refused_as_soon_as_slack_says_so(slack: Harness) -> None:
+    slack.fake.users["U5"] = {"is_admin": True}
+    assert "relevance ≥ 8" in await command(slack, "threshold 8", "U5")
+    slack.fake.users["U5"] = {}  # demoted: until Slack tells the bot, the cached answer stands
+    assert "relevance ≥ 6" in await command(slack, "threshold 6", "U5")
+    event = {"type": "user_change", "user": {"id": "U5", "is_admin": False}, "event_ts": "1.0"}
+    body = json.dumps(
+        {
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": "Ev1",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
+    resp = await slack.send(
+        body, signed_headers(body, secret=SECRET, content_type="application/json")
+    )
+    assert resp.status == 200
+    reply = ""
+    for _ in range(100):  # the listener runs after Bolt's ack
+        if REFUSED.split(";")[0] in (reply := await command(slack, "threshold 3", "U5")):
+            break
+        await asyncio.sleep(0.02)
+    assert REFUSED.split(";")[0] in reply
+    assert lookups(slack.fake).count(("users.info", "U5")) == 2
+
+
 @pytest.mark.parametrize("method", ["users.info", "conversations.info"])
 async def test_when_slack_fails_the_change_is_refused_with_a_reason(
     slack: Harness, method: str

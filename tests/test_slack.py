@@ -496,6 +496,7 @@ def test_manifest_declares_what_the_adapter_uses() -> None:
         "reaction_added",
         "reaction_removed",
         "app_mention",
+        "user_change",
     ]
     assert {"app_mentions:read", "reactions:write"} <= set(
         manifest["oauth_config"]["scopes"]["bot"]

@@ -318,6 +318,10 @@ def _build(
     async def on_reaction_removed(event: dict[str, Any]) -> None:
         await listeners.reaction(event, added=False)
 
+    @bolt.event("user_change")
+    async def on_user_change(event: dict[str, Any]) -> None:
+        listeners.admins.user_changed(str((event.get("user") or {}).get("id", "")))
+
     register_mentions(bolt, chat, poster)
     return bolt, listeners, authorize
 

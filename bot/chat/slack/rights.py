@@ -26,7 +26,9 @@ __all__ = ["CACHE_SECONDS", "UNCHECKED", "SlackRights"]
 log = logging.getLogger(__name__)
 
 UNCHECKED = "Could not check your rights on Slack; try again in a minute."
-CACHE_SECONDS = 300.0  # a revoked workspace admin keeps the right this long, at most
+# A revoked workspace admin keeps the right this long at most on a replica that did not receive
+# Slack's user_change event (the one that did forgets at once).
+CACHE_SECONDS = 300.0
 LOOKUP_SECONDS = 5.0
 CACHE_SIZE = 10_000
 # Answers meaning there is nothing to see (a private channel the bot is not in, a user of
@@ -57,6 +59,9 @@ class _Recent(Generic[T]):
                 del self._entries[next(iter(self._entries))]  # the oldest
         # A cancelled asker (its command timed out) does not cancel the others' lookup.
         return await asyncio.shield(entry[1])
+
+    def forget(self, key: str) -> None:
+        self._entries.pop(key, None)
 
     def _settled(self, key: str, task: asyncio.Future[T]) -> None:
         failed = task.cancelled() or task.exception() is not None
@@ -95,6 +100,11 @@ class SlackRights:
                 raise ChatUnavailable(UNCHECKED) from e
 
         return may_edit
+
+    def user_changed(self, user: str) -> None:
+        """Slack's `user_change` event (an admin demoted or promoted, among other changes): the
+        next command asks users.info again instead of trusting the cached answer."""
+        self._workspace_admins.forget(user)
 
     async def _creator(self, channel: str) -> str | None:
         """None for a channel nobody owns: a DM (no lookup: the bot has no im:read), the general
