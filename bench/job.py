@@ -16,7 +16,13 @@ over its floor, the busiest channel's messages at the pacer's interval from this
 posting schedule (goal <= 1.5x; the floor leaves out scoring and building, which a prescored
 morning does not wait for but this run does), Claude calls, 429s served by the
 fake (`rate_limited`), channels whose digest did not fully arrive (a 429 left unhandled, or any
-failure), process CPU seconds (bot and fakes together).
+failure), the bot process's CPU seconds (FakeAnthropic's thread included: idle on a prescored
+morning) and the FakeSlack child process's apart.
+
+The headline is the prescored morning: the bot's prescore job (bot.schedule.prescore) scores
+the listing and writes the comments before the timed run, as it does in production after the
+announcement, so the job finds them in Redis. The cold path (no prescore: the job scores with
+Claude itself) is run once more at 200 channels and reported apart.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from bench._servers import (
     CATEGORIES,
     Deadline,
     ServerThread,
+    SlackProcess,
     bench_settings,
     bundled_papers,
     cache_fake_judge_stems,
@@ -41,7 +48,6 @@ from bench._servers import (
     replicate,
     rnd,
     table,
-    timed_slack,
 )
 from bot.app import open_app
 from bot.schedule.calendar import latest_announcement
@@ -125,13 +131,11 @@ async def _run_once(
             latency=size["claude_latency"], min_cache_tokens=min_cache_tokens("claude-haiku-4-5")
         )
     )
-    slack = await threads.start(
-        timed_slack(latency=SLACK_LATENCY, rate_limit_per_channel=SLACK_RATE)
-    )
     settings = bench_settings(server.url, claude_url=claude.base_url)
     out: dict[str, Any] = dict(size)
     try:
         async with (
+            SlackProcess(latency=SLACK_LATENCY, rate_limit_per_channel=SLACK_RATE) as slack,
             await open_app(settings, offline=True) as app,
             aiohttp.ClientSession() as session,
         ):
@@ -172,6 +176,7 @@ async def _run_once(
                 )
             claude0 = len(claude.requests)
             commands0 = await asyncio.to_thread(_redis_commands, server)
+            slack_cpu0 = (await slack.record())["cpu_s"]
             cpu0 = time.process_time()
             started = time.perf_counter()
             error = ""
@@ -201,6 +206,7 @@ async def _run_once(
                 except Exception as e:  # an exception out of run_due is itself a finding
                     error = f"run_due raised {type(e).__name__}: {e}"
             cpu = time.process_time() - cpu0
+            seen = await slack.record()
             commands = await asyncio.to_thread(_redis_commands, server)
             commands.subtract(commands0)
             # What each channel got, from the delivery records (also when run_due never returned).
@@ -211,23 +217,22 @@ async def _run_once(
                 if record.get("state") == "posted" and await app.store.last_delivered(cid) == day:
                     expected[cid] = len(json.loads(record.get("papers") or "[]"))
     finally:
-        await threads.stop(slack)
         await threads.stop(claude)
 
     statuses = Counter(o.status for o in outcomes)
     failures = Counter(o.detail for o in outcomes if o.status == "failed")
     entries: dict[str, int] = defaultdict(int)
     headers: dict[str, int] = defaultdict(int)
-    for post in slack.posts():
+    for post in seen["posts"]:
         (entries if post.get("thread_ts") else headers)[post["channel"]] += 1
     complete = sum(
         1
         for cid, n in expected.items()
         if headers[cid.split(":")[1]] >= 1 and entries[cid.split(":")[1]] == n
     )
-    posts = sorted(slack.post_times)
+    posts = sorted(at for at, _channel in seen["post_log"])
     by_channel: dict[str, list[float]] = defaultdict(list)
-    for at, channel in slack.post_log:
+    for at, channel in seen["post_log"]:
         by_channel[channel].append(at)
     intervals = [
         b - a
@@ -256,7 +261,8 @@ async def _run_once(
             "output_tokens": sum(u["output_tokens"] for u in claude.usage_log),
             "posts": len(posts),
             "post_interval_p50": percentile(intervals, 50),
-            "rate_limited": slack.rate_limited,
+            "rate_limited": seen["rate_limited"],
+            "slack_cpu_seconds": seen["cpu_s"] - slack_cpu0,
             "statuses": dict(statuses),
             "failures": dict(failures.most_common(3)),
             "variant": "Redis pool waits (what-if)"
@@ -384,6 +390,7 @@ async def run(quick: bool) -> dict[str, Any]:
                 rnd(r["floor_s"], 1),
                 rnd(r["to_last_post"] / r["floor_s"], 2),
                 rnd(r["cpu_seconds"], 1),
+                rnd(r["slack_cpu_seconds"], 1),
                 r["claude_calls"],
                 r["posts"],
                 r["rate_limited"],
@@ -400,6 +407,7 @@ async def run(quick: bool) -> dict[str, Any]:
         summary[f"to_first_post_s_{key}"] = rnd(r["to_first_post"], 2)
         summary[f"last_post_to_return_s_{key}"] = rnd(r["tail"], 2)
         summary[f"cpu_s_{key}"] = rnd(r["cpu_seconds"], 2)
+        summary[f"fake_slack_cpu_s_{key}"] = rnd(r["slack_cpu_seconds"], 2)
         summary[f"claude_calls_{key}"] = r["claude_calls"]
         summary[f"rate_limited_429s_{key}"] = r["rate_limited"]
         summary[f"channels_incomplete_{key}"] = r["incomplete"]
@@ -485,6 +493,7 @@ async def run(quick: bool) -> dict[str, Any]:
                     "floor s",
                     "over floor",
                     "CPU s",
+                    "FakeSlack CPU s",
                     "Claude calls",
                     "posts",
                     "429s served",
