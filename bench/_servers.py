@@ -337,3 +337,91 @@ def timed_slack(**kwargs: Any):
             return response
 
     return TimedSlack(**kwargs)
+
+
+class SlackProcess:
+    """A timed FakeSlack in a child process (`python -m bench._servers --slack KWARGS`), so its
+    work (HTTP, JSON, the rate limiter) does not share the bot's interpreter lock and its CPU is
+    not counted as the bot's. `record()` returns what it saw; its post times are
+    time.perf_counter (CLOCK_MONOTONIC on Linux: comparable across processes)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.base_url = ""
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> SlackProcess:
+        import json
+        import sys
+
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench._servers",
+            "--slack",
+            json.dumps(self.kwargs),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            limit=1 << 30,  # a record is one JSON line of every post
+        )
+        self.base_url = (await self._line()).strip()
+        return self
+
+    async def _line(self) -> str:
+        assert self._proc is not None and self._proc.stdout is not None
+        line = await asyncio.wait_for(self._proc.stdout.readline(), 60)
+        if not line:
+            raise RuntimeError("the FakeSlack child process ended")
+        return line.decode()
+
+    async def record(self) -> dict[str, Any]:
+        """Accepted posts, (accepted at, channel) pairs, 429s served and the child's CPU s."""
+        import json
+
+        assert self._proc is not None and self._proc.stdin is not None
+        self._proc.stdin.write(b"record\n")
+        await self._proc.stdin.drain()
+        record: dict[str, Any] = json.loads(await self._line())
+        return record
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._proc is not None and self._proc.stdin is not None:
+            self._proc.stdin.close()
+            try:
+                await asyncio.wait_for(self._proc.wait(), 10)
+            except TimeoutError:
+                self._proc.kill()
+                await self._proc.wait()
+
+
+async def _serve_slack(kwargs: dict[str, Any]) -> None:
+    """The child's side of SlackProcess: the base URL on stdout, then a JSON record for every
+    'record' line read on stdin, until stdin closes."""
+    import json
+    import sys
+
+    fake = timed_slack(**kwargs)
+    await fake.start()
+    print(fake.base_url, flush=True)
+    loop = asyncio.get_running_loop()
+    try:
+        while line := await loop.run_in_executor(None, sys.stdin.readline):
+            if line.strip() == "record":
+                record = {
+                    "posts": fake.posts(),
+                    "post_log": fake.post_log,
+                    "rate_limited": fake.rate_limited,
+                    "cpu_s": time.process_time(),
+                }
+                print(json.dumps(record, default=str), flush=True)
+    finally:
+        await fake.close()
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if sys.argv[1:2] == ["--slack"]:
+        asyncio.run(_serve_slack(json.loads(sys.argv[2])))

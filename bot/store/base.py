@@ -67,9 +67,15 @@ class Concern:
     StoreDown: callers handle one error, whichever concern they use.
     """
 
+    embedded = False  # an in-process fakeredis: no Lua (no lupa), WATCH/MULTI only
+
     def __init__(self, client: redis.Redis, keys: K.Keys) -> None:
         self.r = client
         self.keys = keys
+        # Kept lease token -> time.monotonic() until which it runs at least, from its latest
+        # renewal by `keep` or by a write under it that renewed it (record_progress): `keep`
+        # renews only when two thirds of a term or less are left.
+        self.lapses: dict[str, float] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

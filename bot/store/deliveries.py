@@ -10,10 +10,21 @@ from typing import Any
 
 from redis.typing import EncodableT, FieldT
 
+from bot.errors import LeaseLost
 from bot.store import keys as K
 from bot.store.base import Concern, Lease, _members, _s
 
 __all__ = ["Deliveries"]
+
+# record_progress in one round trip: the WATCH/GET/MULTI/EXEC of `_under` as one script (the
+# in-process fakeredis has no Lua and keeps the transaction).
+_RECORD = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
+redis.call('expire', KEYS[2], ARGV[4])
+if tonumber(ARGV[5]) > 0 then redis.call('pexpire', KEYS[1], ARGV[5]) end
+return 1
+"""
 
 
 class Deliveries(Concern):
@@ -93,7 +104,16 @@ class Deliveries(Concern):
                 write(pipe)
                 await pipe.execute()
             return
-        await self._under(lease, write)
+        started = time.monotonic()
+        if self.embedded:
+            await self._under(lease, write)
+        elif not await self.r.register_script(_RECORD)(
+            keys=[self.keys.lock(lease.name), name],
+            args=[lease.token, key, message_id, K.DELIVERY_TTL, renew_ms],
+        ):
+            raise LeaseLost(f"Lease {lease.name} is no longer held by this replica.")
+        if renew_ms and lease.token in self.lapses:
+            self.lapses[lease.token] = max(self.lapses[lease.token], started + renew_ms / 1000)
 
     async def last_delivered(self, channel_id: str) -> dt.date | None:
         raw = await self.r.get(self.keys.last_delivered(channel_id))

@@ -66,26 +66,35 @@ class Leases(Concern):
 
     @contextlib.asynccontextmanager
     async def keep(self, name: str, token: str, *, ttl_ms: int) -> AsyncIterator[None]:
-        """Renew a held lease at a third of its life until the block ends.
+        """Renew a held lease at a third of its life until the block ends; a write under it that
+        renewed it (each posted message's record does) counts as a renewal, so a delivery that is
+        posting makes no renewal round trips of its own.
 
         The renewer is stopped with an event, not by cancelling it mid-call: a cancellation
         landing inside a Redis call can be swallowed by the client, and the loop would go on.
         """
         stop = asyncio.Event()
+        term = ttl_ms / 1000
+        self.lapses[token] = time.monotonic() + term
 
         async def renew() -> None:
             while True:
-                try:
-                    await asyncio.wait_for(stop.wait(), ttl_ms / 3000)
-                    return
-                except TimeoutError:
-                    pass
+                due = self.lapses.get(token, 0.0) - term * 2 / 3 - time.monotonic()
+                if due > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), due)
+                        return
+                    except TimeoutError:
+                        continue
+                started = time.monotonic()
                 try:
                     if not await self.renew(name, token, ttl_ms=ttl_ms):
                         log.warning("lost lease %s", name)
                         return
+                    self.lapses[token] = started + term
                 except REDIS_ERRORS:
                     log.warning("could not renew lease %s: Redis unreachable", name)
+                    self.lapses[token] = started + term  # try again a third of a term later
 
         task = watch(asyncio.create_task(renew(), name=f"lease:{name}"))
         try:
@@ -95,6 +104,7 @@ class Leases(Concern):
             _done, pending = await asyncio.wait({task}, timeout=5)
             for late in pending:
                 late.cancel()
+            self.lapses.pop(token, None)
 
     async def renew(self, name: str, token: str, *, ttl_ms: int) -> bool:
         return await self._if_owner(name, token, lambda pipe, key: pipe.pexpire(key, ttl_ms))
