@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -205,6 +206,11 @@ async def _one_day(
         "ledger_usd": sum(d.usage.cost_usd for d in digests),
         "fallbacks": sum(1 for d in digests if d.status),
         "selected_per_channel": sum(len(d.papers) for d in digests) / max(1, len(digests)),
+        # Which papers each channel posts, as one short hash: equal before and after a change
+        # that must not change the selections.
+        "selection": hashlib.sha1(
+            repr([sorted(s.paper.id for s in d.papers) for d in digests]).encode()
+        ).hexdigest()[:12],
         "seconds": seconds,
     }
     # Where the tokens go, by call kind and part of the request.
