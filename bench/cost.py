@@ -438,6 +438,17 @@ async def run(quick: bool) -> dict[str, Any]:
         "model": model,
         "days": len(days),
         "min_cache_tokens": min_cache_tokens(model),
+        # Which papers every run posted (each day, channel count and K), one short hash per
+        # mode: a change meant to keep the selections must leave these equal.
+        **{
+            f"selections_{mode}": hashlib.sha1(
+                " ".join(
+                    [r["selection"] for (m, _), rows in results.items() if m == mode for r in rows]
+                    + [r["selection"] for (m, _, _), r in sets.items() if m == mode]
+                ).encode()
+            ).hexdigest()[:12]
+            for mode in MODES
+        },
     }
     tables = []
     notes = []

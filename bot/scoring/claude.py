@@ -309,7 +309,9 @@ class ClaudeScorer:
     def _parse(self, answer: dict[str, Any], chunk: list[Paper]) -> dict[str, Score]:
         """The valid entries of an answer, by paper id; what is missing or malformed is left out
         (and retried), invented numbers are ignored, and contradicting duplicates dropped."""
-        entries = _rows_and_low(answer, 3)
+        entries = answer.get("scores")
+        if not isinstance(entries, list):
+            raise _BadResponse("scores is not a list")
         good: dict[str, Score] = {}
         seen: set[str] = set()
         for entry in entries:
@@ -618,8 +620,7 @@ class ClaudeScorer:
     async def _sets_scores(self, call: _SetsCall, answer: dict[str, Any]) -> None:
         """Each set's valid scores, to its result (out of range or malformed: retried alone)."""
         good: list[dict[str, Score]] = [{} for _ in call.asks]
-        rows = {"scores": _rows_and_low(answer, 4)}
-        for (i, pid), values in _sets_rows(call, rows, "scores", 4).items():
+        for (i, pid), values in _sets_rows(call, answer, "scores", 4).items():
             if (score := self._score_of(pid, values[0], values[1])) is not None:
                 good[i][pid] = score
         for a, scores in zip(call.asks, good, strict=True):
@@ -869,17 +870,6 @@ def _number(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def _rows_and_low(answer: dict[str, Any], width: int) -> list[Any]:
-    """A scoring answer's rows of `width`, with each paper named under "low" (by its number, or
-    by [number, set] in a shared call) as a row of relevance `prompts.LOW`, novelty 1; malformed
-    low entries are left out (asked again)."""
-    entries, low = answer.get("scores"), answer.get("low", [])
-    if not isinstance(entries, list):
-        raise _BadResponse("scores is not a list")
-    keys = [e if isinstance(e, list) else [e] for e in low] if isinstance(low, list) else []
-    return entries + [[*k, prompts.LOW, 1] for k in keys if len(k) == width - 2]
 
 
 def _sets_rows(

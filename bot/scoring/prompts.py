@@ -18,7 +18,6 @@ __all__ = [
     "COMMENT_SETS_TOOL",
     "COMMENT_TOOL",
     "INSTRUCTIONS",
-    "LOW",
     "SCORE_SETS_TOOL",
     "SCORE_TOOL",
     "TRIAGE_TOOL",
@@ -37,7 +36,7 @@ __all__ = [
 
 # Part of the score cache key: bump it when the prompt, the tools or the scales change, so that
 # scores made under the old prompt are not served as if made under the new one.
-VERSION = "5"
+VERSION = "4"
 
 INSTRUCTIONS = """\
 You judge new arXiv papers against a research team's <interests>: `triage_titles` on titles \
@@ -57,35 +56,19 @@ so in the comment. Answer only through the tool, with exactly the paper numbers 
 """
 
 
-def _rows_tool(
-    name: str,
-    description: str,
-    key: str,
-    row: dict[str, object],
-    low: dict[str, object] | None = None,
-) -> dict[str, object]:
+def _rows_tool(name: str, description: str, key: str, row: dict[str, object]) -> dict[str, object]:
     """A tool answered with a list of rows under `key`: short arrays, not objects (output costs 5x
-    input, and keys per row would be most of it); with `low`, the papers rated LOW or less are
-    only named under "low" (their novelty is never shown, and most papers are low)."""
-    properties: dict[str, object] = {key: {"type": "array", "items": row}}
-    if low is not None:
-        properties["low"] = {"type": "array", "items": low}
+    input, and keys per row would be most of it)."""
     return {
         "name": name,
         "description": description,
         "input_schema": {
             "type": "object",
-            "properties": properties,
-            "required": list(properties),
+            "properties": {key: {"type": "array", "items": row}},
+            "required": [key],
             "additionalProperties": False,
         },
     }
-
-
-# Papers rated at most LOW are answered by number only, and stored as relevance LOW, novelty 1:
-# under any channel's threshold but the lowest (a taste adjustment moves relevance by 2 at most,
-# so they stay under the default 6), and written a comment only if someone asks (`score ID`).
-LOW = 3
 
 
 def _integers(width: int) -> dict[str, object]:
@@ -104,22 +87,18 @@ def _commented(integers: int) -> dict[str, object]:
 # a channel posts.
 SCORE_TOOL = _rows_tool(
     "rate_papers",
-    f"For every paper given: [its number, relevance, novelty] in scores, or, if its relevance is "
-    f"{LOW} or less, just its number in low.",
+    "For every paper given: [its number, relevance, novelty].",
     "scores",
     _integers(3),
-    {"type": "integer"},
 )
 
 # Several teams' interests at once: the abstracts are read once for up to `llm.sets_per_call` sets,
 # and each set asks only for the papers its own triage kept.
 SCORE_SETS_TOOL = _rows_tool(
     "rate_papers_for_sets",
-    "For every paper each interest set asks for: [paper number, set number, relevance, novelty] "
-    f"in scores, or, if its relevance is {LOW} or less, [paper number, set number] in low.",
+    "For every paper each interest set asks for: [paper number, set number, relevance, novelty].",
     "scores",
     _integers(4),
-    _integers(2),
 )
 
 COMMENT_TOOL = _rows_tool(

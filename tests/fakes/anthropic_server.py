@@ -24,13 +24,11 @@ Papers are read from the LAST user message's text as ``<paper n="3">\\n...\\n</p
 (the bot numbers them; ``<paper id="2506.01234">`` works too).  The answer is one ``tool_use``
 block named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
 one entry per paper, in order; ``id`` is the block's number (an int) or id.  The same papers
-under ``rate_papers`` are answered as rows ``{"scores": [[id, relevance, novelty], ...],
-"low": [id, ...]}`` (a paper rated LOW or less only by its number under ``low``), and
+under ``rate_papers`` are answered as rows ``{"scores": [[id, relevance, novelty], ...]}``, and
 under ``comment_papers`` as ``{"comments": [[id, comment], ...]}`` (a comment for every paper:
 the judge's, or PLAIN_COMMENT where it has none).  Several interest sets in one call
 (``rate_papers_for_sets``: ``<interests set="N">`` blocks, each followed by "Set N rates papers:
-0, 3."): rows ``[number, set, relevance, novelty]`` (``[number, set]`` under ``low`` when rated
-LOW or less), each pair judged against the system text plus
+0, 3."): rows ``[number, set, relevance, novelty]``, each pair judged against the system text plus
 that set's interests alone, so a set scores the same as in a call of its own; the same for
 comments (``comment_papers_for_sets``, "Set N comments on papers: 0, 3."): rows
 ``[number, set, comment]``, each the comment that set alone would get.
@@ -127,8 +125,6 @@ RATE_SETS_TOOL = "rate_papers_for_sets"
 # Comments for several sets: "Set N comments on papers: 0, 3.", answered as [paper, set, comment].
 COMMENT_SETS_TOOL = "comment_papers_for_sets"
 SETS_TOOLS = (RATE_SETS_TOOL, COMMENT_SETS_TOOL)
-# The rate tools' "low" cut: papers rated this or less are answered by number only.
-LOW = 3
 PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL, *SETS_TOOLS)
 # What the fake comments on a paper its judge finds no comment for (a real model writes one).
 PLAIN_COMMENT = "Shares little with the channel's topics."
@@ -298,16 +294,6 @@ _ERROR_TYPES = {
 }
 
 Judge = Callable[[str, str], "tuple[int, int, str]"]
-
-
-def _split_low(rows: list[list[Any]], keys: int) -> dict[str, Any]:
-    """Scoring rows as the bot's tools ask for them: a paper rated LOW or less only by its key
-    (its number, or [number, set]) under "low", the others in full under "scores"."""
-    low = [r for r in rows if isinstance(r[keys], int) and r[keys] <= LOW]
-    return {
-        "scores": [r for r in rows if r not in low],
-        "low": [r[0] if keys == 1 else r[:keys] for r in low],
-    }
 
 
 def _stem(word: str) -> str:
@@ -558,8 +544,9 @@ class FakeAnthropic(LocalServer):
             }
             scores.insert(1, dup)
         if tool == RATE_TOOL:
-            rows = [[e["id"], e["relevance"], e["novelty"]] for e in scores]
-            result: dict[str, Any] = _split_low(rows, 1)
+            result: dict[str, Any] = {
+                "scores": [[e["id"], e["relevance"], e["novelty"]] for e in scores]
+            }
         elif tool == COMMENT_TOOL:
             result = {"comments": [[e["id"], e["comment"] or PLAIN_COMMENT] for e in scores]}
         else:
@@ -596,9 +583,8 @@ class FakeAnthropic(LocalServer):
             rows = rows[: len(rows) // 2]
         elif fault == "invented":
             rows.append([INVENTED_NUMBER, 1, *rows[0][2:]] if rows else [INVENTED_NUMBER, 1, 5, 5])
-        if tool == COMMENT_SETS_TOOL:
-            return {"comments": rows}
-        return _split_low(rows, 2)
+        key = "comments" if tool == COMMENT_SETS_TOOL else "scores"
+        return {key: rows}
 
     def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
         """Keep the numbered titles the judge would score 4 or more."""
