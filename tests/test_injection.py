@@ -18,7 +18,7 @@ from bot.models import Digest, Listing, Paper, Topic
 from bot.render.markdown import render_markdown
 from bot.scoring.guard import ISOLATED_TASK, MARK
 from tests.conftest import DAY
-from tests.fakes.anthropic_server import last_user_text
+from tests.fakes.anthropic_server import last_user_text, papers_in
 from tests.fakes.injections import injected_papers
 
 DATA = Path(__file__).parent / "data" / "injections.json"
@@ -74,7 +74,7 @@ async def test_no_injected_off_topic_paper_is_selected(make_app: Any, fake_claud
     # fence; and the ledger holds every call made.
     flagged = [pid for pid, s in by_id.items() if s.flagged]
     (isolated,) = isolated_calls(fake_claude)
-    assert flagged and last_user_text(isolated).count('<paper n="') == len(flagged)
+    assert flagged and len(papers_in(last_user_text(isolated))) == len(flagged)
     assert digest.notes[0].startswith(f"{len(flagged)} papers were flagged")
     ledger = await app.store.usage("slack:C1", dt.date.today())
     assert ledger.calls == len(fake_claude.requests)
@@ -110,6 +110,6 @@ async def test_a_re_score_answer_that_loses_papers_leaves_them_ranked_locally(
     flagged = [s for s in digest.ranked if s.score.flagged]
     alone = [s for s in flagged if "scored again alone" in s.score.comment]
     local = [s for s in flagged if "ranked locally" in s.score.comment]
-    assert last_user_text(isolated).count('<paper n="') == len(flagged) >= 4
+    assert len(papers_in(last_user_text(isolated))) == len(flagged) >= 4
     assert len(local) >= len(flagged) // 2 and alone and len(alone) + len(local) == len(flagged)
     assert not {p.id for p in injected} & {s.paper.id for s in digest.papers}
