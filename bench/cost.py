@@ -56,7 +56,7 @@ from bot.scoring import guard
 from bot.scoring.claude import min_cache_tokens
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
-from tests.fakes.anthropic_server import FakeAnthropic, default_judge
+from tests.fakes.anthropic_server import FakeAnthropic, default_judge, papers_in
 from tests.fakes.redis_server import RedisServer
 
 # Scoring modes compared: the default (title triage, then abstracts), abstracts for every scanned
@@ -121,7 +121,6 @@ def _message_tokens(body: dict) -> int:
     return sum(FakeAnthropic.count_tokens(b) for b in blocks)
 
 
-_PAPER = re.compile(r'<paper n="')
 _KINDS = {
     "triage_titles": "triage",
     "rate_papers": "score",
@@ -230,9 +229,9 @@ async def _one_day(
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
         elif kind == "score":
-            parts["abstracts_sent"] += len(_PAPER.findall(text))
+            parts["abstracts_sent"] += len(papers_in(text))
         else:
-            parts["commented"] += len(_PAPER.findall(text))
+            parts["commented"] += len(papers_in(text))
     out["parts"] = dict(parts)
     out["bill"] = bill
     out["prefix_tokens_per_call"] = max((_prefix_tokens(b) for b in requests), default=0)
