@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import re
 import time
@@ -55,7 +56,7 @@ from bot.scoring import guard
 from bot.scoring.claude import min_cache_tokens
 from bot.settings import LLMSettings
 from bot.sources.bundled import bundled_days
-from tests.fakes.anthropic_server import FakeAnthropic, default_judge
+from tests.fakes.anthropic_server import FakeAnthropic, default_judge, papers_in
 from tests.fakes.redis_server import RedisServer
 
 # Scoring modes compared: the default (title triage, then abstracts), abstracts for every scanned
@@ -120,7 +121,6 @@ def _message_tokens(body: dict) -> int:
     return sum(FakeAnthropic.count_tokens(b) for b in blocks)
 
 
-_PAPER = re.compile(r'<paper n="')
 _KINDS = {
     "triage_titles": "triage",
     "rate_papers": "score",
@@ -205,6 +205,11 @@ async def _one_day(
         "ledger_usd": sum(d.usage.cost_usd for d in digests),
         "fallbacks": sum(1 for d in digests if d.status),
         "selected_per_channel": sum(len(d.papers) for d in digests) / max(1, len(digests)),
+        # Which papers each channel posts, as one short hash: equal before and after a change
+        # that must not change the selections.
+        "selection": hashlib.sha1(
+            repr([sorted(s.paper.id for s in d.papers) for d in digests]).encode()
+        ).hexdigest()[:12],
         "seconds": seconds,
     }
     # Where the tokens go, by call kind and part of the request.
@@ -224,9 +229,9 @@ async def _one_day(
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
         elif kind == "score":
-            parts["abstracts_sent"] += len(_PAPER.findall(text))
+            parts["abstracts_sent"] += len(papers_in(text))
         else:
-            parts["commented"] += len(_PAPER.findall(text))
+            parts["commented"] += len(papers_in(text))
     out["parts"] = dict(parts)
     out["bill"] = bill
     out["prefix_tokens_per_call"] = max((_prefix_tokens(b) for b in requests), default=0)
@@ -432,6 +437,17 @@ async def run(quick: bool) -> dict[str, Any]:
         "model": model,
         "days": len(days),
         "min_cache_tokens": min_cache_tokens(model),
+        # Which papers every run posted (each day, channel count and K), one short hash per
+        # mode: a change meant to keep the selections must leave these equal.
+        **{
+            f"selections_{mode}": hashlib.sha1(
+                " ".join(
+                    [r["selection"] for (m, _), rows in results.items() if m == mode for r in rows]
+                    + [r["selection"] for (m, _, _), r in sets.items() if m == mode]
+                ).encode()
+            ).hexdigest()[:12]
+            for mode in MODES
+        },
     }
     tables = []
     notes = []

@@ -14,7 +14,7 @@ from bot.app import App
 from bot.models import ChannelConfig, Topic, Usage
 from bot.scoring.sets import groups, shares
 from tests.conftest import MakeApp
-from tests.fakes.anthropic_server import COMMENT_SETS_TOOL, RATE_SETS_TOOL, FakeAnthropic
+from tests.fakes.anthropic_server import COMMENT_SETS_TOOL, RATE_SETS_TOOL, FakeAnthropic, papers_in
 
 TOPICS = [
     Topic(name="Language models", description="Large language model training and reasoning."),
@@ -41,7 +41,7 @@ def _tool(body: dict[str, Any]) -> str:
 def _abstracts_sent(fake: FakeAnthropic) -> int:
     """Abstracts sent for scoring (the comments on posted papers are the same either way)."""
     return sum(
-        b["messages"][0]["content"].count("<paper n=")
+        len(papers_in(b["messages"][0]["content"]))
         for b in fake.requests
         if _tool(b) in ("rate_papers", RATE_SETS_TOOL)
     )

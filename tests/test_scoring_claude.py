@@ -14,6 +14,7 @@ from bot.render.markdown import render_markdown
 from bot.scoring.prompts import titles_block
 from tests.conftest import DAY, MakeApp
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.fakes.anthropic_server import papers_in as fake_papers
 
 TODAY = dt.date.today()  # spend is booked on the day it is spent
 
@@ -22,6 +23,11 @@ LLM_TOPIC = Topic(
     description="Large language model training, reasoning, "
     "alignment and evaluation. Not: vision-only work.",
 )
+
+
+def _titles(content: str) -> list[str]:
+    """The titles of the papers a request sent, in order."""
+    return [block.split("\n")[1] for _, block in fake_papers(content)]
 
 
 def _channel(app: App, cid: str, **update: Any) -> ChannelConfig:
@@ -53,7 +59,7 @@ async def test_claude_scores_and_the_ledger_matches_reported_usage(
     appendix = md.split("# Paper Selection Prompt")[1]
     assert "untrusted third-party data" in body["system"][0]["text"]
     content = body["messages"][0]["content"]
-    n = content.count("<paper n=")
+    n = len(fake_papers(content))
     tail = content[content.index("<interests>") :].replace(f"of the {n} papers", "of the N papers")
     assert tail in digest.prompt and body["system"][0]["text"] in digest.prompt
     assert "Language models" in appendix
@@ -208,7 +214,7 @@ async def test_prompt_injection_in_an_abstract_does_not_buy_a_score(
     score = next(s.score for s in digest.ranked if s.paper.id == "2506.00042")
     assert score.relevance <= 3 and score.flagged
     content = _rating(fake_claude.requests)[-1]["messages"][0]["content"]
-    assert '<paper n="0">\nA study of soil bacteria\nWe count bacteria' in content
+    assert "<papers>\n0 A study of soil bacteria\n  We count bacteria" in content
 
 
 async def test_batches_api_at_half_price(make_app: MakeApp, fake_claude: FakeAnthropic) -> None:
@@ -222,7 +228,6 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
     import asyncio
-    import re
 
     app = await make_app(claude=fake_claude, llm={"triage": False, "batch_size": 10})
     channel = _channel(app, "slack:C1")
@@ -244,7 +249,7 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
 
     def papers_in(body: dict[str, Any]) -> set[str]:
         content = body["messages"][0]["content"]
-        return {by_title[t] for t in re.findall(r'<paper n="\d+">\n(.*)\n', content)}
+        return {by_title[t] for t in _titles(content)}
 
     answered = papers_in(fake_claude.requests[0])
 
@@ -357,7 +362,7 @@ async def test_every_posted_paper_has_its_comment_and_only_those_are_commented(
 
     def commenting() -> list[list[str]]:
         bodies = [r for r in fake_claude.requests if r["tool_choice"]["name"] == "comment_papers"]
-        return [re.findall(r'<paper n="\d+">\n(.*)\n', b["messages"][0]["content"]) for b in bodies]
+        return [_titles(b["messages"][0]["content"]) for b in bodies]
 
     assert commenting() == [[s.paper.title for s in digest.papers]]
     # Unposted papers carry none; `score ID` asks for one, and the next time finds it cached.

@@ -25,7 +25,7 @@ import functools
 import re
 
 from bot.models import Criteria, Paper, Score
-from bot.scoring.prompts import criteria_text, paper_block
+from bot.scoring.prompts import criteria_text, papers_block
 
 __all__ = [
     "FLAG_FLOOR",
@@ -203,11 +203,9 @@ def suspect(paper: Paper, score: Score, local: Score) -> bool:
 
 
 def isolated_message(papers: list[Paper], criteria: Criteria, abstract_chars: int) -> str:
-    """The user turn of the isolated re-score: the suspects redacted, each in its own fence, then
+    """The user turn of the isolated re-score: the suspects redacted, fenced as data, then
     the interests and the warning."""
-    blocks = "\n".join(
-        paper_block(i, redacted(p, criteria), abstract_chars) for i, p in enumerate(papers)
-    )
+    blocks = papers_block([redacted(p, criteria) for p in papers], abstract_chars)
     return f"{blocks}\n<interests>\n{criteria_text(criteria)}\n</interests>\n{ISOLATED_TASK}"
 
 

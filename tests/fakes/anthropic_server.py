@@ -20,8 +20,9 @@ Endpoints
 
 Scoring tool (``record_scores``)
 --------------------------------
-Papers are read from the LAST user message's text as ``<paper n="3">\\n...\\n</paper>`` blocks
-(the bot numbers them; ``<paper id="2506.01234">`` works too).  The answer is one ``tool_use``
+Papers are read from the LAST user message's text: the bot's ``<papers>`` fence, a line
+``3 title`` per paper and its abstract on the next line, indented by two spaces; or
+``<paper n="3">\\n...\\n</paper>`` blocks (``<paper id="2506.01234">`` works too).  The answer is one ``tool_use``
 block named ``record_scores`` with ``{"scores": [{"id", "relevance", "novelty", "comment"}, ...]}``,
 one entry per paper, in order; ``id`` is the block's number (an int) or id.  The same papers
 under ``rate_papers`` are answered as rows ``{"scores": [[id, relevance, novelty], ...]}``, and
@@ -136,6 +137,26 @@ INVENTED_ID = "9999.99999"
 INVENTED_NUMBER = 9999
 
 _PAPER_RE = re.compile(r'<paper (?:n|id)="([^"]+)">(.*?)</paper>', re.DOTALL)
+# The bot's papers: one <papers> fence, each paper a line "N title" and its abstract indented.
+_PAPERS_RE = re.compile(r"<papers>\n(.*?)\n</papers>", re.DOTALL)
+_LISTED_RE = re.compile(r"^(\d+) (.*)\n  (.*)$", re.M)
+
+
+def papers_in(text: str) -> list[tuple[int | str, str]]:
+    """The papers of a request as (number or id, block), each block in the one form the judge
+    reads, `<paper n="N">\\ntitle\\nabstract\\n</paper>`, whichever fence the request used."""
+    listed = [
+        (int(m.group(1)), f'<paper n="{m.group(1)}">\n{m.group(2)}\n{m.group(3)}\n</paper>')
+        for block in _PAPERS_RE.findall(text)
+        for m in _LISTED_RE.finditer(block)
+    ]
+    tagged = [
+        (int(m.group(1)) if m.group(1).isdigit() else m.group(1), m.group(0))
+        for m in _PAPER_RE.finditer(text)
+    ]
+    return listed + tagged
+
+
 _INTERESTS_RE = re.compile(r"<interests>(.*?)</interests>", re.DOTALL)
 _SET_RE = re.compile(
     r'<interests set="(\d+)">(.*?)</interests>\nSet \1 (?:rates|comments on) papers: ([\d, ]*)\.',
@@ -503,10 +524,7 @@ class FakeAnthropic(LocalServer):
     ) -> dict[str, Any]:
         judge = self.judge or default_judge
         sys_text = judge_context(body)
-        papers = [
-            (int(m.group(1)) if m.group(1).isdigit() else m.group(1), m.group(0))
-            for m in _PAPER_RE.finditer(last_user_text(body))
-        ]
+        papers = papers_in(last_user_text(body))
         numbered = bool(papers) and isinstance(papers[0][0], int)
         scores: list[dict[str, Any]] = []
         obey = [o.lower() for o in self.obey]
@@ -563,7 +581,7 @@ class FakeAnthropic(LocalServer):
         rows, or [paper, set, comment] ones for comments."""
         judge = self.judge or default_judge
         text = last_user_text(body)
-        papers = {int(m.group(1)): m.group(0) for m in _PAPER_RE.finditer(text)}
+        papers = {int(n): block for n, block in papers_in(text)}
         obey = [o.lower() for o in self.obey]
         rows: list[list[int | str]] = []
         for m in _SET_RE.finditer(text):
@@ -603,7 +621,7 @@ class FakeAnthropic(LocalServer):
         """Build a message for a validated request; raises _Fault on responder problems."""
         tool = self._requested_tool(body)
         if self.refuse_containing and tool in PAPER_TOOLS:
-            papers = "".join(m.group(0) for m in _PAPER_RE.finditer(last_user_text(body)))
+            papers = "".join(block for _, block in papers_in(last_user_text(body)))
             if self.refuse_containing in papers:
                 fault = "refusal"
         if fault == "refusal":
