@@ -169,8 +169,7 @@ def _client(
         # on a closed connection only; a timeout (a stalled Redis) is not retried, so a command
         # still answers within its timeout. A watched transaction is not re-sent: redis-py raises
         # WatchError for it instead, and our transactions then run again from their reads.
-        retry=Retry(NoBackoff(), 1),
-        retry_on_error=[redis.ConnectionError],
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         # Looked up once: by default every new connection reads redis-py's version from the
         # package metadata (~3 ms each, most of a connection's set-up).
         driver_info=_DRIVER,
