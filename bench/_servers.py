@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import json
 import math
 import os
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterable
@@ -351,9 +353,6 @@ class SlackProcess:
         self._proc: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> SlackProcess:
-        import json
-        import sys
-
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -377,8 +376,6 @@ class SlackProcess:
 
     async def record(self) -> dict[str, Any]:
         """Accepted posts, (accepted at, channel) pairs, 429s served and the child's CPU s."""
-        import json
-
         assert self._proc is not None and self._proc.stdin is not None
         self._proc.stdin.write(b"record\n")
         await self._proc.stdin.drain()
@@ -398,9 +395,6 @@ class SlackProcess:
 async def _serve_slack(kwargs: dict[str, Any]) -> None:
     """The child's side of SlackProcess: the base URL on stdout, then a JSON record for every
     'record' line read on stdin, until stdin closes."""
-    import json
-    import sys
-
     fake = timed_slack(**kwargs)
     await fake.start()
     print(fake.base_url, flush=True)
@@ -420,8 +414,5 @@ async def _serve_slack(kwargs: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    import json
-    import sys
-
     if sys.argv[1:2] == ["--slack"]:
         asyncio.run(_serve_slack(json.loads(sys.argv[2])))
