@@ -228,7 +228,8 @@ async def _one_day(
         parts[f"{kind}_output"] += usage["output_tokens"]
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
-        elif kind == "score":
+            parts["titles_kept"] += len(fake.triage_keep(body))
+        elif kind == "score" and guard.ISOLATED_TASK not in text:
             parts["abstracts_sent"] += len(papers_in(text))
         else:
             parts["commented"] += len(papers_in(text))
@@ -611,8 +612,10 @@ async def run(quick: bool) -> dict[str, Any]:
                 )
         if key == "triage":
             summary["triage_survival"] = rnd(
-                p.get("abstracts_sent", 0) / max(1, p.get("titles_sent", 1)), 3
+                p.get("titles_kept", 0) / max(1, p.get("titles_sent", 1)), 3
             )
+            summary["abstract_share"] = rnd(p.get("abstracts_sent", 0) / max(1, t["scanned"]), 3)
+            summary["titles_triaged_share"] = rnd(p.get("titles_sent", 0) / max(1, t["scanned"]), 3)
         summary[f"calls_per_day_1ch_{key}"] = rnd(t["calls"] / t["days"], 1)
         summary[f"prefix_share_{key}"] = rnd(
             (p.get("triage_prefix", 0) + p.get("score_prefix", 0)) / max(1, total), 3
@@ -641,8 +644,11 @@ async def run(quick: bool) -> dict[str, Any]:
         "marks it, so pays no cache-write premium."
     )
     notes.append(
-        f"Triage on: {100 * summary['triage_survival']:.0f}% of titles go on to the abstract "
-        "pass (the fake keeps titles it would score 4+; a real model's rate differs)."
+        f"Triage on: {100 * summary['titles_triaged_share']:.0f}% of the scanned titles are "
+        f"triaged (the rest name the interests plainly and skip it), "
+        f"{100 * summary['triage_survival']:.0f}% of those are kept (the fake keeps titles it "
+        f"would score 4+; a real model's rate differs), and "
+        f"{100 * summary['abstract_share']:.0f}% of the scanned papers reach the abstract pass."
     )
     notes.append(
         "Tokens are the fake's proxy ceil(chars/4); the API's hidden tool-use system prompt "
@@ -694,8 +700,18 @@ def _headline(
             for k in SET_KS
         ),
         [
-            "triage keep rate (titles that go on to the abstract pass)",
+            "triage keep rate (triaged titles kept for the abstract pass)",
             summary["triage_survival"],
+            "(reported)",
+        ],
+        [
+            "scanned papers whose titles are triaged (the rest skip it)",
+            summary["titles_triaged_share"],
+            "(reported)",
+        ],
+        [
+            "scanned papers that reach the abstract pass",
+            summary["abstract_share"],
             "(reported)",
         ],
     ]

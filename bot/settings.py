@@ -103,6 +103,14 @@ class LLMSettings(BaseModel):
         "arXiv announces it, for channels whose digest is due 2 hours or more later",
     )
     triage: bool = Field(default=True, description="a title-only first pass before abstracts")
+    triage_skip_title_terms: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="a title naming this many distinct terms of the interests (topic names, "
+        "descriptions before their 'Not:', keywords) skips the triage, which would keep it, and "
+        "goes straight to the abstract pass (0: every title is triaged)",
+    )
     sets_per_call: int = Field(
         default=4,
         ge=1,

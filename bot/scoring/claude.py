@@ -32,8 +32,9 @@ from bot.llm.pricing import price_usage
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import guard, prompts, sets
 from bot.scoring.base import Failure, ScoringResult, Sink
-from bot.scoring.local import LocalRanker
+from bot.scoring.local import _NEGATIVE, LocalRanker
 from bot.scoring.memo import papers_key
+from bot.scoring.text import terms
 from bot.settings import LLMSettings
 
 __all__ = [
@@ -413,13 +414,8 @@ class ClaudeScorer:
         self._start_clock(result)
         listing = listing or papers
         async with self._gathering(listing) as gathering:
-            if not self.triage:
-                candidates = papers
-            elif self.settings.use_batches_api:
-                candidates = await self._triage_batch(papers, listing, criteria, result)
-            else:
-                candidates = await self._triage(papers, listing, criteria, result)
-            kept = {p.id for p in candidates}
+            kept = await self._kept_by_triage(papers, listing, criteria, result)
+            candidates = [p for p in papers if p.id in kept]
             await result.add_scores(
                 {
                     paper.id: Score(
@@ -441,6 +437,33 @@ class ClaudeScorer:
             self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
         return result
+
+    async def _kept_by_triage(
+        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+    ) -> set[str]:
+        """The papers that go on to the abstract pass: those whose title plainly names the
+        interests (the triage would keep them: their titles are not sent, unless the whole list
+        is cached for other readers anyway), and those the triage keeps of the rest."""
+        if not self.triage:
+            return {p.id for p in papers}
+        sure = self._on_topic(papers, criteria)
+        doubtful = [p for p in papers if p.id not in sure]
+        if not doubtful:
+            return sure
+        if self.settings.use_batches_api:
+            kept = await self._triage_batch(doubtful, listing, criteria, result)
+        else:
+            kept = await self._triage(doubtful, listing, criteria, result)
+        return sure | {p.id for p in kept}
+
+    def _on_topic(self, papers: list[Paper], criteria: Criteria) -> set[str]:
+        """Papers whose title names at least `llm.triage_skip_title_terms` distinct terms of the
+        interests (as the local ranker reads them: stemmed, stop-worded)."""
+        least = self.settings.triage_skip_title_terms
+        if not least:
+            return set()
+        asked = _interest_terms(criteria)
+        return {p.id for p in papers if len(asked.intersection(terms(p.title))) >= least}
 
     # several sets of interests per call ---------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -897,6 +920,14 @@ def _sets_rows(
         seen.add(row)
         rows[row] = entry[2:width]
     return rows
+
+
+def _interest_terms(criteria: Criteria) -> frozenset[str]:
+    """The terms the interests ask for: topic names, each description up to its 'Not:' (what
+    follows counts against: the local ranker's own reading of a description), and the keywords."""
+    asked = [topic.name for topic in criteria.topics]
+    asked += [_NEGATIVE.split(topic.description, maxsplit=1)[0] for topic in criteria.topics]
+    return frozenset(t for text in asked + criteria.keywords for t in terms(text))
 
 
 def _chunked(papers: list[Paper], size: int) -> list[list[Paper]]:

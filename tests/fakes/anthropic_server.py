@@ -605,17 +605,20 @@ class FakeAnthropic(LocalServer):
         return {key: rows}
 
     def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Keep the numbered titles the judge would score 4 or more."""
+        return {"keep": self.triage_keep(body)}
+
+    def triage_keep(self, body: dict[str, Any]) -> list[int]:
+        """The numbered titles of a triage request the judge would score 4 or more: what the fake
+        keeps (the benchmarks count them)."""
         judge = self.judge or default_judge
         sys_text = judge_context(body)
         found = _TITLES_RE.search(last_user_text(body))
         listing = found.group(1) if found else ""
-        keep = [
+        return [
             int(m.group(1))
             for m in _TITLE_LINE_RE.finditer(listing)
             if judge(m.group(2), sys_text)[0] >= 4
         ]
-        return {"keep": keep}
 
     def _make_message(self, body: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         """Build a message for a validated request; raises _Fault on responder problems."""
