@@ -123,6 +123,7 @@ def _message_tokens(body: dict) -> int:
 
 _KINDS = {
     "triage_titles": "triage",
+    "triage_titles_for_sets": "triage",
     "rate_papers": "score",
     "rate_papers_for_sets": "score",
     "comment_papers": "comment",
@@ -228,7 +229,7 @@ async def _one_day(
         parts[f"{kind}_output"] += usage["output_tokens"]
         if kind == "triage":
             parts["titles_sent"] += len(_TITLE_LINE.findall(text.split("<titles>", 1)[-1]))
-            parts["titles_kept"] += len(fake.triage_keep(body))
+            parts["titles_kept"] += sum(map(len, fake.triage_keep(body).values()))
         elif kind == "score" and guard.ISOLATED_TASK not in text:
             parts["abstracts_sent"] += len(papers_in(text))
         else:

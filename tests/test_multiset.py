@@ -14,7 +14,13 @@ from bot.app import App
 from bot.models import ChannelConfig, Topic, Usage
 from bot.scoring.sets import groups, shares
 from tests.conftest import MakeApp
-from tests.fakes.anthropic_server import COMMENT_SETS_TOOL, RATE_SETS_TOOL, FakeAnthropic, papers_in
+from tests.fakes.anthropic_server import (
+    COMMENT_SETS_TOOL,
+    RATE_SETS_TOOL,
+    TRIAGE_SETS_TOOL,
+    FakeAnthropic,
+    papers_in,
+)
 
 TOPICS = [
     Topic(name="Language models", description="Large language model training and reasoning."),
@@ -36,6 +42,15 @@ def _channels(app: App) -> list[ChannelConfig]:
 
 def _tool(body: dict[str, Any]) -> str:
     return str((body.get("tool_choice") or {}).get("name"))
+
+
+def _text(body: dict[str, Any]) -> str:
+    content = body["messages"][0]["content"]
+    return content if isinstance(content, str) else "".join(b["text"] for b in content)
+
+
+def _triage_calls(fake: FakeAnthropic) -> int:
+    return sum(_tool(b) in ("triage_titles", TRIAGE_SETS_TOOL) for b in fake.requests)
 
 
 def _abstracts_sent(fake: FakeAnthropic) -> int:
@@ -69,17 +84,21 @@ async def test_four_sets_a_call_select_what_each_set_selects_alone(
 ) -> None:
     _, alone = await _selections(make_app, fake_claude, 1, use_batches_api=batches)
     assert all(alone.values())
-    assert not {_tool(b) for b in fake_claude.requests} & {RATE_SETS_TOOL, COMMENT_SETS_TOOL}
+    sets_tools = {RATE_SETS_TOOL, COMMENT_SETS_TOOL, TRIAGE_SETS_TOOL}
+    assert not {_tool(b) for b in fake_claude.requests} & sets_tools
     sent_alone = _abstracts_sent(fake_claude)
+    triaged_alone = _triage_calls(fake_claude)
     fake_claude.requests.clear()
     fake_claude.usage_log.clear()
 
     app, together = await _selections(make_app, fake_claude, 4, use_batches_api=batches)
     assert together == alone
-    shared = [b for b in fake_claude.requests if _tool(b) in (RATE_SETS_TOOL, COMMENT_SETS_TOOL)]
-    assert {_tool(b) for b in shared} == {RATE_SETS_TOOL, COMMENT_SETS_TOOL} and all(
-        b["messages"][0]["content"].count('<interests set="') <= 4 for b in shared
+    shared = [b for b in fake_claude.requests if _tool(b) in sets_tools]
+    assert {_tool(b) for b in shared} == sets_tools and all(
+        _text(b).count('<interests set="') <= 4 for b in shared
     )
+    # One triage call a chunk of titles for up to four sets, not one per set.
+    assert _triage_calls(fake_claude) < triaged_alone
     # The abstracts are sent once per call for up to four sets, not once per set.
     assert _abstracts_sent(fake_claude) < sent_alone
     # Each call billed once, in shares: the ledgers add up to what the fake served.
@@ -110,6 +129,29 @@ async def test_rows_a_shared_call_lost_are_scored_and_commented_alone(
     assert together == alone
     tools = {_tool(b) for b in fake_claude.requests}
     assert {RATE_SETS_TOOL, "rate_papers", COMMENT_SETS_TOOL, "comment_papers"} <= tools
+
+
+@pytest.mark.parametrize("answer", ["first set only", "no list"])
+async def test_sets_a_shared_triage_lost_are_triaged_alone(
+    make_app: MakeApp, fake_claude: FakeAnthropic, answer: str
+) -> None:
+    """A shared triage whose answer lacks a set's row (or is no list at all) leaves that set to
+    triage alone: the selections are still what each set selects alone."""
+    _, alone = await _selections(make_app, fake_claude, 1)
+    fake_claude.requests.clear()
+    real = fake_claude._triage
+
+    def lossy(body: dict[str, Any], tool: str = "triage_titles") -> dict[str, Any]:
+        found = real(body, tool)
+        if tool != TRIAGE_SETS_TOOL:
+            return found
+        return {"keep": found["keep"][:1]} if answer == "first set only" else {"keep": "oops"}
+
+    fake_claude._triage = lossy  # type: ignore[method-assign]
+    _, together = await _selections(make_app, fake_claude, 4)
+    assert together == alone
+    tools = [_tool(b) for b in fake_claude.requests]
+    assert TRIAGE_SETS_TOOL in tools and "triage_titles" in tools
 
 
 def test_groups_put_overlapping_sets_together_and_shares_add_up() -> None:

@@ -113,16 +113,23 @@ async def test_the_scheduler_prescores_half_an_hour_after_each_announcement(
         await scheduler.close(drain_seconds=1)
 
 
+@pytest.mark.parametrize("sets_per_call", [1, 4])
 async def test_with_two_sets_of_interests_the_prompt_cache_costs_less_than_none(
-    make_app: MakeApp, fake_claude: FakeAnthropic
+    make_app: MakeApp, fake_claude: FakeAnthropic, sets_per_call: int
 ) -> None:
-    """Prescore knows every set of interests: with two, the first marks the day's titles for
-    caching (a write at 1.25x) and the second reads them (0.1x), instead of 2 x 1.0."""
-    app = await make_app(claude=fake_claude)
+    """Prescore knows every set of interests: with two, one set a call, the first marks the
+    day's titles for caching (a write at 1.25x) and the second reads them (0.1x), instead of
+    2 x 1.0; two sets a call, one triage reads the titles once for both, nothing cached."""
+    app = await make_app(claude=fake_claude, llm={"sets_per_call": sets_per_call})
     await _save(app, "slack:C1", "UTC", "08:00")
     await _save(app, "slack:C3", "UTC", "10:00", topics=[SPEECH])
     report = await _prescore(app, ANNOUNCED + dt.timedelta(minutes=30))
     assert report.criteria == 2
+    tools = {b["tool_choice"]["name"] for b in fake_claude.requests}
+    if sets_per_call > 1:
+        assert "triage_titles_for_sets" in tools and "triage_titles" not in tools
+        assert not any(u["cache_creation_input_tokens"] for u in fake_claude.usage_log)
+        return
     triage = [
         usage
         for body, usage in zip(fake_claude.requests, fake_claude.usage_log, strict=True)

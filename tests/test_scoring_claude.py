@@ -261,15 +261,18 @@ async def test_a_run_killed_mid_scoring_keeps_an_exact_ledger_and_pays_only_for_
     assert asked and not asked & answered and asked | answered >= scanned
 
 
+@pytest.mark.parametrize("sets_per_call", [1, 4])
 async def test_channels_with_other_interests_share_the_days_titles_through_the_prompt_cache(
-    make_app: MakeApp, fake_claude: FakeAnthropic
+    make_app: MakeApp, fake_claude: FakeAnthropic, sets_per_call: int
 ) -> None:
     """The triage's title list is the same for every channel on a listing: the first channel does
-    not mark it (no cache-write premium when alone), the second writes it once, the rest read it
-    at a tenth of the price, even when all start at the same moment."""
+    not mark it (no cache-write premium when alone); one set a call, the second writes it once,
+    the rest read it at a tenth of the price, even when all start at the same moment; four sets a
+    call, the three starting together triage in one call, which reads the titles once for all
+    three and marks nothing (nobody else would read it)."""
     import asyncio
 
-    app = await make_app(claude=fake_claude)
+    app = await make_app(claude=fake_claude, llm={"sets_per_call": sets_per_call})
     listing = await app.library.listing(None, ["cs.CL", "cs.CV"])
     topics = [
         Topic(name="Speech", description="Speech recognition and spoken language models."),
@@ -287,7 +290,8 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
 
     def triage(calls: slice) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         pairs = zip(fake_claude.requests, fake_claude.usage_log, strict=True)
-        return [p for p in list(pairs)[calls] if p[0]["tool_choice"]["name"] == "triage_titles"]
+        tools = ("triage_titles", "triage_titles_for_sets")
+        return [p for p in list(pairs)[calls] if p[0]["tool_choice"]["name"] in tools]
 
     for body, usage in triage(slice(0, alone)):
         assert "cache_control" not in body["messages"][0]["content"][0]
@@ -296,6 +300,14 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
     for body, usage in triage(slice(alone, None)):
         by_block.setdefault(body["messages"][0]["content"][0]["text"], []).append(usage)
     cacheable = {b for b in by_block if len(b) / 4 >= 4096}  # Haiku 4.5's minimum
+    if sets_per_call == 4:
+        assert [len(u) for u in by_block.values()] == [1] * len(by_block)  # one call a chunk
+        assert not any(
+            u["cache_creation_input_tokens"] or u["cache_read_input_tokens"]
+            for usages in by_block.values()
+            for u in usages
+        )
+        return
     # the listing's first 400 titles, whatever each channel's pre-filter kept
     assert cacheable == {titles_block(listing.papers[:400])}
     for block, usages in by_block.items():
@@ -310,17 +322,18 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
 SPEECH = Topic(name="Speech", description="Speech recognition and spoken language models.")
 
 
-@pytest.mark.parametrize("together", [False, True])
+@pytest.mark.parametrize(("together", "sets_per_call"), [(False, 1), (True, 1), (True, 4)])
 async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
-    make_app: Any, fake_claude: Any, together: bool
+    make_app: Any, fake_claude: Any, together: bool, sets_per_call: int
 ) -> None:
     """Two sets of interests on one listing, one digest after the other (the second finds the
-    first done: nobody would read a cache it wrote) or at the same moment (one writes, the other
-    reads). The bill for what the fake reports is never above the same tokens uncached, and the
-    ledger holds exactly what the fake reported."""
+    first done: nobody would read a cache it wrote) or at the same moment (one set a call: one
+    writes, the other reads; two a call: one shared triage, nothing to cache). The bill for what
+    the fake reports is never above the same tokens uncached, and the ledger holds exactly what
+    the fake reported."""
     import asyncio
 
-    app = await make_app(claude=fake_claude)
+    app = await make_app(claude=fake_claude, llm={"sets_per_call": sets_per_call})
     listing = await app.library.listing(None, ["cs.CL", "cs.CV"])
     channels = [
         _channel(app, f"slack:C{i}", topics=[t], categories=["cs.CL", "cs.CV"])
@@ -336,7 +349,8 @@ async def test_with_two_sets_of_interests_caching_never_costs_more_than_none(
     read = sum(u["cache_read_input_tokens"] for u in log)
     # Caching pays when what is written is read: a write is 1.25x an input token, a read 0.1x.
     assert 1.25 * written + 0.1 * read <= written + read
-    assert bool(read) == together  # one after the other: never marked, so nothing to read
+    # one after the other: never marked, so nothing to read
+    assert bool(read) == (together and sets_per_call == 1)
     ledgers = [await app.store.usage(c.id, TODAY) for c in channels]
     assert sum(u.calls for u in ledgers) == len(log)
     assert sum(u.cache_creation_input_tokens for u in ledgers) == written

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 _REPAIR_ROUNDS = 2
 _SETS_TOOL = str(prompts.SCORE_SETS_TOOL["name"])
+_TRIAGE_SETS_TOOL = str(prompts.TRIAGE_SETS_TOOL["name"])
 _COMMENT_SETS_TOOL = str(prompts.COMMENT_SETS_TOOL["name"])
 # For every set of interests starting now (a prescore run; the digests due at the same time) to
 # register as a reader of the day's titles before any call decides whether to mark them.
@@ -94,13 +95,14 @@ class _GaveUp(Exception):
 
 @dataclass(eq=False)  # by identity: told apart in lists
 class _Ask:
-    """One set of interests waiting to share scoring (or comment) calls: its papers, what it
-    still lacks, and the comments shared calls wrote for it."""
+    """One set of interests waiting to share triage, scoring (or comment) calls: its papers, what
+    it still lacks, the comments shared calls wrote for it and what shared triages decided."""
 
     papers: list[Paper]
     criteria: Criteria
     result: ScoringResult
     comments: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, bool] = field(default_factory=dict)  # paper id: kept by a shared triage
     rest: asyncio.Future[list[Paper]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -149,6 +151,8 @@ class ClaudeScorer:
         self._local = LocalRanker()
         # The sets of interests now scoring each listing (by papers_key), to share calls.
         self._gatherings: dict[tuple[str, ...], _Gathering] = {}
+        # The sets of interests about to triage each listing's titles, to share triage calls.
+        self._triaging: dict[tuple[str, ...], _Gathering] = {}
         # The sets of interests about to comment (after select), to share comment calls.
         self._commenting: _Gathering | None = None
 
@@ -164,7 +168,9 @@ class ClaudeScorer:
         """Worst-case dollars of a call before making it (4 characters a token, all output used),
         so that concurrent batches cannot overrun the budget together."""
         price = self.settings.price()
-        chars = len(params["system"][0]["text"]) + len(params["messages"][0]["content"])
+        content = params["messages"][0]["content"]
+        blocks = [content] if isinstance(content, str) else [b["text"] for b in content]
+        chars = len(params["system"][0]["text"]) + sum(map(len, blocks))
         return (chars / 4 * price.input + int(params["max_tokens"]) * price.output) / 1e6
 
     def _request(
@@ -225,17 +231,24 @@ class ClaudeScorer:
         raise AssertionError("unreachable")
 
     # stage 1 ---------------------------------------------------------------------------------
-    def _triage_chunks(self, listing: list[Paper]) -> list[list[Paper]]:
-        return _chunked(listing, _TRIAGE_BATCH)
+    def _wanted_chunks(self, listing: list[Paper], wanted: set[str]) -> list[list[Paper]]:
+        """The listing's triage chunks (the same for every set of interests: the cached prefix)
+        that hold a paper of `wanted`."""
+        return [c for c in _chunked(listing, _TRIAGE_BATCH) if wanted.intersection(p.id for p in c)]
 
     async def _triage(
-        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+        rendezvous: float = _RENDEZVOUS_SECONDS / 2,
     ) -> list[Paper]:
         """Titles only; a failed or unaffordable triage keeps its whole batch (fail open: the
         scoring pass then decides, within the same budget and deadline)."""
         wanted = {p.id for p in papers}
-        chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
-        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS / 2)
+        chunks = self._wanted_chunks(listing, wanted)
+        await self._register(chunks, result.sink, rendezvous)
 
         async def one(chunk: list[Paper]) -> set[str]:
             whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
@@ -450,11 +463,139 @@ class ClaudeScorer:
         doubtful = [p for p in papers if p.id not in sure]
         if not doubtful:
             return sure
-        if self.settings.use_batches_api:
-            kept = await self._triage_batch(doubtful, listing, criteria, result)
-        else:
-            kept = await self._triage(doubtful, listing, criteria, result)
-        return sure | {p.id for p in kept}
+        wait = _RENDEZVOUS_SECONDS if self.settings.use_batches_api else _RENDEZVOUS_SECONDS / 2
+        kept: set[str] = set()
+        if self.settings.sets_per_call > 1:
+            ask = await self._triage_gathered(_Ask(doubtful, criteria, result), listing, wait)
+            kept = {pid for pid, keep in ask.kept.items() if keep}
+            doubtful, wait = await ask.rest, 0.0  # the gathering was the rendezvous
+        if doubtful:
+            triage = self._triage_batch if self.settings.use_batches_api else self._triage
+            kept |= {p.id for p in await triage(doubtful, listing, criteria, result, wait)}
+        return sure | kept
+
+    async def _triage_gathered(self, ask: _Ask, listing: list[Paper], wait: float) -> _Ask:
+        """Shared title triages with the other sets of interests triaging `listing` now: the
+        first to come waits the rendezvous for the others (never more than a quarter of what is
+        left of its deadline), then makes everyone's shared calls; `ask.rest` is then what is
+        still to triage alone."""
+        key = papers_key(listing)
+        gathering = self._triaging.get(key)
+        if gathering is not None and not gathering.closed:
+            gathering.asks.append(ask)
+            await ask.rest
+            return ask
+        gathering = self._triaging[key] = _Gathering(key, asks=[ask])
+        try:
+            await asyncio.sleep(max(0.0, min(wait, ask.result.time_left() / 4)))
+        finally:
+            gathering.closed = True
+            if self._triaging.get(key) is gathering:
+                del self._triaging[key]
+        try:
+            await self._triage_sets(gathering.asks, listing)
+        finally:
+            for each in gathering.asks:
+                if not each.rest.done():
+                    each.rest.set_result([p for p in each.papers if p.id not in each.kept])
+        return ask
+
+    async def _triage_sets(self, asks: list[_Ask], listing: list[Paper]) -> None:
+        """The shared triage calls of sets gathered: one per group of up to `llm.sets_per_call`
+        sets (those wanting the most titles in common) and chunk of the listing, in the titles'
+        turn as a triage alone would be. Each group's first set is its reader of the titles
+        (counted before any call decides on caching; a set that goes alone counts itself): the
+        others read them in its call, so a group alone pays no cache-write premium. Each set's
+        decisions go to `ask.kept`; what a failed or unaffordable call leaves out is triaged
+        alone."""
+        wanted = [{p.id for p in a.papers} for a in asks]
+        groups = sets.groups(wanted, self.settings.sets_per_call)
+        calls: list[tuple[list[Paper], list[_Ask]]] = []
+        for group in groups:
+            chunks = self._wanted_chunks(listing, set().union(*(wanted[i] for i in group)))
+            await self._register(chunks, asks[group[0]].result.sink, 0)
+            if len(group) > 1:
+                calls += [(chunk, [asks[i] for i in group]) for chunk in chunks]
+        if not self.settings.use_batches_api:
+            await asyncio.gather(*(self._triage_sets_now(c, g) for c, g in calls))
+            return
+        made: list[_SetsCall] = []
+        for chunk, members in calls:
+            async with self._titles_turn(chunk, members, wait=False) as cache:
+                if call := self._triage_sets_call(chunk, members, cache):
+                    made.append(call)
+        if not made:
+            return
+
+        async def bill(i: int, usage: Usage) -> None:
+            await self._bill(made[i], usage)
+
+        done = await self._batch([c.params for c in made], ScoringResult(), bill) or {}
+        for i, call in enumerate(made):
+            with contextlib.suppress(KeyError, _BadResponse):
+                await self._sets_kept(call, _tool_input(done[i], _TRIAGE_SETS_TOOL))
+
+    async def _triage_sets_now(self, chunk: list[Paper], group: list[_Ask]) -> None:
+        async with self._titles_turn(chunk, group) as cache:
+            if call := self._triage_sets_call(chunk, group, cache):
+                await self._sets_call_now(call, _TRIAGE_SETS_TOOL, self._sets_kept)
+
+    def _titles_turn(
+        self, chunk: list[Paper], group: list[_Ask], *, wait: bool = True
+    ) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The shared prefix's turn for a group's call, decided by its first set."""
+        return self._shared_prefix(group[0].result.sink, prompts.titles_block(chunk), wait=wait)
+
+    def _triage_sets_call(
+        self, chunk: list[Paper], group: list[_Ask], cache: bool
+    ) -> _SetsCall | None:
+        """The call for the sets of `group` wanting titles of `chunk` that can afford their
+        share: the whole chunk when cached (as alone), else the titles they want; None for fewer
+        than two."""
+        ids = [{p.id for p in a.papers} for a in group]
+        here = {p.id for p in chunk}
+        members = [(a, w) for a, w in zip(group, ids, strict=True) if w & here]
+        while len(members) > 1:
+            union = set().union(*(w for _, w in members))
+            shown = chunk if cache else [p for p in chunk if p.id in union]
+            numbers = [[i for i, p in enumerate(shown) if p.id in w] for _, w in members]
+            block: dict[str, Any] = {"type": "text", "text": prompts.titles_block(shown)}
+            if cache:
+                block["cache_control"] = {"type": "ephemeral"}
+            task = prompts.triage_sets_task(len(shown), [a.criteria for a, _ in members])
+            params = self._request(
+                prompts.TRIAGE_SETS_TOOL,
+                [block, {"type": "text", "text": task}],
+                16 + (4 + 6 * len(shown)) * len(members),
+            )
+            estimate = self._estimate(params)
+            weights = [len(n) for n in numbers]
+            poor = [
+                a
+                for (a, _), w in zip(members, weights, strict=True)
+                if not self._affordable(estimate * w / sum(weights), a.result)
+            ]
+            if not poor:
+                return _SetsCall(shown, [a for a, _ in members], numbers, params)
+            members = [(a, w) for a, w in members if a not in poor]
+        return None
+
+    async def _sets_kept(self, call: _SetsCall, answer: dict[str, Any]) -> None:
+        """Each set's triage of the titles it asked for, to its ask: rows [set, numbers...]; a
+        set without a row is triaged alone."""
+        rows = answer.get("keep")
+        if not isinstance(rows, list):
+            raise _BadResponse("keep is not a list")
+        kept: dict[int, set[int]] = {}
+        for row in rows:
+            n = _number(row[0]) if isinstance(row, list) and row else None
+            if n is not None and 1 <= n <= len(call.asks):
+                kept.setdefault(n - 1, set()).update(
+                    k for v in row[1:] if (k := _number(v)) is not None
+                )
+        for i, numbers in kept.items():
+            for k in call.numbers[i]:
+                call.asks[i].kept[call.papers[k].id] = k in numbers
 
     def _on_topic(self, papers: list[Paper], criteria: Criteria) -> set[str]:
         """Papers whose title names at least `llm.triage_skip_title_terms` distinct terms of the
@@ -828,13 +969,18 @@ class ClaudeScorer:
             return None
 
     async def _triage_batch(
-        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+        rendezvous: float = _RENDEZVOUS_SECONDS,
     ) -> list[Paper]:
         wanted = {p.id for p in papers}
-        chunks = [c for c in self._triage_chunks(listing) if wanted.intersection(p.id for p in c)]
+        chunks = self._wanted_chunks(listing, wanted)
         # With two sets of interests or more, every request then marks the titles: the first
         # processed writes them (1.25x), the others read (0.1x): 1.35x for two, not 2.25x.
-        await self._register(chunks, result.sink, _RENDEZVOUS_SECONDS)
+        await self._register(chunks, result.sink, rendezvous)
         requests: list[dict[str, Any]] = []
         for i, chunk in enumerate(chunks):
             # No first-writer wait here: a batch runs for minutes, and caching in batches is

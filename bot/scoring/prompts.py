@@ -20,6 +20,7 @@ __all__ = [
     "INSTRUCTIONS",
     "SCORE_SETS_TOOL",
     "SCORE_TOOL",
+    "TRIAGE_SETS_TOOL",
     "TRIAGE_TOOL",
     "VERSION",
     "appendix",
@@ -30,13 +31,14 @@ __all__ = [
     "scoring_message",
     "sets_message",
     "titles_block",
+    "triage_sets_task",
     "triage_task",
     "trim_abstract",
 ]
 
 # Part of the score cache key: bump it when the prompt, the tools or the scales change, so that
 # scores made under the old prompt are not served as if made under the new one.
-VERSION = "5"
+VERSION = "6"
 
 INSTRUCTIONS = """\
 You judge new arXiv papers against a research team's <interests>: `triage_titles` on titles \
@@ -299,6 +301,29 @@ def triage_task(count: int | str, criteria: Criteria) -> str:
     return (
         f"{_interests(criteria)}\nTriage the {count} titles above for these interests with "
         "triage_titles."
+    )
+
+
+# The title triage for several teams at once: the titles once (the cached prefix), then each set's
+# interests; a row per set, its number first.
+TRIAGE_SETS_TOOL = _rows_tool(
+    "triage_titles_for_sets",
+    "For every interest set: [its set number, then the numbers of the titles that could "
+    "plausibly reach relevance 6 or more for that set's interests].",
+    "keep",
+    {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+)
+
+
+def triage_sets_task(count: int, sets: list[Criteria]) -> str:
+    """After the titles: each set's interests (numbered from 1), judged on their own."""
+    blocks = "\n".join(
+        f'<interests set="{n}">\n{criteria_text(criteria)}\n</interests>'
+        for n, criteria in enumerate(sets, 1)
+    )
+    return (
+        f"{blocks}\nTriage the {count} titles above for each set's interests alone with "
+        f"{TRIAGE_SETS_TOOL['name']}."
     )
 
 

@@ -46,7 +46,9 @@ deterministic:
   bot's prompt asks).
 
 Triage tool (``triage_titles``): numbered lines ``N title`` inside ``<titles>``; the answer keeps
-the numbers whose title the judge scores 4 or more.
+the numbers whose title the judge scores 4 or more. Several interest sets at once
+(``triage_titles_for_sets``: ``<interests set="N">`` blocks after the titles): rows
+``[set, number, ...]``, each set's titles judged against the system text plus its interests alone.
 
 Any other tool: ``responder(request_body)`` returns the tool input (if unset: 500 with
 ``x-should-retry: false``, so the SDK does not retry a misconfiguration).  A request
@@ -131,6 +133,10 @@ PAPER_TOOLS = (SCORING_TOOL, RATE_TOOL, COMMENT_TOOL, *SETS_TOOLS)
 PLAIN_COMMENT = "Shares little with the channel's topics."
 # The bot's first pass: numbered titles in a <titles> list, answered with the numbers to keep.
 TRIAGE_TOOL = "triage_titles"
+# The same for several interest sets at once (`<interests set="N">` blocks after the titles):
+# answered as rows [set, number, number, ...], each set's titles judged as if alone.
+TRIAGE_SETS_TOOL = "triage_titles_for_sets"
+_SET_INTERESTS_RE = re.compile(r'<interests set="(\d+)">(.*?)</interests>', re.DOTALL)
 _TITLE_LINE_RE = re.compile(r"^(\d+) (.+)$", re.M)
 INJECTION_PHRASE = "ignore previous instructions"
 INVENTED_ID = "9999.99999"
@@ -604,21 +610,32 @@ class FakeAnthropic(LocalServer):
         key = "comments" if tool == COMMENT_SETS_TOOL else "scores"
         return {key: rows}
 
-    def _triage(self, body: dict[str, Any]) -> dict[str, Any]:
-        return {"keep": self.triage_keep(body)}
+    def _triage(self, body: dict[str, Any], tool: str = TRIAGE_TOOL) -> dict[str, Any]:
+        kept = self.triage_keep(body)
+        if tool == TRIAGE_SETS_TOOL:
+            return {"keep": [[n, *numbers] for n, numbers in kept.items()]}
+        return {"keep": kept.get(0, [])}
 
-    def triage_keep(self, body: dict[str, Any]) -> list[int]:
-        """The numbered titles of a triage request the judge would score 4 or more: what the fake
-        keeps (the benchmarks count them)."""
-        judge = self.judge or default_judge
-        sys_text = judge_context(body)
-        found = _TITLES_RE.search(last_user_text(body))
+    def triage_keep(self, body: dict[str, Any]) -> dict[int, list[int]]:
+        """The numbered titles of a triage request the judge would score 4 or more, per interest
+        set (0: the request's one <interests>): what the fake keeps (the benchmarks count them).
+        Each set's titles are judged against the system text plus that set's interests alone,
+        as a call of its own would judge them."""
+        text = last_user_text(body)
+        found = _TITLES_RE.search(text)
         listing = found.group(1) if found else ""
-        return [
-            int(m.group(1))
-            for m in _TITLE_LINE_RE.finditer(listing)
-            if judge(m.group(2), sys_text)[0] >= 4
-        ]
+        titles = [(int(m.group(1)), m.group(2)) for m in _TITLE_LINE_RE.finditer(listing)]
+        contexts = {int(m.group(1)): m.group(2) for m in _SET_INTERESTS_RE.finditer(text)}
+        if not contexts:
+            return {0: self._kept_titles(titles, judge_context(body))}
+        return {
+            n: self._kept_titles(titles, f"{system_text(body)}\n{interests}")
+            for n, interests in contexts.items()
+        }
+
+    def _kept_titles(self, titles: list[tuple[int, str]], context: str) -> list[int]:
+        judge = self.judge or default_judge
+        return [n for n, title in titles if judge(title, context)[0] >= 4]
 
     def _make_message(self, body: dict[str, Any], fault: str | None = None) -> dict[str, Any]:
         """Build a message for a validated request; raises _Fault on responder problems."""
@@ -646,8 +663,8 @@ class FakeAnthropic(LocalServer):
                 tool_input = self._score_sets(body, fault, tool)
             elif tool in PAPER_TOOLS:
                 tool_input = self._score(body, fault, tool)
-            elif tool == TRIAGE_TOOL and self.responder is None:
-                tool_input = self._triage(body)
+            elif tool in (TRIAGE_TOOL, TRIAGE_SETS_TOOL) and self.responder is None:
+                tool_input = self._triage(body, tool)
             elif self.responder is None:
                 raise _Fault(500, f"fake has no responder for tool {tool!r}", retry=False)
             else:
