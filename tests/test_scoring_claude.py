@@ -308,8 +308,9 @@ async def test_channels_with_other_interests_share_the_days_titles_through_the_p
             for u in usages
         )
         return
-    # the listing's first 400 titles, whatever each channel's pre-filter kept
-    assert cacheable == {titles_block(listing.papers[:400])}
+    # the listing's 423 titles in one chunk (400, and the last 23 join them), whatever each
+    # channel's pre-filter kept
+    assert len(listing.papers) == 423 and cacheable == {titles_block(listing.papers)}
     for block, usages in by_block.items():
         writes = [bool(u["cache_creation_input_tokens"]) for u in usages]
         reads = [bool(u["cache_read_input_tokens"]) for u in usages]

@@ -56,7 +56,9 @@ _COMMENT_SETS_TOOL = str(prompts.COMMENT_SETS_TOOL["name"])
 # register as a reader of the day's titles before any call decides whether to mark them.
 _RENDEZVOUS_SECONDS = 1.0
 _MAX_SPLITS = 8  # refused batches halved per run: two calls each, on ever smaller batches
-_TRIAGE_BATCH = 400  # titles per triage call: one call for a typical day
+# Titles per triage call: one call for a typical day (a last chunk of fewer than a quarter of this
+# joins the one before).
+_TRIAGE_BATCH = 400
 # Output tokens allowed per paper: a row "[12, 7, 5], " is about 3 tokens; a comment of at most
 # 15 words with its number about 25. With room.
 _TOKENS_PER_SCORE = 8
@@ -234,7 +236,10 @@ class ClaudeScorer:
     def _wanted_chunks(self, listing: list[Paper], wanted: set[str]) -> list[list[Paper]]:
         """The listing's triage chunks (the same for every set of interests: the cached prefix)
         that hold a paper of `wanted`."""
-        return [c for c in _chunked(listing, _TRIAGE_BATCH) if wanted.intersection(p.id for p in c)]
+        chunks = _chunked(listing, _TRIAGE_BATCH)
+        if len(chunks) > 1 and len(chunks[-1]) < _TRIAGE_BATCH // 4:
+            chunks[-2:] = [chunks[-2] + chunks[-1]]  # a call's fixed part costs ~20 titles
+        return [c for c in chunks if wanted.intersection(p.id for p in c)]
 
     async def _triage(
         self,
