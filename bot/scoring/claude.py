@@ -182,21 +182,33 @@ class ClaudeScorer:
             "model": self.name,
             "max_tokens": max_tokens,
             "system": [{"type": "text", "text": prompts.INSTRUCTIONS}],
-            # Only the tool this call uses: tools come first in the cached prefix, and the triage
-            # prefix must be the same for every channel.
+            # Only the tool this call uses (a cached triage lists both: _titles_request): tools
+            # come first in the cached prefix, and the triage prefix must be the same for every
+            # channel.
             "tools": [tool],
             "tool_choice": {"type": "tool", "name": tool["name"]},
             "messages": [{"role": "user", "content": content}],
         }
 
     def _triage_request(
-        self, titles: str, count: int, criteria: Criteria, cache: bool
+        self, chunk: list[Paper], criteria: Criteria, cache: bool
     ) -> dict[str, Any]:
-        block: dict[str, Any] = {"type": "text", "text": titles}
+        task = prompts.triage_task(len(chunk), criteria)
+        return self._titles_request(chunk, task, prompts.TRIAGE_TOOL, 16 + 6 * len(chunk), cache)
+
+    def _titles_request(
+        self, chunk: list[Paper], task: str, tool: dict[str, Any], max_tokens: int, cache: bool
+    ) -> dict[str, Any]:
+        """A triage request: the titles, then the task. Marked for caching, its prefix (tools,
+        system, titles) is the one every triage of the chunk shares, for one set or several: both
+        triage tools, whichever it calls."""
+        block: dict[str, Any] = {"type": "text", "text": prompts.titles_block(chunk)}
         if cache:
             block["cache_control"] = {"type": "ephemeral"}
-        task = {"type": "text", "text": prompts.triage_task(count, criteria)}
-        return self._request(prompts.TRIAGE_TOOL, [block, task], 16 + 6 * count)
+        params = self._request(tool, [block, {"type": "text", "text": task}], max_tokens)
+        if cache:
+            params["tools"] = [prompts.TRIAGE_TOOL, prompts.TRIAGE_SETS_TOOL]
+        return params
 
     def _score_request(self, chunk: list[Paper], criteria: Criteria) -> dict[str, Any]:
         message = prompts.scoring_message(chunk, criteria, self.settings.max_abstract_chars)
@@ -256,7 +268,7 @@ class ClaudeScorer:
         await self._register(chunks, result.sink, rendezvous)
 
         async def one(chunk: list[Paper]) -> set[str]:
-            whole = self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, False)
+            whole = self._triage_request(chunk, criteria, False)
             estimate = self._estimate(whole)  # the most this call can cost
             if not self._affordable(estimate, result):
                 return {p.id for p in chunk}
@@ -302,7 +314,7 @@ class ClaudeScorer:
                 chunk = [p for p in chunk if p.id in wanted]
             yield (
                 chunk,
-                self._triage_request(prompts.titles_block(chunk), len(chunk), criteria, cache),
+                self._triage_request(chunk, criteria, cache),
             )
 
     @contextlib.asynccontextmanager
@@ -564,15 +576,9 @@ class ClaudeScorer:
             union = set().union(*(w for _, w in members))
             shown = chunk if cache else [p for p in chunk if p.id in union]
             numbers = [[i for i, p in enumerate(shown) if p.id in w] for _, w in members]
-            block: dict[str, Any] = {"type": "text", "text": prompts.titles_block(shown)}
-            if cache:
-                block["cache_control"] = {"type": "ephemeral"}
             task = prompts.triage_sets_task(len(shown), [a.criteria for a, _ in members])
-            params = self._request(
-                prompts.TRIAGE_SETS_TOOL,
-                [block, {"type": "text", "text": task}],
-                16 + (4 + 6 * len(shown)) * len(members),
-            )
+            tokens = 16 + (4 + 6 * len(shown)) * len(members)
+            params = self._titles_request(shown, task, prompts.TRIAGE_SETS_TOOL, tokens, cache)
             estimate = self._estimate(params)
             weights = [len(n) for n in numbers]
             poor = [
