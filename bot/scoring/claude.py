@@ -503,15 +503,18 @@ class ClaudeScorer:
             await ask.rest
             return ask
         gathering = self._triaging[key] = _Gathering(key, asks=[ask])
-        try:
-            await asyncio.sleep(max(0.0, min(wait, ask.result.time_left() / 4)))
-        finally:
+
+        def close() -> None:
             gathering.closed = True
             if self._triaging.get(key) is gathering:
                 del self._triaging[key]
+
         try:
+            await asyncio.sleep(max(0.0, min(wait, ask.result.time_left() / 4)))
+            close()
             await self._triage_sets(gathering.asks, listing)
-        finally:
+        finally:  # cancelled or failed too: the others triage alone, not wait forever
+            close()
             for each in gathering.asks:
                 if not each.rest.done():
                     each.rest.set_result([p for p in each.papers if p.id not in each.kept])
