@@ -126,28 +126,59 @@ async def test_a_demoted_admin_is_refused_as_soon_as_slack_says_so(slack: Harnes
     assert "relevance ≥ 8" in await command(slack, "threshold 8", "U5")
     slack.fake.users["U5"] = {}  # demoted: until Slack tells the bot, the cached answer stands
     assert "relevance ≥ 6" in await command(slack, "threshold 6", "U5")
-    event = {"type": "user_change", "user": {"id": "U5", "is_admin": False}, "event_ts": "1.0"}
+    await user_change(slack, "U5")
+    assert REFUSED.split(";")[0] in await refused_soon(slack, "U5")
+    assert lookups(slack.fake).count(("users.info", "U5")) == 2
+
+
+async def test_a_demotion_reaches_the_replicas_slack_did_not_tell(
+    slack: Harness, make_app: Callable[..., Awaitable[App]]
+) -> None:
+    """Slack sends user_change to one replica; another, with the user's admin answer cached,
+    refuses the user's next command too (they share Redis), and asks Slack once for it."""
+    app = await make_app(offline=True, slack_signing_secret=SECRET)
+    other = Harness(
+        slack.fake,
+        app,
+        build_slack_app(app.chat(app.commands()), client=slack.client),
+        slack.client,
+    )
+    slack.fake.users["U5"] = {"is_admin": True}
+    assert "relevance ≥ 8" in await command(other, "threshold 8", "U5")
+    slack.fake.users["U5"] = {}
+    await user_change(slack, "U5")
+    assert REFUSED.split(";")[0] in await refused_soon(other, "U5")
+    assert lookups(slack.fake).count(("users.info", "U5")) == 2
+    assert REFUSED.split(";")[0] in await command(other, "threshold 4", "U5")
+    assert lookups(slack.fake).count(("users.info", "U5")) == 2  # the new answer is cached
+
+
+async def user_change(h: Harness, user: str) -> None:
+    """Slack's user_change event for `user`, signed, into `h`'s Bolt app."""
+    event = {"type": "user_change", "user": {"id": user, "is_admin": False}, "event_ts": "1.0"}
     body = json.dumps(
         {
             "team_id": "T1",
             "api_app_id": "A1",
             "type": "event_callback",
-            "event_id": "Ev1",
+            "event_id": f"Ev{user}",
             "event_time": int(time.time()),
             "event": event,
         }
     )
-    resp = await slack.send(
-        body, signed_headers(body, secret=SECRET, content_type="application/json")
-    )
+    resp = await h.send(body, signed_headers(body, secret=SECRET, content_type="application/json"))
     assert resp.status == 200
+
+
+async def refused_soon(h: Harness, user: str) -> str:
+    """The reply to `threshold 3` by `user` once refused (the event's listener runs after Bolt's
+    ack), or the last reply after 2 s."""
     reply = ""
-    for _ in range(100):  # the listener runs after Bolt's ack
-        if REFUSED.split(";")[0] in (reply := await command(slack, "threshold 3", "U5")):
+    for _ in range(100):
+        if REFUSED.split(";")[0] in (reply := await command(h, "threshold 3", user)):
             break
         await asyncio.sleep(0.02)
-    assert REFUSED.split(";")[0] in reply
-    assert lookups(slack.fake).count(("users.info", "U5")) == 2
+    return reply
 
 
 @pytest.mark.parametrize("method", ["users.info", "conversations.info"])

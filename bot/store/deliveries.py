@@ -5,9 +5,11 @@ only under its lease."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from typing import Any
 
+from redis.commands.core import AsyncScript
 from redis.typing import EncodableT, FieldT
 
 from bot.errors import LeaseLost
@@ -28,6 +30,11 @@ return 1
 
 
 class Deliveries(Concern):
+    @functools.cached_property
+    def _record(self) -> AsyncScript:
+        """The script, hashed once; each call names its client (a view of the store has its own)."""
+        return self.r.register_script(_RECORD)
+
     async def posted_ids(self, channel_id: str) -> set[str]:
         return {_s(m) for m in await self.r.smembers(self.keys.posted(channel_id))}
 
@@ -107,9 +114,10 @@ class Deliveries(Concern):
         started = time.monotonic()
         if self.embedded:
             await self._under(lease, write)
-        elif not await self.r.register_script(_RECORD)(
+        elif not await self._record(
             keys=[self.keys.lock(lease.name), name],
             args=[lease.token, key, message_id, K.DELIVERY_TTL, renew_ms],
+            client=self.r,
         ):
             raise LeaseLost(f"Lease {lease.name} is no longer held by this replica.")
         if renew_ms and lease.token in self.lapses:

@@ -27,6 +27,7 @@ __all__ = [
     "scoring_lease",
     "slack_mention_claim",
     "slack_request_claim",
+    "slack_rights_stamp",
     "weekly_lease",
 ]
 
@@ -161,6 +162,10 @@ class Keys:
         """Fixed-window counter of `name` (Leases.count): a rate limit shared by every replica."""
         return self._k("claim", "count", name)
 
+    def stamp(self, name: str) -> str:
+        """The latest change of `name` (Leases.stamp), seen by every replica."""
+        return self._k("stamp", name)
+
     def claim(self, name: str) -> str:
         """Which replica handles an incoming interaction or event (they all receive it)."""
         return self._k("claim", name)
@@ -218,6 +223,12 @@ def slack_request_claim(body_sha256: str) -> str:
     """A signed Slack request, by the hash of its body: a replay or a Slack retry within the
     signature's 5-minute window (slack/app.py REPLAY_WINDOW) runs once."""
     return f"slack-request:{body_sha256}"
+
+
+def slack_rights_stamp(user: str) -> str:
+    """A Slack user's latest user_change event: every replica's cached admin answer for the user
+    from before it is stale (chat/slack/rights.py)."""
+    return f"slack-rights:{user}"
 
 
 def slack_mention_claim(event: str) -> str:

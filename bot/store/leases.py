@@ -1,5 +1,5 @@
-"""Leases (one worker at a time, across replicas), claims (first replica wins), fixed-window counts
-and once-only notices. Names come from bot.store.keys; the prefixes are added here."""
+"""Leases (one worker at a time, across replicas), claims (first replica wins), fixed-window counts,
+stamps (a change every replica sees) and once-only notices. Names come from bot.store.keys; the prefixes are added here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from bot.store import keys as K
-from bot.store.base import REDIS_ERRORS, Concern, Lease
+from bot.store.base import REDIS_ERRORS, Concern, Lease, _s
 from bot.tasks import watch
 
 __all__ = ["Leases"]
@@ -115,6 +115,16 @@ class Leases(Concern):
     async def claim(self, name: str, *, ttl: int) -> bool:
         """True for the first replica to claim `name` (an interaction, an event) within `ttl` s."""
         return bool(await self.r.set(self.keys.claim(name), "1", nx=True, ex=ttl))
+
+    async def stamp(self, name: str, *, ttl: int) -> None:
+        """Mark `name` as changed, for `ttl` s: a new value each time, so a replica that cached
+        something about `name` under an older stamp (or none) knows to look again."""
+        await self.r.set(self.keys.stamp(name), uuid.uuid4().hex, ex=ttl)
+
+    async def stamp_of(self, name: str) -> str:
+        """`name`'s latest stamp; '' when it was not changed within its stamp's ttl."""
+        raw = await self.r.get(self.keys.stamp(name))
+        return _s(raw) if raw else ""
 
     async def count(self, name: str, *, window: int) -> int:
         """How many times `name` was counted in the fixed window of `window` s now running,

@@ -138,7 +138,9 @@ class _Listeners:
         # Replies to response_url on the Web API client's session: Bolt's respond() opens a new
         # session (a new connection, a TLS handshake with Slack) for every reply.
         self.session = session
-        self.admins = SlackRights(poster.client, chat.settings.slack_admins)
+        self.admins = SlackRights(
+            poster.client, chat.settings.slack_admins, stamps=chat.store.interactive
+        )
         self.tasks: set[asyncio.Task[Any]] = set()
 
     def _track(self) -> None:
@@ -320,7 +322,7 @@ def _build(
 
     @bolt.event("user_change")
     async def on_user_change(event: dict[str, Any]) -> None:
-        listeners.admins.user_changed(str((event.get("user") or {}).get("id", "")))
+        await listeners.admins.user_changed(str((event.get("user") or {}).get("id", "")))
 
     register_mentions(bolt, chat, poster)
     return bolt, listeners, authorize
