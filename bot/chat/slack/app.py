@@ -1,10 +1,11 @@
 """The Slack adapter on slack-bolt: `/arxiv` and reactions in, replies and digests out.
 
-Bolt (process_before_response=False, the default) runs a listener as a task of its own and
-answers Slack's HTTP request (or Socket Mode envelope) as soon as the listener calls ack(); the
-listener then goes on and replies through response_url. So the command is acked first (no Redis
-or network call before it), then deduplicated (a replayed signed body or a Slack retry runs once),
-then run. Nothing on the way to the ack waits on Slack: the workspace is authorized by one
+Bolt answers Slack's HTTP request (or Socket Mode envelope) when a listener returns
+(process_before_response=True): each listener acks and hands its work to a task of its own, which
+replies through response_url. (Bolt's default instead runs the listener as a task and polls every
+10 ms for its ack: every ack then waits for a timer tick, later still while other commands' work
+holds the event loop.) So the command is acked first (no Redis or network call before it), then
+deduplicated (a replayed signed body or a Slack retry runs once), then run. Nothing on the way to the ack waits on Slack: the workspace is authorized by one
 auth.test for the app's life, and replies reuse the Web API client's connection.
 """
 
@@ -15,7 +16,7 @@ import copy
 import hashlib
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -124,7 +125,8 @@ class OneWorkspace(AsyncAuthorize):
 
 
 class _Listeners:
-    """What the Bolt listeners do; keeps each running listener task so close() can drain them."""
+    """What the Bolt listeners do after their ack; keeps each running task so close() can drain
+    them."""
 
     def __init__(
         self,
@@ -143,11 +145,16 @@ class _Listeners:
         )
         self.tasks: set[asyncio.Task[Any]] = set()
 
-    def _track(self) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after Bolt's answer, as a task close() waits for."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a Slack listener's work failed", exc_info=error)
 
     def can_edit(self, channel: str, user_id: str) -> Check:
         return self.admins.check(channel, user_id)
@@ -169,14 +176,7 @@ class _Listeners:
     async def _respond(self, response_url: str, message: dict[str, Any]) -> None:
         await AsyncWebhookClient(url=response_url, session=self.session).send_dict(message)
 
-    async def command(
-        self,
-        ack: Callable[[], Awaitable[Any]],
-        command: dict[str, Any],
-        request: AsyncBoltRequest | None = None,
-    ) -> None:
-        self._track()
-        await ack()
+    async def command(self, command: dict[str, Any], request: AsyncBoltRequest | None) -> None:
         if not await self._first_time(request):
             log.info("replayed or retried /arxiv request ignored")
             return
@@ -217,7 +217,6 @@ class _Listeners:
         return thread.answer(link)
 
     async def reaction(self, event: dict[str, Any], *, added: bool) -> None:
-        self._track()
         item = event.get("item") or {}
         if item.get("type") != "message":
             return
@@ -233,15 +232,8 @@ class _Listeners:
         except Exception:
             log.exception("could not record reaction %s on %s", event.get("reaction"), item)
 
-    async def explain(
-        self,
-        ack: Callable[[], Awaitable[Any]],
-        body: dict[str, Any],
-        request: AsyncBoltRequest | None = None,
-    ) -> None:
+    async def explain(self, body: dict[str, Any], request: AsyncBoltRequest | None) -> None:
         """The Explain button on a paper: the note goes in that paper's thread."""
-        self._track()
-        await ack()
         if not await self._first_time(request):
             return
         channel, message = body["channel"]["id"], body.get("message", {})
@@ -258,7 +250,7 @@ class _Listeners:
             log.exception("explain %s in %s failed", paper_id, channel)
 
     async def drain(self, timeout: float) -> None:
-        running = [t for t in self.tasks if t is not asyncio.current_task()]
+        running = list(self.tasks)
         if not running:
             return
         _done, pending = await asyncio.wait(running, timeout=timeout)
@@ -300,31 +292,36 @@ def _build(
         authorize=authorize,
         signing_secret=secret.get_secret_value() if secret else "",
         name="arxiv-bot",
+        process_before_response=True,
     )
     poster = SlackPoster(client, per_channel_interval=chat.settings.slack_message_interval)
     listeners = _Listeners(chat, poster, client.session)
 
+    # Each listener acks (events are acked by Bolt when it returns) and returns at once.
     @bolt.command("/arxiv")
     async def on_arxiv(ack: Any, command: dict[str, Any], request: AsyncBoltRequest) -> None:
-        await listeners.command(ack, command, request)
+        await ack()
+        listeners.spawn(listeners.command(command, request))
 
     @bolt.action(EXPLAIN_ACTION)
     async def on_explain(ack: Any, body: dict[str, Any], request: AsyncBoltRequest) -> None:
-        await listeners.explain(ack, body, request)
+        await ack()
+        listeners.spawn(listeners.explain(body, request))
 
     @bolt.event("reaction_added")
     async def on_reaction_added(event: dict[str, Any]) -> None:
-        await listeners.reaction(event, added=True)
+        listeners.spawn(listeners.reaction(event, added=True))
 
     @bolt.event("reaction_removed")
     async def on_reaction_removed(event: dict[str, Any]) -> None:
-        await listeners.reaction(event, added=False)
+        listeners.spawn(listeners.reaction(event, added=False))
 
     @bolt.event("user_change")
     async def on_user_change(event: dict[str, Any]) -> None:
-        await listeners.admins.user_changed(str((event.get("user") or {}).get("id", "")))
+        user = str((event.get("user") or {}).get("id", ""))
+        listeners.spawn(listeners.admins.user_changed(user))
 
-    register_mentions(bolt, chat, poster)
+    register_mentions(bolt, chat, poster, listeners.spawn)
     return bolt, listeners, authorize
 
 

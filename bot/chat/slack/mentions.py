@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import aiohttp
@@ -128,10 +129,16 @@ class _Mentions:
             log.info("reaction %s on %s:%s: %s", WORKING, channel, ts, type(e).__name__)
 
 
-def register_mentions(bolt: AsyncApp, chat: ChatServices, poster: SlackPoster) -> None:
-    """Answer `app_mention` events with the Asker the composition root built."""
+def register_mentions(
+    bolt: AsyncApp,
+    chat: ChatServices,
+    poster: SlackPoster,
+    spawn: Callable[[Coroutine[Any, Any, None]], None],
+) -> None:
+    """Answer `app_mention` events with the Asker the composition root built, in a task of their
+    own (`spawn`): Bolt acks the event when the listener returns."""
     mentions = _Mentions(chat.store, chat.asker, poster)
 
     @bolt.event("app_mention")
     async def on_app_mention(event: dict[str, Any], body: dict[str, Any]) -> None:
-        await mentions.on_mention(event, body)
+        spawn(mentions.on_mention(event, body))
