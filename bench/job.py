@@ -23,6 +23,16 @@ The headline is the prescored morning: the bot's prescore job (bot.schedule.pres
 the listing and writes the comments before the timed run, as it does in production after the
 announcement, so the job finds them in Redis. The cold path (no prescore: the job scores with
 Claude itself) is run once more at 200 channels and reported apart.
+
+Digest building apart (issue 19: well under a second of CPU per distinct interest set): after
+the prescore and before the timed run, a fresh process (`python -m bench.job --builds`, so no
+memo of the run or of the prescore helps it) builds every channel's digest one after the other,
+as the job does (the listing from the store, the cached scores, the local pre-filter and guard,
+the ranking, the selection, the comments, already cached), and renders it for Slack, Discord and
+markdown. Its process CPU is split into each interest set's first channel (what a distinct set
+costs: the first one also tokenises the listing once) and every further channel with the same
+criteria; imports, the app's start-up, delivery and posting are left out. A SHA-256 of every
+rendered digest lets a change show that the digests did not change.
 """
 
 from __future__ import annotations
@@ -30,13 +40,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import json
+import sys
 import time
 from collections import Counter, defaultdict
 from typing import Any
 
 from bench._servers import (
     CATEGORIES,
+    ROOT,
     Deadline,
     ServerThread,
     SlackProcess,
@@ -50,6 +63,7 @@ from bench._servers import (
     table,
 )
 from bot.app import open_app
+from bot.render import discord, markdown, slack
 from bot.schedule.calendar import latest_announcement
 from bot.schedule.prescore import prescore
 from bot.scoring.claude import min_cache_tokens
@@ -118,6 +132,7 @@ async def _run_once(
     *,
     blocking_pool: bool = False,
     prescored: bool = True,
+    builds: bool = False,
 ) -> dict[str, Any]:
     import aiohttp
     from slack_sdk.web.async_client import AsyncWebClient
@@ -174,6 +189,10 @@ async def _run_once(
                     platforms={"slack"},
                     now=PRESCORE_AT,
                 )
+            if builds:
+                claude0 = len(claude.requests)
+                out["builds"] = await _builds_apart(server.url, claude.base_url, size["channels"])
+                out["builds"]["claude_calls"] = len(claude.requests) - claude0
             claude0 = len(claude.requests)
             commands0 = await asyncio.to_thread(_redis_commands, server)
             slack_cpu0 = (await slack.record())["cpu_s"]
@@ -279,6 +298,60 @@ async def _run_once(
     return out
 
 
+async def _builds_apart(redis_url: str, claude_url: str, channels: int) -> dict[str, Any]:
+    """`_builds` in a fresh process of its own (see the module's docstring)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.job",
+        "--builds",
+        json.dumps([redis_url, claude_url, channels]),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+    stdout, _ = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"the digest-building child process exited with {proc.returncode}")
+    result: dict[str, Any] = json.loads(stdout.decode().splitlines()[-1])
+    return result
+
+
+async def _builds(redis_url: str, claude_url: str, channels: int) -> dict[str, Any]:
+    """Every channel's digest built and rendered in turn, with the process CPU of each part."""
+    day = latest_announcement(NOW)
+    cpu = {"first": 0.0, "further": 0.0, "render": 0.0}
+    sets: set[str] = set()
+    digests = hashlib.sha256()
+    async with await open_app(
+        bench_settings(redis_url, claude_url=claude_url), offline=True
+    ) as app:
+        for i in range(channels):
+            config = await app.store.get_channel(f"slack:C{i:05d}")
+            assert config is not None
+            started = time.process_time()
+            digest = await app.library.build(config, await app.library.listing(day, CATEGORIES))
+            built = time.process_time()
+            rendered = (
+                slack.digest_messages(digest),
+                discord.digest_messages(digest),
+                markdown.render_markdown(digest),
+            )
+            ended = time.process_time()
+            key = digest.criteria.digest()
+            cpu["further" if key in sets else "first"] += ended - started
+            cpu["render"] += ended - built
+            sets.add(key)
+            digests.update(json.dumps(rendered, sort_keys=True, default=str).encode())
+    return {
+        "sets": len(sets),
+        "channels": channels,
+        "cpu_s_first": cpu["first"],
+        "cpu_s_further": cpu["further"],
+        "cpu_s_render": cpu["render"],
+        "sha256": digests.hexdigest(),
+    }
+
+
 def _redis_commands(server: RedisServer) -> Counter[str]:
     """Commands the redis-server has run so far, by name (INFO commandstats; INFO itself and the
     CONFIG RESETSTAT a reader might send left out)."""
@@ -322,7 +395,7 @@ async def run(quick: bool) -> dict[str, Any]:
                         )
                         break
                 cap = max(5.0, min(deadline.left - 5, RUN_CAP_SECONDS[quick] * scale))
-                result = await _run_once(threads, server, size, cap)
+                result = await _run_once(threads, server, size, cap, builds=scale == 1)
                 runs.append(result)
                 previous = result
                 if result["failures"]:
@@ -419,6 +492,30 @@ async def run(quick: bool) -> dict[str, Any]:
         summary["last_post_over_floor"] = rnd(first["to_last_post"] / first["floor_s"], 2)
         summary["goal_last_post_over_floor"] = GOAL_OVER_FLOOR
         summary["cpu_s_per_distinct_criteria"] = rnd(first["cpu_seconds"] / first["criteria"], 2)
+        if builds := first.get("builds"):
+            per_set = builds["cpu_s_first"] / builds["sets"]
+            further = builds["cpu_s_further"] / max(1, builds["channels"] - builds["sets"])
+            per_set_all = (builds["cpu_s_first"] + builds["cpu_s_further"]) / builds["sets"]
+            summary["build_cpu_s_per_distinct_set"] = rnd(per_set, 3)
+            summary["build_cpu_s_per_further_channel"] = rnd(further, 4)
+            summary["build_cpu_s_per_set_all_channels"] = rnd(per_set_all, 3)
+            summary["render_cpu_s_per_channel"] = rnd(
+                builds["cpu_s_render"] / builds["channels"], 4
+            )
+            summary["build_claude_calls"] = builds["claude_calls"]
+            summary["digests_sha256"] = builds["sha256"]
+            notes.insert(
+                0,
+                f"Digest building, scores cached (prescored): {per_set:.3f} s of CPU per distinct "
+                f"interest set (its first channel; {builds['sets']} sets), {further * 1000:.1f} ms "
+                f"per further channel with the same criteria, {per_set_all:.3f} s per set with all "
+                f"{builds['channels']} channels; from the listing in the store to the digest "
+                "rendered for Slack, Discord and markdown "
+                f"({builds['cpu_s_render'] / builds['channels'] * 1000:.1f} ms of it a channel), in "
+                "a fresh process (memos cold), one channel after another; imports, start-up, "
+                f"delivery and posting left out; {builds['claude_calls']} Claude calls. Rendered "
+                f"digests' SHA-256 {builds['sha256'][:16]}.",
+            )
         per_post = first["redis_commands"] / max(1, first["posts"])
         summary["redis_commands_per_posted_message"] = rnd(per_post, 1)
         notes.append(
@@ -507,3 +604,8 @@ async def run(quick: bool) -> dict[str, Any]:
         ],
         "notes": notes,
     }
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--builds"]:
+        print(json.dumps(asyncio.run(_builds(*json.loads(sys.argv[2])))), flush=True)

@@ -11,7 +11,16 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from bot.feedback import TasteModel
-from bot.models import ChannelConfig, Criteria, Digest, Listing, Paper, ScoredPaper, Usage
+from bot.models import (
+    AnnounceType,
+    ChannelConfig,
+    Criteria,
+    Digest,
+    Listing,
+    Paper,
+    ScoredPaper,
+    Usage,
+)
 from bot.scoring import guard, prompts
 from bot.scoring.base import status_line
 from bot.scoring.local import followed_authors
@@ -31,6 +40,8 @@ _FETCH_LEASE_MS = 5 * 60 * 1000
 _SHARED_SIZE = 64
 
 _Key = tuple[str, str, tuple[str, ...], dt.date | None]
+# A set lookup per paper instead of the property's tuple, for every channel's whole listing.
+_REPLACEMENTS = frozenset(t for t in AnnounceType if t.is_replacement)
 
 
 @dataclass
@@ -193,8 +204,9 @@ def rank(scored: Scored, criteria: Criteria, taste: TasteModel | None) -> list[S
     """The scored papers best first, each with the followed authors it has."""
     return sorted(
         (
-            # Built from models already validated: skip validating them again.
-            ScoredPaper.model_construct(
+            # Validated: pydantic keeps the given Paper and Score as they are (no revalidation),
+            # which is twice as fast as model_construct's Python loop, once per paper and set.
+            ScoredPaper(
                 paper=p,
                 score=taste.adjust(p, scored.scores[p.id]) if taste else scored.scores[p.id],
                 followed_authors=followed_authors(p, criteria.authors),
@@ -217,11 +229,9 @@ def channel_criteria(
 
 def candidates(channel: ChannelConfig, listing: Listing) -> list[Paper]:
     """The listing's papers this channel considers at all."""
-    return [
-        p
-        for p in listing.papers
-        if channel.include_replacements or not p.announce_type.is_replacement
-    ]
+    if channel.include_replacements:
+        return list(listing.papers)
+    return [p for p in listing.papers if p.announce_type not in _REPLACEMENTS]
 
 
 def shown(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> bool:
@@ -251,8 +261,16 @@ def left_out(s: ScoredPaper, channel: ChannelConfig, posted: set[str]) -> str | 
 def select(
     ranked: list[ScoredPaper], channel: ChannelConfig, posted: set[str]
 ) -> list[ScoredPaper]:
-    """What `shown` keeps, best first, capped at the channel's max; followed authors first, so a
-    busy day never pushes them out."""
-    chosen = [s for s in ranked if shown(s, channel, posted)]
-    chosen.sort(key=lambda s: not s.followed_authors)  # stable: each group stays best first
-    return chosen[: channel.max_papers]
+    """What `shown` keeps of `ranked` (best first: relevance never rises along it), capped at
+    the channel's max; followed authors first, so a busy day never pushes them out.
+
+    Every channel reads its whole day's ranking: the other papers are read only until the max is
+    reached or relevance falls below the threshold, past which only followed authors pass."""
+    followed = [s for s in ranked if s.followed_authors and shown(s, channel, posted)]
+    chosen = followed[: channel.max_papers]
+    for s in ranked:
+        if len(chosen) >= channel.max_papers or s.score.relevance < channel.relevance_threshold:
+            break
+        if not s.followed_authors and shown(s, channel, posted):
+            chosen.append(s)
+    return chosen

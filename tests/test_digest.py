@@ -117,3 +117,50 @@ async def test_past_day_is_backfilled_through_the_api(
     listing = await app.library.builder.listing(dt.date(2025, 6, 6), ["cs.CL"])
     assert listing.source == "arxiv recent + api"  # its ids on the recent page, then id_list
     assert listing.papers and all("cs.CL" in p.categories for p in listing.papers)
+
+
+def test_select_is_what_shown_keeps_followed_authors_first_within_the_max() -> None:
+    """select reads a ranking only as far as it needs: the same papers as filtering it all."""
+    import random
+
+    from bot.digest import select, shown
+    from bot.models import AnnounceType, ChannelConfig, Paper, Score, ScoredPaper
+
+    rng = random.Random(19)
+    for _ in range(300):
+        channel = ChannelConfig(
+            id="slack:C1",
+            max_papers=rng.randint(1, 8),
+            relevance_threshold=rng.randint(1, 10),
+            novelty_threshold=rng.randint(1, 10),
+        )
+        ranked = sorted(
+            (
+                ScoredPaper(
+                    paper=Paper(
+                        id=f"2506.{i:05d}",
+                        title=f"Paper {i}",
+                        authors=["A. Writer"],
+                        abstract="A study.",
+                        categories=["cs.CL"],
+                        primary_category="cs.CL",
+                        announce_type=AnnounceType.NEW,
+                    ),
+                    score=Score(
+                        paper_id=f"2506.{i:05d}",
+                        relevance=rng.randint(1, 10),
+                        novelty=rng.randint(1, 10),
+                        comment="",
+                        scorer="t",
+                    ),
+                    followed_authors=["A. Writer"] if rng.random() < 0.1 else [],
+                )
+                for i in range(rng.randint(0, 60))
+            ),
+            key=lambda s: (-s.score.relevance, -s.score.novelty, s.paper.id),
+        )
+        posted = {s.paper.id for s in ranked if rng.random() < 0.2}
+        kept = [s for s in ranked if shown(s, channel, posted)]
+        followed = [s for s in kept if s.followed_authors]
+        expected = (followed + [s for s in kept if not s.followed_authors])[: channel.max_papers]
+        assert select(ranked, channel, posted) == expected
