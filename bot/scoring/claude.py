@@ -32,7 +32,7 @@ from bot.llm.pricing import price_usage
 from bot.models import Criteria, Paper, Score, Usage
 from bot.scoring import guard, prompts, sets
 from bot.scoring.base import Failure, ScoringResult, Sink
-from bot.scoring.local import _NEGATIVE, LocalRanker
+from bot.scoring.local import LocalRanker, wanted
 from bot.scoring.memo import papers_key
 from bot.scoring.text import terms
 from bot.settings import LLMSettings
@@ -1086,7 +1086,7 @@ def _interest_terms(criteria: Criteria) -> frozenset[str]:
     """The terms the interests ask for: topic names, each description up to its 'Not:' (what
     follows counts against: the local ranker's own reading of a description), and the keywords."""
     asked = [topic.name for topic in criteria.topics]
-    asked += [_NEGATIVE.split(topic.description, maxsplit=1)[0] for topic in criteria.topics]
+    asked += [wanted(topic.description) for topic in criteria.topics]
     return frozenset(t for text in asked + criteria.keywords for t in terms(text))
 
 

@@ -18,7 +18,7 @@ from bot.scoring.base import ScoringResult, Sink
 from bot.scoring.memo import LastUsed, papers_key
 from bot.scoring.text import paper_terms, surface_words, terms
 
-__all__ = ["LocalRanker", "author_key", "followed_authors"]
+__all__ = ["LocalRanker", "author_key", "followed_authors", "wanted"]
 
 _K1, _B = 1.2, 0.75
 # Cues for the novelty axis. The local ranker cannot judge novelty; these cues only separate
@@ -55,6 +55,12 @@ def _lower(title: str, abstract: str) -> str:
 @functools.lru_cache(maxsize=50_000)
 def _novelty(abstract: str) -> int:
     return 5 + (2 if _NOVEL.search(abstract) else 0) - (2 if _ROUTINE.search(abstract) else 0)
+
+
+def wanted(description: str) -> str:
+    """A topic's description up to its 'Not:'/'Irrelevant:': what it asks for (the rest counts
+    against)."""
+    return _NEGATIVE.split(description, maxsplit=1)[0]
 
 
 class _Query:
