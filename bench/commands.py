@@ -10,7 +10,8 @@ FakeSlack and the load generator run in a child process of their own (`python -m
 * ack latency: from sending the request to Bolt's HTTP 200 (Slack gives up after 3 s);
 * reply latency: from sending to the reply arriving at the fake's response_url;
 * the floor: a bare slack-bolt AsyncApp that only acks and answers "ok", sent the same requests
-  by the same load generator first in the same run; the headline is the bot's ack over it;
+  by the same load generator in the same run, its rounds taking turns with the bot's (three
+  rounds each, the order rotating); the headline is the bot's ack over it;
 * the tight floor: the same bare app in the bot's configuration (process_before_response=True,
   the reply in a task of its own), which does not wait for Bolt's 10 ms polling of the ack: what
   the bot's own work adds to an ack, with nothing of Bolt's default left to hide it.
@@ -23,15 +24,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 from bench._servers import CATEGORIES, ROOT, bench_settings, bundled_papers, percentile, rnd, table
 from bot.app import open_app
+from bot.runtime import settle_heap
 from bot.sources.bundled import bundled_days
 from tests.fakes.redis_server import LOCALHOST, RedisServer, free_port
 from tests.fakes.slack_server import command_payload, signed_headers
@@ -129,9 +133,16 @@ async def _client_main() -> None:
         while line := await asyncio.to_thread(sys.stdin.readline):
             request = json.loads(line)
             slack.response_times.clear()  # the same keys come again in the next run
-            samples = await _load(
-                request["url"], slack, request["rounds"], request["commands"], request["tag"]
-            )
+            # A collection here would hold this loop for tens of ms, and with it the
+            # measurement of whichever app happened to be sending then: collect in between.
+            gc.collect()
+            gc.disable()
+            try:
+                samples = await _load(
+                    request["url"], slack, request["rounds"], request["commands"], request["tag"]
+                )
+            finally:
+                gc.enable()
             print(json.dumps({"samples": samples}), flush=True)
     finally:
         await slack.close()
@@ -190,12 +201,9 @@ def _floor_app(client: Any, *, tight: bool = False) -> Any:
     return bare
 
 
-async def _serve(
-    proc: Any, bolt: Any, rounds: int, path: str
-) -> tuple[list[dict[str, Any]], float]:
-    """Serve `bolt` on a free port and have the load generator send every user's commands: once
-    unmeasured (the first app served would otherwise also pay the warm-up of the load
-    generator, the fake and the interpreter), then `rounds` times."""
+@contextlib.asynccontextmanager
+async def _served(bolt: Any, path: str) -> AsyncIterator[str]:
+    """`bolt` served by aiohttp on a free port of 127.0.0.1; yields its URL."""
     from aiohttp import web
 
     port = free_port()
@@ -203,23 +211,41 @@ async def _serve(
     await runner.setup()
     await web.TCPSite(runner, LOCALHOST, port).start()
     try:
-        for tag, n in (("unmeasured-", 1), ("", rounds)):
-            started = time.perf_counter()
-            request = {
-                "url": f"http://{LOCALHOST}:{port}{path}",
-                "rounds": n,
-                "commands": COMMANDS,
-                "tag": tag,
-            }
-            proc.stdin.write((json.dumps(request) + "\n").encode())
-            await proc.stdin.drain()
-            line = await asyncio.wait_for(proc.stdout.readline(), 300)
-            seconds = time.perf_counter() - started
+        yield f"http://{LOCALHOST}:{port}{path}"
     finally:
         await runner.cleanup()
+
+
+async def _send(proc: Any, url: str, tag: str) -> tuple[list[dict[str, Any]], float]:
+    """Have the load generator send every user's commands once to `url`."""
+    started = time.perf_counter()
+    request = {"url": url, "rounds": 1, "commands": COMMANDS, "tag": tag}
+    proc.stdin.write((json.dumps(request) + "\n").encode())
+    await proc.stdin.drain()
+    line = await asyncio.wait_for(proc.stdout.readline(), 300)
     if not line:
         raise RuntimeError("the load-generator process ended without results")
-    return json.loads(line)["samples"], seconds
+    return json.loads(line)["samples"], time.perf_counter() - started
+
+
+async def _interleaved(
+    proc: Any, urls: dict[str, str], rounds: int
+) -> tuple[dict[str, list[Any]], float]:
+    """Every app's samples: one unmeasured round each (the first app would otherwise also pay
+    the warm-up of the load generator, the fake and the interpreter), then `rounds` rounds in
+    turn, the order rotating, so a busy spell of this shared machine falls on all of them
+    alike rather than on whichever ran in it. Also the seconds the bot's rounds took."""
+    names = list(urls)
+    samples: dict[str, list[Any]] = {name: [] for name in names}
+    seconds = 0.0
+    for name in names:
+        await _send(proc, urls[name], f"unmeasured-{name}-")
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            got, took = await _send(proc, urls[name], f"r{r}-{name}-")
+            samples[name].extend(got)
+            seconds += took if name == "bot" else 0.0
+    return samples, seconds
 
 
 async def run(quick: bool) -> dict[str, Any]:
@@ -228,7 +254,7 @@ async def run(quick: bool) -> dict[str, Any]:
     from bot.chat.slack.app import EVENTS_PATH, build_slack_app
 
     days = bundled_days()[-1:] if quick else bundled_days()
-    rounds = 1 if quick else 2
+    rounds = 1 if quick else 3
     import aiohttp
 
     proc, slack_url = await _start_client()
@@ -236,9 +262,6 @@ async def run(quick: bool) -> dict[str, Any]:
     session = aiohttp.ClientSession()
     try:
         client = AsyncWebClient(token="xoxb-bench", base_url=slack_url + "/api/", session=session)
-        # The floor first, on the same machine, load generator and fake, in the same run.
-        floor_samples, _ = await _serve(proc, _floor_app(client), rounds, EVENTS_PATH)
-        tight_samples, _ = await _serve(proc, _floor_app(client, tight=True), rounds, EVENTS_PATH)
         with RedisServer() as server:
             settings = bench_settings(server.url, slack_signing_secret=SECRET)
             async with await open_app(settings, offline=True) as app:
@@ -248,7 +271,16 @@ async def run(quick: bool) -> dict[str, Any]:
                     await app.store.put_listing(day, CATEGORIES, papers)
                     stored += len(papers)
                 bolt = build_slack_app(app.chat(app.commands()), client=client)
-                samples, seconds = await _serve(proc, bolt, rounds, EVENTS_PATH)
+                settle_heap()  # as `arxiv-bot run` does once started
+                # The floors on the same machine, load generator and fake, in the same run.
+                async with (
+                    _served(_floor_app(client), EVENTS_PATH) as floor,
+                    _served(_floor_app(client, tight=True), EVENTS_PATH) as tight,
+                    _served(bolt, EVENTS_PATH) as bot,
+                ):
+                    got, seconds = await _interleaved(
+                        proc, {"floor": floor, "tight_floor": tight, "bot": bot}, rounds
+                    )
     finally:
         await session.close()
         if proc.returncode is None:
@@ -258,6 +290,7 @@ async def run(quick: bool) -> dict[str, Any]:
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
+    samples, floor_samples, tight_samples = got["bot"], got["floor"], got["tight_floor"]
 
     rows = []
     summary: dict[str, Any] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ from bot.health import Check, start_health
 from bot.schedule.scheduler import Scheduler
 from bot.settings import Settings
 
-__all__ = ["serve"]
+__all__ = ["serve", "settle_heap"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         )
         health = await start_health(settings.health_port, checks)
         await scheduler.start()
+        settle_heap()
         log.warning("arxiv-bot running as %s (%s)", owner, ", ".join(posters) or "no chat")
         await stop.wait()
         log.warning("stopping: draining running jobs for up to %.0f s", settings.drain_seconds)
@@ -64,6 +66,15 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> Non
         for close in reversed(closers):
             await close()
         await app.close()
+
+
+def settle_heap() -> None:
+    """Put what start-up made (imported modules, clients, settings: some 230,000 objects) out of
+    the collector's reach. Each full collection would otherwise walk them all, holding the event
+    loop, and with it every ack, for 130-190 ms on a 2-core machine (`bench commands`). Objects
+    made later, a day's papers, are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _as_check(connected: Callable[[], object]) -> Check:
