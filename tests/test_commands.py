@@ -4,6 +4,7 @@ clear sentence (issue 18), with validation in the models (issue 17)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from bot.render.discord import reply_embed
 from bot.render.slack import reply_blocks
 from bot.settings import ChannelDefaults
 from tests.conftest import MakeApp
+from tests.fakes.anthropic_server import FakeAnthropic
 
 CID = "slack:C1"
 PING = "<@U0BOSS> <#C0ALL> <!here> @everyone"
@@ -236,3 +238,30 @@ def test_followed_authors_are_shown_on_a_busy_day_within_max() -> None:
     )
     chosen = select(ranked, channel, posted=set())
     assert len(chosen) == 3 and chosen[0].followed_authors == ["J. Doe"]
+
+
+async def test_score_answers_without_waiting_for_other_sets(
+    make_app: MakeApp, fake_claude: FakeAnthropic
+) -> None:
+    """`score ID` scores and comments alone: a digest's scoring waits `llm.gather_seconds` for
+    other channels' interests to share its calls, and once more for its comments; a user typing
+    the command would wait out both windows for nobody (2.3 s here before, at 1 s each)."""
+    gather = 3.0
+    app = await make_app(
+        claude=fake_claude,
+        llm={"base_url": fake_claude.base_url, "max_retries": 1, "gather_seconds": gather},
+    )
+    ask = Ask(app, app.commands())
+    paper = _paper("2506.99201", title="Diffusion models for image segmentation", cats=["cs.CL"])
+    await app.store.put_listing(dt.date(2025, 6, 24), ["cs.CL"], [paper])
+    await ask("topic add Diffusion: diffusion models for image segmentation")
+    await ask("threshold 1 1")
+    started = time.perf_counter()
+    reply = await ask("score 2506.99201")
+    took = time.perf_counter() - started
+    fields = dict(reply.fields)
+    assert fields["Scored by"] == "claude-haiku-4-5" and fields["Verdict"].startswith("Passes")
+    assert "benchmark" in fields["Comment"]  # Claude's sentence, not the local ranker's
+    tools = [r["tool_choice"]["name"] for r in fake_claude.requests]
+    assert tools == ["rate_papers", "comment_papers"], tools
+    assert took < gather, f"score took {took:.1f} s"

@@ -111,7 +111,11 @@ class Scorer(Protocol):
         listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
-    ) -> ScoringResult: ...
+        alone: bool = False,
+    ) -> ScoringResult:
+        """`alone`: someone is waiting for this answer (`score ID`): the call waits for no other
+        set of interests to share it, which would add their gathering windows to the reply."""
+        ...
 
     async def comment(
         self,
@@ -120,6 +124,8 @@ class Scorer(Protocol):
         *,
         budget_usd: float | None = None,
         sink: Sink | None = None,
+        alone: bool = False,
     ) -> tuple[dict[str, str], Usage]:
-        """A one-sentence comment per paper (those it could write), and what writing them cost."""
+        """A one-sentence comment per paper (those it could write), and what writing them cost;
+        `alone` as for score."""
         ...

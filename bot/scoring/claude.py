@@ -435,16 +435,18 @@ class ClaudeScorer:
         listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
+        alone: bool = False,
     ) -> ScoringResult:
         """Scores for `papers`; `listing` (all the day's papers these came from) is the title
-        list the triage shows, the same for every channel on that listing."""
+        list the triage shows, the same for every channel on that listing. `alone`: someone
+        waits for the answer, so no rendezvous or gathering with other sets."""
         result = ScoringResult(usage=Usage(model=self.name), sink=sink, budget_usd=budget_usd)
         if not papers:
             return result
         self._start_clock(result)
         listing = listing or papers
-        async with self._gathering(listing) as gathering:
-            kept = await self._kept_by_triage(papers, listing, criteria, result)
+        async with self._gathering(listing, alone=alone) as gathering:
+            kept = await self._kept_by_triage(papers, listing, criteria, result, alone=alone)
             candidates = [p for p in papers if p.id in kept]
             await result.add_scores(
                 {
@@ -469,7 +471,13 @@ class ClaudeScorer:
         return result
 
     async def _kept_by_triage(
-        self, papers: list[Paper], listing: list[Paper], criteria: Criteria, result: ScoringResult
+        self,
+        papers: list[Paper],
+        listing: list[Paper],
+        criteria: Criteria,
+        result: ScoringResult,
+        *,
+        alone: bool,
     ) -> set[str]:
         """The papers that go on to the abstract pass: those whose title plainly names the
         interests (the triage would keep them: their titles are not sent, unless the whole list
@@ -481,8 +489,10 @@ class ClaudeScorer:
         if not doubtful:
             return sure
         wait = _RENDEZVOUS_SECONDS if self.settings.use_batches_api else _RENDEZVOUS_SECONDS / 2
+        if alone:
+            wait = 0.0
         kept: set[str] = set()
-        if self.settings.sets_per_call > 1:
+        if self.settings.sets_per_call > 1 and not alone:
             ask = await self._triage_gathered(_Ask(doubtful, criteria, result), listing, wait)
             kept = {pid for pid, keep in ask.kept.items() if keep}
             doubtful, wait = await ask.rest, 0.0  # the gathering was the rendezvous
@@ -622,10 +632,13 @@ class ClaudeScorer:
 
     # several sets of interests per call ---------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _gathering(self, listing: list[Paper]) -> AsyncIterator[_Gathering | None]:
+    async def _gathering(
+        self, listing: list[Paper], *, alone: bool
+    ) -> AsyncIterator[_Gathering | None]:
         """Count this run among the sets scoring `listing` now, from before its triage, so that
-        the first whose triage ends knows how many to wait for. (None: one set per call.)"""
-        if self.settings.sets_per_call < 2:
+        the first whose triage ends knows how many to wait for. (None: one set per call, or
+        `alone`.)"""
+        if self.settings.sets_per_call < 2 or alone:
             yield None
             return
         gathering = self._join(papers_key(listing))
@@ -882,8 +895,9 @@ class ClaudeScorer:
         *,
         budget_usd: float | None = None,
         sink: Sink | None = None,
+        alone: bool = False,
     ) -> tuple[dict[str, str], Usage]:
-        """One sentence per paper, for the few a channel posts (or `score ID` shows), after
+        """One sentence per paper, for the few a channel posts (or `score ID` shows, `alone`), after
         scoring, so that comments are written only where someone reads them: in calls shared
         with the other sets commenting now, then one small call for what those lost. What is not
         commented (a failure, the budget) is left out: the caller uses the local comment."""
@@ -892,7 +906,7 @@ class ClaudeScorer:
             return {}, result.usage
         self._start_clock(result)
         ask = _Ask(papers, criteria, result)
-        if self.settings.sets_per_call > 1:
+        if self.settings.sets_per_call > 1 and not alone:
             papers = await self._comments_gathered(ask)
         if papers:
             ask.comments.update(await self._comment_alone(papers, criteria, result))

@@ -247,6 +247,7 @@ class LocalRanker:
         listing: list[Paper] | None = None,
         budget_usd: float | None = None,
         sink: Sink | None = None,
+        alone: bool = False,
     ) -> ScoringResult:
         return ScoringResult(scores={s.paper_id: s for s in self.rank(papers, criteria)})
 
@@ -257,5 +258,6 @@ class LocalRanker:
         *,
         budget_usd: float | None = None,
         sink: Sink | None = None,
+        alone: bool = False,
     ) -> tuple[dict[str, str], Usage]:
         return {s.paper_id: s.comment for s in self.rank(papers, criteria)}, Usage()

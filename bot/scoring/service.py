@@ -83,8 +83,8 @@ class ScoringService:
         budget_usd: float | None = None,
         comment: bool = False,
     ) -> Scored:
-        """`comment`: also write the comments the scores lack (for `score ID`; a digest asks
-        only for the papers it posts, through `comment`)."""
+        """`comment`: also write the comments the scores lack, for `score ID`, whose user waits:
+        its calls go alone (a digest asks only for the papers it posts, through `comment`)."""
         out = Scored()
         local = self._local(papers, criteria)
         for paper in papers:
@@ -104,7 +104,9 @@ class ScoringService:
         result = ScoringResult()
         if missing:
             sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
-            result = await self._score_once(missing, papers, criteria, chash, day, budget_usd, sink)
+            result = await self._score_once(
+                missing, papers, criteria, chash, day, budget_usd, sink, alone=comment
+            )
             out.cached += result.from_cache
             cached.update(result.scores)
             out.usage = result.usage
@@ -113,7 +115,7 @@ class ScoringService:
         await self._guard(out, local, criteria, chash, channel_id, budget_usd, result)
         if need := [p for p in out.scanned if comment and not out.scores[p.id].comment]:
             budget = None if budget_usd is None else budget_usd - out.usage.cost_usd
-            comments, usage = await self._comments(need, criteria, channel_id, budget)
+            comments, usage = await self._comments(need, criteria, channel_id, budget, alone=True)
             out.usage += usage
             for p in need:
                 out.scores[p.id] = out.scores[p.id].model_copy(update={"comment": comments[p.id]})
@@ -175,6 +177,8 @@ class ScoringService:
         day: dt.date | None,
         budget: float | None,
         sink: Sink,
+        *,
+        alone: bool = False,
     ) -> ScoringResult:
         name = scoring_lease(self.lease, self.scorer.name, chash, day)
         # Another channel or replica scoring these criteria is waited for, then its scores taken.
@@ -182,7 +186,9 @@ class ScoringService:
         async with self.store.lease(name, ttl_ms=_SCORING_LEASE_MS, wait=_WAIT_SECONDS) as lease:
             if lease is None:
                 raise ScoringBusy("Another replica is still scoring these papers.")
-            return await self._score_missing(papers, listing, criteria, chash, budget, sink)
+            return await self._score_missing(
+                papers, listing, criteria, chash, budget, sink, alone=alone
+            )
 
     async def comment(
         self,
@@ -209,7 +215,13 @@ class ScoringService:
         ], usage
 
     async def _comments(
-        self, papers: list[Paper], criteria: Criteria, channel_id: str, budget: float | None
+        self,
+        papers: list[Paper],
+        criteria: Criteria,
+        channel_id: str,
+        budget: float | None,
+        *,
+        alone: bool = False,
     ) -> tuple[dict[str, str], Usage]:
         """Comments by paper id for every one of `papers`: from the score cache (another channel
         with these criteria wrote them), from the scorer, or else the local ranker's."""
@@ -226,7 +238,7 @@ class ScoringService:
             if todo:
                 sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
                 written, usage = await self.scorer.comment(
-                    todo, criteria, budget_usd=budget, sink=sink
+                    todo, criteria, budget_usd=budget, sink=sink, alone=alone
                 )
                 await self.store.put_scores(
                     self.scorer.name,
@@ -250,12 +262,16 @@ class ScoringService:
         chash: str,
         budget: float | None,
         sink: Sink,
+        *,
+        alone: bool,
     ) -> ScoringResult:
         """Score what no other channel or replica has scored meanwhile (under the lease)."""
         cached = await self.store.get_scores(self.scorer.name, chash, [p.id for p in papers])
         todo = [p for p in papers if p.id not in cached]
         result = (
-            await self.scorer.score(todo, criteria, listing=listing, budget_usd=budget, sink=sink)
+            await self.scorer.score(
+                todo, criteria, listing=listing, budget_usd=budget, sink=sink, alone=alone
+            )
             if todo
             else ScoringResult()
         )
