@@ -41,6 +41,8 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from bench._servers import (
     CATEGORIES,
     TOPIC_SETS,
@@ -137,6 +139,15 @@ _USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_token
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
+def _title_skips() -> dict[str, float]:
+    """arxivbot_title_skips_total by outcome (the counter is the process's: read it around a run)."""
+    return {
+        outcome: REGISTRY.get_sample_value("arxivbot_title_skips_total", {"outcome": outcome})
+        or 0.0
+        for outcome in ("relevant", "below")
+    }
+
+
 async def _one_day(
     threads: ServerThread,
     redis_url: str,
@@ -151,6 +162,7 @@ async def _one_day(
     fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
     fake.judge = realistic_judge
     await threads.start(fake)
+    skips_before = _title_skips()
     started = time.perf_counter()
     llm: dict[str, Any] = {**MODES[mode], "model": model}
     if sets_per_call is not None:
@@ -212,6 +224,13 @@ async def _one_day(
             repr([sorted(s.paper.id for s in d.papers) for d in digests]).encode()
         ).hexdigest()[:12],
         "seconds": seconds,
+        # Titles that skipped the triage, by their abstract's relevance, as /metrics counts them.
+        **{
+            f"skipped_{outcome}": after - before
+            for (outcome, before), after in zip(
+                skips_before.items(), _title_skips().values(), strict=True
+            )
+        },
     }
     # Where the tokens go, by call kind and part of the request.
     parts: dict[str, int] = defaultdict(int)
@@ -617,6 +636,9 @@ async def run(quick: bool) -> dict[str, Any]:
             )
             summary["abstract_share"] = rnd(p.get("abstracts_sent", 0) / max(1, t["scanned"]), 3)
             summary["titles_triaged_share"] = rnd(p.get("titles_sent", 0) / max(1, t["scanned"]), 3)
+            relevant = sum(r["skipped_relevant"] for r in results[(key, 1)])
+            skipped = relevant + sum(r["skipped_below"] for r in results[(key, 1)])
+            summary["title_skips_relevant_share"] = rnd(relevant / max(1, skipped), 3)
         summary[f"calls_per_day_1ch_{key}"] = rnd(t["calls"] / t["days"], 1)
         summary[f"prefix_share_{key}"] = rnd(
             (p.get("triage_prefix", 0) + p.get("score_prefix", 0)) / max(1, total), 3
@@ -713,6 +735,12 @@ def _headline(
         [
             "scanned papers that reach the abstract pass",
             summary["abstract_share"],
+            "(reported)",
+        ],
+        [
+            "titles that skipped the triage and scored relevant (6+) on the abstract "
+            "(/metrics: arxivbot_title_skips_total; the skip pays above about 0.8)",
+            summary["title_skips_relevant_share"],
             "(reported)",
         ],
     ]

@@ -14,6 +14,7 @@ __all__ = [
     "LLM_DOLLARS",
     "LLM_TOKENS",
     "PAPERS_FETCHED",
+    "TITLE_SKIPS",
     "record_usage",
 ]
 
@@ -23,6 +24,16 @@ LLM_DOLLARS = Counter("arxivbot_llm_dollars", "Claude spend in US dollars")
 DIGESTS = Counter("arxivbot_digests", "Digests by outcome", ["status"])
 BACKGROUND_FAILURES = Counter(
     "arxivbot_background_failures", "Background tasks that ended with an error", ["task"]
+)
+# Titles naming the interests skip the title triage (llm.triage_skip_title_terms). The share that
+# then scores "relevant" on the abstract is a lower bound of what the triage would have kept: the
+# skip pays while that share stays above about 0.8 (bench cost: a triaged title costs 16-22 input
+# tokens, an abstract pass 93-99 with its row; the skip saves the first, and wastes the second on
+# each title the triage would have dropped).
+TITLE_SKIPS = Counter(
+    "arxivbot_title_skips",
+    "Papers that skipped the title triage, by their abstract relevance (relevant: 6 or more)",
+    ["outcome"],
 )
 COMMAND_SECONDS = Histogram("arxivbot_command_seconds", "Chat command latency", ["command"])
 JOB_SECONDS = Histogram(

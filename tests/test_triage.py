@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.models import Criteria, Paper, Topic
 from bot.scoring.claude import TRIAGE_DROP, ClaudeScorer
@@ -74,6 +75,7 @@ async def _score(fake: FakeAnthropic, **llm: Any) -> dict[str, Any]:
 async def test_titles_naming_the_interests_skip_the_triage(
     fake_claude: FakeAnthropic, batches: bool
 ) -> None:
+    before = _skips()
     scores = await _score(fake_claude, use_batches_api=batches)
     [triage] = _by_tool(fake_claude, "triage_titles")
     assert PAPERS[0].title not in triage and PAPERS[1].title not in triage
@@ -86,6 +88,20 @@ async def test_titles_naming_the_interests_skip_the_triage(
     assert {PAPERS[0].title, PAPERS[1].title} <= scored
     assert scores[PAPERS[1].id].comment != TRIAGE_DROP and scores[PAPERS[1].id].relevance >= 6
     assert scores[PAPERS[3].id].comment == TRIAGE_DROP
+    # /metrics tells the operator whether the skip pays on the real model: both skipped titles
+    # counted, by the relevance their abstracts reached.
+    relevant = sum(scores[p.id].relevance >= 6 for p in PAPERS[:2])
+    after = _skips()
+    assert (after[0] - before[0], after[1] - before[1]) == (relevant, 2 - relevant)
+
+
+def _skips() -> tuple[float, float]:
+    """arxivbot_title_skips_total as /metrics serves it: (relevant, below)."""
+    sample = REGISTRY.get_sample_value
+    return (
+        sample("arxivbot_title_skips_total", {"outcome": "relevant"}) or 0.0,
+        sample("arxivbot_title_skips_total", {"outcome": "below"}) or 0.0,
+    )
 
 
 async def test_with_the_skip_off_every_title_is_triaged(fake_claude: FakeAnthropic) -> None:

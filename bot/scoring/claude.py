@@ -26,6 +26,7 @@ from typing import Any
 
 import anthropic
 
+from bot import metrics
 from bot.llm.client import make_client
 from bot.llm.errors import API_ERRORS, describe_api_error, retry_wait
 from bot.llm.pricing import price_usage
@@ -445,8 +446,11 @@ class ClaudeScorer:
             return result
         self._start_clock(result)
         listing = listing or papers
+        skipped = self._on_topic(papers, criteria) if self.triage else set()
         async with self._gathering(listing, alone=alone) as gathering:
-            kept = await self._kept_by_triage(papers, listing, criteria, result, alone=alone)
+            kept = await self._kept_by_triage(
+                papers, listing, criteria, result, sure=skipped, alone=alone
+            )
             candidates = [p for p in papers if p.id in kept]
             await result.add_scores(
                 {
@@ -468,6 +472,7 @@ class ClaudeScorer:
             chunks = await self._score_batch(chunks, criteria, result)
             self._start_clock(result)
         await asyncio.gather(*(self._score_chunk(c, criteria, result) for c in chunks))
+        _count_skips(skipped, result)
         return result
 
     async def _kept_by_triage(
@@ -477,6 +482,7 @@ class ClaudeScorer:
         criteria: Criteria,
         result: ScoringResult,
         *,
+        sure: set[str],
         alone: bool,
     ) -> set[str]:
         """The papers that go on to the abstract pass: those whose title plainly names the
@@ -484,7 +490,6 @@ class ClaudeScorer:
         is cached for other readers anyway), and those the triage keeps of the rest."""
         if not self.triage:
             return {p.id for p in papers}
-        sure = self._on_topic(papers, criteria)
         doubtful = [p for p in papers if p.id not in sure]
         if not doubtful:
             return sure
@@ -1102,6 +1107,19 @@ def _interest_terms(criteria: Criteria) -> frozenset[str]:
     asked = [topic.name for topic in criteria.topics]
     asked += [wanted(topic.description) for topic in criteria.topics]
     return frozenset(t for text in asked + criteria.keywords for t in terms(text))
+
+
+def _count_skips(skipped: set[str], result: ScoringResult) -> None:
+    """How often a title that skipped the triage went on to score relevant on its abstract
+    (metrics.TITLE_SKIPS): the check that the skip pays on the real model, whose triage the
+    fake's only imitates."""
+    scored = [result.scores[i] for i in skipped if i in result.scores and i not in result.fallback]
+    if not scored:
+        return
+    relevant = sum(1 for s in scored if s.relevance >= prompts.TRIAGE_BAR)
+    metrics.TITLE_SKIPS.labels(outcome="relevant").inc(relevant)
+    metrics.TITLE_SKIPS.labels(outcome="below").inc(len(scored) - relevant)
+    log.info("%d of %d titles that skipped the triage scored relevant", relevant, len(scored))
 
 
 def _chunked(papers: list[Paper], size: int) -> list[list[Paper]]:

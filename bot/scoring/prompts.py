@@ -20,6 +20,7 @@ __all__ = [
     "INSTRUCTIONS",
     "SCORE_SETS_TOOL",
     "SCORE_TOOL",
+    "TRIAGE_BAR",
     "TRIAGE_SETS_TOOL",
     "TRIAGE_TOOL",
     "VERSION",
@@ -39,6 +40,8 @@ __all__ = [
 # Part of the score cache key: bump it when the prompt, the tools or the scales change, so that
 # scores made under the old prompt are not served as if made under the new one.
 VERSION = "6"
+# What the title triage keeps for: the titles that could reach this relevance on the abstract.
+TRIAGE_BAR = 6
 
 INSTRUCTIONS = """\
 You judge new arXiv papers against a research team's <interests>: `triage_titles` on titles \
@@ -112,7 +115,8 @@ COMMENT_TOOL = _rows_tool(
 
 TRIAGE_TOOL = {
     "name": "triage_titles",
-    "description": "The numbers of the titles that could plausibly reach relevance 6 or more.",
+    "description": "The numbers of the titles that could plausibly reach relevance "
+    f"{TRIAGE_BAR} or more.",
     "input_schema": {
         "type": "object",
         "properties": {"keep": {"type": "array", "items": {"type": "integer"}}},
@@ -309,7 +313,7 @@ def triage_task(count: int | str, criteria: Criteria) -> str:
 TRIAGE_SETS_TOOL = _rows_tool(
     "triage_titles_for_sets",
     "For every interest set: [its set number, then the numbers of the titles that could "
-    "plausibly reach relevance 6 or more for that set's interests].",
+    f"plausibly reach relevance {TRIAGE_BAR} or more for that set's interests].",
     "keep",
     {"type": "array", "items": {"type": "integer"}, "minItems": 1},
 )
