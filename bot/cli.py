@@ -176,9 +176,9 @@ def digest(
                 if source is not None:
                     # A file is scored as given, never stored as that day's official listing.
                     listing = await source.listing(day, config.categories)
-                    result = await a.library.build(config, listing)
+                    result = await a.library.build(config, listing, alone=True)
                 else:
-                    result = await a.library.digest(config, day=day)
+                    result = await a.library.digest(config, day=day, alone=True)
             _using(a)
             if fmt == "json":
                 text = json.dumps(_json_digest(result), indent=2)

@@ -106,7 +106,10 @@ class DigestBuilder:
         listing: Listing | None = None,
         skip_posted: bool = True,
         criteria: Criteria | None = None,
+        alone: bool = False,
     ) -> Digest:
+        """`alone`: someone waits for this digest, so its Claude calls wait for no other set of
+        interests to share them (the scheduled ones do: they share calls with every channel)."""
         listing = listing or await self.listing(day, channel.categories)
         papers = candidates(channel, listing)
         taste = await TasteModel.load(self.store, channel.id)
@@ -122,7 +125,9 @@ class DigestBuilder:
             )
         )
         async with shared.lock:  # the first channel scores; the others with these interests wait
-            scored = shared.scored or await self._score(channel, papers, criteria, listing.day)
+            scored = shared.scored or await self._score(
+                channel, papers, criteria, listing.day, alone=alone
+            )
             if shared.scored is None and not scored.failures:
                 shared.scored = _as_read_back(scored, self.scoring)
         # Without a taste model the ranking depends on the shared scores alone: sorted once.
@@ -144,6 +149,7 @@ class DigestBuilder:
             criteria,
             channel_id=channel.id,
             budget_usd=await self.budget_left(channel),
+            alone=alone,
         )
         return Digest(
             channel=channel.id,
@@ -170,7 +176,13 @@ class DigestBuilder:
         return shared
 
     async def _score(
-        self, channel: ChannelConfig, papers: list[Paper], criteria: Criteria, day: dt.date | None
+        self,
+        channel: ChannelConfig,
+        papers: list[Paper],
+        criteria: Criteria,
+        day: dt.date | None,
+        *,
+        alone: bool,
     ) -> Scored:
         return await self.scoring.score(
             papers,
@@ -178,6 +190,7 @@ class DigestBuilder:
             day=day,
             channel_id=channel.id,
             budget_usd=await self.budget_left(channel),
+            alone=alone,
         )
 
     def _scored_by(self, scored: Scored) -> str:

@@ -84,17 +84,22 @@ class Library:
         await self.store.put_papers([paper])
         return paper
 
-    async def digest(self, channel: ChannelConfig, *, day: dt.date | None = None) -> Digest:
+    async def digest(
+        self, channel: ChannelConfig, *, day: dt.date | None = None, alone: bool = False
+    ) -> Digest:
+        """`alone`: someone waits for it (`digest now`): its scoring waits for no other set."""
         listing = await self.listing(day, channel.categories)
-        return await self.builder.build(channel, listing=listing)
+        return await self.builder.build(channel, listing=listing, alone=alone)
 
     @property
     def scoring(self) -> ScoringService:
         """The interactive scoring (and its local ranker) the digests use."""
         return self.builder.scoring
 
-    async def build(self, channel: ChannelConfig, listing: Listing) -> Digest:
-        return await self.builder.build(channel, listing=listing)
+    async def build(
+        self, channel: ChannelConfig, listing: Listing, *, alone: bool = False
+    ) -> Digest:
+        return await self.builder.build(channel, listing=listing, alone=alone)
 
     async def criteria(self, channel: ChannelConfig, day: dt.date | None) -> Criteria:
         return await self.builder.criteria(channel, day)

@@ -240,12 +240,13 @@ def test_followed_authors_are_shown_on_a_busy_day_within_max() -> None:
     assert len(chosen) == 3 and chosen[0].followed_authors == ["J. Doe"]
 
 
-async def test_score_answers_without_waiting_for_other_sets(
+async def test_a_user_waiting_waits_for_no_other_sets(
     make_app: MakeApp, fake_claude: FakeAnthropic
 ) -> None:
-    """`score ID` scores and comments alone: a digest's scoring waits `llm.gather_seconds` for
-    other channels' interests to share its calls, and once more for its comments; a user typing
-    the command would wait out both windows for nobody (2.3 s here before, at 1 s each)."""
+    """`score ID` and `digest now` score and comment alone: a scheduled digest's scoring waits
+    `llm.gather_seconds` for other channels' interests to share its calls, and once more for its
+    comments; a user typing the command would wait out both windows for nobody (at 1 s each,
+    `score` took 2.3 s here before, 0.3 s now)."""
     gather = 3.0
     app = await make_app(
         claude=fake_claude,
@@ -265,3 +266,13 @@ async def test_score_answers_without_waiting_for_other_sets(
     tools = [r["tool_choice"]["name"] for r in fake_claude.requests]
     assert tools == ["rate_papers", "comment_papers"], tools
     assert took < gather, f"score took {took:.1f} s"
+
+    fake_claude.requests.clear()
+    started = time.perf_counter()
+    reply = await ask("digest now")  # the fake arXiv's latest day
+    took = time.perf_counter() - started
+    assert reply.digest is not None and reply.digest.papers, reply
+    assert reply.digest.scored_by.startswith("claude-haiku-4-5"), reply.digest.scored_by
+    tools = [r["tool_choice"]["name"] for r in fake_claude.requests]
+    assert tools == ["triage_titles", "rate_papers", "comment_papers"], tools
+    assert took < gather, f"digest now took {took:.1f} s"

@@ -82,9 +82,11 @@ class ScoringService:
         channel_id: str,
         budget_usd: float | None = None,
         comment: bool = False,
+        alone: bool = False,
     ) -> Scored:
-        """`comment`: also write the comments the scores lack, for `score ID`, whose user waits:
-        its calls go alone (a digest asks only for the papers it posts, through `comment`)."""
+        """`comment`: also write the comments the scores lack, for `score ID` (a digest asks
+        only for the papers it posts, through `comment`). `alone`: someone waits for the answer
+        (`score ID`, `digest now`), so the calls wait for no other set to share them."""
         out = Scored()
         local = self._local(papers, criteria)
         for paper in papers:
@@ -105,7 +107,7 @@ class ScoringService:
         if missing:
             sink = _StoreSink(self.store, self.scorer.name, chash, channel_id, dt.date.today())
             result = await self._score_once(
-                missing, papers, criteria, chash, day, budget_usd, sink, alone=comment
+                missing, papers, criteria, chash, day, budget_usd, sink, alone=alone
             )
             out.cached += result.from_cache
             cached.update(result.scores)
@@ -115,7 +117,7 @@ class ScoringService:
         await self._guard(out, local, criteria, chash, channel_id, budget_usd, result)
         if need := [p for p in out.scanned if comment and not out.scores[p.id].comment]:
             budget = None if budget_usd is None else budget_usd - out.usage.cost_usd
-            comments, usage = await self._comments(need, criteria, channel_id, budget, alone=True)
+            comments, usage = await self._comments(need, criteria, channel_id, budget, alone=alone)
             out.usage += usage
             for p in need:
                 out.scores[p.id] = out.scores[p.id].model_copy(update={"comment": comments[p.id]})
@@ -197,6 +199,7 @@ class ScoringService:
         *,
         channel_id: str,
         budget_usd: float | None = None,
+        alone: bool = False,
     ) -> tuple[list[ScoredPaper], Usage]:
         """The papers a channel posts, each with its one-sentence comment, and what writing the
         missing ones cost. Scoring writes numbers only; comments are written here, once per
@@ -204,7 +207,7 @@ class ScoringService:
         need = [s.paper for s in chosen if not s.score.comment]
         if not need:
             return chosen, Usage()
-        comments, usage = await self._comments(need, criteria, channel_id, budget_usd)
+        comments, usage = await self._comments(need, criteria, channel_id, budget_usd, alone=alone)
         return [
             s
             if s.score.comment

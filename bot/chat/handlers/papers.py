@@ -40,7 +40,7 @@ def paper_command(name: str, summary: str, **declared: Any) -> Callable[[Handler
 async def digest_now(ctx: Context) -> Reply:
     if (refused := await now_refused(ctx.store, ctx.channel_id)) is not None:
         return refused
-    digest = await ctx.library.digest(await ctx.config())
+    digest = await ctx.library.digest(await ctx.config(), alone=True)
     return Reply(
         text=f"Digest of {digest.day}: {digest.relevant} papers.", ephemeral=False, digest=digest
     )
@@ -85,6 +85,7 @@ async def score(ctx: Context, arxiv_id: str) -> Reply:
         channel_id=ctx.channel_id,
         budget_usd=await ctx.library.budget_left(config),
         comment=True,
+        alone=True,
     )
     result = scored.scores.get(paper.id)
     if result is None:
