@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from bot.cli import STATE_FILE, app
@@ -241,3 +243,30 @@ def test_arxiv_down_is_said_in_words_without_transport_detail(
     assert "arXiv" in said and "try again" in said, said
     for leak in ("Pool", "Errno", "127.0.0.1", "Error(", "ClientConnector", "Max retries"):
         assert leak not in said, said
+
+
+def test_the_example_settings_show_the_defaults() -> None:
+    """settings.example.yaml is where the errors send people "for every key with its default":
+    a value there that is not the default (it once had abstracts a third longer than the ones the
+    benchmarks measure) would be copied into deployments."""
+    from bot.settings import Settings, load_settings
+
+    root = Path(__file__).resolve().parents[1]
+    shown = yaml.safe_load((root / "settings.example.yaml").read_text())
+    defaults = Settings().model_dump(mode="json")
+
+    def differences(example: Any, default: Any, path: str) -> list[str]:
+        if not isinstance(example, dict):
+            return [] if example == default else [f"{path}: {example!r}, default {default!r}"]
+        return [
+            line
+            for key, value in example.items()
+            for line in (
+                differences(value, default[key], f"{path}.{key}".lstrip("."))
+                if key in default
+                else [f"{path}.{key}: not a setting".lstrip(".")]
+            )
+        ]
+
+    assert differences(shown, defaults, "") == []
+    assert load_settings(root / "settings.example.yaml").llm == Settings().llm
