@@ -113,8 +113,8 @@ class Scorer(Protocol):
         sink: Sink | None = None,
         alone: bool = False,
     ) -> ScoringResult:
-        """`alone`: someone is waiting for this answer (`score ID`): the call waits for no other
-        set of interests to share it, which would add their gathering windows to the reply."""
+        """`alone`: someone waits for this answer (`score ID`, `digest now`): the call waits for
+        no other set of interests to share it, which would add their gathering windows to it."""
         ...
 
     async def comment(

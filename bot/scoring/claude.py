@@ -902,7 +902,7 @@ class ClaudeScorer:
         sink: Sink | None = None,
         alone: bool = False,
     ) -> tuple[dict[str, str], Usage]:
-        """One sentence per paper, for the few a channel posts (or `score ID` shows, `alone`), after
+        """One sentence per paper, for the few a channel posts (or `score ID` shows), after
         scoring, so that comments are written only where someone reads them: in calls shared
         with the other sets commenting now, then one small call for what those lost. What is not
         commented (a failure, the budget) is left out: the caller uses the local comment."""
