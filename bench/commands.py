@@ -244,7 +244,8 @@ async def _interleaved(
         for name in names[r % len(names) :] + names[: r % len(names)]:
             got, took = await _send(proc, urls[name], f"r{r}-{name}-")
             samples[name].extend(got)
-            seconds += took if name == "bot" else 0.0
+            if name == "bot":
+                seconds += took
     return samples, seconds
 
 

@@ -41,8 +41,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from prometheus_client import REGISTRY
-
 from bench._servers import (
     CATEGORIES,
     TOPIC_SETS,
@@ -53,6 +51,7 @@ from bench._servers import (
     rnd,
     table,
 )
+from bot import metrics
 from bot.app import open_app
 from bot.scoring import guard
 from bot.scoring.claude import min_cache_tokens
@@ -139,15 +138,6 @@ _USAGE = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_token
 _TITLE_LINE = re.compile(r"^\d+ ", re.M)
 
 
-def _title_skips() -> dict[str, float]:
-    """arxivbot_title_skips_total by outcome (the counter is the process's: read it around a run)."""
-    return {
-        outcome: REGISTRY.get_sample_value("arxivbot_title_skips_total", {"outcome": outcome})
-        or 0.0
-        for outcome in ("relevant", "below")
-    }
-
-
 async def _one_day(
     threads: ServerThread,
     redis_url: str,
@@ -162,7 +152,7 @@ async def _one_day(
     fake = FakeAnthropic(min_cache_tokens=min_cache_tokens(model))
     fake.judge = realistic_judge
     await threads.start(fake)
-    skips_before = _title_skips()
+    skips_before = metrics.title_skips()
     started = time.perf_counter()
     llm: dict[str, Any] = {**MODES[mode], "model": model}
     if sets_per_call is not None:
@@ -226,10 +216,8 @@ async def _one_day(
         "seconds": seconds,
         # Titles that skipped the triage, by their abstract's relevance, as /metrics counts them.
         **{
-            f"skipped_{outcome}": after - before
-            for (outcome, before), after in zip(
-                skips_before.items(), _title_skips().values(), strict=True
-            )
+            f"skipped_{outcome}": count - skips_before[outcome]
+            for outcome, count in metrics.title_skips().items()
         },
     }
     # Where the tokens go, by call kind and part of the request.

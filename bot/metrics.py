@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
 
 from bot.models import Usage
 
@@ -16,6 +16,7 @@ __all__ = [
     "PAPERS_FETCHED",
     "TITLE_SKIPS",
     "record_usage",
+    "title_skips",
 ]
 
 PAPERS_FETCHED = Counter("arxivbot_papers_fetched", "Papers fetched from arXiv for digests")
@@ -49,3 +50,13 @@ def record_usage(usage: Usage) -> None:
     LLM_TOKENS.labels(kind="cache_write").inc(usage.cache_creation_input_tokens)
     LLM_TOKENS.labels(kind="cache_read").inc(usage.cache_read_input_tokens)
     LLM_DOLLARS.inc(usage.cost_usd)
+
+
+def title_skips() -> dict[str, float]:
+    """TITLE_SKIPS by outcome as /metrics serves it (process-wide: read it before and after a
+    run to count that run's)."""
+    return {
+        outcome: REGISTRY.get_sample_value("arxivbot_title_skips_total", {"outcome": outcome})
+        or 0.0
+        for outcome in ("relevant", "below")
+    }

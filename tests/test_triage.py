@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 
+from bot import metrics
 from bot.models import Criteria, Paper, Topic
 from bot.scoring.claude import TRIAGE_DROP, ClaudeScorer
 from bot.settings import LLMSettings
@@ -75,7 +75,7 @@ async def _score(fake: FakeAnthropic, **llm: Any) -> dict[str, Any]:
 async def test_titles_naming_the_interests_skip_the_triage(
     fake_claude: FakeAnthropic, batches: bool
 ) -> None:
-    before = _skips()
+    before = metrics.title_skips()
     scores = await _score(fake_claude, use_batches_api=batches)
     [triage] = _by_tool(fake_claude, "triage_titles")
     assert PAPERS[0].title not in triage and PAPERS[1].title not in triage
@@ -91,16 +91,10 @@ async def test_titles_naming_the_interests_skip_the_triage(
     # /metrics tells the operator whether the skip pays on the real model: both skipped titles
     # counted, by the relevance their abstracts reached.
     relevant = sum(scores[p.id].relevance >= 6 for p in PAPERS[:2])
-    after = _skips()
-    assert (after[0] - before[0], after[1] - before[1]) == (relevant, 2 - relevant)
-
-
-def _skips() -> tuple[float, float]:
-    """arxivbot_title_skips_total as /metrics serves it: (relevant, below)."""
-    sample = REGISTRY.get_sample_value
-    return (
-        sample("arxivbot_title_skips_total", {"outcome": "relevant"}) or 0.0,
-        sample("arxivbot_title_skips_total", {"outcome": "below"}) or 0.0,
+    after = metrics.title_skips()
+    assert (after["relevant"] - before["relevant"], after["below"] - before["below"]) == (
+        relevant,
+        2 - relevant,
     )
 
 
